@@ -1,0 +1,90 @@
+"""The ``swan-jupyter`` command.
+
+``swan-jupyter sandbox start [--state DIR] [--time-scale N] [--foreground]``
+    start the local sandbox (in the background unless ``--foreground``) and print its endpoints;
+``swan-jupyter sandbox stop [--state DIR]``
+    stop it, and every process it started;
+``swan-jupyter sandbox status [--state DIR] [--json]``
+    show whether it runs and the health of each endpoint;
+``swan-jupyter config [--profile NAME]``
+    show the active settings, secrets masked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="swan-jupyter", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sandbox = sub.add_parser("sandbox", help="run the local sandbox (emulators + local chain)")
+    ssub = sandbox.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("start", "start the sandbox"),
+        ("serve", "run the sandbox host in this process (used by start)"),
+        ("stop", "stop the sandbox"),
+        ("status", "show the sandbox's status"),
+    ):
+        p = ssub.add_parser(action, help=text)
+        p.add_argument("--state", help="state folder (default: $SWAN_SANDBOX_STATE or the user data folder)")
+        if action in ("start", "serve"):
+            p.add_argument("--time-scale", type=float, default=1.0,
+                           help="task time runs this many times faster than real time (demos: 60)")
+            p.add_argument("--no-chain", action="store_true", help="do not start the local chain")
+        if action == "start":
+            p.add_argument("--foreground", action="store_true", help="run in the foreground (Ctrl-C stops)")
+            p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
+        if action == "status":
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+    cfg = sub.add_parser("config", help="show the active settings (secrets masked)")
+    cfg.add_argument("--profile", help="profile to show (default: the active one)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``swan-jupyter`` console script."""
+    args = _parser().parse_args(argv)
+    if args.command == "config":
+        from .config import load_settings
+        from .errors import SwanJupyterError
+
+        try:
+            settings = load_settings(args.profile)
+        except SwanJupyterError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        for key, value in settings.describe().items():
+            print(f"{key:18s} {value}")
+        return 0
+
+    from .sandbox import host
+
+    try:
+        if args.action == "serve" or (args.action == "start" and args.foreground):
+            host.serve(args.state, time_scale=args.time_scale, chain=not args.no_chain)
+            return 0
+        if args.action == "start":
+            desc = host.start(args.state, time_scale=args.time_scale, chain=not args.no_chain, timeout=args.timeout)
+            print(host.format_status(host.status(args.state)))
+            print(f"description: {desc['host']['state_dir']}/sandbox.json (owner-only)")
+            return 0
+        if args.action == "stop":
+            stopped = host.stop(args.state)
+            print("sandbox stopped" if stopped else "sandbox was not running")
+            return 0
+        report = host.status(args.state)
+        print(json.dumps(report, indent=2) if args.json else host.format_status(report))
+        return 0 if report["running"] else 3
+    except host.SandboxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,442 @@
+"""One place for configuration: :func:`load_settings` builds a :class:`Settings` from, lowest first,
+
+1. built-in defaults and the built-in profiles (``sandbox``, ``testnet``, ``mainnet``);
+2. the user config file (TOML, ``<user config dir>/swan-jupyter/config.toml`` or ``$SWAN_JUPYTER_CONFIG``),
+   whose ``[profiles.NAME]`` tables refine built-in profiles or define new ones;
+3. environment variables (table below);
+4. explicit keyword arguments (the magics pass ``%config SwanMagics.*`` values this way).
+
+Config file example::
+
+    profile = "testnet"                  # the default profile
+
+    [profiles.testnet]
+    api_key = "sk-..."                   # or SWAN_API_KEY in the environment
+    wallet_address = "0xAbC..."
+    private_key_file = "~/.config/swan/wallet.key"
+    max_payment = "50"                   # SWAN per payment
+    abaco_url = "https://tacc.tapis.io"
+    abaco_flavor = "v3"
+
+    [profiles.lab]
+    inherit = "mainnet"
+    read_timeout = 60
+
+Environment variables: ``SWAN_PROFILE``, ``SWAN_API_KEY``, ``SWAN_ORCHESTRATOR_URL``, ``SWAN_WALLET_ADDRESS``,
+``SWAN_PRIVATE_KEY_FILE``, ``SWAN_KEYSTORE_FILE``, ``SWAN_CHAIN_RPC_URL``, ``SWAN_MAX_PAYMENT``,
+``SWAN_MAX_SESSION_SPEND``, ``SWAN_CONNECT_TIMEOUT``, ``SWAN_READ_TIMEOUT``, ``SWAN_RETRIES``,
+``SWAN_SANDBOX_STATE``, ``ABACO_URL``, ``ABACO_TOKEN``, ``ABACO_FLAVOR`` (``v2`` or ``v3``), ``ABACO_TENANT``,
+``ABACO_USER`` (which sandbox user to act as).
+
+Private keys are never settings: they come from ``SWAN_PRIVATE_KEY``, a key file, an encrypted keystore or a
+prompt (see :mod:`swan_jupyter.keys`). A ``private_key`` entry in the config file is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigurationError
+from .redact import Secret, mask
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+APP_NAME = "swan-jupyter"
+
+Flavor = Literal["v2", "v3"]
+
+BUILTIN_PROFILES: dict[str, dict[str, Any]] = {
+    "sandbox": {},
+    "testnet": {"orchestrator_url": "https://swanhub-cali.swanchain.io", "abaco_flavor": "v3"},
+    "mainnet": {"orchestrator_url": "https://orchestrator-mainnet-api.swanchain.io", "abaco_flavor": "v3"},
+}
+
+ENV_VARS: dict[str, str] = {
+    "SWAN_API_KEY": "api_key",
+    "SWAN_ORCHESTRATOR_URL": "orchestrator_url",
+    "SWAN_WALLET_ADDRESS": "wallet_address",
+    "SWAN_PRIVATE_KEY_FILE": "private_key_file",
+    "SWAN_KEYSTORE_FILE": "keystore_file",
+    "SWAN_CHAIN_RPC_URL": "chain_rpc_url",
+    "SWAN_MAX_PAYMENT": "max_payment",
+    "SWAN_MAX_SESSION_SPEND": "max_session_spend",
+    "SWAN_CONNECT_TIMEOUT": "connect_timeout",
+    "SWAN_READ_TIMEOUT": "read_timeout",
+    "SWAN_RETRIES": "retries",
+    "SWAN_SANDBOX_STATE": "sandbox_state_dir",
+    "ABACO_URL": "abaco_url",
+    "ABACO_TOKEN": "abaco_token",
+    "ABACO_FLAVOR": "abaco_flavor",
+    "ABACO_TENANT": "abaco_tenant",
+    "ABACO_USER": "sandbox_user",
+}
+
+_SECRET_FIELDS = frozenset({"api_key", "abaco_token"})
+_PATH_FIELDS = frozenset({"private_key_file", "keystore_file", "sandbox_state_dir", "ledger_path"})
+_DECIMAL_FIELDS = frozenset({"max_payment", "max_session_spend"})
+_FLOAT_FIELDS = frozenset({"connect_timeout", "read_timeout", "backoff"})
+_INT_FIELDS = frozenset({"retries", "pool_size"})
+_URL_FIELDS = frozenset({"orchestrator_url", "abaco_url", "chain_rpc_url"})
+_FORBIDDEN_KEYS = {
+    "private_key": "put the key in a file and set private_key_file (or SWAN_PRIVATE_KEY_FILE)",
+    "password": "the keystore password is asked with a prompt, or read from SWAN_KEYSTORE_PASSWORD",
+}
+
+
+def user_config_path() -> Path:
+    """Where the user config file lives (``$SWAN_JUPYTER_CONFIG`` overrides)."""
+    override = os.environ.get("SWAN_JUPYTER_CONFIG")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_sandbox_state_dir() -> Path:
+    """The sandbox's state folder when neither ``--state`` nor ``SWAN_SANDBOX_STATE`` says otherwise."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "sandbox"
+
+
+def _default_ledger() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "payments.sqlite"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The active configuration. Build it with :func:`load_settings`; it is immutable (use :meth:`replace`).
+
+    Secrets (``api_key``, ``abaco_token``) are :class:`~swan_jupyter.redact.Secret` values and never print.
+    ``sources`` maps each field that was set to where it came from (``profile``, ``file``, ``env``, ``argument``,
+    ``sandbox``).
+    """
+
+    profile: str = "sandbox"
+    orchestrator_url: str | None = None
+    api_key: Secret | None = None
+    wallet_address: str | None = None
+    private_key_file: Path | None = None
+    keystore_file: Path | None = None
+    chain_rpc_url: str | None = None
+    abaco_url: str | None = None
+    abaco_token: Secret | None = None
+    abaco_flavor: Flavor = "v3"
+    abaco_tenant: str | None = None
+    sandbox_user: str = "admin"
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 0.25
+    pool_size: int = 32
+    max_payment: Decimal | None = None
+    max_session_spend: Decimal | None = None
+    sandbox_state_dir: Path = field(default_factory=default_sandbox_state_dir)
+    ledger_path: Path | None = None
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_sandbox(self) -> bool:
+        """True when this profile talks to the local sandbox."""
+        return self.profile == "sandbox"
+
+    @property
+    def ledger_file(self) -> Path:
+        """The payment ledger (SQLite): next to the sandbox state for the sandbox profile."""
+        if self.ledger_path is not None:
+            return self.ledger_path
+        if self.is_sandbox:
+            return self.sandbox_state_dir / "payments.sqlite"
+        return _default_ledger()
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied (validated like any other source)."""
+        merged = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
+        sources = dict(self.sources)
+        for key, value in changes.items():
+            merged[key] = _coerce(key, value, "argument")
+            sources[key] = "argument"
+        return Settings(**merged, sources=sources)
+
+    def describe(self) -> dict[str, str]:
+        """A display-safe view: every field as text, secrets masked, with its source."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            if f.name == "sources":
+                continue
+            value = getattr(self, f.name)
+            if f.name in _SECRET_FIELDS:
+                text = mask(value)
+            elif value is None:
+                text = "(not set)"
+            else:
+                text = str(value)
+            source = self.sources.get(f.name, "default")
+            out[f.name] = f"{text}  [{source}]"
+        return out
+
+    def __repr__(self) -> str:
+        inner = ", ".join(
+            f"{k}={mask(getattr(self, k)) if k in _SECRET_FIELDS else getattr(self, k)!r}"
+            for k in ("profile", "orchestrator_url", "api_key", "abaco_url", "abaco_token", "abaco_flavor")
+        )
+        return f"Settings({inner})"
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    """Validate and convert one raw value for field ``key``; raise ConfigurationError naming the fix."""
+    valid = {f.name for f in fields(Settings)} - {"sources"}
+    if key in _FORBIDDEN_KEYS:
+        raise ConfigurationError(f"'{key}' is not accepted as a setting ({source}).", hint=_FORBIDDEN_KEYS[key])
+    if key not in valid:
+        import difflib
+
+        close = difflib.get_close_matches(key, sorted(valid), n=1)
+        suggestion = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigurationError(
+            f"Unknown setting '{key}' ({source}).{suggestion}",
+            hint="Valid settings: " + ", ".join(sorted(valid)),
+        )
+    if value is None:
+        return None
+    try:
+        if key in _SECRET_FIELDS:
+            return value if isinstance(value, Secret) else Secret(str(value))
+        if key in _PATH_FIELDS:
+            return Path(str(value)).expanduser()
+        if key in _DECIMAL_FIELDS:
+            if isinstance(value, float):
+                raise ConfigurationError(
+                    f"'{key}' must be a decimal string or an integer, not a float ({source}).",
+                    hint=f'Write it as a string, e.g. {key} = "12.5".',
+                )
+            amount = Decimal(str(value))
+            if not amount.is_finite() or amount < 0:
+                raise InvalidOperation
+            return amount
+        if key in _FLOAT_FIELDS:
+            number = float(value)
+            if not number > 0:
+                raise ValueError
+            return number
+        if key in _INT_FIELDS:
+            integer = int(value)
+            if integer < 0 or (not isinstance(value, int) and str(integer) != str(value).strip()):
+                raise ValueError
+            return integer
+    except ConfigurationError:
+        raise
+    except (ValueError, InvalidOperation, TypeError):
+        raise ConfigurationError(
+            f"Setting '{key}' has an invalid value {value!r} ({source}).",
+            hint=f"Give '{key}' a positive number" + (" of seconds." if "timeout" in key else "."),
+        ) from None
+    if key in _URL_FIELDS:
+        text = str(value).strip().rstrip("/")
+        if not (text.startswith("http://") or text.startswith("https://")):
+            raise ConfigurationError(
+                f"Setting '{key}' must be an http(s) URL, got {text!r} ({source}).",
+                hint=f"Write the full URL, e.g. {key} = \"https://example.org\".",
+            )
+        return text
+    if key == "abaco_flavor":
+        text = str(value).strip().lower()
+        if text not in ("v2", "v3"):
+            raise ConfigurationError(
+                f"abaco_flavor must be 'v2' or 'v3', got {value!r} ({source}).",
+                hint="Use v2 for Agave-era servers (/actors/v2) and v3 for Tapis (/v3/actors).",
+            )
+        return text
+    if key == "wallet_address":
+        text = str(value).strip()
+        if not (text.startswith("0x") and len(text) == 42):
+            raise ConfigurationError(
+                f"wallet_address {text!r} is not an Ethereum address ({source}).",
+                hint="An address is 0x followed by 40 hex digits.",
+            )
+        try:
+            int(text[2:], 16)
+        except ValueError:
+            raise ConfigurationError(
+                f"wallet_address {text!r} is not an Ethereum address ({source}).",
+                hint="An address is 0x followed by 40 hex digits.",
+            ) from None
+        return text
+    return str(value)
+
+
+def read_config_file(path: Path | None = None) -> dict[str, Any]:
+    """Parse the user config file; a missing file is an empty config."""
+    path = path or user_config_path()
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(
+            f"The config file {path} is not valid TOML: {exc}", hint="Fix the syntax at the line shown."
+        ) from None
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot read the config file {path}: {exc.strerror}.") from None
+    unknown = set(data) - {"profile", "profiles"}
+    if unknown:
+        raise ConfigurationError(
+            f"The config file {path} has unknown top-level keys: {', '.join(sorted(unknown))}.",
+            hint="Only 'profile' and [profiles.NAME] tables are allowed at the top level.",
+        )
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise ConfigurationError(
+            f"In {path}, 'profiles' must hold tables like [profiles.testnet].",
+            hint="See the Configuration section of the README.",
+        )
+    return data
+
+
+def _profile_chain(
+    name: str, file_profiles: Mapping[str, Any], seen: tuple[str, ...] = ()
+) -> list[tuple[str, dict[str, Any]]]:
+    """The layers of a profile as (source, values), base first, following ``inherit``."""
+    if name in seen:
+        raise ConfigurationError(
+            f"Profile '{name}' inherits from itself ({' -> '.join((*seen, name))}).",
+            hint="Remove the cycle in the 'inherit' keys.",
+        )
+    layers: list[tuple[str, dict[str, Any]]] = []
+    user = dict(file_profiles.get(name, {}))
+    parent = user.pop("inherit", None)
+    if parent is not None:
+        parent_name = str(parent)
+        if parent_name not in BUILTIN_PROFILES and parent_name not in file_profiles:
+            raise ConfigurationError(
+                f"Profile '{name}' inherits from unknown profile '{parent_name}'.",
+                hint="Known profiles: " + ", ".join(sorted({*BUILTIN_PROFILES, *file_profiles})),
+            )
+        layers.extend(_profile_chain(parent_name, file_profiles, (*seen, name)))
+    if name in BUILTIN_PROFILES:
+        layers.append(("profile", dict(BUILTIN_PROFILES[name])))
+    layers.append(("file", user))
+    return layers
+
+
+def load_settings(
+    profile: str | None = None,
+    *,
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the active :class:`Settings` (defaults < profile < config file < environment < arguments).
+
+    ``profile`` (else ``$SWAN_PROFILE``, else the file's ``profile``, else ``"sandbox"``) selects the
+    profile. Keyword arguments override everything; ``None`` values are ignored. Raises
+    :class:`~swan_jupyter.errors.ConfigurationError` naming the bad key, its source and the fix.
+    """
+    env = os.environ if env is None else env
+    data = read_config_file(config_file)
+    file_profiles: dict[str, Any] = data.get("profiles", {})
+    name = profile or env.get("SWAN_PROFILE") or data.get("profile") or "sandbox"
+    if name not in BUILTIN_PROFILES and name not in file_profiles:
+        raise ConfigurationError(
+            f"Unknown profile '{name}'.",
+            hint="Known profiles: "
+            + ", ".join(sorted({*BUILTIN_PROFILES, *file_profiles}))
+            + f". Define new ones as [profiles.{name}] in {config_file or user_config_path()}.",
+        )
+    values: dict[str, Any] = {"profile": name}
+    sources: dict[str, str] = {"profile": "argument" if profile else ("env" if env.get("SWAN_PROFILE") else "default")}
+    for src, layer in _profile_chain(name, file_profiles):
+        where = f"profile '{name}' in the config file" if src == "file" else f"built-in profile '{name}'"
+        for key, raw in layer.items():
+            values[key] = _coerce(key, raw, where)
+            sources[key] = src
+    for var, key in ENV_VARS.items():
+        raw_env = env.get(var)
+        if raw_env not in (None, ""):
+            values[key] = _coerce(key, raw_env, f"environment variable {var}")
+            sources[key] = "env"
+    for key, raw in overrides.items():
+        if raw is None:
+            continue
+        values[key] = _coerce(key, raw, "argument")
+        sources[key] = "argument"
+    return Settings(**values, sources=sources)
+
+
+# ---- the sandbox description (sandbox.json) ---------------------------------------------------------------
+
+
+def read_sandbox_description(state_dir: Path) -> dict[str, Any] | None:
+    """The parsed ``sandbox.json`` of a sandbox state folder, or None when there is none."""
+    path = state_dir / "sandbox.json"
+    try:
+        return dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"The sandbox description {path} is unreadable: {exc}.",
+            hint="Restart the sandbox: swan-jupyter sandbox stop && swan-jupyter sandbox start",
+        ) from None
+
+
+def apply_sandbox(settings: Settings, description: Mapping[str, Any]) -> Settings:
+    """Fill the unset endpoints and credentials of a sandbox profile from ``sandbox.json``."""
+    changes: dict[str, Any] = {}
+    orch = description.get("orchestrator") or {}
+    abaco = description.get("abaco") or {}
+    chain = description.get("chain") or {}
+    if settings.orchestrator_url is None and orch.get("url"):
+        changes["orchestrator_url"] = orch["url"]
+    if settings.api_key is None and orch.get("api_key"):
+        changes["api_key"] = orch["api_key"]
+    if settings.abaco_url is None and abaco.get("url"):
+        changes["abaco_url"] = abaco["url"]
+    if settings.abaco_token is None:
+        user = (abaco.get("users") or {}).get(settings.sandbox_user)
+        if user and user.get("token"):
+            changes["abaco_token"] = user["token"]
+    if settings.abaco_tenant is None and abaco.get("tenant"):
+        changes["abaco_tenant"] = abaco["tenant"]
+    wallet = chain.get("wallet") or {}
+    if settings.wallet_address is None and wallet.get("address"):
+        changes["wallet_address"] = wallet["address"]
+    if settings.private_key_file is None and wallet.get("private_key_file"):
+        changes["private_key_file"] = wallet["private_key_file"]
+    if settings.chain_rpc_url is None and chain.get("rpc_url"):
+        changes["chain_rpc_url"] = chain["rpc_url"]
+    if not changes:
+        return settings
+    merged = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "sources"}
+    sources = dict(settings.sources)
+    for key, value in changes.items():
+        merged[key] = _coerce(key, value, "sandbox.json")
+        sources[key] = "sandbox"
+    return Settings(**merged, sources=sources)
+
+
+__all__ = [
+    "BUILTIN_PROFILES",
+    "ENV_VARS",
+    "Settings",
+    "apply_sandbox",
+    "default_sandbox_state_dir",
+    "load_settings",
+    "read_config_file",
+    "read_sandbox_description",
+    "user_config_path",
+]

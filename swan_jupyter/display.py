@@ -1,0 +1,69 @@
+"""Rendering helpers: objects show as HTML in JupyterLab and as text in a terminal.
+
+Rich objects implement ``_repr_text_()`` and ``_repr_html_()`` and inherit :class:`Rich`, which provides
+``__repr__`` and ``_repr_mimebundle_`` from them (rich's ``JupyterMixin`` pattern). Every value placed in HTML
+goes through :func:`esc`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def esc(value: Any) -> str:
+    """HTML-escape ``str(value)``."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+class Rich:
+    """Mixin: text and HTML renderings from ``_repr_text_`` and ``_repr_html_``."""
+
+    def _repr_text_(self) -> str:
+        raise NotImplementedError
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{esc(self._repr_text_())}</pre>"
+
+    def __repr__(self) -> str:
+        return self._repr_text_()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": self._repr_text_(), "text/html": self._repr_html_()}
+
+
+def kv_text(title: str, rows: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> str:
+    """A titled, aligned ``key  value`` text block."""
+    items = list(rows.items()) if isinstance(rows, Mapping) else list(rows)
+    width = max((len(k) for k, _ in items), default=0)
+    lines = [title] + [f"  {k.ljust(width)}  {'' if v is None else v}" for k, v in items]
+    return "\n".join(lines)
+
+
+def kv_html(title: str, rows: Mapping[str, Any] | Iterable[tuple[str, Any]], *, raw_keys: Iterable[str] = ()) -> str:
+    """A titled two-column HTML table; values are escaped unless their key is in ``raw_keys``."""
+    raw = set(raw_keys)
+    items = list(rows.items()) if isinstance(rows, Mapping) else list(rows)
+    body = "".join(
+        f"<tr><th style='text-align:left;padding-right:1em'>{esc(k)}</th>"
+        f"<td style='text-align:left'>{v if k in raw else esc(v)}</td></tr>"
+        for k, v in items
+    )
+    return (
+        "<div class='swan-jupyter'>"
+        f"<strong>{esc(title)}</strong><table style='border-collapse:collapse'>{body}</table></div>"
+    )
+
+
+def status_badge(status: str) -> str:
+    """A small coloured label for a status word."""
+    colour = {
+        "success": "#2e7d32", "complete": "#2e7d32", "completed": "#2e7d32", "running": "#1565c0",
+        "ready": "#2e7d32", "validated": "#2e7d32", "paid": "#2e7d32", "submitted": "#6a1b9a",
+        "failed": "#c62828", "error": "#c62828", "cancelled": "#757575", "terminated": "#757575",
+    }.get(status.lower(), "#455a64")
+    return (
+        f"<span style='background:{colour};color:white;border-radius:3px;padding:0 4px;"
+        f"font-size:90%'>{esc(status)}</span>"
+    )

@@ -1,0 +1,55 @@
+"""The IPython layer: magics that parse arguments, call the client core and display the result.
+
+``load(ip)`` registers every magics class; ``unload(ip)`` removes them again (IPython has no public API for
+that, so the names are taken out of the magics manager, the class out of its registry, and the instances out
+of ``shell.configurables``). Both are idempotent, so ``%reload_ext swan_jupyter`` works any number of times.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Every magics class of the extension, as ``"module:Class"`` (imported when the extension loads).
+MAGICS_CLASSES: tuple[str, ...] = (
+    "swan_jupyter.magics.core:SwanMagics",
+)
+
+
+def _classes() -> list[type]:
+    out = []
+    for spec in MAGICS_CLASSES:
+        module_name, _, name = spec.partition(":")
+        out.append(getattr(importlib.import_module(module_name), name))
+    return out
+
+
+def load(ip: Any) -> None:
+    """Register the magics on shell ``ip`` (replacing any earlier registration)."""
+    unload(ip)
+    for cls in _classes():
+        ip.register_magics(cls)
+
+
+def unload(ip: Any) -> None:
+    """Remove every magic, configurable and session state this extension registered on ``ip``."""
+    from ..session import reset_default_session
+
+    manager = ip.magics_manager
+    names = {spec.partition(":")[2] for spec in MAGICS_CLASSES}
+    for cls_name in names:
+        instance = manager.registry.pop(cls_name, None)
+        if instance is None:
+            continue
+        for kind in ("line", "cell"):
+            for magic_name in list(instance.magics.get(kind, {})):
+                table = manager.magics[kind]
+                bound = table.get(magic_name)
+                if bound is not None and getattr(bound, "__self__", None) is instance:
+                    del table[magic_name]
+        if instance in ip.configurables:
+            ip.configurables.remove(instance)
+        closer = getattr(instance, "close", None)
+        if callable(closer):
+            closer()
+    reset_default_session()

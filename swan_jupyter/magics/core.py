@@ -1,0 +1,133 @@
+"""``SwanMagics``: the configuration shared by every magic, and ``%swan_config``.
+
+Configuration (``%config SwanMagics.<name> = value`` or ``c.SwanMagics.<name>`` in ``ipython_config.py``):
+
+``short_errors`` (True)
+    show swan_jupyter errors as two short lines; False shows full tracebacks.
+``profile`` (None)
+    the profile to use (else ``$SWAN_PROFILE``, the config file's default, or ``sandbox``).
+``displaylimit`` (50)
+    rows shown when a listing DataFrame is displayed (the full frame is still returned).
+``auto_confirm`` (False)
+    pay without the confirmation widget (like ``--yes``), within ``max_auto_spend``.
+``max_auto_spend`` ("")
+    cap in SWAN for a payment made without confirmation; empty means the profile's ``max_payment``.
+``progress_after`` (2.0)
+    seconds before a progress bar appears on long operations.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from IPython.core.magic import Magics, line_magic, magics_class
+from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
+
+from .. import errors
+from ..display import Rich, esc, kv_text
+from ..session import Session, default_session
+from .parsing import HelpShown, MagicArgumentParser
+
+SWAN_CONFIG_HELP = "Show the active profile, endpoints and settings (secrets masked), or switch profile."
+
+
+@magics_class
+class SwanMagics(Magics):
+    """Shared configuration of the swan_jupyter magics, and ``%swan_config``."""
+
+    short_errors = Bool(True, help="Show swan_jupyter errors briefly (False: full tracebacks).").tag(config=True)
+    profile = Unicode(None, allow_none=True, help="Profile to use (sandbox, testnet, mainnet, ...).").tag(config=True)
+    displaylimit = Int(50, help="Rows displayed for listings.").tag(config=True)
+    auto_confirm = Bool(False, help="Pay without the confirmation widget, within max_auto_spend.").tag(config=True)
+    max_auto_spend = Unicode("", help="Cap (SWAN) for payments made without confirmation.").tag(config=True)
+    progress_after = Float(2.0, help="Seconds before a progress bar appears.").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        errors.render_settings.short = self.short_errors
+
+    @observe("short_errors")
+    def _short_errors_changed(self, change: dict[str, Any]) -> None:
+        errors.render_settings.short = bool(change["new"])
+
+    @observe("profile")
+    def _profile_changed(self, change: dict[str, Any]) -> None:
+        self.session.configure(profile=change["new"])
+
+    @validate("displaylimit")
+    def _check_displaylimit(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 0:
+            raise TraitError("displaylimit must be 0 (no limit) or a positive number of rows")
+        return value
+
+    @validate("max_auto_spend")
+    def _check_spend(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"]).strip()
+        if value:
+            try:
+                amount = Decimal(value)
+            except InvalidOperation:
+                raise TraitError(f"max_auto_spend must be a decimal amount of SWAN, got {value!r}") from None
+            if not amount.is_finite() or amount < 0:
+                raise TraitError("max_auto_spend must be a non-negative amount of SWAN")
+        return value
+
+    @property
+    def session(self) -> Session:
+        """The session all magics share."""
+        session = default_session()
+        if self.profile and session._overrides.get("profile") != self.profile:
+            session.configure(profile=self.profile)
+        return session
+
+    @line_magic
+    def swan_config(self, line: str) -> Any:
+        """Show the active profile, endpoints and settings (secrets masked), or switch profile.
+
+        Usage::
+
+            %swan_config                 # show everything, with where each value came from
+            %swan_config --profile testnet   # switch this kernel to another profile
+            %swan_config --no-start      # show settings without starting the local sandbox
+
+        Values come from (lowest first) built-in profiles, the config file, environment variables and
+        ``%config SwanMagics.*``. Secrets are never displayed.
+        """
+        parser = MagicArgumentParser(prog="%swan_config", description=SWAN_CONFIG_HELP)
+        parser.add_argument("--profile", help="switch to this profile")
+        parser.add_argument("--no-start", action="store_true", help="do not start the sandbox to resolve it")
+        try:
+            args = parser.parse_line(line)
+        except HelpShown:
+            return None
+        if args.profile:
+            self.profile = args.profile
+        session = self.session
+        if args.no_start:
+            from ..config import load_settings
+
+            return SettingsView(load_settings(**session._overrides).describe())
+        return SettingsView(session.settings.describe())
+
+
+class SettingsView(Rich):
+    """The display of ``%swan_config``."""
+
+    def __init__(self, rows: dict[str, str]) -> None:
+        self.rows = rows
+
+    def _repr_text_(self) -> str:
+        return kv_text("swan_jupyter settings  (value [source])", self.rows)
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>{esc(v.rsplit('  [', 1)[0])}"
+            f"</td><td style='text-align:left;color:#777'>{esc(v.rsplit('  [', 1)[-1].rstrip(']'))}</td></tr>"
+            for k, v in self.rows.items()
+        )
+        return (
+            "<div class='swan-jupyter'><strong>swan_jupyter settings</strong><table>"
+            "<tr><th>setting</th><th>value</th><th>source</th></tr>" + body + "</table></div>"
+        )

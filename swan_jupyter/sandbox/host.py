@@ -1,0 +1,454 @@
+"""The sandbox host: one background process that runs the chain and every emulated service on 127.0.0.1.
+
+Process model::
+
+    swan-jupyter sandbox start        -> spawns `python -m swan_jupyter.sandbox serve --state DIR` (own session)
+        serve                         -> starts anvil (child), then each service's ASGI app under uvicorn,
+                                         each on its own loopback port, then writes DIR/sandbox.json (0600)
+    swan-jupyter sandbox stop         -> SIGTERM to the host, which stops the servers, the services (and their
+                                         worker processes) and anvil (which dumps its state); anything left in
+                                         the host's process group after the grace period is SIGKILLed.
+
+State lives in DIR (``--state``, else ``$SWAN_SANDBOX_STATE``, else the user data folder): SQLite databases of
+the services, anvil's state file, the wallet key, logs. A restart reuses all of it and, when they are free,
+the same ports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import importlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .service import SandboxContext, SandboxService
+
+log = logging.getLogger("swan_jupyter.sandbox")
+
+#: Service factories, by sandbox.json key. Each is ``"module:function"`` taking a SandboxContext.
+SERVICE_FACTORIES: dict[str, str] = {
+    "orchestrator": "swan_jupyter.sandbox.orchestrator:create_service",
+    "abaco": "swan_jupyter.sandbox.abaco:create_service",
+}
+
+DESCRIPTION = "sandbox.json"
+PID_FILE = "host.pid"
+LOG_FILE = "host.log"
+LOCK_FILE = "host.lock"
+HEALTH_PATH = "/_sandbox/health"
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be started, stopped or inspected; the message says why and what to do."""
+
+
+# ---- files -------------------------------------------------------------------------------------------------
+
+
+def resolve_state_dir(state: str | Path | None = None) -> Path:
+    """``--state``, else ``$SWAN_SANDBOX_STATE``, else the user data folder."""
+    if state:
+        return Path(state).expanduser().resolve()
+    env = os.environ.get("SWAN_SANDBOX_STATE")
+    if env:
+        return Path(env).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("swan-jupyter")) / "sandbox"
+
+
+def write_private_json(path: Path, data: Any) -> None:
+    """Write JSON atomically, readable and writable by the owner only (0600)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def read_description(state_dir: Path) -> dict[str, Any] | None:
+    """The current ``sandbox.json``, or None."""
+    try:
+        return dict(json.loads((state_dir / DESCRIPTION).read_text()))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _read_pid(state_dir: Path) -> int | None:
+    try:
+        pid = int((state_dir / PID_FILE).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of ours counts as dead
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+# ---- health ------------------------------------------------------------------------------------------------
+
+
+class HealthMiddleware:
+    """ASGI wrapper answering ``GET /_sandbox/health`` for readiness checks; everything else passes through."""
+
+    def __init__(self, app: Any, name: str) -> None:
+        self.app = app
+        self.name = name
+        self.body = json.dumps({"service": name, "status": "ok"}).encode()
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] == "http" and scope.get("path") == HEALTH_PATH:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(self.body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": self.body})
+            return
+        await self.app(scope, receive, send)
+
+
+def check_health(url: str, timeout: float = 2.0) -> float | None:
+    """Round-trip time in ms of the service's health route, or None when it does not answer."""
+    import urllib.request
+
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + HEALTH_PATH, timeout=timeout) as resp:
+            if resp.status != 200:
+                return None
+    except OSError:
+        return None
+    return (time.perf_counter() - started) * 1000
+
+
+def _rpc_block_number(rpc_url: str, timeout: float = 2.0) -> int | None:
+    import urllib.request
+
+    req = urllib.request.Request(
+        rpc_url,
+        data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return int(json.loads(resp.read())["result"], 16)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+# ---- serving (inside the host process) ---------------------------------------------------------------------
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        if port == 0:
+            raise
+        sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.set_inheritable(False)
+    return sock
+
+
+def _load_factory(spec: str) -> Callable[[SandboxContext], SandboxService] | None:
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None  # the service is not part of this installation
+        raise
+    factory: Callable[[SandboxContext], SandboxService] = getattr(module, attr)
+    return factory
+
+
+@contextlib.contextmanager
+def _state_lock(state_dir: Path) -> Iterator[None]:
+    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SandboxError(
+                f"Another sandbox is already running on {state_dir}. Stop it first: swan-jupyter sandbox stop"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class _Running:
+    service: SandboxService
+    server: Any
+    sock: socket.socket
+    url: str
+
+
+def _hosted_server_class() -> Any:
+    import uvicorn
+
+    class HostedServer(uvicorn.Server):
+        """uvicorn server that leaves SIGTERM/SIGINT to the host (which stops every service in order)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return HostedServer
+
+
+async def _serve(state_dir: Path, time_scale: float, settings: dict[str, Any]) -> None:
+    import uvicorn
+
+    _HostedServer = _hosted_server_class()
+    previous = read_description(state_dir) or {}
+    chain_process: Any = None
+    chain_info = None
+    chain_section: dict[str, Any] | None = None
+    try:
+        chain_module = importlib.import_module("swan_jupyter.sandbox.chain")
+    except ModuleNotFoundError:
+        chain_module = None
+    if chain_module is not None and settings.get("chain", True):
+        catalogue = importlib.import_module("swan_jupyter.sandbox.orchestrator.catalogue")
+        chain_process = await asyncio.to_thread(chain_module.start_chain, state_dir, catalogue.chain_prices())
+        chain_info = chain_process.info
+        chain_section = {
+            "rpc_url": chain_info.rpc_url,
+            "chain_id": chain_info.chain_id,
+            "swan_token": chain_info.swan_token,
+            "client_payment": chain_info.client_payment,
+            "wallet": {"address": chain_info.wallet_address, "private_key_file": str(chain_info.private_key_file)},
+            "pid": chain_process.pid,
+        }
+    ctx = SandboxContext(state_dir=state_dir, time_scale=time_scale, chain=chain_info, settings=settings)
+    running: list[_Running] = []
+    stop_event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_event.set)
+    try:
+        for name, spec in SERVICE_FACTORIES.items():
+            factory = _load_factory(spec)
+            if factory is None:
+                log.warning("service %s is not available in this installation", name)
+                continue
+            service = factory(ctx)
+            old_url = str((previous.get(name) or {}).get("url", ""))
+            old_port = int(old_url.rsplit(":", 1)[1]) if old_url.count(":") == 2 else 0
+            sock = _bind(old_port)
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            config = uvicorn.Config(
+                HealthMiddleware(service.app, name),
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+                timeout_keep_alive=30,
+            )
+            server = _HostedServer(config)
+            await service.start(url)
+            running.append(_Running(service, server, sock, url))
+        tasks = [asyncio.create_task(r.server.serve(sockets=[r.sock])) for r in running]
+        for r in running:
+            while not r.server.started:
+                if any(t.done() for t in tasks):
+                    for t in tasks:
+                        if t.done() and t.exception():
+                            raise t.exception()  # type: ignore[misc]
+                await asyncio.sleep(0.01)
+        description: dict[str, Any] = {
+            "host": {"pid": os.getpid(), "started_at": time.time(), "state_dir": str(state_dir),
+                     "time_scale": time_scale},
+        }
+        for r in running:
+            description[r.service.name] = {**r.service.describe(), "url": r.url}
+        if chain_section is not None:
+            description["chain"] = chain_section
+        write_private_json(state_dir / DESCRIPTION, description)
+        log.info("sandbox ready: %s", ", ".join(f"{r.service.name} {r.url}" for r in running))
+        print("SANDBOX READY", flush=True)
+        await stop_event.wait()
+    finally:
+        for r in running:
+            r.server.should_exit = True
+        await asyncio.sleep(0.05)
+        for r in running:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(r.service.stop(), timeout=15)
+        for r in running:
+            with contextlib.suppress(Exception):
+                r.sock.close()
+        if chain_process is not None:
+            await asyncio.to_thread(chain_process.stop)
+
+
+def serve(state: str | Path | None = None, *, time_scale: float = 1.0, chain: bool = True) -> None:
+    """Run the sandbox in the foreground until SIGTERM or SIGINT (Ctrl-C)."""
+    state_dir = resolve_state_dir(state)
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(state_dir, 0o700)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    with _state_lock(state_dir):
+        (state_dir / PID_FILE).write_text(str(os.getpid()))
+        try:
+            asyncio.run(_serve(state_dir, time_scale, {"chain": chain}))
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                (state_dir / PID_FILE).unlink()
+
+
+# ---- control (from any process) ----------------------------------------------------------------------------
+
+
+def start(
+    state: str | Path | None = None, *, time_scale: float = 1.0, chain: bool = True, timeout: float = 120.0
+) -> dict[str, Any]:
+    """Start the sandbox in the background (no-op if it is already running) and return its description."""
+    state_dir = resolve_state_dir(state)
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pid = _read_pid(state_dir)
+    if pid is not None:
+        desc = read_description(state_dir)
+        if desc and (desc.get("host") or {}).get("pid") == pid:
+            return desc
+    with contextlib.suppress(FileNotFoundError):
+        (state_dir / DESCRIPTION).unlink()
+    cmd = [sys.executable, "-m", "swan_jupyter.sandbox", "serve", "--state", str(state_dir),
+           "--time-scale", str(time_scale)]
+    if not chain:
+        cmd.append("--no-chain")
+    log_path = state_dir / LOG_FILE
+    with open(log_path, "ab") as log_fh:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=os.getcwd(),
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = proc.poll()
+        if code is not None:
+            raise SandboxError(
+                f"The sandbox exited during start-up (code {code}). Last lines of {log_path}:\n{_tail(log_path)}"
+            )
+        desc = read_description(state_dir)
+        if desc and (desc.get("host") or {}).get("pid") == proc.pid:
+            return desc
+        time.sleep(0.05)
+    _terminate_group(proc.pid, grace=5)
+    raise SandboxError(f"The sandbox did not become ready in {timeout:.0f} s. See {log_path}:\n{_tail(log_path)}")
+
+
+def stop(state: str | Path | None = None, *, grace: float = 30.0) -> bool:
+    """Stop the sandbox of ``state``; returns False if none was running. Leaves no process behind."""
+    state_dir = resolve_state_dir(state)
+    pid = _read_pid(state_dir)
+    if pid is None:
+        return False
+    _terminate_group(pid, grace=grace)
+    with contextlib.suppress(FileNotFoundError):
+        (state_dir / PID_FILE).unlink()
+    return True
+
+
+def _terminate_group(pid: int, *, grace: float) -> None:
+    try:
+        pgid = os.getpgid(pid)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    # whatever is left in the host's process group (a stuck worker, an orphaned anvil) goes now
+    if pgid != os.getpgid(0):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def status(state: str | Path | None = None) -> dict[str, Any]:
+    """Whether the sandbox runs, and the health of each endpoint (secrets not included)."""
+    state_dir = resolve_state_dir(state)
+    pid = _read_pid(state_dir)
+    desc = read_description(state_dir) if pid else None
+    report: dict[str, Any] = {"state_dir": str(state_dir), "running": bool(pid and desc), "pid": pid, "services": {}}
+    if not (pid and desc):
+        return report
+    report["uptime_s"] = round(time.time() - float(desc["host"]["started_at"]), 1)
+    report["time_scale"] = desc["host"].get("time_scale", 1.0)
+    for name in SERVICE_FACTORIES:
+        section = desc.get(name)
+        if section:
+            rtt = check_health(section["url"])
+            report["services"][name] = {"url": section["url"], "healthy": rtt is not None,
+                                        "latency_ms": None if rtt is None else round(rtt, 2)}
+    chain = desc.get("chain")
+    if chain:
+        block = _rpc_block_number(chain["rpc_url"])
+        report["services"]["chain"] = {"url": chain["rpc_url"], "healthy": block is not None, "block": block,
+                                       "chain_id": chain.get("chain_id")}
+    return report
+
+
+def format_status(report: dict[str, Any]) -> str:
+    """Human-readable text of :func:`status`."""
+    lines = [f"state:   {report['state_dir']}"]
+    if not report["running"]:
+        lines.append("status:  stopped")
+        return "\n".join(lines)
+    lines.append(
+        f"status:  running (pid {report['pid']}, up {report['uptime_s']} s, time scale {report['time_scale']})"
+    )
+    for name, svc in report["services"].items():
+        health = "ok" if svc["healthy"] else "NOT ANSWERING"
+        extra = f", block {svc['block']}" if "block" in svc and svc["block"] is not None else ""
+        latency = f", {svc['latency_ms']} ms" if svc.get("latency_ms") is not None else ""
+        lines.append(f"{name:13s}{svc['url']}  {health}{latency}{extra}")
+    return "\n".join(lines)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

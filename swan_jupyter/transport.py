@@ -1,0 +1,404 @@
+"""The one HTTP transport of swan_jupyter, shared by the Orchestrator and Abaco clients.
+
+A :class:`Transport` owns one pooled ``requests.Session`` (keep-alive connections sized for concurrent fan-out),
+applies connect/read timeouts, retries idempotent requests with urllib3's retry machinery, decodes the
+service's envelope and maps failures onto :mod:`swan_jupyter.errors`.
+
+Retry policy (urllib3 ``Retry``): GET, HEAD, PUT, DELETE and OPTIONS are retried on connection errors, read
+errors, 429 (honouring ``Retry-After``), 502, 503 and 504, with exponential backoff and jitter. A POST is only
+retried when the connection could not be opened (nothing was sent). When a POST was sent but its answer was
+lost, :class:`~swan_jupyter.errors.UnknownOutcomeError` is raised: the caller decides how to check.
+
+Envelopes:
+
+* ``"swan"``: ``{"data", "message", "status"}``; ``status != "success"`` is an error even with HTTP 200.
+* ``"abaco"``: ``{"message", "result", "status", "version"[, "metadata"]}``; HTTP >= 400 or
+  ``status == "error"`` is an error. Abaco reports permission problems as HTTP 400 "Not authorized -- ...".
+* Non-JSON successful answers (Abaco results, synchronous executions) are returned as :class:`RawReply`.
+
+Secrets never leave through this module: auth objects mask themselves, the query string (which may hold an
+``x-nonce``) is dropped from error text, and every message goes through :func:`swan_jupyter.redact.redact`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+from urllib3.util.retry import Retry
+
+from ._version import __version__
+from .errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RemoteError,
+    RequestTimeoutError,
+    TransportError,
+    UnknownOutcomeError,
+)
+from .redact import Secret, install_log_redaction, redact
+
+log = logging.getLogger("swan_jupyter.transport")
+install_log_redaction()
+
+EnvelopeKind = Literal["swan", "abaco", "none"]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+USER_AGENT = f"swan-jupyter/{__version__} python-requests/{requests.__version__}"
+
+# Abaco's authentication failures arrive as HTTP 400 with these messages (spec abaco.md section 4).
+_ABACO_AUTH_MESSAGES = (
+    "No JWT or nonce provided",
+    "Invalid JWT",
+    "No access token found",
+    "Invalid Tapis token",
+    "Nonce does not exist",
+    "No remaining uses left for this nonce",
+)
+
+
+class TokenAuth(AuthBase):
+    """Put a secret token in a header (``Authorization: Bearer ...`` or ``X-Tapis-Token: ...``)."""
+
+    def __init__(self, token: str | Secret, *, header: str = "Authorization", prefix: str = "Bearer ") -> None:
+        self._token = token if isinstance(token, Secret) else Secret(token)
+        self._header = header
+        self._prefix = prefix
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers[self._header] = self._prefix + self._token.reveal()
+        return r
+
+    def __repr__(self) -> str:
+        return f"TokenAuth(header={self._header!r}, token=*****)"
+
+
+class NonceAuth(AuthBase):
+    """Abaco nonce authentication: adds ``x-nonce=<id>`` to the query string (and no token header)."""
+
+    def __init__(self, nonce: str | Secret) -> None:
+        self._nonce = nonce if isinstance(nonce, Secret) else Secret(nonce)
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.prepare_url(r.url, {"x-nonce": self._nonce.reveal()})
+        return r
+
+    def __repr__(self) -> str:
+        return "NonceAuth(nonce=*****)"
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """A successful answer that is not a JSON envelope (binary results, synchronous execution output)."""
+
+    content: bytes
+    content_type: str
+    status: int
+    headers: Mapping[str, str]
+
+    @property
+    def text(self) -> str:
+        """The content decoded as UTF-8 (invalid bytes replaced)."""
+        return self.content.decode("utf-8", "replace")
+
+    def __repr__(self) -> str:
+        return f"RawReply({len(self.content)} bytes, {self.content_type!r})"
+
+
+def make_retry(retries: int, backoff: float) -> Retry:
+    """urllib3 retry policy: idempotent methods only, 429/502/503/504, exponential backoff with jitter."""
+    return Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        allowed_methods=IDEMPOTENT_METHODS,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff,
+        backoff_jitter=backoff,
+        backoff_max=10.0,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+class Transport:
+    """One pooled HTTP session to one service.
+
+    :param base_url: the service's root URL (``http://127.0.0.1:8000``, ``https://tacc.tapis.io/v3/actors``).
+    :param envelope: ``"swan"``, ``"abaco"`` or ``"none"`` (plain JSON).
+    :param auth: a :class:`TokenAuth`, :class:`NonceAuth` or None.
+    :param connect_timeout: seconds to open a connection.
+    :param read_timeout: seconds to wait for an answer.
+    :param retries: retry budget for idempotent requests.
+    :param backoff: base of the exponential backoff in seconds (jitter of the same size is added).
+    :param pool_size: keep-alive connections kept per host (size it for your concurrent fan-out).
+    :param service: the service's name in error messages.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        envelope: EnvelopeKind = "none",
+        auth: AuthBase | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.25,
+        pool_size: int = 32,
+        service: str = "server",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.envelope: EnvelopeKind = envelope
+        self.timeout = (connect_timeout, read_timeout)
+        self.service = service
+        self.session = requests.Session()
+        self.session.auth = auth
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept"] = "application/json, */*;q=0.5"
+        adapter = HTTPAdapter(
+            pool_connections=4, pool_maxsize=pool_size, max_retries=make_retry(retries, backoff), pool_block=False
+        )
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.session.close()
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Transport({self.base_url!r}, envelope={self.envelope!r}, auth={self.session.auth!r})"
+
+    def with_auth(self, auth: AuthBase | None) -> Transport:
+        """A transport to the same service sharing this one's connection pool but with other credentials."""
+        clone = object.__new__(Transport)
+        clone.__dict__.update(self.__dict__)
+        clone.session = requests.Session()
+        clone.session.headers.update(self.session.headers)
+        clone.session.adapters = self.session.adapters  # share the pools
+        clone.session.auth = auth
+        return clone
+
+    # -- requests --------------------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Any = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        unwrap: bool = True,
+        timeout: float | tuple[float, float] | None = None,
+        outcome_check: str = "",
+    ) -> Any:
+        """Send one request and return the decoded answer.
+
+        With ``unwrap`` (the default) the envelope's payload is returned (``data`` for Swan, ``result`` for
+        Abaco); otherwise the whole decoded envelope. Non-JSON answers come back as :class:`RawReply`.
+        ``outcome_check`` tells the user how to find out what happened if a POST's answer is lost.
+        """
+        method = method.upper()
+        url = self.base_url + path if path.startswith("/") else f"{self.base_url}/{path}"
+        started = time.perf_counter()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                data=content if content is not None else data,
+                json=json,
+                headers=headers,
+                timeout=timeout or self.timeout,
+                allow_redirects=False,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(method, path, exc, outcome_check) from None
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s -> %s (%.1f ms)", method, _strip_query(path), response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+        return self._decode(method, path, response, unwrap)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """``request("GET", path, ...)``."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        """``request("POST", path, ...)`` (never retried once sent)."""
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        """``request("PUT", path, ...)``."""
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        """``request("DELETE", path, ...)``."""
+        return self.request("DELETE", path, **kwargs)
+
+    # -- decoding --------------------------------------------------------------------------------------------
+
+    def _decode(self, method: str, path: str, response: requests.Response, unwrap: bool) -> Any:
+        status = response.status_code
+        content_type = response.headers.get("Content-Type", "")
+        is_json = content_type.startswith("application/json") or content_type.endswith("+json")
+        body: Any = None
+        if is_json:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+                is_json = False
+        if not is_json:
+            if status < 400:
+                return RawReply(response.content, content_type, status, response.headers)
+            snippet = redact(response.text[:300].strip())
+            raise self._remote_error(method, path, status, snippet or response.reason or "", None)
+        if self.envelope == "swan":
+            if isinstance(body, dict) and "status" in body:
+                if body.get("status") == "success" and status < 400:
+                    return body.get("data") if unwrap else body
+                raise self._remote_error(method, path, status, str(body.get("message") or ""), body)
+            if status >= 400:
+                raise self._remote_error(method, path, status, _fault_message(body), body)
+            return body
+        if self.envelope == "abaco":
+            if isinstance(body, dict) and "status" in body and "result" in body:
+                if status < 400 and body.get("status") != "error":
+                    return body.get("result") if unwrap else body
+                raise self._remote_error(method, path, status, str(body.get("message") or ""), body)
+            if status >= 400:
+                raise self._remote_error(method, path, status, _fault_message(body), body)
+            return body
+        if status >= 400:
+            raise self._remote_error(method, path, status, _fault_message(body), body)
+        return body
+
+    def _remote_error(self, method: str, path: str, status: int, message: str, body: Any) -> RemoteError:
+        clean_path = _strip_query(path)
+        text = f"{self.service} refused {method} {clean_path} (HTTP {status}): {message or 'no message'}"
+        kwargs: dict[str, Any] = {
+            "status": status, "server_message": message, "method": method, "path": clean_path, "payload": body
+        }
+        if status in (401, 403) or (isinstance(body, dict) and "fault" in body):
+            return AuthenticationError(text, **kwargs)
+        if self.envelope == "abaco" and status == 400:
+            if any(message.startswith(m) for m in _ABACO_AUTH_MESSAGES):
+                return AuthenticationError(text, **kwargs)
+            if message.startswith("Not authorized") or message.startswith("Nonce does not have sufficient"):
+                return PermissionDeniedError(text, **kwargs)
+        if status == 404:
+            return NotFoundError(text, **kwargs)
+        if status == 429:
+            retry_after = ""
+            return RemoteError(
+                text + retry_after, hint="The server is rate limiting; wait a little and try again.", **kwargs
+            )
+        return RemoteError(text, **kwargs)
+
+    def _transport_error(
+        self, method: str, path: str, exc: requests.exceptions.RequestException, outcome_check: str
+    ) -> TransportError:
+        clean = _strip_query(path)
+        where = f"{method} {self.base_url}{clean}"
+        reason = redact(_root_reason(exc))
+        not_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or _never_connected(exc)
+        if not_sent:
+            return TransportError(
+                f"Could not connect to {self.service} for {where}: {reason}",
+                method=method,
+                url=self.base_url + clean,
+            )
+        if method not in IDEMPOTENT_METHODS:
+            return UnknownOutcomeError(
+                f"{where} was sent to {self.service} but its answer was lost ({reason}); "
+                "it may or may not have taken effect, and it was not repeated.",
+                method=method,
+                url=self.base_url + clean,
+                check=outcome_check,
+            )
+        if isinstance(exc, requests.exceptions.ReadTimeout | requests.exceptions.Timeout):
+            return RequestTimeoutError(
+                f"{self.service} did not answer {where} within {self.timeout[1]} s (after retries).",
+                method=method,
+                url=self.base_url + clean,
+            )
+        return TransportError(
+            f"{where} failed after retries: {reason}", method=method, url=self.base_url + clean
+        )
+
+
+def _strip_query(path: str) -> str:
+    return path.split("?", 1)[0]
+
+
+def _fault_message(body: Any) -> str:
+    if isinstance(body, dict):
+        fault = body.get("fault")
+        if isinstance(fault, dict):
+            return str(fault.get("message") or fault.get("description") or "")
+        for key in ("message", "detail", "error"):
+            if body.get(key):
+                return str(body[key])
+    return ""
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the connection was never established (so nothing reached the server)."""
+    import urllib3.exceptions as u3
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, u3.NewConnectionError | u3.ConnectTimeoutError | ConnectionRefusedError):
+            return True
+        if isinstance(current, u3.MaxRetryError) and current.reason is not None:
+            current = current.reason
+            continue
+        nxt = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
+        current = nxt or current.__cause__ or current.__context__
+    return False
+
+
+def _root_reason(exc: BaseException) -> str:
+    import urllib3.exceptions as u3
+
+    current: BaseException = exc
+    for _ in range(6):
+        inner: BaseException | None = None
+        if isinstance(current, u3.MaxRetryError) and current.reason is not None:
+            inner = current.reason
+        elif current.args and isinstance(current.args[0], BaseException):
+            inner = current.args[0]
+        if inner is None:
+            break
+        current = inner
+    text = str(current) or type(current).__name__
+    return text.split(": ", 1)[-1] if "object at 0x" in text else text
+
+
+__all__ = ["USER_AGENT", "NonceAuth", "RawReply", "TokenAuth", "Transport", "make_retry"]

@@ -1,0 +1,81 @@
+"""Loading, unloading and reloading the extension; short errors; %swan_config; import cost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from IPython.core.error import UsageError
+
+from swan_jupyter import errors
+from swan_jupyter.errors import ConfigurationError, SwanJupyterError
+from tests.helpers import TestingShell, env
+
+
+def test_load_registers_and_unload_removes(ip: TestingShell) -> None:
+    assert "swan_config" in ip.magics_manager.magics["line"]
+    ip.run_line_magic("unload_ext", "swan_jupyter")
+    assert "swan_config" not in ip.magics_manager.magics["line"]
+    assert not any(type(c).__name__ == "SwanMagics" for c in ip.configurables)
+    with pytest.raises(UsageError):
+        ip.run_line_magic("swan_config", "--no-start")
+    ip.run_line_magic("load_ext", "swan_jupyter")
+    for _ in range(3):
+        ip.run_line_magic("reload_ext", "swan_jupyter")
+    assert sum(type(c).__name__ == "SwanMagics" for c in ip.configurables) == 1
+    assert "swan_config" in ip.magics_manager.magics["line"]
+
+
+def test_config_traits_reach_the_instance(ip: TestingShell) -> None:
+    ip.run_line_magic("config", "SwanMagics.short_errors = False")
+    assert errors.render_settings.short is False
+    ip.run_line_magic("config", "SwanMagics.short_errors = True")
+    assert errors.render_settings.short is True
+    ip.run_line_magic("config", "SwanMagics.max_auto_spend = 'lots'")  # refused by the validator (logged)
+    magics = ip.magics_manager.registry["SwanMagics"]
+    assert magics.max_auto_spend == ""
+    ip.run_line_magic("config", "SwanMagics.max_auto_spend = '12.5'")
+    assert magics.max_auto_spend == "12.5"
+
+
+def test_short_error_rendering() -> None:
+    err = ConfigurationError("Unknown profile 'x'.", hint="Known profiles: sandbox")
+    lines = err._render_traceback_()
+    assert len(lines) == 2 and "ConfigurationError" in lines[0] and lines[1] == "Hint: Known profiles: sandbox"
+    assert "Traceback" not in "\n".join(lines)
+
+
+def test_errors_fail_the_cell_briefly(ip: TestingShell, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SwanJupyterError):
+        ip.run_cell("%swan_config --profile does-not-exist --no-start")
+    out = capsys.readouterr()
+    assert "Unknown profile 'does-not-exist'" in out.out + out.err
+    assert "Traceback (most recent call last)" not in out.out + out.err
+
+
+def test_swan_config_shows_masked_settings(ip: TestingShell) -> None:
+    key = "sk-test-" + "q" * 24
+    with env(SWAN_API_KEY=key, SWAN_PROFILE="testnet"):
+        view = ip.run_line_magic("swan_config", "--no-start")
+    text, html = repr(view), view._repr_html_()
+    assert "testnet" in text and "swanhub-cali" in html
+    assert key not in text and key not in html and "*****" in text
+
+
+def test_usage_errors_for_bad_arguments(ip: TestingShell) -> None:
+    with pytest.raises(UsageError, match="unrecognized arguments: --bogus"):
+        ip.run_line_magic("swan_config", "--bogus")
+    assert ip.run_line_magic("swan_config", "--help") is None
+
+
+def test_loading_is_light() -> None:
+    code = (
+        "import sys, json; from IPython.core.interactiveshell import InteractiveShell;"
+        "ip = InteractiveShell.instance(); ip.run_line_magic('load_ext', 'swan_jupyter');"
+        "print(json.dumps([m for m in ('web3', 'pandas', 'ipywidgets', 'eth_account', 'swan_jupyter.sandbox')"
+        " if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -1,0 +1,62 @@
+"""The sandbox host: background start, readiness, sandbox.json, status, stop with no leftovers."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from swan_jupyter.sandbox import host
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    yield tmp_path / "state"
+    host.stop(tmp_path / "state", grace=10)
+
+
+def test_start_status_stop_without_chain(state: Path) -> None:
+    description = host.start(state, chain=False, timeout=60)
+    pid = description["host"]["pid"]
+    assert psutil.pid_exists(pid)
+    path = state / "sandbox.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    # starting again is a no-op returning the same running sandbox
+    assert host.start(state, chain=False)["host"]["pid"] == pid
+    report = host.status(state)
+    assert report["running"] and report["pid"] == pid
+    for name, svc in report["services"].items():
+        assert svc["healthy"], name
+        assert svc["url"].startswith("http://127.0.0.1:")
+    children = psutil.Process(pid).children(recursive=True)
+    assert host.stop(state) is True
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    for child in children:
+        assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+    assert host.status(state)["running"] is False
+    assert host.stop(state) is False
+
+
+def test_cli_status_of_a_stopped_sandbox(state: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "swan_jupyter.sandbox", "status", "--state", str(state)],
+        capture_output=True, text=True, env={**os.environ},
+    )
+    assert out.returncode == 3
+    assert "stopped" in out.stdout
+
+
+def test_a_second_host_on_the_same_state_is_refused(state: Path) -> None:
+    host.start(state, chain=False, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "swan_jupyter.sandbox", "serve", "--state", str(state), "--no-chain"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 1
+    assert "Another sandbox is already running" in out.stderr
