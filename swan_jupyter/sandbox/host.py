@@ -236,86 +236,107 @@ def _hosted_server_class() -> Any:
 
 
 async def _serve(state_dir: Path, time_scale: float, settings: dict[str, Any]) -> None:
+    import dataclasses
+    import secrets
+
     import uvicorn
 
-    _HostedServer = _hosted_server_class()
+    from .faults import FaultMiddleware, FaultState, RpcProxy
+
+    hosted_server = _hosted_server_class()
     previous = read_description(state_dir) or {}
+    faults = FaultState(admin_token=secrets.token_urlsafe(24))
+    faults.load_file(state_dir / "faults.json")
     chain_process: Any = None
     chain_info = None
-    chain_section: dict[str, Any] | None = None
-    try:
-        chain_module = importlib.import_module("swan_jupyter.sandbox.chain")
-    except ModuleNotFoundError:
-        chain_module = None
-    if chain_module is not None and settings.get("chain", True):
-        catalogue = importlib.import_module("swan_jupyter.sandbox.orchestrator.catalogue")
-        chain_process = await asyncio.to_thread(chain_module.start_chain, state_dir, catalogue.chain_prices())
-        chain_info = chain_process.info
-        chain_section = {
-            "rpc_url": chain_info.rpc_url,
-            "chain_id": chain_info.chain_id,
-            "swan_token": chain_info.swan_token,
-            "client_payment": chain_info.client_payment,
-            "wallet": {"address": chain_info.wallet_address, "private_key_file": str(chain_info.private_key_file)},
-            "pid": chain_process.pid,
-        }
-    ctx = SandboxContext(state_dir=state_dir, time_scale=time_scale, chain=chain_info, settings=settings)
+    proxy: RpcProxy | None = None
     running: list[_Running] = []
+    servers: list[tuple[Any, socket.socket]] = []
     stop_event = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop_event.set)
+
+    def listen(name: str, app: Any) -> tuple[Any, socket.socket, str]:
+        old_url = str((previous.get(name) or {}).get("url") or (previous.get(name) or {}).get("rpc_url") or "")
+        old_port = int(old_url.rsplit(":", 1)[1]) if old_url.count(":") == 2 else 0
+        sock = _bind(old_port)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        config = uvicorn.Config(
+            HealthMiddleware(FaultMiddleware(app, name, faults, jsonrpc=name == "chain"), name),
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_keep_alive=30,
+        )
+        return hosted_server(config), sock, url
+
     try:
+        try:
+            chain_module = importlib.import_module("swan_jupyter.sandbox.chain")
+        except ModuleNotFoundError:
+            chain_module = None
+        chain_server = None
+        if chain_module is not None and settings.get("chain", True):
+            catalogue = importlib.import_module("swan_jupyter.sandbox.orchestrator.catalogue")
+            chain_process = await asyncio.to_thread(chain_module.start_chain, state_dir, catalogue.chain_prices())
+            proxy = RpcProxy(chain_process.info.rpc_url)
+            chain_server, chain_sock, proxy_url = listen("chain", proxy)
+            # everyone (clients and emulators) reaches the chain through the proxy, so chain faults apply
+            chain_info = dataclasses.replace(chain_process.info, rpc_url=proxy_url)
+        ctx = SandboxContext(state_dir=state_dir, time_scale=time_scale, chain=chain_info, settings=settings)
+        if chain_server is not None:
+            servers.append((chain_server, chain_sock))
         for name, spec in SERVICE_FACTORIES.items():
             factory = _load_factory(spec)
             if factory is None:
                 log.warning("service %s is not available in this installation", name)
                 continue
             service = factory(ctx)
-            old_url = str((previous.get(name) or {}).get("url", ""))
-            old_port = int(old_url.rsplit(":", 1)[1]) if old_url.count(":") == 2 else 0
-            sock = _bind(old_port)
-            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            config = uvicorn.Config(
-                HealthMiddleware(service.app, name),
-                log_level="warning",
-                lifespan="off",
-                access_log=False,
-                timeout_keep_alive=30,
-            )
-            server = _HostedServer(config)
+            server, sock, url = listen(name, service.app)
             await service.start(url)
             running.append(_Running(service, server, sock, url))
-        tasks = [asyncio.create_task(r.server.serve(sockets=[r.sock])) for r in running]
-        for r in running:
-            while not r.server.started:
-                if any(t.done() for t in tasks):
-                    for t in tasks:
-                        if t.done() and t.exception():
-                            raise t.exception()  # type: ignore[misc]
+            servers.append((server, sock))
+        tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
+        for server, _ in servers:
+            while not server.started:
+                for t in tasks:
+                    if t.done() and t.exception() is not None:
+                        raise RuntimeError(f"a sandbox server failed to start: {t.exception()!r}")
                 await asyncio.sleep(0.01)
         description: dict[str, Any] = {
             "host": {"pid": os.getpid(), "started_at": time.time(), "state_dir": str(state_dir),
-                     "time_scale": time_scale},
+                     "time_scale": time_scale, "admin_token": faults.admin_token},
         }
         for r in running:
             description[r.service.name] = {**r.service.describe(), "url": r.url}
-        if chain_section is not None:
-            description["chain"] = chain_section
+        if chain_info is not None and chain_process is not None:
+            description["chain"] = {
+                "rpc_url": chain_info.rpc_url,
+                "node_url": chain_process.info.rpc_url,
+                "chain_id": chain_info.chain_id,
+                "swan_token": chain_info.swan_token,
+                "client_payment": chain_info.client_payment,
+                "wallet": {"address": chain_info.wallet_address,
+                           "private_key_file": str(chain_info.private_key_file)},
+                "pid": chain_process.pid,
+            }
         write_private_json(state_dir / DESCRIPTION, description)
         log.info("sandbox ready: %s", ", ".join(f"{r.service.name} {r.url}" for r in running))
         print("SANDBOX READY", flush=True)
         await stop_event.wait()
     finally:
-        for r in running:
-            r.server.should_exit = True
+        for server, _ in servers:
+            server.should_exit = True
         await asyncio.sleep(0.05)
         for r in running:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(r.service.stop(), timeout=15)
-        for r in running:
+        for _, sock in servers:
             with contextlib.suppress(Exception):
-                r.sock.close()
+                sock.close()
+        if proxy is not None:
+            proxy.close()
         if chain_process is not None:
             await asyncio.to_thread(chain_process.stop)
 
