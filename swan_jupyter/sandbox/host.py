@@ -278,8 +278,13 @@ async def _serve(state_dir: Path, time_scale: float, settings: dict[str, Any]) -
             chain_module = None
         chain_server = None
         if chain_module is not None and settings.get("chain", True):
-            catalogue = importlib.import_module("swan_jupyter.sandbox.orchestrator.catalogue")
-            chain_process = await asyncio.to_thread(chain_module.start_chain, state_dir, catalogue.chain_prices())
+            try:
+                catalogue = importlib.import_module("swan_jupyter.sandbox.orchestrator.catalogue")
+                prices = catalogue.chain_prices()
+            except ModuleNotFoundError:
+                log.warning("no orchestrator catalogue in this installation: the chain starts without hardware")
+                prices = []
+            chain_process = await asyncio.to_thread(chain_module.start_chain, state_dir, prices)
             proxy = RpcProxy(chain_process.info.rpc_url)
             chain_server, chain_sock, proxy_url = listen("chain", proxy)
             # everyone (clients and emulators) reaches the chain through the proxy, so chain faults apply
