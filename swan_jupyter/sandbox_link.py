@@ -48,41 +48,47 @@ def ensure_sandbox(
     """
     with _lock:
         description = read_sandbox_description(state_dir)
-        if sandbox_running(description):
-            assert description is not None
-            return description
-        if not start:
-            raise ConfigurationError(
-                f"No sandbox is running on {state_dir}.",
-                hint="Start it with: swan-jupyter sandbox start   (or configure real endpoints; see %swan_config)",
-            )
-        cmd = [sys.executable, "-m", "swan_jupyter.sandbox", "start", "--state", str(state_dir),
-               "--timeout", str(timeout)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 10)
-        except subprocess.TimeoutExpired:
-            raise ConfigurationError(
-                f"The local sandbox did not start within {timeout:.0f} s.",
-                hint=f"Look at {state_dir}/host.log, or start it by hand: swan-jupyter sandbox start --foreground",
-            ) from None
-        if proc.returncode != 0:
-            detail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise ConfigurationError(
-                "The local sandbox could not be started: " + " | ".join(detail),
-                hint=f"Run `swan-jupyter sandbox start --state {state_dir}` in a terminal to see why.",
-            )
-        description = read_sandbox_description(state_dir)
-        if not description:
-            raise ConfigurationError(f"The sandbox started but wrote no {state_dir}/sandbox.json.")
+        started = False
+        if not sandbox_running(description):
+            if not start:
+                raise ConfigurationError(
+                    f"No sandbox is running on {state_dir}.",
+                    hint="Start it with: swan-jupyter sandbox start   (or configure real endpoints; see %swan_config)",
+                )
+            description = _start(state_dir, timeout)
+            started = True
+        assert description is not None
         key = str(state_dir)
         if key not in _announced:
             _announced.add(key)
+            how = "started it in the background" if started else "already running"
             message = (
-                f"swan_jupyter: no endpoints configured, so using the local sandbox (started in the background; "
-                f"state in {state_dir}; stop it with `swan-jupyter sandbox stop`)."
+                f"swan_jupyter: no endpoints configured, so using the local sandbox ({how}; state in {state_dir}; "
+                "stop it with `swan-jupyter sandbox stop`)."
             )
             (notify or (lambda m: print(m, file=sys.stderr)))(message)
         return description
+
+
+def _start(state_dir: Path, timeout: float) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "swan_jupyter.sandbox", "start", "--state", str(state_dir), "--timeout", str(timeout)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 10)
+    except subprocess.TimeoutExpired:
+        raise ConfigurationError(
+            f"The local sandbox did not start within {timeout:.0f} s.",
+            hint=f"Look at {state_dir}/host.log, or start it by hand: swan-jupyter sandbox start --foreground",
+        ) from None
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        raise ConfigurationError(
+            "The local sandbox could not be started: " + " | ".join(detail),
+            hint=f"Run `swan-jupyter sandbox start --state {state_dir}` in a terminal to see why.",
+        )
+    description = read_sandbox_description(state_dir)
+    if not description:
+        raise ConfigurationError(f"The sandbox started but wrote no {state_dir}/sandbox.json.")
+    return description
 
 
 def describe_endpoints(description: dict[str, Any]) -> str:
