@@ -1,0 +1,25 @@
+"""ipywidgets forms and live views on the client core (ipywidgets is imported only when a widget is built).
+
+Widgets: :class:`ExecutionExplorer` (execution metrics: filters, summary, plots).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "ExecutionExplorer": "swan_jupyter.widgets.explorer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'swan_jupyter.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = sorted(_LAZY)
