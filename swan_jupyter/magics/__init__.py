@@ -13,6 +13,7 @@ from typing import Any
 #: Every magics class of the extension, as ``"module:Class"`` (imported when the extension loads).
 MAGICS_CLASSES: tuple[str, ...] = (
     "swan_jupyter.magics.core:SwanMagics",
+    "swan_jupyter.magics.orchestrator:OrchestratorMagics",
 )
 
 

@@ -1,6 +1,7 @@
 """ipywidgets forms and live views on the client core (ipywidgets is imported only when a widget is built).
 
-Widgets: :class:`ExecutionExplorer` (execution metrics: filters, summary, plots).
+Widgets: :class:`ExecutionExplorer` (execution metrics: filters, summary, plots), :class:`PaymentConfirmation`
+and :class:`ConfirmAction` (review, then act once).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import importlib
 from typing import Any
 
 _LAZY: dict[str, str] = {
+    "ConfirmAction": "swan_jupyter.widgets.confirm",
     "ExecutionExplorer": "swan_jupyter.widgets.explorer",
+    "PaymentConfirmation": "swan_jupyter.widgets.confirm",
 }
 
 

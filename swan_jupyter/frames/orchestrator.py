@@ -1,0 +1,89 @@
+"""DataFrames of the Orchestrator: hardware catalogue, tasks, and the payment ledger.
+
+Money columns: ``*_wei`` hold exact Python ints (``object`` dtype, never cast by pandas); ``*_swan`` are
+floats for display and plotting only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from . import Column, build_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..orchestrator.ledger import LedgerEntry
+    from ..orchestrator.models import Hardware
+
+TASK_STATUSES = ("initialized", "created", "accepting_bids", "completed", "finished", "terminated", "failed")
+LEDGER_STATES = ("intent", "approving", "signed", "sent", "confirmed", "validated", "failed")
+
+HARDWARE_COLUMNS = [
+    Column("hardware_id", "int"), Column("name"), Column("type", "cat", ("CPU", "GPU", "AI GPU")),
+    Column("description"), Column("regions", "obj"), Column("price_per_hour_swan", "float"),
+    Column("price_per_hour_wei", "obj"), Column("status", "cat", ("available", "unavailable")),
+]
+
+TASK_COLUMNS = [
+    Column("task_uuid"), Column("status", "cat", TASK_STATUSES), Column("hardware"), Column("hardware_id", "int"),
+    Column("region"), Column("duration", "dur"), Column("price_per_hour_swan", "float"),
+    Column("created_at", "time"), Column("start_at", "time"), Column("end_at", "time"),
+    Column("jobs", "int"), Column("jobs_running", "int"), Column("refund_amount_swan", "float"),
+    Column("tx_hash"),
+]
+
+LEDGER_COLUMNS = [
+    Column("task_uuid"), Column("order_type", "cat", ("Creation", "Renewal")), Column("state", "cat", LEDGER_STATES),
+    Column("amount_wei", "obj"), Column("amount_swan", "float"), Column("duration", "dur"),
+    Column("tx_hash"), Column("approve_tx"), Column("block_number", "int"), Column("gas_used", "int"),
+    Column("fee_wei", "obj"), Column("payer"), Column("chain_id", "int"), Column("created_at", "time"),
+    Column("updated_at", "time"), Column("error"),
+]
+
+
+def hardware_frame(items: Iterable[Hardware]) -> pd.DataFrame:
+    """The catalogue, one row per hardware type."""
+    rows = [{
+        "hardware_id": h.hardware_id, "name": h.name, "type": h.type, "description": h.description,
+        "regions": list(h.regions), "price_per_hour_swan": float(h.price),
+        "price_per_hour_wei": int(h.price * 10**18), "status": h.status,
+    } for h in items]
+    return build_frame(rows, HARDWARE_COLUMNS)
+
+
+def tasks_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Tasks from ``get_task_list``/``iter_tasks`` items (``{task, jobs, ...}``) or bare task dicts."""
+    rows = []
+    for item in items:
+        inner = item.get("task")
+        task: Mapping[str, Any] = inner if isinstance(inner, dict) else item
+        detail = task.get("task_detail") or {}
+        jobs = item.get("jobs") or []
+        refund = task.get("refund_amount")
+        rows.append({
+            "task_uuid": task.get("uuid"), "status": task.get("status"), "hardware": detail.get("hardware"),
+            "hardware_id": detail.get("hardware_id"), "region": (detail.get("requirements") or {}).get("region"),
+            "duration": detail.get("duration"),
+            "price_per_hour_swan": float(Decimal(str(detail["price_per_hour"])))
+            if detail.get("price_per_hour") is not None else None,
+            "created_at": task.get("created_at"), "start_at": task.get("start_at"), "end_at": task.get("end_at"),
+            "jobs": len(jobs), "jobs_running": sum(1 for j in jobs if j.get("status") == "Running"),
+            "refund_amount_swan": float(Decimal(str(refund))) if refund not in (None, "", "None") else None,
+            "tx_hash": task.get("tx_hash"),
+        })
+    return build_frame(rows, TASK_COLUMNS)
+
+
+def ledger_frame(entries: Iterable[LedgerEntry]) -> pd.DataFrame:
+    """The payment ledger, one row per payment."""
+    rows = [{
+        "task_uuid": e.task_uuid, "order_type": e.order_type, "state": e.state, "amount_wei": e.amount_wei,
+        "amount_swan": float(Decimal(e.amount_wei) / 10**18), "duration": e.duration, "tx_hash": e.tx_hash,
+        "approve_tx": e.approve_tx, "block_number": e.block_number, "gas_used": e.gas_used, "fee_wei": e.fee_wei,
+        "payer": e.payer, "chain_id": e.chain_id, "created_at": e.created_at, "updated_at": e.updated_at,
+        "error": e.error,
+    } for e in entries]
+    return build_frame(rows, LEDGER_COLUMNS)

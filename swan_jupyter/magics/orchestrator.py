@@ -1,0 +1,240 @@
+"""``%swan_deploy`` and ``%swan``: the Orchestrator from a notebook.
+
+Both expand ``{var}`` and ``$var`` in the line (IPython's rule); a cell body (deploy YAML or Dockerfile) is data
+and is never expanded. A private key is never an argument: payments use the profile's key source.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.display import display
+
+from ..errors import ValidationError
+from ..orchestrator.amounts import parse_duration, swan_to_wei
+from ..session import default_session
+from .parsing import HelpShown, MagicArgumentParser, subcommand_parser
+
+DEPLOY_HELP = """Deploy a task on Swan Chain's Orchestrator, pay for it, and follow it.
+
+Examples:
+  %swan_deploy --app hello-world --hardware C1ae.small --duration 2h
+  %swan_deploy --repo https://github.com/me/app --branch main --hardware G1ae.small --region Quebec-CA task
+  %swan_deploy --source-uri https://.../spaces/abc --hardware 0 --duration 3600 --yes --wait task
+
+  %%swan_deploy --hardware C1ae.small --duration 1h --yes task
+  version: "2.0"
+  services: ...                      (the cell body is a deploy YAML, or a Dockerfile)
+
+Paying: in a notebook the quote is shown with Confirm / Cancel buttons and the cell returns at once; the click
+pays and the widget becomes the receipt. --yes pays without asking (papermill, CI), refusing anything above
+SwanMagics.max_auto_spend (or the profile's max_payment). --no-pay creates the task only.
+VAR (optional, last positional) receives the task result instead of displaying it.
+"""
+
+
+def _deploy_parser() -> MagicArgumentParser:
+    p = MagicArgumentParser(prog="%swan_deploy", description=DEPLOY_HELP)
+    p.add_argument("var", nargs="?", help="variable that receives the task result")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--repo", help="repository URL (with a Dockerfile or deploy.yaml)")
+    src.add_argument("--app", help="example app image name (see %%swan apps)")
+    src.add_argument("--source-uri", dest="source_uri", help="a job source URI")
+    p.add_argument("--branch", help="repository branch")
+    p.add_argument("--hardware", required=True, help="hardware name (C1ae.small) or id")
+    p.add_argument("--region", default="global", help="region (default: global)")
+    p.add_argument("--duration", default="1h", help="3600, 2h, 90m, 1h30m (minimum 1h)")
+    pay = p.add_mutually_exclusive_group()
+    pay.add_argument("--pay", dest="pay", action="store_true", default=True, help="pay (default)")
+    pay.add_argument("--no-pay", dest="pay", action="store_false", help="create the task without paying")
+    p.add_argument("--yes", action="store_true", help="pay without the confirmation widget, within the cap")
+    p.add_argument("--wait", action="store_true", help="after paying, wait until the task runs")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits (default 300)")
+    p.add_argument("--start-in", dest="start_in", type=int, default=300, help="seconds before start")
+    p.add_argument("--dockerfile", action="store_true", help="the cell body is a Dockerfile (auto-detected)")
+    return p
+
+
+@magics_class
+class OrchestratorMagics(Magics):
+    """``%swan_deploy`` and ``%swan``."""
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+
+    def _swan_config(self) -> Any:
+        return self.shell.magics_manager.registry.get("SwanMagics") if self.shell else None
+
+    def _cap(self) -> Decimal | None:
+        cfg = self._swan_config()
+        value = getattr(cfg, "max_auto_spend", "") if cfg is not None else ""
+        return Decimal(value) if value else None
+
+    def _auto(self, yes: bool) -> bool:
+        cfg = self._swan_config()
+        return yes or bool(getattr(cfg, "auto_confirm", False))
+
+    def _store(self, var: str | None, value: Any) -> Any:
+        if var:
+            if not var.isidentifier():
+                raise UsageError(f"{var!r} is not a valid variable name.")
+            assert self.shell is not None
+            self.shell.push({var: value})
+            return None
+        return value
+
+    def _check_unattended_cap(self, amount_wei: int, orch: Any) -> Decimal | None:
+        cap = self._cap() if self._cap() is not None else orch.settings.max_payment
+        if cap is None:
+            raise ValidationError(
+                "Paying without confirmation (--yes) needs a spending cap.",
+                hint='Set one: %config SwanMagics.max_auto_spend = "10"  (SWAN), or max_payment in the profile.',
+            )
+        if amount_wei > swan_to_wei(cap):
+            from ..orchestrator.amounts import format_swan
+
+            raise ValidationError(
+                f"This payment of {format_swan(amount_wei)} is above the unattended cap of {cap} SWAN.",
+                hint="Raise SwanMagics.max_auto_spend, or drop --yes and confirm in the widget.",
+            )
+        return Decimal(cap)
+
+    # -- %swan_deploy ----------------------------------------------------------------------------------------
+
+    @line_cell_magic
+    def swan_deploy(self, line: str, cell: str | None = None) -> Any:
+        """Deploy a task on the Orchestrator (see ``%swan_deploy --help``)."""
+        try:
+            args = _deploy_parser().parse_line(line)
+        except HelpShown:
+            return None
+        body = (cell or "").strip()
+        sources = [s for s in (args.repo, args.app, args.source_uri, body) if s]
+        if len(sources) != 1:
+            raise UsageError("%swan_deploy: give exactly one source: --repo, --app, --source-uri, or a cell body.")
+        duration = parse_duration(args.duration)
+        orch = default_session().orchestrator()
+        quote = orch.estimate_price(args.hardware, duration)
+        unattended = args.pay and self._auto(args.yes)
+        cap = self._check_unattended_cap(quote.amount_wei, orch) if unattended else None
+        is_dockerfile = args.dockerfile or body.upper().startswith("FROM ") or "\nFROM " in body.upper()
+        task = orch.create_task(
+            instance_type=args.hardware, region=args.region, duration=duration, app_repo_image=args.app,
+            repo_uri=args.repo, repo_branch=args.branch, job_source_uri=args.source_uri,
+            deploy_yaml=body if body and not is_dockerfile else None,
+            dockerfile=body if body and is_dockerfile else None, start_in=args.start_in,
+        )
+        if not args.pay:
+            return self._store(args.var, task)
+        uuid = task["task_uuid"]
+        if unattended:
+            receipt = orch.pay(uuid, max_payment=cap)
+            task.update(receipt=receipt, tx_hash=receipt.tx_hash, tx_hash_approve=receipt.approve_tx_hash,
+                        status="paid")
+            if args.wait:
+                info = orch.wait_until_running(uuid, timeout=args.timeout, progress=True)
+                task.update(status=(info.get("task") or {}).get("status"), urls=orch.get_real_url(uuid))
+            return self._store(args.var, task)
+        from ..widgets.confirm import PaymentConfirmation
+
+        widget = PaymentConfirmation(orch.quote(uuid), lambda: orch.pay(uuid),
+                                     on_done=lambda receipt: task.update(receipt=receipt, tx_hash=receipt.tx_hash,
+                                                                         status="paid"))
+        display(widget)
+        return self._store(args.var, task)
+
+    # -- %swan -----------------------------------------------------------------------------------------------
+
+    @line_magic
+    def swan(self, line: str) -> Any:
+        """Everything else on the Orchestrator: ``%swan SUBCOMMAND --help`` for each.
+
+        Subcommands: ``hardware [VAR] [--region R] [--available]``, ``tasks [VAR] [--all]``,
+        ``status TASK [VAR]``, ``url TASK``, ``renew TASK --duration D [--yes]``, ``terminate TASK [--yes]``,
+        ``balance``, ``ledger [VAR]``, ``resume TASK``, ``apps``.
+        """
+        parser, sub = subcommand_parser("%swan", "Swan Orchestrator commands")
+        p = sub.add_parser("hardware", help="the hardware catalogue as a DataFrame")
+        p.add_argument("var", nargs="?")
+        p.add_argument("--region", help="only hardware offered in this region")
+        p.add_argument("--available", action="store_true", help="only available hardware")
+        p = sub.add_parser("tasks", help="your tasks as a DataFrame")
+        p.add_argument("var", nargs="?")
+        p.add_argument("--page", type=int, default=1)
+        p.add_argument("--size", type=int, default=20)
+        p.add_argument("--all", action="store_true", help="every page")
+        p = sub.add_parser("status", help="a task's deployment info")
+        p.add_argument("task")
+        p.add_argument("var", nargs="?")
+        p = sub.add_parser("url", help="the URLs of a task's running jobs")
+        p.add_argument("task")
+        p = sub.add_parser("renew", help="extend a task (pays renewPayment)")
+        p.add_argument("task")
+        p.add_argument("--duration", default="1h")
+        p.add_argument("--yes", action="store_true", help="pay without confirmation, within the cap")
+        p = sub.add_parser("terminate", help="stop a task early; unused time is refunded")
+        p.add_argument("task")
+        p.add_argument("--yes", action="store_true", help="terminate without the confirmation widget")
+        sub.add_parser("balance", help="SWAN and gas balances of the wallet")
+        p = sub.add_parser("ledger", help="the payment ledger as a DataFrame")
+        p.add_argument("var", nargs="?")
+        p = sub.add_parser("resume", help="finish an interrupted payment of a task")
+        p.add_argument("task")
+        sub.add_parser("apps", help="example app images")
+        try:
+            args = parser.parse_line(line)
+        except HelpShown:
+            return None
+        orch = default_session().orchestrator()
+        cmd = args.subcommand
+        if cmd == "hardware":
+            from ..frames.orchestrator import hardware_frame
+
+            hardware = [h for h in orch.get_hardware(refresh=True)
+                        if (not args.region or h.offers(args.region)) and (not args.available or h.available)]
+            return self._store(args.var, hardware_frame(hardware))
+        if cmd == "tasks":
+            from ..frames.orchestrator import tasks_frame
+
+            items = orch.iter_tasks() if args.all else orch.get_task_list(page=args.page, size=args.size)["list"]
+            return self._store(args.var, tasks_frame(items))
+        if cmd == "status":
+            return self._store(args.var, orch.get_deployment_info(args.task))
+        if cmd == "url":
+            urls = orch.get_real_url(args.task)
+            return urls[0] if len(urls) == 1 else urls
+        if cmd == "renew":
+            duration = parse_duration(args.duration)
+            quote = orch.quote(args.task, order_type="Renewal", duration=duration)
+            if self._auto(args.yes):
+                cap = self._check_unattended_cap(quote.amount_wei, orch)
+                return orch.renew_task(args.task, duration, max_payment=cap)
+            import uuid as uuidlib
+
+            from ..widgets.confirm import PaymentConfirmation
+
+            key = uuidlib.uuid4().hex  # one renewal per widget, however many clicks
+            display(PaymentConfirmation(quote, lambda: orch.renew_task(args.task, duration, idempotency_key=key)))
+            return None
+        if cmd == "terminate":
+            if args.yes:
+                return orch.terminate_task(args.task)
+            from ..widgets.confirm import ConfirmAction
+
+            display(ConfirmAction(f"Terminate task {args.task}?",
+                                  {"task": args.task, "effect": "jobs stop now; unused time is refunded on chain"},
+                                  lambda: orch.terminate_task(args.task), confirm_label="Terminate"))
+            return None
+        if cmd == "balance":
+            return orch.balance()
+        if cmd == "ledger":
+            from ..frames.orchestrator import ledger_frame
+
+            return self._store(args.var, ledger_frame(orch.payments()))
+        if cmd == "resume":
+            return orch.resume_payment(args.task)
+        if cmd == "apps":
+            return orch.get_app_repo_image()
+        raise UsageError(f"%swan: unknown subcommand {cmd!r}")

@@ -1,0 +1,96 @@
+"""Exact money and durations: Decimal prices in, integer wei out, never a float.
+
+The payment amount rule (the same in the ClientPayment contract)::
+
+    price_per_hour_wei = int(Decimal(price) * 10**18)      # exact for any decimal string, truncated below 1 wei
+    due_wei            = price_per_hour_wei * seconds // 3600
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from ..errors import ValidationError
+
+WEI_PER_SWAN = 10**18
+MIN_DURATION = 3600
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?"
+                       r"\s*(?:(\d+)\s*s)?\s*$", re.IGNORECASE)
+
+
+def to_decimal(value: str | int | Decimal, what: str = "amount") -> Decimal:
+    """A Decimal from a decimal string, int or Decimal; floats are refused (they are not exact)."""
+    if isinstance(value, float):
+        raise ValidationError(f"{what} {value!r} is a float; floats are not exact.",
+                              hint=f'Pass the {what} as a string, e.g. "{value}".')
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValidationError(
+            f"{what} {value!r} is not a number.", hint='Use a decimal string such as "0.48".'
+        ) from None
+    if not amount.is_finite() or amount < 0:
+        raise ValidationError(f"{what} {value!r} must be a non-negative finite number.")
+    return amount
+
+
+def price_to_wei(price: str | int | Decimal) -> int:
+    """SWAN per hour (decimal string) to wei per hour, exactly."""
+    return int(to_decimal(price, "price") * WEI_PER_SWAN)
+
+
+def amount_due(price_per_hour_wei: int, seconds: int) -> int:
+    """The amount the contract pulls for ``seconds`` at ``price_per_hour_wei`` (integer floor)."""
+    return int(price_per_hour_wei) * int(seconds) // 3600
+
+
+def swan_to_wei(amount: str | int | Decimal) -> int:
+    """An amount of SWAN (decimal) to wei."""
+    return int(to_decimal(amount, "amount") * WEI_PER_SWAN)
+
+
+def wei_to_swan(wei: int) -> Decimal:
+    """wei to an exact Decimal amount of SWAN."""
+    return Decimal(int(wei)) / WEI_PER_SWAN
+
+
+def format_swan(wei: int) -> str:
+    """``1234500000000000000`` -> ``"1.2345 SWAN"`` (exact, trailing zeros trimmed)."""
+    text = format(wei_to_swan(wei).normalize(), "f")
+    return f"{text} SWAN"
+
+
+def parse_duration(value: str | int, *, minimum: int = MIN_DURATION) -> int:
+    """Seconds from ``3600``, ``"2h"``, ``"90m"``, ``"1h30m"``, ``"1d"``; at least ``minimum`` seconds.
+
+    >>> parse_duration("1h30m")
+    5400
+    """
+    if isinstance(value, bool):
+        raise ValidationError(f"duration {value!r} is not a duration.")
+    if isinstance(value, int):
+        seconds = value
+    else:
+        text = str(value).strip()
+        if text.isdigit():
+            seconds = int(text)
+        else:
+            match = _DURATION.match(text)
+            if not text or not match or not any(match.groups()):
+                raise ValidationError(
+                    f"duration {value!r} is not understood.",
+                    hint='Write seconds (3600) or units: "2h", "90m", "1h30m", "1d".',
+                )
+            d, h, m, s = (Decimal(g) if g else Decimal(0) for g in match.groups())
+            total = d * 86400 + h * 3600 + m * 60 + s
+            if total != total.to_integral_value():
+                raise ValidationError(f"duration {value!r} is not a whole number of seconds.")
+            seconds = int(total)
+    if seconds < minimum:
+        raise ValidationError(
+            f"duration {seconds} s is below the minimum of {minimum} s.",
+            hint=f"Ask for at least {minimum // 3600} h ({minimum} s).",
+        )
+    return seconds

@@ -1,0 +1,635 @@
+"""The Orchestrator client: swan-sdk's key functions, with exact money, safe payments and real errors.
+
+::
+
+    from swan_jupyter import Session
+    orch = Session().orchestrator()                 # the active profile (the sandbox by default)
+    orch.get_hardware()                             # the catalogue, prices exact
+    task = orch.create_task(instance_type="C1ae.small", region="global", duration=3600,
+                            app_repo_image="hello-world", auto_pay=True)
+    orch.wait_until_running(task["task_uuid"])
+    orch.get_real_url(task["task_uuid"])
+
+Payments never happen twice: see :mod:`swan_jupyter.orchestrator.ledger`. A private key is never an argument
+of a magic; the client reads it with :func:`swan_jupyter.keys.load_account` (``private_key=`` is accepted by the
+Python functions for swan-sdk compatibility, held as a masked secret, never logged).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from ..config import Settings, load_settings
+from ..errors import (
+    ConfigurationError,
+    NotFoundError,
+    PaymentError,
+    RemoteError,
+    UnknownOutcomeError,
+    ValidationError,
+)
+from ..redact import Secret, register
+from ..transport import TokenAuth, Transport
+from .amounts import MIN_DURATION, amount_due, format_swan, parse_duration, price_to_wei, swan_to_wei
+from .ledger import Ledger, LedgerEntry
+from .models import Hardware, PaymentReceipt, Quote, Result, TaskResult, hardware_from_wire
+from .payments import Checkpoint, Payer, check_wallet, receipt_from_entry
+
+DEPLOY_TYPES = {"source_uri": -99, "dockerfile": 1, "yaml": 2}
+NETWORKS = {31337: "local sandbox chain (anvil)", 254: "Swan mainnet", 20241133: "Swan Proxima testnet"}
+_SESSION_STARTED = time.time()
+
+
+class Orchestrator:
+    """Client of one Orchestrator server (see the module docstring).
+
+    :param url: the server's base URL.
+    :param api_key: the API key (a :class:`~swan_jupyter.redact.Secret` or a string).
+    :param settings: the settings (caps, wallet, key sources, timeouts); default: the active profile.
+    """
+
+    def __init__(self, url: str, api_key: str | Secret | None = None, *, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        self.url = url.rstrip("/")
+        self._api_key = api_key if isinstance(api_key, Secret) or api_key is None else Secret(api_key)
+        s = self.settings
+        self.transport = Transport(self.url, envelope="swan", connect_timeout=s.connect_timeout,
+                                   read_timeout=s.read_timeout, retries=s.retries, backoff=s.backoff,
+                                   pool_size=s.pool_size, service="Orchestrator")
+        self._token: Secret | None = None
+        self._contract_info: dict[str, Any] | None = None
+        self._hardware: list[Hardware] | None = None
+        self._payer: Payer | None = None
+        self._ledger: Ledger | None = None
+        self._lock = threading.RLock()
+        self.checkpoint: Checkpoint | None = None
+
+    # -- construction -----------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Orchestrator:
+        """A client for the settings' ``orchestrator_url`` and ``api_key``."""
+        if not settings.orchestrator_url:
+            raise ConfigurationError(
+                f"No Orchestrator URL is configured for profile '{settings.profile}'.",
+                hint="Set SWAN_ORCHESTRATOR_URL or orchestrator_url in the profile (the sandbox fills it itself).",
+            )
+        return cls(settings.orchestrator_url, settings.api_key, settings=settings)
+
+    @classmethod
+    def connect(cls, api_key: str | None = None, url: str | None = None, **overrides: Any) -> Orchestrator:
+        """``swan_jupyter.resource(...)``: explicit URL and key, else the active profile (sandbox by default)."""
+        if url is None:
+            from ..session import Session
+
+            settings = Session(**overrides).settings
+            return cls(settings.orchestrator_url or "", api_key or settings.api_key, settings=settings)
+        return cls(url, api_key, settings=load_settings(**overrides))
+
+    def close(self) -> None:
+        """Close connections."""
+        self.transport.close()
+
+    def __repr__(self) -> str:
+        return f"Orchestrator({self.url!r}, logged_in={self._token is not None})"
+
+    # -- auth -------------------------------------------------------------------------------------------------
+
+    def login(self) -> None:
+        """``POST /login_by_api_key``; the token is kept masked. Called on first use."""
+        if self._api_key is None or not self._api_key:
+            raise ConfigurationError(
+                "No Orchestrator API key is configured.",
+                hint="Set SWAN_API_KEY in the kernel's environment or api_key in your profile.",
+            )
+        token = self.transport.post("/login_by_api_key", data={"api_key": self._api_key.reveal()})
+        if not isinstance(token, str) or not token:
+            raise ConfigurationError("The Orchestrator answered the login without a token.")
+        register(token)
+        self._token = Secret(token)
+        self.transport.session.auth = TokenAuth(self._token)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        with self._lock:
+            if self._token is None:
+                self.login()
+        return self.transport.request(method, path, **kwargs)
+
+    # -- catalogue --------------------------------------------------------------------------------------------
+
+    def contract_info(self) -> dict[str, Any]:
+        """Chain RPC URL and contract addresses (``GET /contract_info``), cached."""
+        if self._contract_info is None:
+            data = self._call("GET", "/contract_info")
+            detail = (data or {}).get("contract_info", {}).get("contract_detail", {})
+            if not detail.get("client_contract_address"):
+                raise RemoteError("The Orchestrator's /contract_info has no client_contract_address.")
+            self._contract_info = dict(detail)
+        return self._contract_info
+
+    def get_hardware(self, *, refresh: bool = False) -> list[Hardware]:
+        """The hardware catalogue (``GET /cp/machines-dp-ssh-ready``), cached until ``refresh``."""
+        if self._hardware is None or refresh:
+            data = self._call("GET", "/cp/machines-dp-ssh-ready")
+            self._hardware = [hardware_from_wire(h) for h in (data or {}).get("hardware", [])]
+        return list(self._hardware)
+
+    get_instance_resources = get_hardware
+
+    def hardware(self, name_or_id: str | int) -> Hardware:
+        """One hardware entry by name (``C1ae.small``) or id; ValidationError naming close matches."""
+        items = self.get_hardware()
+        key = str(name_or_id).strip()
+        for hw in items:
+            if hw.name.lower() == key.lower() or str(hw.hardware_id) == key:
+                return hw
+        import difflib
+
+        close = difflib.get_close_matches(key, [h.name for h in items], n=3)
+        raise ValidationError(
+            f"Unknown hardware {name_or_id!r}.",
+            hint=("Did you mean " + ", ".join(close) + "? " if close else "")
+            + "List the catalogue with %swan hardware (or get_hardware()).",
+        )
+
+    def get_gpu_selection_list(self, region: str = "global") -> Any:
+        """GPU models and counts available per region."""
+        return self._call("GET", "/gpu-selection-list", params={"region": region})
+
+    def get_custom_instance_result(self, *, cpu: int, memory: int, storage: int, gpu_model: str | None = None,
+                                   gpu_count: int = 0, region: str = "global") -> Result:
+        """Availability and price of a custom instance."""
+        for name, value in (("cpu", cpu), ("memory", memory), ("storage", storage)):
+            if not isinstance(value, int) or value <= 0:
+                raise ValidationError(f"{name} must be a positive integer, got {value!r}.")
+        if gpu_count and not gpu_model:
+            raise ValidationError("gpu_model is required when gpu_count > 0.")
+        form = {"cpu": cpu, "memory": memory, "storage": storage, "gpu_count": gpu_count, "region": region}
+        if gpu_model:
+            form["gpu_model"] = gpu_model
+        return Result(self._call("POST", "/custom_instance", data=form) or {})
+
+    def get_app_repo_image(self, name: str | None = None) -> Any:
+        """Example app images: all of them, or the repo URL of ``name``."""
+        if name is None:
+            return self._call("GET", "/util/example_code_mapping")
+        try:
+            data = self._call("GET", "/util/example_code_mapping", params={"name": name})
+        except RemoteError as exc:
+            raise ValidationError(f"Invalid app_repo_image {name!r}: {exc.server_message}",
+                                  hint="List them with get_app_repo_image().") from None
+        if not data or not data.get("url"):
+            raise ValidationError(f"Invalid app_repo_image {name!r}.", hint="List them with get_app_repo_image().")
+        return data["url"]
+
+    def get_source_uri(self, repo_uri: str, wallet_address: str, hardware_id: int | None = None,
+                       repo_branch: str | None = None, custom_instance: dict[str, Any] | None = None) -> str:
+        """The job source URI of a repository, for a hardware id or a custom instance."""
+        form: dict[str, Any] = {"wallet_address": wallet_address, "repo_uri": repo_uri, "dp": "true"}
+        if repo_branch:
+            form["repo_branch"] = repo_branch
+        if custom_instance is not None:
+            form["custom_instance"] = json.dumps(custom_instance)
+        elif hardware_id is not None:
+            form["hardware_id"] = hardware_id
+        data = self._call("POST", "/v2/get_source_uri", data=form)
+        uri = (data or {}).get("job_source_uri")
+        if not uri:
+            raise RemoteError("The Orchestrator returned no job_source_uri.", server_message=str(data))
+        return str(uri)
+
+    # -- prices -----------------------------------------------------------------------------------------------
+
+    def estimate_price(self, hardware: str | int, duration: str | int = 3600) -> Quote:
+        """What ``duration`` on ``hardware`` costs (exact wei), before creating anything."""
+        hw = self.hardware(hardware)
+        seconds = parse_duration(duration)
+        price_wei = price_to_wei(hw.price)
+        return Quote(None, "Creation", hw.name, hw.hardware_id, "global", seconds, hw.price, price_wei,
+                     amount_due(price_wei, seconds), self.settings.wallet_address or "", None, self._network())
+
+    def _network(self, chain_id: int | None = None) -> str:
+        if chain_id is None:
+            return "sandbox" if self.settings.is_sandbox else self.settings.profile
+        return NETWORKS.get(chain_id, f"chain {chain_id}")
+
+    # -- tasks ------------------------------------------------------------------------------------------------
+
+    def create_task(
+        self,
+        wallet_address: str | None = None,
+        hardware_id: int | None = None,
+        instance_type: str | None = None,
+        region: str = "global",
+        duration: str | int = 3600,
+        app_repo_image: str | None = None,
+        job_source_uri: str | None = None,
+        repo_uri: str | None = None,
+        repo_branch: str | None = None,
+        repo_owner: str | None = None,
+        repo_name: str | None = None,
+        start_in: int = 300,
+        auto_pay: bool = False,
+        private_key: str | Secret | None = None,
+        preferred_cp_list: Sequence[str] | None = None,
+        ip_whitelist: Sequence[str] | None = None,
+        deploy_yaml: str | None = None,
+        dockerfile: str | None = None,
+        max_payment: str | Decimal | None = None,
+    ) -> TaskResult:
+        """Create a task (and, with ``auto_pay``, pay for it and have the payment validated).
+
+        Exactly one source: ``app_repo_image`` (an example app name), ``repo_uri`` (+ ``repo_branch``; or
+        ``repo_owner`` + ``repo_name`` for GitHub), ``job_source_uri``, ``deploy_yaml`` or ``dockerfile``.
+        Hardware by ``instance_type`` (name) or ``hardware_id``; ``region`` must be offered by it ("global" means
+        any). ``duration`` in seconds or ``"2h"``/``"90m"`` (at least one hour). All checks run before any
+        request that creates anything. Returns a :class:`TaskResult` (``r["task_uuid"]``, ``r["tx_hash"]``,
+        ``r["receipt"]`` when paid).
+        """
+        wallet = wallet_address or self.settings.wallet_address
+        if not wallet:
+            raise ValidationError("wallet_address is required.", hint="Pass it, or set SWAN_WALLET_ADDRESS.")
+        if not (wallet.startswith("0x") and len(wallet) == 42):
+            raise ValidationError(f"wallet_address {wallet!r} is not an Ethereum address.")
+        seconds = parse_duration(duration, minimum=MIN_DURATION)
+        if instance_type is None and hardware_id is None:
+            raise ValidationError("Choose hardware: instance_type='C1ae.small' or hardware_id=0.",
+                                  hint="List the catalogue with get_hardware() or %swan hardware.")
+        hw = self.hardware(instance_type if instance_type is not None else int(hardware_id or 0))
+        if not hw.available:
+            raise ValidationError(f"Hardware {hw.name} is {hw.status} right now.", hint="Pick another one.")
+        if not hw.offers(region):
+            raise ValidationError(
+                f"Hardware {hw.name} is not offered in region {region!r}.",
+                hint="Offered regions: " + ", ".join(hw.regions) + " (or 'global').",
+            )
+        if repo_uri is None and repo_owner and repo_name:
+            repo_uri = f"https://github.com/{repo_owner}/{repo_name}"
+        sources = [s for s in (app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile) if s]
+        if len(sources) != 1:
+            raise ValidationError(
+                f"Give exactly one source (got {len(sources)}).",
+                hint="One of app_repo_image, repo_uri, job_source_uri, deploy_yaml or dockerfile.",
+            )
+        if start_in < 0:
+            raise ValidationError("start_in must be >= 0 seconds.")
+        quote_amount = amount_due(price_to_wei(hw.price), seconds)
+        if auto_pay:
+            self._check_caps(quote_amount, max_payment)
+        form: dict[str, Any] = {"duration": seconds, "cfg_name": hw.name, "region": region,
+                                "start_in": start_in, "wallet": wallet}
+        if deploy_yaml or dockerfile:
+            form["deploy_type"] = DEPLOY_TYPES["yaml" if deploy_yaml else "dockerfile"]
+            form["deploy_content"] = deploy_yaml or dockerfile
+        else:
+            if app_repo_image:
+                repo_uri = self.get_app_repo_image(app_repo_image)
+            if repo_uri:
+                job_source_uri = self.get_source_uri(repo_uri, wallet, hw.hardware_id, repo_branch)
+            form["job_source_uri"] = job_source_uri
+            form["deploy_type"] = DEPLOY_TYPES["source_uri"]
+            form["deploy_content"] = job_source_uri
+        if preferred_cp_list:
+            form["preferred_cp"] = ",".join(preferred_cp_list)
+        if ip_whitelist:
+            form["ip_whitelist"] = ",".join(ip_whitelist)
+        data = self._call("POST", "/v2/task_deployment-dp", data=form,
+                          outcome_check="list your tasks (get_task_list) to see whether the task was created")
+        task = (data or {}).get("task") or {}
+        if not task.get("uuid"):
+            raise RemoteError("The Orchestrator created no task (no uuid in the answer).", payload=data)
+        result = TaskResult(task=task, task_uuid=task["uuid"], instance_type=hw.name, hardware_id=hw.hardware_id,
+                            region=region, price=str(hw.price), duration=seconds, job_source_uri=job_source_uri,
+                            wallet_address=wallet, status=task.get("status"), config_order=None, tx_hash=None,
+                            tx_hash_approve=None, receipt=None, amount_wei=quote_amount)
+        if auto_pay:
+            receipt = self.pay(task["uuid"], private_key=private_key, max_payment=max_payment)
+            result.update(receipt=receipt, tx_hash=receipt.tx_hash, tx_hash_approve=receipt.approve_tx_hash,
+                          status="paid", config_order=receipt_config(receipt))
+        return result
+
+    def get_deployment_info(self, task_uuid: str) -> Result:
+        """``{task, jobs, computing_providers, config_orders}`` of a task; NotFoundError if unknown."""
+        _check_uuid(task_uuid)
+        try:
+            data = self._call("GET", f"/v2/task_deployment/{task_uuid}")
+        except RemoteError as exc:
+            if exc.status in (None, 200, 404) and "fail" in exc.server_message.lower():
+                raise NotFoundError(f"No task {task_uuid} on this Orchestrator.", status=exc.status,
+                                    server_message=exc.server_message, method="GET",
+                                    path=f"/v2/task_deployment/{task_uuid}") from None
+            raise
+        return Result(data or {})
+
+    def get_real_url(self, task_uuid: str) -> list[str]:
+        """The URLs (``job_real_uri``) of the task's running jobs."""
+        info = self.get_deployment_info(task_uuid)
+        return [j["job_real_uri"] for j in info.get("jobs") or [] if j.get("job_real_uri")]
+
+    def get_task_list(self, wallet_address: str | None = None, page: int = 1, size: int = 10) -> Result:
+        """One page of the wallet's tasks, newest first: ``{list, page, size, total, total_page}``."""
+        wallet = wallet_address or self.settings.wallet_address
+        if not wallet:
+            raise ValidationError("wallet_address is required.")
+        if page < 1 or not 1 <= size <= 100:
+            raise ValidationError("page must be >= 1 and size between 1 and 100.")
+        return Result(self._call("GET", "/v2/task_list",
+                                 params={"wallet_address": wallet, "page": page, "size": size}) or {})
+
+    def iter_tasks(self, wallet_address: str | None = None, *, size: int = 50) -> list[dict[str, Any]]:
+        """Every task of the wallet (all pages)."""
+        out: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            data = self.get_task_list(wallet_address, page=page, size=size)
+            out.extend(data.get("list") or [])
+            if page >= int(data.get("total_page") or 1):
+                return out
+            page += 1
+
+    def wait_until_running(self, task_uuid: str, *, timeout: float = 300.0, poll: float = 1.0,
+                           progress: bool | Callable[[Result], None] = False) -> Result:
+        """Poll until the task has running jobs with URLs (status ``completed``), or raise on failure/timeout."""
+        deadline = time.monotonic() + timeout
+        bar: Any = None
+        try:
+            while True:
+                info = self.get_deployment_info(task_uuid)
+                task = info.get("task") or {}
+                jobs = info.get("jobs") or []
+                running = [j for j in jobs if str(j.get("status")) == "Running"]
+                if callable(progress):
+                    progress(info)
+                elif progress:
+                    if bar is None:
+                        from tqdm.auto import tqdm
+
+                        bar = tqdm(total=3, desc=f"task {task_uuid[:8]}", unit="job")
+                    bar.n = len(running)
+                    bar.set_postfix_str(str(task.get("status")))
+                    bar.refresh()
+                status = str(task.get("status"))
+                if status in ("failed", "terminated", "finished"):
+                    raise RemoteError(f"Task {task_uuid} ended with status {status!r} before running.",
+                                      server_message=status)
+                if running and all(j.get("job_real_uri") for j in running) and status in ("completed", "running"):
+                    return info
+                if time.monotonic() > deadline:
+                    from ..errors import RequestTimeoutError
+
+                    raise RequestTimeoutError(f"Task {task_uuid} is not running after {timeout:.0f} s "
+                                              f"(status {status!r}, {len(running)} job(s) running).",
+                                              hint="Check it later with %swan status.")
+                time.sleep(poll)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def terminate_task(self, task_uuid: str) -> Result:
+        """Stop the task early; the unused time is refunded on chain."""
+        _check_uuid(task_uuid)
+        return Result(self._call("POST", "/terminate_task", data={"task_uuid": task_uuid},
+                                 outcome_check="check the task's status with get_deployment_info") or {})
+
+    def claim_review(self, task_uuid: str) -> Result:
+        """Ask for an uptime review (refund when uptime was below 90%)."""
+        return Result(self._call("POST", "/claim_review", data={"task_uuid": task_uuid}) or {})
+
+    def get_config_order_status(self, task_uuid: str, tx_hash: str) -> Result:
+        """The config order a payment created."""
+        return Result(self._call("POST", "/v2/config_order_status",
+                                 data={"task_uuid": task_uuid, "tx_hash": tx_hash}) or {})
+
+    # -- payments ---------------------------------------------------------------------------------------------
+
+    @property
+    def ledger(self) -> Ledger:
+        """The persistent payment ledger (``settings.ledger_file``)."""
+        if self._ledger is None:
+            self._ledger = Ledger(self.settings.ledger_file)
+        return self._ledger
+
+    def payer(self, private_key: str | Secret | None = None) -> Payer:
+        """The web3 payer for this server's chain and the configured wallet (built once)."""
+        with self._lock:
+            if self._payer is not None and private_key is None:
+                return self._payer
+            from ..keys import load_account
+
+            if private_key is not None:
+                from eth_account import Account
+
+                raw = private_key.reveal() if isinstance(private_key, Secret) else str(private_key)
+                register(raw)
+                account = Account.from_key(raw)
+            else:
+                account = load_account(self.settings)
+            check_wallet(account, self.settings.wallet_address)
+            info = self.contract_info()
+            rpc = self.settings.chain_rpc_url or info.get("rpc_url")
+            if not rpc:
+                raise ConfigurationError("No chain RPC URL: /contract_info has none and chain_rpc_url is unset.")
+            payer = Payer(str(rpc), account=account, client_payment=info["client_contract_address"],
+                          swan_token=info["swan_token_contract_address"], ledger=self.ledger,
+                          checkpoint=lambda step: self.checkpoint(step) if self.checkpoint else None)
+            if private_key is None:
+                self._payer = payer
+            return payer
+
+    def quote(self, task_uuid: str, *, order_type: str = "Creation", duration: str | int | None = None) -> Quote:
+        """The exact amount a payment for ``task_uuid`` needs, from the price fixed at creation."""
+        info = self.get_deployment_info(task_uuid)
+        task = info.get("task") or {}
+        detail = task.get("task_detail") or {}
+        if detail.get("hardware_id") is None or detail.get("price_per_hour") is None:
+            raise RemoteError(f"Task {task_uuid} has no hardware_id/price_per_hour in its task_detail.")
+        seconds = parse_duration(duration if duration is not None else int(detail.get("duration") or 0))
+        price = Decimal(str(detail["price_per_hour"]))
+        price_wei = price_to_wei(price)
+        requirements = detail.get("requirements") or {}
+        return Quote(task_uuid, order_type, str(detail.get("hardware") or ""), int(detail["hardware_id"]),
+                     str(requirements.get("region") or "global"), seconds, price, price_wei,
+                     amount_due(price_wei, seconds), str(task.get("refund_wallet") or self.settings.wallet_address),
+                     None, self._network())
+
+    def _check_caps(self, amount_wei: int, max_payment: str | Decimal | None = None) -> None:
+        caps = [(c, where) for c, where in ((max_payment, "this call's cap"),
+                                           (self.settings.max_payment, "max_payment")) if c is not None]
+        for cap, where in caps:
+            cap_wei = swan_to_wei(cap)
+            if amount_wei > cap_wei:
+                raise ValidationError(
+                    f"This payment of {format_swan(amount_wei)} is above {where} ({format_swan(cap_wei)}).",
+                    hint="Raise the cap (max_payment in the profile, or SwanMagics.max_auto_spend) or pay less.",
+                )
+        if self.settings.max_session_spend is not None and self.settings.wallet_address:
+            spent = self.ledger.spent_since(self.settings.wallet_address, _SESSION_STARTED)
+            cap_wei = swan_to_wei(self.settings.max_session_spend)
+            if spent + amount_wei > cap_wei:
+                raise ValidationError(
+                    f"This payment would bring this session's spending to {format_swan(spent + amount_wei)}, "
+                    f"above max_session_spend ({format_swan(cap_wei)}).",
+                    hint="Raise max_session_spend or start a new session.",
+                )
+
+    def submit_payment(self, task_uuid: str, private_key: str | Secret | None = None, duration: int | None = None,
+                       *, order_type: str = "Creation", idempotency_key: str | None = None,
+                       max_payment: str | Decimal | None = None) -> PaymentReceipt:
+        """Pay on chain for a task (no server validation): approve if short, then submit/renew.
+
+        Idempotent: the ledger key is the task for a creation and ``idempotency_key`` for a renewal; a payment
+        whose transaction was already signed is resumed (re-broadcast, awaited), never made again.
+        """
+        if order_type not in ("Creation", "Renewal"):
+            raise ValidationError("order_type must be 'Creation' or 'Renewal'.")
+        key = f"{task_uuid}|Creation" if order_type == "Creation" else \
+            f"{task_uuid}|Renewal|{idempotency_key or uuidlib.uuid4().hex}"
+        existing = self.ledger.get(key)
+        if existing is not None and existing.state in ("confirmed", "validated"):
+            return receipt_from_entry(existing)
+        payer = self.payer(private_key)
+        if existing is not None and existing.reached_chain:
+            return payer.pay(existing)
+        quote = self.quote(task_uuid, order_type=order_type, duration=duration)
+        if quote.wallet and quote.wallet.lower() != payer.address.lower():
+            raise ValidationError(
+                f"Task {task_uuid} belongs to wallet {quote.wallet}; the paying key is {payer.address}.",
+                hint="Pay with the task wallet's key.",
+            )
+        self._check_caps(quote.amount_wei, max_payment)
+        if order_type == "Creation" and existing is None:
+            already = payer.amount_paid(task_uuid)
+            if already > 0:
+                tx = payer.find_payment_tx(task_uuid)
+                raise PaymentError(
+                    f"Task {task_uuid} is already paid on chain ({format_swan(already)}) but not in this ledger.",
+                    state="confirmed", tx_hashes=[tx] if tx else [], task_uuid=task_uuid,
+                    hint=f"Validate it instead of paying again: validate_payment({tx!r}, {task_uuid!r})"
+                    if tx else "Find the payment transaction and call validate_payment(tx_hash, task_uuid).",
+                )
+        entry = existing or self.ledger.create(LedgerEntry(
+            key=key, task_uuid=task_uuid, order_type=order_type, duration=quote.duration,
+            hardware_id=quote.hardware_id, price_wei=quote.price_per_hour_wei, amount_wei=quote.amount_wei,
+            payer=payer.address, contract=str(payer.contract.address), chain_id=payer.chain_id, state="intent"))
+        return payer.pay(entry)
+
+    def validate_payment(self, tx_hash: str, task_uuid: str) -> Result:
+        """Have the server check a payment transaction for a task (``POST /v2/task_payment_validate``).
+
+        Safe to repeat: the server treats a known tx hash as the same order, so a lost answer is retried.
+        """
+        _check_uuid(task_uuid)
+        last: Exception | None = None
+        for attempt in range(4):
+            try:
+                data = self._call("POST", "/v2/task_payment_validate",
+                                  data={"tx_hash": tx_hash, "task_uuid": task_uuid})
+                break
+            except UnknownOutcomeError as exc:  # idempotent per tx hash: asking again is safe
+                last = exc
+                time.sleep(0.2 * (attempt + 1))
+        else:
+            assert last is not None
+            raise last
+        entry = self.ledger.by_tx(tx_hash)
+        if entry is not None:
+            self.ledger.update(entry.key, state="validated")
+        return Result(data or {})
+
+    def pay(self, task_uuid: str, *, private_key: str | Secret | None = None,
+            max_payment: str | Decimal | None = None) -> PaymentReceipt:
+        """Pay for a new task and have the payment validated (``make_payment``); resumes, never pays twice."""
+        receipt = self.submit_payment(task_uuid, private_key, max_payment=max_payment)
+        self.checkpoint("before_validate") if self.checkpoint else None
+        self.validate_payment(receipt.tx_hash, task_uuid)
+        self.checkpoint("after_validate") if self.checkpoint else None
+        entry = self.ledger.by_tx(receipt.tx_hash)
+        return receipt_from_entry(entry) if entry is not None else receipt
+
+    make_payment = pay
+
+    def resume_payment(self, task_uuid: str) -> PaymentReceipt | None:
+        """Finish whatever payment of ``task_uuid`` was interrupted (None if there is none)."""
+        for entry in reversed(self.ledger.for_task(task_uuid)):
+            if entry.state == "validated":
+                return receipt_from_entry(entry)
+            if entry.reached_chain:
+                receipt = self.payer().pay(entry)
+                if entry.order_type == "Creation":
+                    self.validate_payment(receipt.tx_hash, task_uuid)
+                else:
+                    self._extend(task_uuid, entry.duration, receipt.tx_hash)
+                final = self.ledger.by_tx(receipt.tx_hash)
+                return receipt_from_entry(final) if final else receipt
+        return None
+
+    def renew_task(self, task_uuid: str, duration: str | int = 3600, tx_hash: str | None = None,
+                   auto_pay: bool = True, private_key: str | Secret | None = None, *,
+                   idempotency_key: str | None = None, max_payment: str | Decimal | None = None) -> Result:
+        """Extend a task by ``duration``: pay ``renewPayment`` (unless ``tx_hash`` is given), then extend."""
+        seconds = parse_duration(duration)
+        receipt = None
+        if tx_hash is None:
+            if not auto_pay:
+                raise ValidationError("renew_task needs tx_hash, or auto_pay=True to pay now.")
+            receipt = self.submit_payment(task_uuid, private_key, seconds, order_type="Renewal",
+                                          idempotency_key=idempotency_key, max_payment=max_payment)
+            tx_hash = receipt.tx_hash
+        data = self._extend(task_uuid, seconds, tx_hash)
+        result = Result(data or {})
+        result.update(task_uuid=task_uuid, tx_hash=tx_hash, receipt=receipt,
+                      tx_hash_approve=receipt.approve_tx_hash if receipt else None,
+                      price=str(receipt.amount_swan) if receipt else None)
+        return result
+
+    def _extend(self, task_uuid: str, seconds: int, tx_hash: str) -> Any:
+        last: Exception | None = None
+        for attempt in range(4):
+            try:
+                data = self._call("POST", "/v2/extend_task",
+                                  data={"task_uuid": task_uuid, "duration": seconds, "tx_hash": tx_hash})
+                break
+            except UnknownOutcomeError as exc:
+                last = exc
+                time.sleep(0.2 * (attempt + 1))
+            except RemoteError as exc:
+                # a repeated extend of the same tx hash: accepted already if the order exists
+                orders = (self.get_deployment_info(task_uuid).get("config_orders") or [])
+                if any(str(o.get("tx_hash", "")).lower() == tx_hash.lower() for o in orders):
+                    data = {"config_order": next(o for o in orders
+                                                 if str(o.get("tx_hash", "")).lower() == tx_hash.lower())}
+                    break
+                raise exc
+        else:
+            assert last is not None
+            raise last
+        entry = self.ledger.by_tx(tx_hash)
+        if entry is not None:
+            self.ledger.update(entry.key, state="validated")
+        return data
+
+    def balance(self) -> dict[str, Any]:
+        """SWAN and gas balances of the configured wallet (exact wei and display text)."""
+        payer = self.payer()
+        b = payer.balances()
+        return {"wallet": payer.address, "swan_wei": b["swan_wei"], "swan": format_swan(b["swan_wei"]),
+                "gas_wei": b["gas_wei"], "chain_id": payer.chain_id, "network": self._network(payer.chain_id)}
+
+    def payments(self) -> list[LedgerEntry]:
+        """Every ledger entry (newest last)."""
+        return self.ledger.all()
+
+
+def receipt_config(receipt: PaymentReceipt) -> dict[str, Any]:
+    return {"task_uuid": receipt.task_uuid, "tx_hash": receipt.tx_hash, "order_type": receipt.order_type}
+
+
+def _check_uuid(task_uuid: str) -> None:
+    if not isinstance(task_uuid, str) or not task_uuid.strip() or "/" in task_uuid or len(task_uuid) > 100:
+        raise ValidationError(f"{task_uuid!r} is not a task uuid.", hint="Task uuids look like 'be49dc4b-...'.")

@@ -1,0 +1,352 @@
+"""On-chain payments with web3: exact amounts, pre-flight checks, one lock per account, never twice.
+
+:class:`Payer` pays one ledger entry: approve (only when the allowance is short), then ``submitPayment`` or
+``renewPayment`` (4-argument forms), each transaction signed locally (EIP-1559), its raw bytes and hash written
+to the ledger *before* broadcasting, then broadcast, then its receipt awaited with a timeout and checked
+(``status == 1``, the ``PaymentSubmitted`` event decoded). Resuming an entry re-broadcasts the stored raw
+transaction, which can only ever be mined once.
+
+web3 and eth-account are imported here only, when a payment is made.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import PaymentError, ValidationError
+from .abi import ERROR_SELECTORS, client_payment_abi, erc20_abi
+from .amounts import format_swan
+from .ledger import Ledger, LedgerEntry
+from .models import PaymentReceipt
+
+Checkpoint = Callable[[str], None]
+
+_account_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(address: str) -> threading.Lock:
+    with _locks_guard:
+        return _account_locks.setdefault(address.lower(), threading.Lock())
+
+
+@dataclass(frozen=True)
+class FeePolicy:
+    """EIP-1559 fees: ``tip = clamp(node's suggestion, min, max)``, ``maxFee = 2 * base + tip``, capped."""
+
+    min_tip_wei: int = 0
+    max_tip_wei: int = 2 * 10**9
+    max_fee_cap_wei: int = 500 * 10**9
+    gas_multiplier_pct: int = 120
+
+
+class Payer:
+    """Pays ledger entries from ``account`` on the chain at ``rpc_url``.
+
+    :param receipt_timeout: seconds to wait for each receipt (a timeout leaves the payment *pending*, resumable).
+    :param checkpoint: called with the name of each step (tests use it to simulate crashes).
+    """
+
+    def __init__(
+        self,
+        rpc_url: str,
+        *,
+        account: Any,
+        client_payment: str,
+        swan_token: str,
+        ledger: Ledger,
+        receipt_timeout: float = 120.0,
+        fees: FeePolicy | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
+        from web3 import Web3
+
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+        self.account = account
+        self.address: Any = Web3.to_checksum_address(account.address)
+        self.contract = self.w3.eth.contract(address=Web3.to_checksum_address(client_payment), abi=client_payment_abi())
+        self.token = self.w3.eth.contract(address=Web3.to_checksum_address(swan_token), abi=erc20_abi())
+        self.ledger = ledger
+        self.receipt_timeout = receipt_timeout
+        self.fees = fees or FeePolicy()
+        self.checkpoint = checkpoint or (lambda step: None)
+        self._chain_id: int | None = None
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    @property
+    def poll_latency(self) -> float:
+        return 0.02 if self.chain_id == 31337 else 0.5
+
+    # -- reads ------------------------------------------------------------------------------------------------
+
+    def balances(self) -> dict[str, int]:
+        """SWAN and gas (ETH) balances of the paying account, in wei."""
+        return {"swan_wei": int(self.token.functions.balanceOf(self.address).call()),
+                "gas_wei": int(self.w3.eth.get_balance(self.address))}
+
+    def amount_paid(self, task_uuid: str) -> int:
+        """What the contract has recorded as paid for ``task_uuid`` (wei)."""
+        return int(self.contract.functions.amountPaid(task_uuid).call())
+
+    def find_payment_tx(self, task_uuid: str, *, lookback_blocks: int = 20_000) -> str | None:
+        """The hash of a ``PaymentSubmitted`` for ``task_uuid`` in recent blocks (recovering a lost ledger)."""
+        latest = int(self.w3.eth.block_number)
+        event = self.contract.events.PaymentSubmitted()
+        logs = event.get_logs(from_block=max(0, latest - lookback_blocks), to_block=latest)
+        for log in logs:
+            if log["args"]["uuid"] == task_uuid:
+                return str(log["transactionHash"].to_0x_hex())
+        return None
+
+    # -- paying -----------------------------------------------------------------------------------------------
+
+    def preflight(self, entry: LedgerEntry) -> None:
+        """Balances suffice for the amount and the gas; raises PaymentError naming what is short."""
+        balances = self.balances()
+        if balances["swan_wei"] < entry.amount_wei:
+            raise PaymentError(
+                f"The wallet {self.address} holds {format_swan(balances['swan_wei'])}, less than the "
+                f"{format_swan(entry.amount_wei)} this payment needs.",
+                state=entry.state, task_uuid=entry.task_uuid,
+                hint="Top up the wallet's SWAN (sandbox: the faucet) or choose a shorter duration.",
+            )
+        base = self._base_fee()
+        needed_gas = 400_000 * (2 * base + self.fees.max_tip_wei)
+        if balances["gas_wei"] < needed_gas:
+            raise PaymentError(
+                f"The wallet {self.address} has {balances['gas_wei']} wei of gas money; about {needed_gas} wei "
+                "are needed for the approve and the payment.",
+                state=entry.state, task_uuid=entry.task_uuid, hint="Send some native token to the wallet for gas.",
+            )
+
+    def pay(self, entry: LedgerEntry) -> PaymentReceipt:
+        """Pay (or resume) ``entry``; returns the confirmed receipt. Holds the account's locks throughout."""
+        with _lock_for(self.address), self.ledger.account_lock(self.address):
+            current = self.ledger.get(entry.key) or entry
+            if current.reached_chain and current.tx_hash:
+                return self._resume(current)
+            if current.state == "failed":
+                current = self.ledger.update(current.key, state="intent", error=None)
+            self.preflight(current)
+            approve_tx = self._approve_if_short(current)
+            self.checkpoint("before_sign")
+            raw, tx_hash, nonce = self._sign_payment(current)
+            current = self.ledger.update(current.key, state="signed", raw_tx=raw, tx_hash=tx_hash, nonce=nonce,
+                                         approve_tx=approve_tx)
+            self.checkpoint("after_sign")
+            self._broadcast(current)
+            current = self.ledger.update(current.key, state="sent")
+            self.checkpoint("after_send")
+            return self._confirm(current)
+
+    def _resume(self, entry: LedgerEntry) -> PaymentReceipt:
+        receipt = self._receipt_or_none(entry.tx_hash or "")
+        if receipt is None:
+            self._broadcast(entry)  # the identical signed transaction: it can only be mined once
+            if entry.state == "signed":
+                entry = self.ledger.update(entry.key, state="sent")
+        result = self._confirm(entry)
+        return PaymentReceipt(**{**result.to_dict(), "resumed": True})
+
+    def _base_fee(self) -> int:
+        block = self.w3.eth.get_block("latest")
+        return int(block.get("baseFeePerGas") or self.w3.eth.gas_price)
+
+    def _fees(self) -> dict[str, int]:
+        base = self._base_fee()
+        try:
+            suggested = int(self.w3.eth.max_priority_fee)
+        except Exception:
+            suggested = self.fees.min_tip_wei
+        tip = max(self.fees.min_tip_wei, min(suggested, self.fees.max_tip_wei))
+        max_fee = 2 * base + tip
+        if max_fee > self.fees.max_fee_cap_wei:
+            raise PaymentError(
+                f"Gas is too expensive right now: max fee {max_fee} wei/gas is above the cap "
+                f"{self.fees.max_fee_cap_wei} wei/gas.", state="intent",
+                hint="Try again later or raise the fee cap.",
+            )
+        return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
+
+    def _send_simple(self, call: Any) -> str:
+        """Sign and send one transaction (the approve), wait for it, return its hash."""
+        nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+        tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id, **self._fees()})
+        tx["gas"] = int(tx["gas"]) * self.fees.gas_multiplier_pct // 100
+        signed = self.account.sign_transaction(tx)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
+        receipt = self._wait(tx_hash)
+        if int(receipt["status"]) != 1:
+            raise PaymentError(f"The approve transaction {tx_hash} reverted.", state="approving", tx_hashes=[tx_hash])
+        return str(tx_hash)
+
+    def _approve_if_short(self, entry: LedgerEntry) -> str | None:
+        allowance = int(self.token.functions.allowance(self.address, self.contract.address).call())
+        if allowance >= entry.amount_wei or entry.amount_wei == 0:
+            return entry.approve_tx
+        self.ledger.update(entry.key, state="approving")
+        approve_tx = self._send_simple(self.token.functions.approve(self.contract.address, entry.amount_wei))
+        self.ledger.update(entry.key, approve_tx=approve_tx)
+        return approve_tx
+
+    def _payment_call(self, entry: LedgerEntry) -> Any:
+        fn = self.contract.get_function_by_signature(
+            ("submitPayment" if entry.order_type == "Creation" else "renewPayment")
+            + "(string,uint256,uint256,uint256)"
+        )
+        return fn(entry.task_uuid, entry.hardware_id, entry.price_wei, entry.duration)
+
+    def _sign_payment(self, entry: LedgerEntry) -> tuple[str, str, int]:
+        from web3.exceptions import ContractCustomError, ContractLogicError
+
+        call = self._payment_call(entry)
+        nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+        try:
+            tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id,
+                                         **self._fees()})
+        except ContractCustomError as exc:
+            raise PaymentError(f"The payment would revert: {decode_revert(exc.data)}.", state="intent",
+                               task_uuid=entry.task_uuid, hint=_revert_hint(exc.data)) from None
+        except ContractLogicError as exc:
+            raise PaymentError(f"The payment would revert: {exc.message}.", state="intent",
+                               task_uuid=entry.task_uuid,
+                               hint="Check the task's hardware, price and duration against the catalogue.") from None
+        tx["gas"] = int(tx["gas"]) * self.fees.gas_multiplier_pct // 100
+        signed = self.account.sign_transaction(tx)
+        return "0x" + bytes(signed.raw_transaction).hex(), "0x" + bytes(signed.hash).hex(), nonce
+
+    def _broadcast(self, entry: LedgerEntry) -> None:
+        from web3.exceptions import Web3RPCError
+
+        assert entry.raw_tx is not None
+        try:
+            self.w3.eth.send_raw_transaction(entry.raw_tx)  # type: ignore[arg-type]
+        except Web3RPCError as exc:
+            text = str(exc).lower()
+            if "already known" in text or "nonce too low" in text or "already imported" in text:
+                return  # the same transaction is already in the pool or mined: resume by hash
+            raise PaymentError(f"The chain refused the payment transaction: {exc}", state=entry.state,
+                               tx_hashes=[entry.tx_hash or ""], task_uuid=entry.task_uuid) from None
+
+    def _receipt_or_none(self, tx_hash: str) -> Any:
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
+
+    def _wait(self, tx_hash: str) -> Any:
+        from web3.exceptions import TimeExhausted
+
+        try:
+            return self.w3.eth.wait_for_transaction_receipt(
+                tx_hash, timeout=self.receipt_timeout, poll_latency=self.poll_latency  # type: ignore[arg-type]
+            )
+        except TimeExhausted:
+            raise PaymentError(
+                f"Transaction {tx_hash} is still pending after {self.receipt_timeout:.0f} s.", state="sent",
+                tx_hashes=[tx_hash],
+                hint="It was not sent again. Resume later (%swan ledger, or pay again: the ledger resumes it).",
+            ) from None
+
+    def _confirm(self, entry: LedgerEntry) -> PaymentReceipt:
+        from web3.logs import DISCARD
+
+        assert entry.tx_hash is not None
+        receipt = self._wait(entry.tx_hash)
+        if int(receipt["status"]) != 1:
+            reason = self._revert_reason(entry.tx_hash, int(receipt["blockNumber"]))
+            self.ledger.update(entry.key, state="failed", error=f"reverted: {reason}",
+                               block_number=int(receipt["blockNumber"]))
+            raise PaymentError(f"The payment transaction {entry.tx_hash} reverted: {reason}.", state="failed",
+                               tx_hashes=[h for h in (entry.approve_tx, entry.tx_hash) if h],
+                               task_uuid=entry.task_uuid)
+        events = self.contract.events.PaymentSubmitted().process_receipt(receipt, errors=DISCARD)
+        if not any(e["args"]["uuid"] == entry.task_uuid for e in events):
+            raise PaymentError(f"Transaction {entry.tx_hash} has no PaymentSubmitted event for this task.",
+                               state="sent", tx_hashes=[entry.tx_hash], task_uuid=entry.task_uuid)
+        self.checkpoint("after_receipt")
+        fee = int(receipt["gasUsed"]) * int(receipt.get("effectiveGasPrice") or 0)
+        updated = self.ledger.update(entry.key, state="confirmed" if entry.state != "validated" else "validated",
+                                     block_number=int(receipt["blockNumber"]), gas_used=int(receipt["gasUsed"]),
+                                     fee_wei=fee)
+        return receipt_from_entry(updated)
+
+    def _revert_reason(self, tx_hash: str, block: int) -> str:
+        from web3.exceptions import ContractCustomError, ContractLogicError
+
+        tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        try:
+            self.w3.eth.call({"from": tx["from"], "to": tx["to"], "data": tx["input"]}, block - 1)
+        except ContractCustomError as exc:
+            return decode_revert(exc.data)
+        except ContractLogicError as exc:
+            return str(exc.message)
+        except Exception as exc:
+            return f"unknown ({type(exc).__name__})"
+        return "unknown"
+
+
+def receipt_from_entry(entry: LedgerEntry) -> PaymentReceipt:
+    """A :class:`PaymentReceipt` from a confirmed or validated ledger entry."""
+    return PaymentReceipt(
+        task_uuid=entry.task_uuid, order_type=entry.order_type, amount_wei=entry.amount_wei,
+        tx_hash=entry.tx_hash or "", approve_tx_hash=entry.approve_tx, block_number=entry.block_number or 0,
+        gas_used=entry.gas_used or 0, fee_wei=entry.fee_wei or 0, payer=entry.payer, contract=entry.contract,
+        chain_id=entry.chain_id, validated=entry.state == "validated", recorded_at=entry.updated_at,
+    )
+
+
+def decode_revert(data: Any) -> str:
+    """Human text for revert data (``Error(string)``, ``ERC20InsufficientAllowance``, ...)."""
+    from eth_abi import decode
+
+    text = data if isinstance(data, str) else ("0x" + bytes(data).hex() if data else "")
+    selector, body = text[:10], bytes.fromhex(text[10:]) if len(text) > 10 else b""
+    name = ERROR_SELECTORS.get(selector)
+    if name is None:
+        return f"custom error {selector}"
+    types = name[name.index("(") + 1:-1].split(",") if not name.endswith("()") else []
+    try:
+        values = decode(types, body)
+    except Exception:
+        return name
+    if name.startswith("Error("):
+        return str(values[0])
+    if name.startswith("ERC20InsufficientAllowance"):
+        return f"allowance too low ({values[1]} wei approved, {values[2]} wei needed)"
+    if name.startswith("ERC20InsufficientBalance"):
+        return f"SWAN balance too low ({values[1]} wei held, {values[2]} wei needed)"
+    return f"{name.split('(')[0]}{tuple(values)}"
+
+
+def _revert_hint(data: Any) -> str:
+    text = data if isinstance(data, str) else ""
+    if text.startswith("0xe450d38c"):
+        return "Top up the wallet's SWAN balance."
+    if text.startswith("0xfb8f41b2"):
+        return "Approve the ClientPayment contract for at least the amount due."
+    return "Check the task's hardware, price and duration."
+
+
+def check_wallet(account: Any, wallet_address: str | None) -> None:
+    """The key must belong to the task's wallet (compared without regard to letter case)."""
+    if wallet_address and account.address.lower() != wallet_address.lower():
+        raise ValidationError(
+            f"The paying key belongs to {account.address}, but the task's wallet is {wallet_address}.",
+            hint="Pay with the wallet's own key (SWAN_PRIVATE_KEY_FILE), or create the task with the key's address.",
+        )
+
+
+def wait_briefly(seconds: float) -> None:
+    time.sleep(seconds)

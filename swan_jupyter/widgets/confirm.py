@@ -1,0 +1,130 @@
+"""Two-step confirmation widgets that return at once: review, then one click acts, exactly once.
+
+A magic displays the widget and returns; the kernel stays free. ``Confirm`` runs the action in a worker thread
+(the button is disabled first, and a lock makes a second click a no-op), then the widget shows the result (a
+payment receipt) or the error in place. ``Cancel`` ends it with nothing done. Payments behind the action are
+idempotent too (see the payment ledger), so even a retried action cannot pay twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..display import esc, kv_html
+from ._base import error_html, run_background
+
+
+class ConfirmAction:
+    """Review ``rows`` under ``title``; on Confirm run ``action`` once and render its result.
+
+    ``state`` goes ``pending`` -> ``running`` -> ``done`` | ``failed`` | ``cancelled``; ``result`` and ``error``
+    hold the outcome. ``background=False`` runs the action in the clicking thread (tests).
+    """
+
+    def __init__(
+        self,
+        title: str,
+        rows: Mapping[str, Any],
+        action: Callable[[], Any],
+        *,
+        confirm_label: str = "Confirm",
+        danger: bool = True,
+        on_done: Callable[[Any], None] | None = None,
+        background: bool = True,
+    ) -> None:
+        import ipywidgets as w
+
+        self.title = title
+        self.rows = dict(rows)
+        self._action = action
+        self._on_done = on_done
+        self._background = background
+        self._lock = threading.Lock()
+        self._finished = threading.Event()
+        self.state = "pending"
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.clicks = 0
+        self.calls = 0
+        self.review = w.HTML(kv_html(title, self.rows))
+        self.confirm_button = w.Button(description=confirm_label, button_style="danger" if danger else "primary",
+                                       icon="check")
+        self.cancel_button = w.Button(description="Cancel", icon="times")
+        self.status = w.HTML()
+        self.confirm_button.on_click(self._confirm)
+        self.cancel_button.on_click(self._cancel)
+        self.widget = w.VBox([self.review, w.HBox([self.confirm_button, self.cancel_button]), self.status])
+
+    def _confirm(self, _button: Any = None) -> None:
+        with self._lock:
+            self.clicks += 1
+            if self.state not in ("pending", "failed"):
+                return
+            self.state = "running"
+            self.calls += 1
+        self.confirm_button.disabled = True
+        self.cancel_button.disabled = True
+        self.confirm_button.description = "Working…"
+        self.status.value = "<i>Working… the kernel stays free; this updates when done.</i>"
+        run_background(self._action, on_done=self._done, on_error=self._failed, synchronous=not self._background,
+                       name="swan-jupyter-confirm")
+
+    def _done(self, result: Any) -> None:
+        self.result = result
+        self.state = "done"
+        html = result._repr_html_() if hasattr(result, "_repr_html_") else f"<pre>{esc(result)}</pre>"
+        self.review.value = html
+        self.status.value = ""
+        self.widget.children = (self.review,)
+        self._finished.set()
+        if self._on_done is not None:
+            self._on_done(result)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.error = exc
+        self.state = "failed"
+        self.status.value = error_html(exc)
+        self.confirm_button.description = "Retry"
+        self.confirm_button.disabled = False
+        self.cancel_button.disabled = False
+        self._finished.set()
+
+    def _cancel(self, _button: Any = None) -> None:
+        with self._lock:
+            if self.state not in ("pending", "failed"):
+                return
+            self.state = "cancelled"
+        self.confirm_button.disabled = True
+        self.cancel_button.disabled = True
+        self.status.value = "<b>Cancelled</b>: nothing was done."
+        self._finished.set()
+
+    def click_confirm(self) -> None:
+        """Programmatic click (the same path as the button)."""
+        self.confirm_button.click()
+
+    def wait(self, timeout: float = 120.0) -> Any:
+        """Block until the action finished (tests and scripts); returns the result or raises its error."""
+        if not self._finished.wait(timeout):
+            raise TimeoutError(f"the action did not finish within {timeout} s")
+        if self.error is not None and self.state == "failed":
+            raise self.error
+        return self.result
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        return self.widget._repr_mimebundle_(include=include, exclude=exclude)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.title!r}, state={self.state!r})"
+
+
+class PaymentConfirmation(ConfirmAction):
+    """The quote of a payment with Confirm and Cancel; the click pays and the widget becomes the receipt."""
+
+    def __init__(self, quote: Any, pay: Callable[[], Any], **kwargs: Any) -> None:
+        kwargs.setdefault("confirm_label", f"Pay {quote.amount_text}")
+        super().__init__(f"Confirm payment: {quote.order_type.lower()} of task {quote.task_uuid}", quote.rows(), pay,
+                         **kwargs)
+        self.quote = quote
