@@ -11,6 +11,8 @@ from typing import Any
 
 _LAZY: dict[str, str] = {
     "ConfirmAction": "swan_jupyter.widgets.confirm",
+    "DeployForm": "swan_jupyter.widgets.deploy_form",
+    "DeploymentStatus": "swan_jupyter.widgets.status",
     "ExecutionExplorer": "swan_jupyter.widgets.explorer",
     "PaymentConfirmation": "swan_jupyter.widgets.confirm",
 }
