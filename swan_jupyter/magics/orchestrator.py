@@ -44,7 +44,8 @@ def _deploy_parser() -> MagicArgumentParser:
     src.add_argument("--app", help="example app image name (see %%swan apps)")
     src.add_argument("--source-uri", dest="source_uri", help="a job source URI")
     p.add_argument("--branch", help="repository branch")
-    p.add_argument("--hardware", required=True, help="hardware name (C1ae.small) or id")
+    p.add_argument("--hardware", help="hardware name (C1ae.small) or id (required unless --form)")
+    p.add_argument("--form", action="store_true", help="open the interactive deploy form instead")
     p.add_argument("--region", default="global", help="region (default: global)")
     p.add_argument("--duration", default="1h", help="3600, 2h, 90m, 1h30m (minimum 1h)")
     pay = p.add_mutually_exclusive_group()
@@ -110,6 +111,12 @@ class OrchestratorMagics(Magics):
             args = _deploy_parser().parse_line(line)
         except HelpShown:
             return None
+        if args.form:
+            from ..widgets.deploy_form import DeployForm
+
+            return self._store(args.var, DeployForm(default_session().orchestrator()))
+        if not args.hardware:
+            raise UsageError("%swan_deploy: --hardware is required (or use --form).")
         body = (cell or "").strip()
         sources = [s for s in (args.repo, args.app, args.source_uri, body) if s]
         if len(sources) != 1:
@@ -165,9 +172,10 @@ class OrchestratorMagics(Magics):
         p.add_argument("--page", type=int, default=1)
         p.add_argument("--size", type=int, default=20)
         p.add_argument("--all", action="store_true", help="every page")
-        p = sub.add_parser("status", help="a task's deployment info")
+        p = sub.add_parser("status", help="a task's deployment info (--watch: a live view)")
         p.add_argument("task")
         p.add_argument("var", nargs="?")
+        p.add_argument("--watch", action="store_true", help="a live status view with Renew / Terminate")
         p = sub.add_parser("url", help="the URLs of a task's running jobs")
         p.add_argument("task")
         p = sub.add_parser("renew", help="extend a task (pays renewPayment)")
@@ -201,6 +209,10 @@ class OrchestratorMagics(Magics):
             items = orch.iter_tasks() if args.all else orch.get_task_list(page=args.page, size=args.size)["list"]
             return self._store(args.var, tasks_frame(items))
         if cmd == "status":
+            if args.watch:
+                from ..widgets.status import DeploymentStatus
+
+                return self._store(args.var, DeploymentStatus(orch, args.task))
             return self._store(args.var, orch.get_deployment_info(args.task))
         if cmd == "url":
             urls = orch.get_real_url(args.task)
