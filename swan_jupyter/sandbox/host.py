@@ -222,6 +222,26 @@ class _Running:
     url: str
 
 
+def nodelay_protocol() -> Any:
+    """uvicorn's h11 protocol with TCP_NODELAY on every connection.
+
+    asyncio does not set TCP_NODELAY on connections accepted from a pre-bound socket (which is how the host
+    serves), and uvicorn writes a response's headers and body separately: with Nagle's algorithm and the
+    client's delayed ACK every keep-alive request then stalls ~40 ms. Measured: 44 ms -> 2 ms per request.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class NoDelayH11Protocol(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            super().connection_made(transport)
+
+    return NoDelayH11Protocol
+
+
 def _hosted_server_class() -> Any:
     import uvicorn
 
@@ -268,6 +288,7 @@ async def _serve(state_dir: Path, time_scale: float, settings: dict[str, Any]) -
             lifespan="off",
             access_log=False,
             timeout_keep_alive=30,
+            http=nodelay_protocol(),
         )
         return hosted_server(config), sock, url
 
