@@ -104,8 +104,7 @@ class Hardware:
     @property
     def label(self) -> str:
         """A readable one-line label for menus."""
-        return f"{self.name} · {self.description.split(' · ', 1)[-1] if ' · ' in self.description else self.type}" \
-               f" · {self.price} SWAN/h"
+        return f"{self.name} · {self.description or self.type} · {self.price} SWAN/h"
 
     def offers(self, region: str) -> bool:
         """True when the hardware is offered in ``region`` (``global`` means any region)."""
