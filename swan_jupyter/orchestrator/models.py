@@ -200,7 +200,7 @@ class PaymentReceipt(Rich):
         return kv_text(title, self._rows())
 
     def _repr_html_(self) -> str:
-        title = "✅ Payment receipt" + (" (resumed, not paid again)" if self.resumed else "")
+        title = "Payment receipt" + (" (resumed, not paid again)" if self.resumed else "")
         return kv_html(title, self._rows()).replace("<table", "<table class='swan-receipt'", 1)
 
 

@@ -1,0 +1,46 @@
+"""The deploy form in a real JupyterLab and a real browser: fill, deploy, confirm the payment, see it run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nbformat
+
+from tests.browser.conftest import LabServer, shot
+from tests.browser.test_lab_smoke import run_all
+
+
+def notebook(lab: LabServer, name: str, cells: list[str]) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, lab.root / name)
+
+
+def test_deploy_form_pays_and_shows_the_running_task(lab_server: LabServer, page: Any) -> None:
+    notebook(lab_server, "deploy-form.ipynb", ["%load_ext swan_jupyter", "%swan_deploy --form"])
+    page.goto(lab_server.notebook_url("deploy-form.ipynb"))
+    run_all(page)
+    form = page.locator(".jupyter-widgets:has-text('Deploy on Swan Chain')").first
+    form.wait_for(timeout=90_000)
+    page.locator(".widget-dropdown select").first.select_option(label=page.locator(
+        ".widget-dropdown select option", has_text="C1ae.medium").first.inner_text())
+    duration = page.locator(".widget-text input").first
+    duration.fill("2h")
+    duration.press("Enter")
+    page.locator(".jupyter-widgets:has-text('Estimated cost') b:has-text('2 SWAN')").first.wait_for(timeout=30_000)
+    shot(form, "deploy_form")
+    page.locator("button:has-text('Deploy')").first.click()
+    pay = page.locator("button:has-text('Pay 2 SWAN')").first
+    pay.wait_for(timeout=60_000)
+    shot(page.locator(".jupyter-widgets:has-text('Confirm payment')").first, "payment_confirmation")
+    pay.click()
+    receipt = page.locator("table.swan-receipt").first
+    receipt.wait_for(timeout=60_000)
+    text = receipt.inner_text()
+    assert "2 SWAN (2000000000000000000 wei)" in text and "0x" in text
+    page.locator(".jupyter-widgets span:has-text('completed')").first.wait_for(timeout=60_000)
+    link = page.locator(".jupyter-widgets a[href*='/_jobs/']").first
+    link.wait_for(timeout=60_000)
+    link.scroll_into_view_if_needed()
+    shot(page, "deployment_status")
