@@ -157,3 +157,16 @@ def test_magics_deploy_with_yes_and_listings(sandbox: dict[str, Any], ip: Testin
     assert ip.user_ns["y"]["status"] == "initialized"
     with pytest.raises(Exception, match="exactly one source"):
         ip.run_cell_magic("swan_deploy", "--app hello-world --hardware C1ae.small", body)
+
+
+def test_randomized_payment_crashes_and_lost_validation_answers(sandbox: dict[str, Any]) -> None:
+    """Kill the payer at every step (and lose a validation answer), resume: never twice, never lost."""
+    from tests.reliability_tools import run_payment_trials
+
+    def make_client() -> Orchestrator:
+        return Session(notify=lambda _m: None).orchestrator()
+
+    report = run_payment_trials(make_client, sandbox, trials=16, seed=7)
+    print("\n" + report.line())
+    assert report.double == 0 and report.lost == 0
+    assert report.unvalidated == 0 and report.ledger_mismatch == 0

@@ -215,8 +215,7 @@ class OrchestratorMagics(Magics):
                 return self._store(args.var, DeploymentStatus(orch, args.task))
             return self._store(args.var, orch.get_deployment_info(args.task))
         if cmd == "url":
-            urls = orch.get_real_url(args.task)
-            return urls[0] if len(urls) == 1 else urls
+            return orch.get_real_url(args.task)
         if cmd == "renew":
             duration = parse_duration(args.duration)
             quote = orch.quote(args.task, order_type="Renewal", duration=duration)
