@@ -14,7 +14,6 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display
 
 from ..errors import ValidationError
-from ..orchestrator.amounts import parse_duration, swan_to_wei
 from ..session import default_session
 from .parsing import HelpShown, MagicArgumentParser, subcommand_parser
 
@@ -87,6 +86,8 @@ class OrchestratorMagics(Magics):
         return value
 
     def _check_unattended_cap(self, amount_wei: int, orch: Any) -> Decimal | None:
+        from ..orchestrator.amounts import swan_to_wei
+
         cap = self._cap() if self._cap() is not None else orch.settings.max_payment
         if cap is None:
             raise ValidationError(
@@ -117,6 +118,8 @@ class OrchestratorMagics(Magics):
             return self._store(args.var, DeployForm(default_session().orchestrator()))
         if not args.hardware:
             raise UsageError("%swan_deploy: --hardware is required (or use --form).")
+        from ..orchestrator.amounts import parse_duration
+
         body = (cell or "").strip()
         sources = [s for s in (args.repo, args.app, args.source_uri, body) if s]
         if len(sources) != 1:
@@ -195,6 +198,8 @@ class OrchestratorMagics(Magics):
             args = parser.parse_line(line)
         except HelpShown:
             return None
+        from ..orchestrator.amounts import parse_duration
+
         orch = default_session().orchestrator()
         cmd = args.subcommand
         if cmd == "hardware":
