@@ -396,6 +396,7 @@ def start(
         desc = read_description(state_dir)
         if desc and (desc.get("host") or {}).get("pid") == pid:
             return desc
+    _reap_chain(state_dir, read_description(state_dir))
     with contextlib.suppress(FileNotFoundError):
         (state_dir / DESCRIPTION).unlink()
     cmd = [sys.executable, "-m", "swan_jupyter.sandbox", "serve", "--state", str(state_dir),
@@ -426,13 +427,40 @@ def start(
 def stop(state: str | Path | None = None, *, grace: float = 30.0) -> bool:
     """Stop the sandbox of ``state``; returns False if none was running. Leaves no process behind."""
     state_dir = resolve_state_dir(state)
+    description = read_description(state_dir)
     pid = _read_pid(state_dir)
     if pid is None:
+        _reap_chain(state_dir, description)
         return False
     _terminate_group(pid, grace=grace)
+    _reap_chain(state_dir, description)
     with contextlib.suppress(FileNotFoundError):
         (state_dir / PID_FILE).unlink()
     return True
+
+
+def _reap_chain(state_dir: Path, description: dict[str, Any] | None) -> None:
+    """Stop an anvil left behind by a host that died (anvil runs in its own session, outside the host's group).
+
+    Only a process whose command line names this state folder is touched.
+    """
+    chain = (description or {}).get("chain") or {}
+    pid = chain.get("pid")
+    if not isinstance(pid, int) or not _alive(pid):
+        return
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return
+    if str(state_dir) not in cmdline:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _terminate_group(pid: int, *, grace: float) -> None:
