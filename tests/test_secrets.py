@@ -1,0 +1,77 @@
+"""No secret leaks: the sandbox's real secrets are planted and everything a user can see is scanned for them."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swan_jupyter.errors import SwanJupyterError
+from swan_jupyter.orchestrator import Orchestrator
+from swan_jupyter.session import Session, reset_default_session
+from tests.helpers import TestingShell
+
+
+def secrets_of(sandbox: dict[str, Any]) -> list[str]:
+    key_file = Path(sandbox["chain"]["wallet"]["private_key_file"])
+    raw_key = key_file.read_text().strip()
+    values = [sandbox["orchestrator"]["api_key"], raw_key, raw_key.removeprefix("0x"),
+              sandbox["host"]["admin_token"]]
+    for user in (sandbox.get("abaco") or {}).get("users", {}).values():
+        values.append(user["token"])
+    return [v for v in values if v]
+
+
+def scan(texts: list[str], secrets: list[str]) -> list[str]:
+    return [f"{secret[:6]}… in {text[:80]!r}" for text in texts for secret in secrets if secret in text]
+
+
+def test_files_holding_secrets_are_owner_only(sandbox: dict[str, Any]) -> None:
+    state = Path(sandbox["host"]["state_dir"])
+    for path in (state / "sandbox.json", Path(sandbox["chain"]["wallet"]["private_key_file"])):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+
+
+def test_nothing_visible_contains_a_secret(sandbox: dict[str, Any], ip: TestingShell,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    secrets = secrets_of(sandbox)
+    caplog.set_level(logging.DEBUG, logger="swan_jupyter")
+    reset_default_session()
+    texts: list[str] = []
+    ip.run_line_magic("config", 'SwanMagics.max_auto_spend = "5"')
+    ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --duration 1h --yes t")
+    task = ip.user_ns["t"]
+    texts += [repr(task), task._repr_html_(), repr(task["receipt"]), task["receipt"]._repr_html_()]
+    for line in ("hardware", "tasks", "ledger", "balance", f"status {task['task_uuid']}"):
+        value = ip.run_line_magic("swan", line)
+        texts += [repr(value), getattr(value, "to_html", lambda: "")()]
+    config = ip.run_line_magic("swan_config", "")
+    texts += [repr(config), config._repr_html_()]
+    orch = Session(notify=lambda _m: None).orchestrator()
+    texts += [repr(orch), repr(orch.settings), str(orch.settings.describe()), repr(orch.transport)]
+    # errors: a wrong API key, a bad payment, an unknown task
+    bad = Orchestrator(sandbox["orchestrator"]["url"], "sk-wrong-" + sandbox["orchestrator"]["api_key"][::-1],
+                       settings=orch.settings)
+    for call in (bad.get_task_list, lambda: orch.get_deployment_info("no-such-task"),
+                 lambda: orch.validate_payment("0x" + "00" * 32, task["task_uuid"])):
+        with pytest.raises(SwanJupyterError) as info:
+            call()
+        texts += [str(info.value), repr(info.value), "\n".join(info.value._render_traceback_())]
+    # widgets: their synced state is what a saved notebook would keep
+    from swan_jupyter.widgets.confirm import PaymentConfirmation
+    from swan_jupyter.widgets.deploy_form import DeployForm
+
+    form = DeployForm(orch, background=False)
+    texts.append(str(form.widget.get_state()))
+    widget = PaymentConfirmation(orch.estimate_price("C1ae.small", 3600), lambda: None, background=False)
+    texts += [str(widget.widget.get_state()), str(widget.review.get_state())]
+    # the ledger file and the log records
+    texts.append(Path(orch.settings.ledger_file).read_bytes().decode("latin-1"))
+    texts += [r.getMessage() for r in caplog.records]
+    leaks = scan(texts, secrets)
+    assert leaks == [], leaks
+    assert len(texts) > 20
