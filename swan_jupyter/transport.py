@@ -310,6 +310,9 @@ class Transport:
                 return AuthenticationError(text, **kwargs)
             if message.startswith("Not authorized") or message.startswith("Nonce does not have sufficient"):
                 return PermissionDeniedError(text, **kwargs)
+            if (message.startswith("Actor ") and message.rstrip(".").endswith("does not exist")) or \
+                    message.startswith("No executions found") or message.startswith("Nonce not found"):
+                return NotFoundError(text, **kwargs)
         if status == 404:
             return NotFoundError(text, **kwargs)
         if status == 429:

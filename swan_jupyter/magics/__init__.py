@@ -14,6 +14,7 @@ from typing import Any
 MAGICS_CLASSES: tuple[str, ...] = (
     "swan_jupyter.magics.core:SwanMagics",
     "swan_jupyter.magics.orchestrator:OrchestratorMagics",
+    "swan_jupyter.magics.actors:ActorMagics",
 )
 
 

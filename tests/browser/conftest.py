@@ -87,8 +87,10 @@ def lab_server(sandbox: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Module scope on purpose: Playwright's sync API runs an event loop in the
+    main thread while it is open, which would break later tests that call ``asyncio.run``."""
     from playwright.sync_api import sync_playwright
 
     executable = next((c for c in CHROMIUM_CANDIDATES if Path(c).exists()), None)

@@ -1,0 +1,40 @@
+"""Abaco actors (functions as a service): the :class:`Actors` client, its models and the agavepy facade.
+
+Modules: ``client`` (:class:`Actors`, actors and messages and executions), ``more`` (state, permissions,
+workers, nonces, aliases, search), ``execution`` (the :class:`Execution` handle), ``models`` (typed results),
+``messages`` (message checks), ``cases`` (camelCase/snake_case), ``agave`` (agavepy-compatible :class:`Agave`).
+
+Example::
+
+    from swan_jupyter.actors import Actors
+    client = Actors("http://127.0.0.1:8001", token="...", flavor="v3")
+    actor = client.add({"image": "abacosamples/test", "name": "echo"})
+    ex = client.send_message(actor.id, {"n": 1}).wait()
+    print(ex.logs())
+
+    from swan_jupyter.actors import Agave                 # code written for agavepy
+    ag = Agave(api_server="http://127.0.0.1:8001", token="...")
+    ag.actors.list()
+"""
+
+from __future__ import annotations
+
+from .agave import Agave
+from .client import Actors
+from .execution import Execution
+from .models import (
+    Actor,
+    Alias,
+    ExecutionInfo,
+    ExecutionsSummary,
+    MessageReceipt,
+    Nonce,
+    Record,
+    SearchPage,
+    Worker,
+)
+
+__all__ = [
+    "Actor", "Actors", "Agave", "Alias", "Execution", "ExecutionInfo", "ExecutionsSummary", "MessageReceipt",
+    "Nonce", "Record", "SearchPage", "Worker",
+]

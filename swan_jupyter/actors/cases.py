@@ -1,0 +1,46 @@
+"""Field-name case conversion between Abaco's camelCase (v2) and snake_case (v3) wire formats.
+
+Only the top-level keys of a mapping are converted; nested user data (``default_environment`` values, state,
+``final_state``) is left exactly as sent. ``_links`` and other keys starting with ``_`` keep their name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def to_snake(name: str) -> str:
+    """``defaultEnvironment`` -> ``default_environment``; snake names and ``_links`` are unchanged."""
+    if name.startswith("_"):
+        return name
+    return _CAMEL_BOUNDARY.sub(lambda m: "_" + m.group(1).lower(), name)
+
+
+def to_camel(name: str) -> str:
+    """``default_environment`` -> ``defaultEnvironment``; camel names and ``_links`` are unchanged."""
+    if name.startswith("_") or "_" not in name:
+        return name
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def snake_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with top-level keys in snake_case."""
+    return {to_snake(str(k)): v for k, v in data.items()}
+
+
+def camel_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with top-level keys in camelCase."""
+    return {to_camel(str(k)): v for k, v in data.items()}
+
+
+def wire_keys(data: Mapping[str, Any], flavor: str) -> dict[str, Any]:
+    """Keys in the server's case: camel for ``v2``, snake for ``v3``."""
+    return camel_keys(data) if flavor == "v2" else snake_keys(data)
+
+
+__all__ = ["camel_keys", "snake_keys", "to_camel", "to_snake", "wire_keys"]

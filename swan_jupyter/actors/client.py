@@ -1,0 +1,327 @@
+"""The Abaco actors client: one pooled :class:`~swan_jupyter.transport.Transport` per server, both flavours.
+
+``flavor="v2"`` talks to ``{url}/actors/v2`` with ``Authorization: Bearer`` and camelCase bodies (agavepy's
+server); ``flavor="v3"`` talks to ``{url}/v3/actors`` with ``X-Tapis-Token`` and snake_case bodies (tapipy's).
+Answers are returned as models with snake_case attributes whatever the server's case. Example::
+
+    from swan_jupyter import Actors
+    client = Actors("http://127.0.0.1:8001", token="...", flavor="v3")
+    actor = client.add({"image": "abacosamples/test", "name": "echo"})
+    ex = client.send_message(actor.id, "hello").wait()
+    print(ex.logs())
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+from ..errors import RemoteError, ValidationError
+from ..redact import Secret
+from ..transport import NonceAuth, RawReply, TokenAuth, Transport
+from .cases import snake_keys, wire_keys
+from .execution import Execution
+from .messages import MAX_BINARY_BYTES, check_binary, check_environment, message_body
+from .models import Actor, ExecutionInfo, ExecutionsSummary, MessageReceipt
+from .more import ActorsExtras
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+Flavor = Literal["v2", "v3"]
+BASE_PATHS: dict[str, str] = {"v2": "/actors/v2", "v3": "/v3/actors"}
+
+#: Fields of an actor description a PUT must repeat (spec §9.1: PUT is a full replacement).
+UPDATABLE_FIELDS = (
+    "image", "name", "description", "stateless", "token", "default_environment", "hints", "link", "webhook",
+    "privileged", "max_workers", "mem_limit", "max_cpus", "use_container_uid", "queue", "log_ex",
+    "cron_schedule", "cron_on",
+)
+
+
+def _seg(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+class Actors(ActorsExtras):
+    """Client of one Abaco server (see the module docstring).
+
+    :param url: server root (``https://tacc.tapis.io``) or the full actors base (``.../v3/actors``).
+    :param token: the user's token (Bearer for v2, Tapis JWT for v3); secrets never print.
+    :param nonce: use an actor nonce instead of a token (``x-nonce`` query parameter).
+    :param flavor: ``"v2"`` or ``"v3"``.
+    :param tenant: the tenant id (informational: Abaco takes the tenant from the token or the nonce id).
+    :param max_binary_bytes: largest binary message sent (checked before sending; default 10 MB).
+    :param transport_options: ``connect_timeout``, ``read_timeout``, ``retries``, ``backoff``, ``pool_size``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | Secret | None = None,
+        nonce: str | Secret | None = None,
+        flavor: Flavor = "v3",
+        tenant: str | None = None,
+        *,
+        max_binary_bytes: int = MAX_BINARY_BYTES,
+        **transport_options: Any,
+    ) -> None:
+        if flavor not in BASE_PATHS:
+            raise ValidationError(f"Unknown Abaco flavor {flavor!r}.", hint='Use "v2" (agavepy) or "v3" (tapipy).')
+        self.flavor: Flavor = flavor
+        self.tenant = tenant
+        self.max_binary_bytes = int(max_binary_bytes)
+        base = url.rstrip("/")
+        prefix = BASE_PATHS[flavor]
+        if base.endswith(prefix):
+            base = base[: -len(prefix)]
+        self.prefix = prefix
+        self.base_url = base + prefix
+        self.transport = Transport(base, envelope="abaco", auth=self._auth(token, nonce), service="Abaco",
+                                   **transport_options)
+
+    def _auth(self, token: str | Secret | None, nonce: str | Secret | None) -> Any:
+        if nonce is not None:
+            return NonceAuth(nonce)
+        if token is None:
+            return None
+        if self.flavor == "v2":
+            return TokenAuth(token)
+        return TokenAuth(token, header="X-Tapis-Token", prefix="")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Actors:
+        """The client for ``settings.abaco_url`` / ``abaco_token`` / ``abaco_flavor`` and the transport settings."""
+        from ..errors import ConfigurationError
+
+        if not settings.abaco_url:
+            raise ConfigurationError("No Abaco URL is configured.", hint="Set ABACO_URL or abaco_url in your profile.")
+        return cls(
+            settings.abaco_url, token=settings.abaco_token, flavor=settings.abaco_flavor,
+            tenant=settings.abaco_tenant, connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
+            retries=settings.retries, backoff=settings.backoff, pool_size=settings.pool_size,
+        )
+
+    def with_nonce(self, nonce: str | Secret) -> Actors:
+        """A client using ``nonce`` instead of the token, sharing this client's connection pool."""
+        clone = object.__new__(Actors)
+        clone.__dict__.update(self.__dict__)
+        clone.transport = self.transport.with_auth(NonceAuth(nonce))
+        return clone
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.transport.close()
+
+    def __repr__(self) -> str:
+        return f"Actors({self.base_url!r}, flavor={self.flavor!r})"
+
+    def _wire(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return wire_keys(body, self.flavor)
+
+    # -- actors ----------------------------------------------------------------------------------------------
+
+    def list(self, limit: int | None = None, offset: int | None = None) -> list[Actor]:
+        """Actors you can read. ``limit``/``offset`` page client-side (Abaco has no real paging, spec §8.1)."""
+        items = self._get("") or []
+        actors = [Actor.from_wire(i) for i in items]
+        start = offset or 0
+        return actors[start:start + limit] if limit is not None else actors[start:]
+
+    def add(self, body: Mapping[str, Any]) -> Actor:
+        """Register an actor; ``body`` in either case (``image`` required, e.g. ``{"image": "abacosamples/test"}``)."""
+        if not body.get("image"):
+            raise ValidationError("An actor needs an image.", hint='Pass {"image": "org/repo:tag", ...}.')
+        return Actor.from_wire(self._post("", json=self._wire(body),
+                                                   outcome_check="List your actors to see whether it was created."))
+
+    def get(self, actor_id: str) -> Actor:
+        """One actor by id or alias."""
+        return Actor.from_wire(self._get(f"/{_seg(actor_id)}"))
+
+    def update(self, actor_id: str, changes: Mapping[str, Any] | None = None, /, **more: Any) -> Actor:
+        """Change some fields of an actor, keeping the others.
+
+        Abaco's PUT replaces the whole description (omitted fields fall back to defaults), so this GETs the
+        actor, merges ``changes`` and keyword arguments (snake_case or camelCase names) and PUTs the result.
+        ``force=True`` re-pulls the image and bumps the revision. Example::
+
+            client.update(actor.id, description="v2", default_environment={"MODE": "fast"})
+        """
+        merged = snake_keys({**(changes or {}), **more})
+        unknown = set(merged) - set(UPDATABLE_FIELDS) - {"force", "run_as_executor"}
+        if unknown:
+            raise ValidationError(
+                f"Cannot update {', '.join(sorted(unknown))}.",
+                hint=f"Updatable fields: {', '.join(UPDATABLE_FIELDS)} (and force).",
+            )
+        current = self.get(actor_id).to_dict()
+        body = {k: current.get(k) for k in UPDATABLE_FIELDS}
+        token = body.get("token")
+        if isinstance(token, str):
+            body["token"] = token.lower() == "true"
+        # Server defaults that a non-privileged user may not send explicitly (spec §4 privileged checks).
+        if body.get("queue") == "default" and "queue" not in merged:
+            body.pop("queue")
+        if body.get("privileged") is False and "privileged" not in merged:
+            body.pop("privileged")
+        body.update(merged)
+        clean = {k: v for k, v in body.items() if v is not None}
+        return Actor.from_wire(self._put(f"/{_seg(actor_id)}", json=self._wire(clean)))
+
+    def delete(self, actor_id: str) -> None:
+        """Delete an actor (its workers stop, its executions are gone)."""
+        self._delete(f"/{_seg(actor_id)}")
+
+    # -- messages --------------------------------------------------------------------------------------------
+
+    def message_count(self, actor_id: str) -> int:
+        """Messages waiting in the actor's mailbox."""
+        result = self._get(f"/{_seg(actor_id)}/messages") or {}
+        return int(result.get("messages") or 0)
+
+    def purge_messages(self, actor_id: str) -> None:
+        """Drop every message waiting in the mailbox."""
+        self._delete(f"/{_seg(actor_id)}/messages")
+
+    def _outcome_check(self, actor_id: str, sent_at: datetime) -> str:
+        when = sent_at.isoformat(timespec="seconds")
+        return (
+            f"Check before sending again: client.message_count({actor_id!r}) shows whether it is still queued, "
+            f"and client.executions_since({actor_id!r}, {when!r}) lists the executions received since the send."
+        )
+
+    def _started(self, actor_id: str, result: Any, sent_at: datetime) -> Execution:
+        receipt = MessageReceipt.from_wire(result if isinstance(result, Mapping) else {})
+        if not receipt.execution_id:
+            raise RemoteError(
+                f"Abaco accepted the message for actor {actor_id} but returned no execution id.",
+                hint=self._outcome_check(actor_id, sent_at),
+            )
+        return Execution(self, actor_id, str(receipt.execution_id), receipt=receipt, sent_at=sent_at)
+
+    def send_message(self, actor_id: str, message: Any, environment: Mapping[str, Any] | None = None) -> Execution:
+        """Queue a message and return its :class:`~swan_jupyter.actors.execution.Execution` handle.
+
+        A dict or list is sent as a JSON message (the actor sees ``_abaco_Content_Type=application/json``);
+        anything else as text (``str``). ``environment`` becomes environment variables of this execution (query
+        parameters); the names ``message``, ``x-nonce`` and ``_abaco_*`` are refused before sending. If the
+        answer is lost, :class:`~swan_jupyter.errors.UnknownOutcomeError` says how to check; it is never resent.
+        """
+        params = check_environment(environment)
+        body = message_body(message)
+        sent_at = datetime.now(UTC)
+        result = self._post(
+            f"/{_seg(actor_id)}/messages", params=params or None, json=body,
+            outcome_check=self._outcome_check(actor_id, sent_at),
+        )
+        return self._started(actor_id, result, sent_at)
+
+    def send_binary(self, actor_id: str, data: bytes | bytearray | memoryview,
+                    environment: Mapping[str, Any] | None = None) -> Execution:
+        """Queue a binary message (``application/octet-stream``; at most ``max_binary_bytes``, checked first).
+
+        The actor reads the bytes from its ``/_abaco_binary_data`` FIFO; ``MSG`` is not set.
+        """
+        params = check_environment(environment)
+        raw = check_binary(data, self.max_binary_bytes)
+        sent_at = datetime.now(UTC)
+        result = self._post(
+            f"/{_seg(actor_id)}/messages", params=params or None, content=raw,
+            headers={"Content-Type": "application/octet-stream"},
+            outcome_check=self._outcome_check(actor_id, sent_at),
+        )
+        return self._started(actor_id, result, sent_at)
+
+    def run_sync(self, actor_id: str, message: Any, environment: Mapping[str, Any] | None = None,
+                 timeout: float = 60.0) -> bytes | str:
+        """Send a message and wait for the answer (Abaco's synchronous execution).
+
+        Returns the first result the actor sent (``bytes``) or, if it sent none, its logs (``str``). ``bytes``
+        messages are sent as binary. Abaco never times out on its side, so the client gives up after
+        ``timeout`` seconds with :class:`~swan_jupyter.errors.UnknownOutcomeError` (the execution may still be
+        running: ``outcome_check`` tells how to find it); the message is never resent.
+        """
+        if timeout <= 0:
+            raise ValidationError("The synchronous timeout must be positive.", hint="Pass timeout=60, for example.")
+        params = check_environment(environment)
+        params["_abaco_synchronous"] = "true"
+        if isinstance(message, bytes | bytearray | memoryview):
+            kwargs: dict[str, Any] = {"content": check_binary(message, self.max_binary_bytes),
+                                      "headers": {"Content-Type": "application/octet-stream"}}
+        else:
+            kwargs = {"json": message_body(message)}
+        sent_at = datetime.now(UTC)
+        reply = self._post(
+            f"/{_seg(actor_id)}/messages", params=params, timeout=(self.transport.timeout[0], timeout),
+            outcome_check=self._outcome_check(actor_id, sent_at), **kwargs,
+        )
+        if isinstance(reply, RawReply):
+            return reply.content if "octet-stream" in reply.content_type else reply.text
+        if isinstance(reply, bytes | str):
+            return reply
+        # A JSON answer: the server sent JSON result bytes or logs that happen to look like JSON.
+        import json
+
+        return json.dumps(reply)
+
+    # -- executions ------------------------------------------------------------------------------------------
+
+    def list_executions(self, actor_id: str) -> ExecutionsSummary:
+        """The executions summary: totals and one short record per execution."""
+        return ExecutionsSummary.from_wire(self._get(f"/{_seg(actor_id)}/executions"))
+
+    def executions_since(self, actor_id: str, since: datetime | str) -> builtins.list[ExecutionInfo]:
+        """Executions of the actor whose message arrived at or after ``since`` (a UTC datetime or ISO text).
+
+        This is how to find out whether a message whose answer was lost was taken (with ``message_count``).
+        """
+        from .models import parse_time
+
+        start = parse_time(since)
+        if start is None:
+            raise ValidationError(f"Cannot read {since!r} as a time.", hint="Pass a datetime or ISO 8601 text.")
+        items = self.list_executions(actor_id).executions
+        # Abaco keeps milliseconds: compare with a one-second margin so the send time itself is included.
+        margin = start - timedelta(seconds=1)
+        return [e for e in items if e.message_received_time is None or e.message_received_time >= margin]
+
+    def get_execution(self, actor_id: str, execution_id: str) -> ExecutionInfo:
+        """The full record of one execution (cpu, io, runtime, worker, exit code, times)."""
+        return ExecutionInfo.from_wire(self._get(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}"))
+
+    def execution(self, actor_id: str, execution_id: str) -> Execution:
+        """A handle on an existing execution."""
+        return Execution(self, actor_id, execution_id)
+
+    def get_logs(self, actor_id: str, execution_id: str) -> str:
+        """The execution's logs (empty until it completes, or after they expire)."""
+        result = self._get(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}/logs") or {}
+        return str(result.get("logs") or "")
+
+    def get_result(self, actor_id: str, execution_id: str) -> bytes | None:
+        """Pop one queued result (raw bytes), or None when the queue is empty."""
+        reply = self._get(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}/results")
+        if isinstance(reply, RawReply):
+            return reply.content or None
+        return None if reply in (None, b"", "") else str(reply).encode()
+
+    def results(self, actor_id: str, execution_id: str, limit: int = 10_000) -> builtins.list[bytes]:
+        """Every queued result of the execution (pops them until the queue is empty, at most ``limit``)."""
+        out: builtins.list[bytes] = []
+        while len(out) < limit:
+            item = self.get_result(actor_id, execution_id)
+            if item is None:
+                break
+            out.append(item)
+        return out
+
+    def force_quit(self, actor_id: str, execution_id: str) -> None:
+        """Stop a RUNNING execution (it becomes COMPLETE)."""
+        self._delete(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}")
+
+
+__all__ = ["BASE_PATHS", "UPDATABLE_FIELDS", "Actors", "Flavor"]

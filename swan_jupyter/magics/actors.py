@@ -1,0 +1,441 @@
+"""``%%actor_send`` and ``%actors``: Abaco actors from a notebook.
+
+Interpolation rules (the same for both magics):
+
+* The magic LINE is expanded by IPython before the magic sees it: ``{expr}`` and ``$name`` are replaced by
+  their values (``%actors get {actor.id}``, ``--env RUN=$run_id``); ``$$`` and doubled braces give a literal
+  ``$``/brace, and if any expression fails the whole line is left as written.
+* The CELL BODY of ``%%actor_send`` is the message and is never expanded, formatted or evaluated: ``$`` and
+  braces are sent as written. The one body form with a meaning is ``--binary`` with a body of exactly
+  ``$name``: the bytes of variable ``name`` are sent.
+* Secrets (tokens, nonces) never go on a magic line: they come from the profile or the environment.
+
+Results follow the ``%%bigquery df`` convention: with a trailing VAR the result is stored in that variable and
+nothing is displayed; without it the result is returned (and displayed, as HTML in JupyterLab and as text in
+a terminal).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+from ..display import Rich, esc, kv_html, kv_text
+from ..session import default_session
+from .parsing import HelpShown, MagicArgumentParser, subcommand_parser
+
+SEND_HELP = """Send the cell body as a message to an Abaco actor.
+
+  %%actor_send ACTOR [VAR] [--sync] [--timeout S] [--env KEY=VALUE ...] [--binary] [--json | --text]
+
+The body is the message. A body that parses as a non-empty JSON object or array is sent as JSON (the actor
+sees _abaco_Content_Type=application/json); anything else as text. --json insists on JSON (error otherwise),
+--text sends the body as text even if it looks like JSON. --binary sends bytes: a body of exactly $name sends
+bytes(name) from your namespace, any other body its UTF-8 encoding.
+
+Without --sync the answer is an Execution handle (ex.wait(), ex.status, ex.logs(), ex.results()); with --sync
+the magic waits (at most --timeout seconds, default 60) and answers the actor's first result (bytes) or, when
+it sent none, its logs (text). VAR receives that answer instead of displaying it.
+
+The line expands {expr} and $name (e.g. %%actor_send {actor.id} ex --env RUN=$run); the body is never
+expanded. Environment names message, MSG, x-nonce, _actor_configs and _abaco_* are refused.
+
+Examples:
+  %%actor_send PZmwGM6voQEl5 ex
+  {"n": 3}
+
+  %%actor_send my-alias out --sync --timeout 30 --env MODE=fast
+  one two three
+
+  %%actor_send my-alias --binary
+  $payload
+"""
+
+ACTORS_HELP = """Abaco actors: %actors SUBCOMMAND [ARGS] [VAR]   (each subcommand has --help)
+
+  list                          your actors (DataFrame)
+  get ACTOR                     one actor
+  create --image IMG [...]      register an actor
+  update ACTOR [--image ...]    change some fields (the others are kept)
+  delete ACTOR                  delete an actor
+  state ACTOR [--set JSON]      the state of a stateful actor
+  permissions ACTOR             who may do what (DataFrame)
+  grant ACTOR USER LEVEL        give USER a level: NONE READ EXECUTE UPDATE
+  workers ACTOR                 workers (DataFrame)
+  add-workers ACTOR [N]         ensure N workers (admins only)
+  nonces ACTOR                  nonces (DataFrame; the ids are credentials)
+  add-nonce ACTOR [--level L] [--max-uses N]
+  executions ACTOR              executions (DataFrame)
+  logs ACTOR EXECUTION          an execution's logs
+  results ACTOR EXECUTION       drain an execution's results (list of bytes)
+  metrics [--actor A ...] [--filter K=V ...]   per-execution metrics across actors (DataFrame)
+  aliases                       every alias of the tenant (DataFrame)
+  search KIND [K=V ...] [--limit N] [--skip N]   search actors, executions, workers or logs
+  form | explore                interactive widgets (when installed)
+
+A trailing VAR stores the result instead of displaying it. The line expands {expr} and $name.
+"""
+
+
+class TextBlock(str, Rich):
+    """Text (logs) that displays as a preformatted block in JupyterLab and as itself in a terminal."""
+
+    def _repr_text_(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return f"<pre style='white-space:pre-wrap'>{esc(str(self))}</pre>"
+
+
+class ResultList(list[bytes], Rich):
+    """Execution results (raw bytes), displayed as a numbered list of sizes and previews."""
+
+    def _rows(self) -> list[tuple[str, str]]:
+        return [(f"#{i}", f"{len(item)} bytes  {bytes(item[:60])!r}{'…' if len(item) > 60 else ''}")
+                for i, item in enumerate(self, 1)]
+
+    def _repr_text_(self) -> str:
+        return kv_text(f"{len(self)} result(s)", self._rows())
+
+    def _repr_html_(self) -> str:
+        return kv_html(f"{len(self)} result(s)", self._rows())
+
+    def __repr__(self) -> str:
+        return self._repr_text_()
+
+
+def _send_parser() -> MagicArgumentParser:
+    p = MagicArgumentParser(prog="%%actor_send", description=SEND_HELP)
+    p.add_argument("actor", help="actor id or alias")
+    p.add_argument("var", nargs="?", help="variable that receives the Execution or the --sync answer")
+    p.add_argument("--sync", action="store_true", help="wait for the answer (result bytes or logs)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds --sync waits (default 60)")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment variable (repeat)")
+    p.add_argument("--binary", action="store_true", help="send bytes (application/octet-stream)")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--json", dest="kind", action="store_const", const="json", help="the body must be JSON")
+    kind.add_argument("--text", dest="kind", action="store_const", const="text", help="send the body as text")
+    return p
+
+
+def parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
+    """``["K=V", ...]`` -> ``{"K": "V"}``; a pair without ``=`` is a usage error."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{option} expects KEY=VALUE, got {pair!r}.")
+        out[key] = value
+    return out
+
+
+def message_from_body(body: str, kind: str | None) -> Any:
+    """The message of a ``%%actor_send`` body: JSON object/array (auto-detected, or forced by ``--json``) or text."""
+    text = body.strip()
+    if not text:
+        raise UsageError("The cell body is empty: write the message in the cell.")
+    if kind == "text":
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        if kind == "json":
+            raise UsageError("The cell body is not valid JSON (drop --json to send it as text).") from None
+        return text
+    if isinstance(value, dict | list) and value:
+        return value
+    if kind == "json":
+        raise UsageError("Abaco JSON messages must be a non-empty object or array (use --text for scalars).")
+    return text
+
+
+def _filters(tokens: list[str]) -> tuple[dict[str, Any], str | None]:
+    """``KEY=VALUE`` search filters, and a trailing VAR (a token without ``=``)."""
+    var = None
+    if tokens and "=" not in tokens[-1]:
+        var = tokens.pop()
+    out: dict[str, Any] = {}
+    for key, value in parse_env(tokens, "a filter").items():
+        out[key] = value
+    return out, var
+
+
+def _actors_parser() -> MagicArgumentParser:
+    parser, sub = subcommand_parser("%actors", ACTORS_HELP)
+
+    def add(name: str, help_text: str, *positionals: str, var: bool = True) -> MagicArgumentParser:
+        short = help_text.split("\n")[0].replace("%", "%%")
+        p: MagicArgumentParser = sub.add_parser(name, help=short, description=help_text)
+        for pos in positionals:
+            p.add_argument(pos)
+        if var:
+            p.add_argument("var", nargs="?", help="variable that receives the result instead of displaying it")
+        return p
+
+    add("list", "Your actors as a DataFrame.\n\nExample: %actors list df")
+    add("get", "One actor (id or alias).\n\nExample: %actors get {actor.id}", "actor")
+    p = add("create", "Register an actor.\n\nExample: %actors create --image abacosamples/test --name echo "
+                      "--env MODE=fast a")
+    p.add_argument("--image", required=True, help="Docker image")
+    p.add_argument("--name")
+    p.add_argument("--description")
+    p.add_argument("--stateful", action="store_true", help="enable the state API (one worker at most)")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="default environment (repeat)")
+    p.add_argument("--hint", action="append", default=[], dest="hints", help="a hint (repeat)")
+    p.add_argument("--workers", type=int, help="then ensure this many workers (admins only)")
+    p.add_argument("--max-workers", dest="max_workers", type=int, help="autoscaling cap (privileged only)")
+    p = add("update", "Change some fields of an actor; the others are kept (GET, merge, PUT).\n\n"
+                      "Example: %actors update {actor.id} --image abacosamples/wc --force", "actor")
+    p.add_argument("--image")
+    p.add_argument("--description")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                   help="replace the default environment (repeat)")
+    p.add_argument("--force", action="store_true", help="re-pull the image and bump the revision")
+    add("delete", "Delete an actor.\n\nExample: %actors delete {actor.id}", "actor", var=False)
+    p = add("state", "The state of a stateful actor; --set JSON replaces it.\n\n"
+                     "Example: %actors state {actor.id} --set '{\"count\": 0}'", "actor")
+    p.add_argument("--set", dest="set_state", metavar="JSON", help="new state (non-empty JSON)")
+    add("permissions", "Who may do what on an actor, as a DataFrame.", "actor")
+    add("grant", "Give USER the LEVEL (NONE revokes).\n\nExample: %actors grant {actor.id} bob READ",
+        "actor", "user", "level", var=False)
+    add("workers", "The actor's workers as a DataFrame.", "actor")
+    p = add("add-workers", "Ensure at least N workers (admins only).\n\nExample: %actors add-workers {actor.id} 2",
+            "actor", var=False)
+    p.add_argument("n", type=int, nargs="?", default=1)
+    add("nonces", "The actor's nonces as a DataFrame (the ids are credentials: share carefully).", "actor")
+    p = add("add-nonce", "Create a nonce (a credential for one actor).\n\n"
+                         "Example: %actors add-nonce {actor.id} --level READ --max-uses 3 n", "actor")
+    p.add_argument("--level", default="EXECUTE", help="READ, EXECUTE or UPDATE (default EXECUTE)")
+    p.add_argument("--max-uses", dest="max_uses", type=int, default=-1, help="-1 = unlimited (default)")
+    p.add_argument("--description")
+    add("executions", "The actor's executions as a DataFrame.", "actor")
+    add("logs", "An execution's logs.\n\nExample: %actors logs {actor.id} {ex.id}", "actor", "execution")
+    add("results", "Drain an execution's results (each result is returned once).", "actor", "execution")
+    p = add("metrics", "Per-execution metrics across actors, as a DataFrame (all your actors by default).\n\n"
+                       "Examples:\n  %actors metrics df\n  %actors metrics --actor {a.id} --actor my-alias df\n"
+                       "  %actors metrics --filter image=abacosamples/wc df")
+    p.add_argument("--actor", action="append", dest="actors", metavar="ACTOR", help="only this actor (repeat)")
+    p.add_argument("--filter", action="append", dest="filters", default=[], metavar="KEY=VALUE",
+                   help="only actors matching this search filter (repeat)")
+    p.add_argument("--method", choices=("auto", "search", "details"), default="auto",
+                   help="how to fetch (default auto: search API, else one GET per execution)")
+    p.add_argument("--workers", type=int, default=16, help="concurrent requests (default 16)")
+    add("aliases", "Every alias of the tenant as a DataFrame.")
+    p = add("search", "Search actors, executions, workers or logs (Abaco's search syntax).\n\n"
+                      "Examples:\n  %actors search executions status=COMPLETE runtime.gt=1 --limit 10\n"
+                      "  %actors search actors 'status.in=[\"READY\",\"ERROR\"]' found", "kind", var=False)
+    p.add_argument("filters", nargs="*", metavar="KEY=VALUE [VAR]", help="filters, then an optional VAR")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--skip", type=int)
+    add("form", "An interactive form to register an actor (needs the widgets).")
+    add("explore", "An interactive explorer of execution metrics (needs the widgets).")
+    return parser
+
+
+@magics_class
+class ActorMagics(Magics):
+    """``%%actor_send`` and ``%actors`` (Abaco actors)."""
+
+    def _store(self, var: str | None, value: Any) -> Any:
+        if var:
+            if not var.isidentifier():
+                raise UsageError(f"{var!r} is not a valid variable name.")
+            assert self.shell is not None
+            self.shell.push({var: value})
+            return None
+        return value
+
+    def _progress_after(self) -> float:
+        cfg = self.shell.magics_manager.registry.get("SwanMagics") if self.shell else None
+        return float(getattr(cfg, "progress_after", 2.0))
+
+    @cell_magic
+    def actor_send(self, line: str, cell: str) -> Any:
+        """Send the cell body as a message to an Abaco actor.
+
+        Usage: ``%%actor_send ACTOR [VAR] [--sync] [--timeout S] [--env KEY=VALUE ...] [--binary]
+        [--json | --text]``. The body is the message: a non-empty JSON object or array is sent as JSON,
+        anything else as text (``--json``/``--text`` decide explicitly); ``--binary`` sends bytes (a body of
+        exactly ``$name`` sends ``bytes(name)``). The line expands ``{expr}``/``$name``; the body never is.
+
+        Without ``--sync`` the answer is an :class:`~swan_jupyter.actors.Execution` handle; with ``--sync``
+        the first result (bytes) or the logs (text), waiting at most ``--timeout`` seconds. ``VAR`` stores
+        the answer instead of displaying it. Examples::
+
+            %%actor_send PZmwGM6voQEl5 ex --env MODE=fast
+            {"n": 3}
+
+            ex.wait(60).logs()
+
+            %%actor_send {wc.id} --sync --timeout 30
+            one two three
+
+            payload = b"\\x00\\x01"
+            %%actor_send {actor.id} --binary
+            $payload
+        """
+        try:
+            args = _send_parser().parse_line(line)
+        except HelpShown:
+            return None
+        if args.binary and args.kind:
+            raise UsageError("--binary cannot be combined with --json or --text.")
+        env = parse_env(args.env)
+        message: Any
+        if args.binary:
+            body = cell.strip()
+            if body.startswith("$") and body[1:].isidentifier():
+                assert self.shell is not None
+                name = body[1:]
+                if name not in self.shell.user_ns:
+                    raise UsageError(f"No variable named {name!r} for the --binary body.")
+                value = self.shell.user_ns[name]
+                if isinstance(value, str):
+                    value = value.encode("utf-8")
+                if not isinstance(value, bytes | bytearray | memoryview):
+                    raise UsageError(f"Variable {name!r} holds {type(value).__name__}, not bytes.")
+                message = bytes(value)
+            else:
+                message = cell.encode("utf-8")
+        else:
+            message = message_from_body(cell, args.kind)
+        client = default_session().actors()
+        if args.sync:
+            answer = client.run_sync(args.actor, message, env, timeout=args.timeout)
+            if args.var:
+                return self._store(args.var, answer)
+            return TextBlock(answer) if isinstance(answer, str) else answer
+        if args.binary:
+            return self._store(args.var, client.send_binary(args.actor, message, env))
+        return self._store(args.var, client.send_message(args.actor, message, env))
+
+    @line_magic
+    def actors(self, line: str) -> Any:
+        """Abaco actors: ``%actors SUBCOMMAND [ARGS] [VAR]``; ``%actors SUBCOMMAND --help`` for each.
+
+        Subcommands: ``list``, ``get ACTOR``, ``create --image IMG [--name N] [--stateful] [--env K=V]
+        [--hint H] [--workers N]``, ``update ACTOR [--image IMG] [--description D] [--env K=V] [--force]``,
+        ``delete ACTOR``, ``state ACTOR [--set JSON]``, ``permissions ACTOR``, ``grant ACTOR USER LEVEL``,
+        ``workers ACTOR``, ``add-workers ACTOR [N]``, ``nonces ACTOR``, ``add-nonce ACTOR [--level L]
+        [--max-uses N]``, ``executions ACTOR``, ``logs ACTOR EXECUTION``, ``results ACTOR EXECUTION``,
+        ``metrics [--actor A ...] [--filter K=V ...]``, ``aliases``, ``search KIND [K=V ...] [--limit N]
+        [--skip N]``, ``form``, ``explore``.
+
+        Listings are DataFrames with stable dtypes (UTC times, ``Int64`` counts, categorical statuses). A
+        trailing VAR stores the result instead of displaying it. The line expands ``{expr}`` and ``$name``.
+        Examples::
+
+            %actors list df
+            %actors create --image abacosamples/test --name echo --env MODE=fast a
+            %actors logs {a.id} {ex.id}
+            %actors metrics --actor {a.id} m
+            %actors search executions status=COMPLETE runtime.gt=1 --limit 10
+        """
+        try:
+            args = _actors_parser().parse_line(line)
+        except HelpShown:
+            return None
+        if args.subcommand == "search":
+            args.filters, args.var = _filters(list(args.filters))
+        return self._store(getattr(args, "var", None), self._run(args))
+
+    def _run(self, args: Any) -> Any:
+        from ..frames import actors as frames
+
+        cmd = args.subcommand
+        if cmd in ("form", "explore"):
+            return self._widget(cmd)
+        client = default_session().actors()
+        if cmd == "list":
+            return frames.actors_frame(client.list())
+        if cmd == "get":
+            return client.get(args.actor)
+        if cmd == "create":
+            body: dict[str, Any] = {"image": args.image, "stateless": not args.stateful}
+            if args.env:
+                body["default_environment"] = parse_env(args.env)
+            if args.hints:
+                body["hints"] = list(args.hints)
+            for key in ("name", "description", "max_workers"):
+                if getattr(args, key) is not None:
+                    body[key] = getattr(args, key)
+            actor = client.add(body)
+            if args.workers and actor.id:
+                client.add_workers(actor.id, args.workers)
+            return actor
+        if cmd == "update":
+            changes: dict[str, Any] = {k: getattr(args, k) for k in ("image", "description")
+                                       if getattr(args, k) is not None}
+            if args.env:
+                changes["default_environment"] = parse_env(args.env)
+            if args.force:
+                changes["force"] = True
+            if not changes:
+                raise UsageError("Nothing to change: give --image, --description, --env or --force.")
+            return client.update(args.actor, changes)
+        if cmd == "delete":
+            client.delete(args.actor)
+            print(f"Actor {args.actor} deleted.")
+            return None
+        if cmd == "state":
+            if args.set_state is not None:
+                try:
+                    new_state = json.loads(args.set_state)
+                except ValueError:
+                    raise UsageError("--set expects JSON, e.g. --set '{\"count\": 1}'.") from None
+                client.set_state(args.actor, new_state)
+            return client.get_state(args.actor)
+        if cmd == "permissions":
+            return frames.permissions_frame(client.get_permissions(args.actor))
+        if cmd == "grant":
+            perms = client.grant(args.actor, args.user, args.level)
+            print(f"{args.user} now has {args.level.upper()} on {args.actor}.")
+            return frames.permissions_frame(perms)
+        if cmd == "workers":
+            return frames.workers_frame(client.list_workers(args.actor))
+        if cmd == "add-workers":
+            client.add_workers(args.actor, args.n)
+            return frames.workers_frame(client.list_workers(args.actor))
+        if cmd == "nonces":
+            return frames.nonces_frame(client.list_nonces(args.actor))
+        if cmd == "add-nonce":
+            return client.add_nonce(args.actor, level=args.level, max_uses=args.max_uses,
+                                    description=args.description)
+        if cmd == "executions":
+            return frames.executions_frame(client.list_executions(args.actor).executions, actor_id=args.actor)
+        if cmd == "logs":
+            return TextBlock(client.get_logs(args.actor, args.execution))
+        if cmd == "results":
+            return ResultList(client.results(args.actor, args.execution))
+        if cmd == "metrics":
+            selection: Any = args.actors
+            if args.filters:
+                if args.actors:
+                    raise UsageError("Give either --actor or --filter, not both.")
+                selection = parse_env(args.filters, "--filter")
+            return frames.execution_metrics(client, selection, method=args.method, max_workers=args.workers,
+                                            progress_after=self._progress_after())
+        if cmd == "aliases":
+            return frames.aliases_frame(client.list_aliases())
+        if cmd == "search":
+            page = client.search(args.kind, args.filters, limit=args.limit, skip=args.skip)
+            frame = frames.search_frame(args.kind, page)
+            frame.attrs["total_count"] = page.total_count
+            return frame
+        raise UsageError(f"Unknown subcommand {cmd!r}.")  # pragma: no cover (argparse refuses it first)
+
+    def _widget(self, cmd: str) -> Any:
+        """Hook for ``%actors form`` / ``%actors explore``: the widgets live in :mod:`swan_jupyter.widgets`."""
+        try:
+            if cmd == "form":
+                from ..widgets.actor_form import ActorForm
+
+                return ActorForm(default_session().actors())
+            from ..widgets.explorer import ExecutionExplorer
+
+            return ExecutionExplorer(actors=default_session().actors())
+        except ImportError as exc:
+            raise UsageError(f"%actors {cmd} needs the interactive widgets, which are not available ({exc}).") from None

@@ -1,0 +1,1 @@
+"""Emulated HTTP services run by the sandbox host."""
