@@ -149,7 +149,7 @@ results, against the sandbox's Abaco emulator (both the v2 and v3 wire formats a
     code("%actors state {test_actor.id}"),
     code("%actors permissions {test_actor.id}"),
     code("%actors grant {test_actor.id} user2 READ"),
-    code("%actors add-nonce {test_actor.id} --level EXECUTE --max-uses 5 nonce\nnonce"),
+    code("nonce = %actors add-nonce {test_actor.id} --level EXECUTE --max-uses 5\nnonce"),
     code("%actors nonces {test_actor.id}"),
     code("%actors workers {test_actor.id}"),
     code("%actors executions {test_actor.id}"),

@@ -1,0 +1,41 @@
+"""The notebooks: stored without outputs, and each one executed in a fresh kernel against the test sandbox."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+EXPECTED = ["01-quickstart.ipynb", "02-deploy-and-pay.ipynb", "03-actors.ipynb", "04-execution-metrics.ipynb"]
+
+
+def test_every_expected_notebook_exists() -> None:
+    present = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    assert present == EXPECTED
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebook_is_stored_without_outputs(name: str) -> None:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{name} cell {index} has outputs: run scripts/strip-notebooks"
+            assert cell.execution_count is None, f"{name} cell {index} has an execution count"
+    assert "widgets" not in nb.metadata, f"{name} carries saved widget state"
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebook_runs_in_a_fresh_kernel(name: str, sandbox: dict[str, Any], tmp_path: Path) -> None:
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    assert os.environ.get("SWAN_SANDBOX_STATE"), "the sandbox fixture sets SWAN_SANDBOX_STATE for the kernel"
+    client = NotebookClient(nb, kernel_name="python3", timeout=300, allow_errors=False,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == []
