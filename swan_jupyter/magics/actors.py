@@ -230,7 +230,8 @@ def _actors_parser() -> MagicArgumentParser:
     p.add_argument("filters", nargs="*", metavar="KEY=VALUE [VAR]", help="filters, then an optional VAR")
     p.add_argument("--limit", type=int)
     p.add_argument("--skip", type=int)
-    add("form", "An interactive form to register an actor (needs the widgets).")
+    add("form", "An interactive form to send a message and see the execution, logs and results.")
+    add("create-form", "An interactive form to register an actor.")
     add("explore", "An interactive explorer of execution metrics (needs the widgets).")
     return parser
 
@@ -346,7 +347,7 @@ class ActorMagics(Magics):
         from ..frames import actors as frames
 
         cmd = args.subcommand
-        if cmd in ("form", "explore"):
+        if cmd in ("form", "create-form", "explore"):
             return self._widget(cmd)
         client = default_session().actors()
         if cmd == "list":
@@ -431,6 +432,10 @@ class ActorMagics(Magics):
         """Hook for ``%actors form`` / ``%actors explore``: the widgets live in :mod:`swan_jupyter.widgets`."""
         try:
             if cmd == "form":
+                from ..widgets.message_form import ActorMessageForm
+
+                return ActorMessageForm(default_session().actors())
+            if cmd == "create-form":
                 from ..widgets.actor_form import ActorForm
 
                 return ActorForm(default_session().actors())

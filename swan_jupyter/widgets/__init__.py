@@ -10,6 +10,8 @@ import importlib
 from typing import Any
 
 _LAZY: dict[str, str] = {
+    "ActorForm": "swan_jupyter.widgets.actor_form",
+    "ActorMessageForm": "swan_jupyter.widgets.message_form",
     "ConfirmAction": "swan_jupyter.widgets.confirm",
     "DeployForm": "swan_jupyter.widgets.deploy_form",
     "DeploymentStatus": "swan_jupyter.widgets.status",
