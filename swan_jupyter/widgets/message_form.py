@@ -70,6 +70,8 @@ class ActorMessageForm:
             self.status.value = error_html(exc)
             return
         self.actor.options = [(f"{a.name or '(no name)'} · {a.id} · {a.image}", a.id) for a in items]
+        if self.actor.value is None and self.actor.options:
+            self.actor.value = self.actor.options[0][1]
 
     def add_env(self, key: str = "", value: str = "") -> None:
         """Add one key/value row."""

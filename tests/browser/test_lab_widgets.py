@@ -44,3 +44,25 @@ def test_deploy_form_pays_and_shows_the_running_task(lab_server: LabServer, page
     link.wait_for(timeout=60_000)
     link.scroll_into_view_if_needed()
     shot(page, "deployment_status")
+
+
+def test_actor_widgets_render_in_jupyterlab(lab_server: LabServer, page: Any) -> None:
+    notebook(lab_server, "actor-widgets.ipynb", [
+        "%load_ext swan_jupyter",
+        "from swan_jupyter.session import default_session\n"
+        "actors = default_session().actors()\n"
+        "wc = actors.add({'image': 'abacosamples/wc', 'name': 'browser-wc'})\n"
+        "[actors.send_message(wc.id, 'a b c').wait(60, poll=0.2) for _ in range(3)];",
+        "%actors form",
+        "%actors explore",
+    ])
+    page.goto(lab_server.notebook_url("actor-widgets.ipynb"))
+    run_all(page)
+    form = page.locator(".jupyter-widgets:has-text('Send a message to an Abaco actor')").first
+    form.wait_for(timeout=90_000)
+    shot(form, "actor_message_form")
+    explorer = page.locator(".jupyter-widgets:has-text('Execution explorer')").first
+    explorer.wait_for(timeout=90_000)
+    page.locator(".jupyter-widgets:has-text('success rate')").first.wait_for(timeout=90_000)
+    explorer.scroll_into_view_if_needed()
+    shot(explorer, "execution_explorer")
