@@ -64,5 +64,9 @@ def test_actor_widgets_render_in_jupyterlab(lab_server: LabServer, page: Any) ->
     explorer = page.locator(".jupyter-widgets:has-text('Execution explorer')").first
     explorer.wait_for(timeout=90_000)
     page.locator(".jupyter-widgets:has-text('success rate')").first.wait_for(timeout=90_000)
+    explorer.locator("text=Fetching executions").first.wait_for(state="hidden", timeout=90_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jupyter-widgets img')].filter(i => i.naturalWidth > 0).length >= 2",
+        timeout=60_000)
     explorer.scroll_into_view_if_needed()
     shot(explorer, "execution_explorer")
