@@ -40,7 +40,7 @@ log = logging.getLogger("swan_jupyter.sandbox")
 #: Service factories, by sandbox.json key. Each is ``"module:function"`` taking a SandboxContext.
 SERVICE_FACTORIES: dict[str, str] = {
     "orchestrator": "swan_jupyter.sandbox.orchestrator:create_service",
-    "abaco": "swan_jupyter.sandbox.emulators.abaco:create_service",
+    "abaco": "swan_jupyter.sandbox.abaco:create_service",
 }
 
 DESCRIPTION = "sandbox.json"

@@ -1,0 +1,137 @@
+"""Executions: the summary (or a search), one execution, force-quit, logs and the results queue (spec §7
+rows 11-16, §14, §15)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from .core import Call, Core, Route
+from .models import display_actor, display_execution, display_summary, parse_int
+from .routes_actors import raw_record
+from .search import run_search
+from .wire import AbacoError, new_hashid, ok, raw_response
+
+Doc = dict[str, Any]
+EXECUTION_TIMES = ("message_received_time", "start_time", "finish_time")
+
+
+def execution_records(executions: list[Doc], call: Call) -> list[tuple[Doc, Doc]]:
+    """Search records of executions (``api_server`` is not shown in search items)."""
+    records = []
+    for e in executions:
+        shown = display_execution(e, call.flavour, call.base)
+        shown.pop("api_server", None)
+        shown.pop("apiServer", None)
+        records.append((raw_record(e, EXECUTION_TIMES), shown))
+    return records
+
+
+def log_records(core: Core, executions: list[Doc], call: Call) -> list[tuple[Doc, Doc]]:
+    """Search records of logs (one per execution with stored logs)."""
+    records = []
+    for e in executions:
+        stored = core.store.log(e["id"])
+        if stored is None:
+            continue
+        text, expires = stored
+        if expires is not None and expires < core.now():
+            continue
+        url = f"{call.flavour.actors_url(call.base)}/{e['actor_id']}/executions/{e['id']}"
+        shown = {"_links": {"self": f"{url}/logs", "execution": url}, "actor_id": e["actor_id"],
+                 "execution_id": e["id"], "logs": text}
+        if call.flavour.camel:
+            shown = {"_links": shown["_links"], "actorId": e["actor_id"], "executionId": e["id"], "logs": text}
+        records.append(({"actor_id": e["actor_id"], "execution_id": e["id"], "logs": text}, shown))
+    return records
+
+
+async def list_executions(call: Call, core: Core) -> Response:
+    """GET /actors/{id}/executions: the summary, or a search on this actor's executions."""
+    actor = call.the_actor
+    executions = core.store.executions(actor["id"])
+    if call.search_mode:
+        return ok(call.flavour, run_search(execution_records(executions, call), call.query, call.flavour),
+                  "Executions search completed successfully.")
+    return ok(call.flavour, display_summary(actor, executions, call.flavour, call.base),
+              "Actor executions retrieved successfully.")
+
+
+async def add_execution(call: Call, core: Core) -> Response:
+    """POST /actors/{id}/executions (legacy): record a finished execution with the given ``runtime``, ``cpu``
+    and ``io`` (integer strings, all required)."""
+    actor = call.the_actor
+    body = call.body if isinstance(call.body, dict) else {}
+    values: dict[str, int] = {}
+    for name in ("runtime", "cpu", "io"):
+        if body.get(name) in (None, ""):
+            raise AbacoError(f"Invalid execution description: {({name: f'{name} of the execution.'})}")
+        try:
+            values[name] = parse_int(body[name], name)
+        except AbacoError:
+            raise AbacoError(f"Invalid execution description: {({name: f'{name} must be an integer.'})}") from None
+    now = core.now()
+    execution: Doc = {
+        "id": new_hashid(), "tenant": actor["tenant"], "actor_id": actor["id"], "executor": call.caller.user,
+        "status": "COMPLETE", "message_received_time": now, "start_time": now, "finish_time": now,
+        "worker_id": None, "exit_code": None, "final_state": None, **values,
+    }
+    core.store.add_execution(execution)
+    return ok(call.flavour, display_actor(actor, call.flavour, call.base), "Actor execution added successfully.")
+
+
+def _execution(call: Call, core: Core) -> Doc:
+    actor = call.the_actor
+    execution = core.store.get("executions", call.path["eid"])
+    if execution is None or execution["actor_id"] != actor["id"]:
+        raise AbacoError(f"No executions found with actor id of {actor['id']} and execution id of "
+                         f"{call.path['eid']}.")
+    return execution
+
+
+async def get_execution(call: Call, core: Core) -> Response:
+    """GET /actors/{id}/executions/{eid}."""
+    return ok(call.flavour, display_execution(_execution(call, core), call.flavour, call.base),
+              "Actor execution retrieved successfully.")
+
+
+async def force_quit(call: Call, core: Core) -> Response:
+    """DELETE /actors/{id}/executions/{eid}: kill a RUNNING execution (it ends COMPLETE, exit code 137)."""
+    execution = _execution(call, core)
+    if execution["status"] != "RUNNING" or not core.runtime.force_quit(execution["id"]):
+        raise AbacoError("Cannot force quit an execution not in RUNNING status. Execution was found in status: "
+                         f"{execution['status']}")
+    return ok(call.flavour, None, f"Issued force quit command for execution {execution['id']}.")
+
+
+async def get_logs(call: Call, core: Core) -> Response:
+    """GET /actors/{id}/executions/{eid}/logs (``""`` while running, when missing or expired)."""
+    execution = _execution(call, core)
+    if call.search_mode:
+        return ok(call.flavour, run_search(log_records(core, [execution], call), call.query, call.flavour),
+                  "Logs search completed successfully.")
+    stored = core.store.log(execution["id"])
+    text = ""
+    if stored is not None and (stored[1] is None or stored[1] >= core.now()):
+        text = stored[0]
+    url = f"{call.flavour.actors_url(call.base)}/{execution['actor_id']}/executions/{execution['id']}"
+    return ok(call.flavour, {"logs": text, "_links": {"self": f"{url}/logs", "owner": call.flavour.profile_url(
+        call.base, call.the_actor["owner"]), "execution": url}}, "Logs retrieved successfully.")
+
+
+async def get_result(call: Call, core: Core) -> Response:
+    """GET /actors/{id}/executions/{eid}/results: pop one result item (raw bytes; empty body when none)."""
+    execution = _execution(call, core)
+    data = core.store.pop_result(execution["id"])
+    return raw_response(data or b"", "application/octet-stream")
+
+
+ROUTES = [
+    Route("GET", ("{aid}", "executions"), list_executions),
+    Route("POST", ("{aid}", "executions"), add_execution),
+    Route("GET", ("{aid}", "executions", "{eid}"), get_execution),
+    Route("DELETE", ("{aid}", "executions", "{eid}"), force_quit),
+    Route("GET", ("{aid}", "executions", "{eid}", "logs"), get_logs),
+    Route("GET", ("{aid}", "executions", "{eid}", "results"), get_result),
+]

@@ -1,0 +1,146 @@
+"""The mailbox: send a message (async or synchronous), count and purge queued messages (spec §12, §13).
+
+How a POST body becomes a message (§12.1): a ``message`` argument (JSON key, form field or query parameter)
+is the message as ``str``; else an ``application/octet-stream`` body (``Content-Length`` required, at most the
+configured maximum) is a binary message; else a truthy JSON body is an ``application/json`` message; else the
+body must parse as JSON and is a ``str`` message; otherwise 400. Every query parameter except ``message``
+becomes an environment variable of the execution (``x-nonce`` is left out too: the emulator never hands a
+nonce to actor code).
+
+Synchronous execution (``?_abaco_synchronous=true``) answers the first result item as raw bytes, or the logs
+as text when the execution completes without results. Unlike Abaco, it does not hang when the execution ends
+in ERROR or the actor cannot run: it answers 400 with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from starlette.responses import Response
+
+from .core import Call, Core, Route
+from .wire import AbacoError, new_hashid, ok, plain_cased, raw_response
+
+Doc = dict[str, Any]
+BINARY = "application/octet-stream"
+SYNC_POLL = 0.1
+
+
+def _links(call: Call, actor: Doc) -> Doc:
+    url = f"{call.flavour.actors_url(call.base)}/{actor['id']}"
+    return {"self": f"{url}/messages", "owner": call.flavour.profile_url(call.base, actor["owner"])}
+
+
+async def get_messages(call: Call, core: Core) -> Response:
+    """GET /actors/{id}/messages: how many messages wait in the mailbox."""
+    actor = call.the_actor
+    return ok(call.flavour, {"messages": core.store.mailbox_count(actor["id"]), "_links": _links(call, actor)},
+              "The request was successful")
+
+
+async def purge_messages(call: Call, core: Core) -> Response:
+    """DELETE /actors/{id}/messages: drop every queued message (their executions stay SUBMITTED, as in Abaco)."""
+    actor = call.the_actor
+    core.store.purge_mailbox(actor["id"])
+    return ok(call.flavour, {"msg": "Actor mailbox purged.", "_links": _links(call, actor)},
+              "The request was successful")
+
+
+def read_message(call: Call, max_content: int) -> tuple[bytes, str, Any]:
+    """The message bytes given to the actor, its Abaco content type and the ``msg`` echoed in the answer."""
+    body = call.body
+    if isinstance(body, dict) and "message" in body and call.content_type != BINARY:
+        text = str(body["message"])
+        return text.encode(), "str", text
+    query_message = call.arg("message")
+    if query_message is not None:
+        return query_message.encode(), "str", query_message
+    if call.content_type == BINARY:
+        if call.request.headers.get("content-length") is None:
+            raise AbacoError("Content Length required for application/octet-stream.")
+        if len(call.raw) > max_content:
+            raise AbacoError(f"Message exceeds max content length of: {max_content}")
+        return call.raw, BINARY, "binary - omitted"
+    if call.content_type.startswith("application/json") and body:
+        return json.dumps(body).encode(), "application/json", body
+    try:
+        json.loads(call.raw)
+    except (ValueError, UnicodeDecodeError):
+        raise AbacoError("message POST body could not be serialized. Pass JSON data or use the message "
+                         "attribute.") from None
+    text = call.raw.decode("utf-8")
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = text
+    if isinstance(parsed, str):
+        text = parsed
+    return text.encode(), "str", text
+
+
+async def send_message(call: Call, core: Core) -> Response:
+    """POST /actors/{id}/messages: queue a message (committed before answering) and start it on a worker."""
+    actor = call.the_actor
+    synchronous = (call.arg("_abaco_synchronous") or "").lower() == "true"
+    data, content_type, echoed = read_message(call, core.max_content)
+    if synchronous and core.store.mailbox_count(actor["id"]) > 0:
+        raise AbacoError("Cannot issue synchronous execution when actor message queue > 0.")
+    env: dict[str, str] = {}
+    for key, value in call.query:
+        if key not in ("message", "x-nonce"):
+            env[key] = value
+    now = core.now()
+    execution: Doc = {
+        "id": new_hashid(), "tenant": actor["tenant"], "actor_id": actor["id"], "executor": call.caller.user,
+        "status": "SUBMITTED", "message_received_time": now, "start_time": None, "finish_time": None,
+        "worker_id": None, "exit_code": None, "final_state": None, "cpu": 0, "io": 0, "runtime": 0,
+    }
+    core.store.add_message(execution, data, content_type, env, call.caller.user)
+    core.runtime.message_queued(actor)
+    if synchronous:
+        return await _wait_synchronously(call, core, actor, execution["id"])
+    url = f"{call.flavour.actors_url(call.base)}/{actor['id']}"
+    result = plain_cased({"execution_id": execution["id"], "msg": echoed,
+                          "_links": {"self": f"{url}/executions/{execution['id']}",
+                                     "owner": call.flavour.profile_url(call.base, actor["owner"]),
+                                     "messages": f"{url}/messages"}}, call.flavour)
+    return ok(call.flavour, result, "The request was successful")
+
+
+async def _wait_synchronously(call: Call, core: Core, actor: Doc, execution_id: str) -> Response:
+    """Poll the results queue and the execution every 0.1 s until a result or completion."""
+    while True:
+        data = core.store.pop_result(execution_id)
+        if data is not None:
+            return raw_response(data, BINARY)
+        execution = core.store.get("executions", execution_id)
+        if execution is None:
+            raise AbacoError(f"Execution {execution_id} no longer exists (its actor was deleted).")
+        if execution["status"] == "COMPLETE":
+            data = core.store.pop_result(execution_id)
+            if data is not None:
+                return raw_response(data, BINARY)
+            logs = core.store.log(execution_id)
+            return raw_response((logs[0] if logs else "").encode(), "text/html; charset=utf-8")
+        if execution["status"] == "ERROR":
+            logs = core.store.log(execution_id)
+            reason = (logs[0].strip() if logs else "") or "the worker could not run it"
+            raise AbacoError(f"Synchronous execution {execution_id} ended in status ERROR: {reason}")
+        current = core.store.get("actors", actor["id"])
+        if current is None:
+            raise AbacoError(f"Actor {actor['id']} was deleted before execution {execution_id} ran.")
+        if current["status"] == "ERROR" and execution["status"] == "SUBMITTED":
+            raise AbacoError(f"Synchronous execution {execution_id} cannot run: actor {actor['id']} is in status "
+                             f"ERROR: {current['status_message']}")
+        if await call.request.is_disconnected():
+            return Response(b"", status_code=499)
+        await asyncio.sleep(SYNC_POLL)
+
+
+ROUTES = [
+    Route("GET", ("{aid}", "messages"), get_messages),
+    Route("POST", ("{aid}", "messages"), send_message),
+    Route("DELETE", ("{aid}", "messages"), purge_messages),
+]

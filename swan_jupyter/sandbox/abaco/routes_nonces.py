@@ -1,0 +1,163 @@
+"""Nonces of actors and of aliases (spec §16), and their redemption through ``?x-nonce=``.
+
+A nonce id is ``<TENANT>_<hashid>``. Redemption is one SQLite transaction and counts every request, GETs
+included; the request then runs as the nonce's owner with the nonce's roles, so the owner's own permission
+must also suffice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from .auth import LEVELS, Caller, level_value
+from .core import Call, Core, Route
+from .models import display_nonce
+from .wire import AbacoError, new_hashid, ok
+
+Doc = dict[str, Any]
+ALIAS_LEVELS = ("NONE", "READ", "EXECUTE")
+MAX_USES_MESSAGE = "The max uses parameter must be a positive integer or -1 (to denote unlimited uses)."
+
+
+def redeem(core: Core, nonce_id: str, level: str, actor_id: str | None, alias: str | None) -> Caller:
+    """Check a nonce against the path and the required level, use it once, and return who it acts as."""
+    nonce = core.store.get("nonces", nonce_id)
+    tenant = nonce_id.rsplit("_", 1)[0] if "_" in nonce_id else ""
+    if nonce is None or nonce["tenant"] != tenant:
+        raise AbacoError("Nonce does not exist.")
+    if alias is not None:
+        if nonce.get("alias") != alias:
+            raise AbacoError("Nonce does not exist.")
+    elif nonce.get("alias") or nonce.get("actor_id") != actor_id:
+        raise AbacoError("Nonce does not exist.")
+    if level_value(nonce["level"]) < level_value(level):
+        raise AbacoError("Nonce does not have sufficient permissions level.")
+    used = core.store.redeem_nonce(nonce_id, core.now())
+    if used is None:
+        raise AbacoError("No remaining uses left for this nonce.")
+    return Caller(user=nonce["owner"], tenant=nonce["tenant"], roles=tuple(nonce["roles"]), nonce=used)
+
+
+def _parse_nonce_body(call: Call, levels: tuple[str, ...]) -> tuple[str, int, str]:
+    body = call.body if isinstance(call.body, dict) else {}
+    level = body.get("level", "EXECUTE")
+    if not isinstance(level, str) or level.upper() not in levels:
+        raise AbacoError(f"Invalid nonce description: level must be one of {list(levels)}.")
+    raw_uses = call.body_field("max_uses")
+    if raw_uses is None or raw_uses == "":
+        max_uses = -1
+    else:
+        try:
+            if isinstance(raw_uses, bool):
+                raise ValueError
+            max_uses = int(raw_uses)
+        except (TypeError, ValueError):
+            raise AbacoError(MAX_USES_MESSAGE) from None
+    if max_uses == 0 or max_uses < -1:
+        raise AbacoError(MAX_USES_MESSAGE)
+    description = body.get("description", "")
+    return level.upper(), max_uses, "" if description is None else str(description)
+
+
+def _new_nonce(call: Call, core: Core, levels: tuple[str, ...], actor_id: str | None, alias: str | None) -> Doc:
+    level, max_uses, description = _parse_nonce_body(call, levels)
+    tenant = call.caller.tenant
+    doc: Doc = {
+        "id": f"{tenant}_{new_hashid()}", "tenant": tenant, "actor_id": actor_id, "alias": alias,
+        "owner": call.caller.user, "roles": list(call.caller.roles), "level": level, "max_uses": max_uses,
+        "remaining_uses": max_uses, "current_uses": 0, "description": description, "create_time": core.now(),
+        "last_use_time": None,
+    }
+    core.store.add_nonce(doc)
+    return doc
+
+
+def _find(core: Core, nonce_id: str, actor_id: str | None, alias: str | None) -> Doc:
+    nonce = core.store.get("nonces", nonce_id)
+    if nonce is None or nonce.get("actor_id") != actor_id or nonce.get("alias") != alias:
+        raise AbacoError("Nonce not found.")
+    return nonce
+
+
+# -- actor nonces ----------------------------------------------------------------------------------------------
+
+async def list_nonces(call: Call, core: Core) -> Response:
+    """GET /actors/{id}/nonces."""
+    nonces = core.store.nonces(actor_id=call.the_actor["id"])
+    return ok(call.flavour, [display_nonce(n, call.flavour, call.base) for n in nonces],
+              "Actor nonces retrieved successfully.")
+
+
+async def create_nonce(call: Call, core: Core) -> Response:
+    """POST /actors/{id}/nonces ``{level, max_uses|maxUses, description}``."""
+    doc = _new_nonce(call, core, LEVELS, call.the_actor["id"], None)
+    return ok(call.flavour, display_nonce(doc, call.flavour, call.base), "Actor nonce created successfully.")
+
+
+async def get_nonce(call: Call, core: Core) -> Response:
+    """GET /actors/{id}/nonces/{nid}."""
+    nonce = _find(core, call.path["nid"], call.the_actor["id"], None)
+    return ok(call.flavour, display_nonce(nonce, call.flavour, call.base), "Actor nonce retrieved successfully.")
+
+
+async def delete_nonce(call: Call, core: Core) -> Response:
+    """DELETE /actors/{id}/nonces/{nid}."""
+    nonce = _find(core, call.path["nid"], call.the_actor["id"], None)
+    core.store.delete_nonce(nonce["id"])
+    return ok(call.flavour, None, "Actor nonce deleted successfully.")
+
+
+# -- alias nonces ----------------------------------------------------------------------------------------------
+
+async def list_alias_nonces(call: Call, core: Core) -> Response:
+    """GET /actors/aliases/{alias}/nonces."""
+    from .routes_aliases import alias_access
+
+    alias = alias_access(call, core, "READ")
+    nonces = core.store.nonces(alias=alias["alias"], tenant=call.caller.tenant)
+    return ok(call.flavour, [display_nonce(n, call.flavour, call.base) for n in nonces],
+              "Alias nonces retrieved successfully.")
+
+
+async def create_alias_nonce(call: Call, core: Core) -> Response:
+    """POST /actors/aliases/{alias}/nonces (levels NONE, READ, EXECUTE only)."""
+    from .routes_aliases import alias_access
+
+    alias = alias_access(call, core, "UPDATE")
+    doc = _new_nonce(call, core, ALIAS_LEVELS, None, alias["alias"])
+    return ok(call.flavour, display_nonce(doc, call.flavour, call.base), "Alias nonce created successfully.")
+
+
+async def get_alias_nonce(call: Call, core: Core) -> Response:
+    """GET /actors/aliases/{alias}/nonces/{nid}."""
+    from .routes_aliases import alias_access
+
+    alias = alias_access(call, core, "READ")
+    nonce = _find(core, call.path["nid"], None, alias["alias"])
+    return ok(call.flavour, display_nonce(nonce, call.flavour, call.base), "Alias nonce retrieved successfully.")
+
+
+async def delete_alias_nonce(call: Call, core: Core) -> Response:
+    """DELETE /actors/aliases/{alias}/nonces/{nid}."""
+    from .routes_aliases import alias_access
+
+    alias = alias_access(call, core, "UPDATE")
+    nonce = _find(core, call.path["nid"], None, alias["alias"])
+    core.store.delete_nonce(nonce["id"])
+    return ok(call.flavour, None, "Alias nonce deleted successfully.")
+
+
+ALIAS_ROUTES = [
+    Route("GET", ("aliases", "{alias}", "nonces"), list_alias_nonces, scope="alias"),
+    Route("POST", ("aliases", "{alias}", "nonces"), create_alias_nonce, scope="alias"),
+    Route("GET", ("aliases", "{alias}", "nonces", "{nid}"), get_alias_nonce, scope="alias"),
+    Route("DELETE", ("aliases", "{alias}", "nonces", "{nid}"), delete_alias_nonce, scope="alias"),
+]
+ROUTES = [
+    Route("GET", ("{aid}", "nonces"), list_nonces),
+    Route("POST", ("{aid}", "nonces"), create_nonce),
+    Route("GET", ("{aid}", "nonces", "{nid}"), get_nonce),
+    Route("DELETE", ("{aid}", "nonces", "{nid}"), delete_nonce),
+]

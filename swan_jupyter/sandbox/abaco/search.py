@@ -1,0 +1,181 @@
+"""Abaco's search (spec §8): filters with operators, full-text search, ``skip``/``limit`` and the envelope.
+
+Each searchable record is a pair: the raw snake_case fields (times as naive UTC datetimes, numbers as
+numbers) that filters compare, and the display form that is returned. Keys are snake_case; on camel
+flavours camelCase keys are converted first. Operators are key suffixes: ``.eq .neq .lt .lte .gt .gte .in
+.nin .between .like .nlike``; a plain ``key=value`` is equality. Special keys: ``search`` (words OR-ed),
+``exactsearch`` (a phrase), ``skip``, ``limit`` (defaults 0 and 100) and ``x-nonce`` (ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from .wire import AbacoError, Flavour, camel_to_under
+
+Doc = dict[str, Any]
+OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "nin", "between", "like", "nlike")
+TIME_KEYS = ("start_time", "message_received_time", "last_execution_time", "last_update_time", "StartedAt",
+             "FinishedAt", "create_time", "last_health_check_time", "finish_time", "last_use_time")
+SPECIAL = ("search", "exactsearch", "skip", "limit", "x-nonce")
+_MISSING = object()
+
+
+def _parse_time(text: str) -> datetime:
+    value = text.strip().replace("Z", "+00:00")
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise AbacoError(f"Could not parse the time value {text!r} (use ISO 8601).") from None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt
+
+
+def _coerce(key: str, value: str) -> Any:
+    """Abaco's value coercion: booleans and none, numbers, JSON lists/objects, ISO times for time keys."""
+    if any(t in key for t in TIME_KEYS):
+        return _parse_time(value)
+    low = value.strip().lower()
+    if low == "true":
+        return True
+    if low == "false":
+        return False
+    if low == "none":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    if value.strip()[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _compare(op: str, have: Any, want: Any) -> bool:
+    try:
+        if op == "eq":
+            return bool(have == want)
+        if op == "neq":
+            return bool(have != want)
+        if have is _MISSING or have is None:
+            return op == "nin" or op == "nlike"
+        if op == "lt":
+            return bool(have < want)
+        if op == "lte":
+            return bool(have <= want)
+        if op == "gt":
+            return bool(have > want)
+        if op == "gte":
+            return bool(have >= want)
+        if op in ("in", "nin"):
+            if not isinstance(want, list):
+                raise AbacoError(f"The value of a .{op} search must be a JSON list.")
+            return (have in want) == (op == "in")
+        if op == "between":
+            low, high = want
+            return bool(low <= have <= high)
+        if op in ("like", "nlike"):
+            return (re.search(str(want), str(have)) is not None) == (op == "like")
+    except TypeError:
+        return False
+    return False
+
+
+def _texts(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _texts(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _texts(v)
+
+
+def _nonneg(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise AbacoError(f"The {name} parameter must be a non-negative integer.")
+    return number
+
+
+def run_search(records: list[tuple[Doc, Doc]], params: list[tuple[str, str]], flavour: Flavour) -> Doc:
+    """Filter, rank and page ``(raw, display)`` records; returns the search envelope's ``result``."""
+    skip, limit = 0, 100
+    words: list[str] = []
+    phrase: str | None = None
+    filters: list[tuple[str, str, Any]] = []
+    for key, value in params:
+        if key == "skip":
+            skip = _nonneg("skip", value)
+        elif key == "limit":
+            limit = _nonneg("limit", value)
+        elif key == "search":
+            words.extend(w.lower() for w in value.split())
+        elif key == "exactsearch":
+            phrase = value.lower()
+        elif key == "x-nonce":
+            continue
+        else:
+            name, _, op = key.rpartition(".")
+            if not name or op not in OPERATORS:
+                name, op = key, "eq"
+            if flavour.camel:
+                name = camel_to_under(name)
+            want: Any
+            if op in ("like", "nlike"):
+                want = value
+                try:
+                    re.compile(value)
+                except re.error:
+                    raise AbacoError(f"Invalid regular expression for {key}: {value!r}.") from None
+            elif op in ("in", "nin"):
+                try:
+                    want = json.loads(value)
+                except ValueError:
+                    raise AbacoError(f"The value of {key} must be a JSON list.") from None
+                if not isinstance(want, list):
+                    raise AbacoError(f"The value of {key} must be a JSON list.")
+                if any(t in name for t in TIME_KEYS):
+                    want = [_parse_time(str(v)) for v in want]
+            elif op == "between":
+                parts = value.split(",")
+                if len(parts) != 2:
+                    raise AbacoError(f"The value of {key} must be two values separated by a comma.")
+                want = [_coerce(name, p) for p in parts]
+            else:
+                want = _coerce(name, value)
+            filters.append((name, op, want))
+    matched: list[tuple[int, Doc]] = []
+    for raw, shown in records:
+        if not all(_compare(op, raw.get(name, _MISSING), want) for name, op, want in filters):
+            continue
+        score = 0
+        if words or phrase is not None:
+            text = " ".join(_texts(raw)).lower()
+            if phrase is not None and phrase not in text:
+                continue
+            score = sum(1 for w in words if w in text)
+            if words and score == 0:
+                continue
+        matched.append((score, shown))
+    if words:
+        matched.sort(key=lambda item: -item[0])
+    page = [shown for _, shown in matched[skip:skip + limit]]
+    meta = {"total_count": len(matched), "records_skipped": skip, "record_limit": limit,
+            "count_returned": len(page)}
+    if flavour.camel:
+        meta = {"totalCount": len(matched), "recordsSkipped": skip, "recordLimit": limit,
+                "countReturned": len(page)}
+    return {"_metadata": meta, "search": page}

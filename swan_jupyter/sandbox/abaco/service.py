@@ -1,0 +1,101 @@
+"""The Abaco emulator as a sandbox service (:class:`~swan_jupyter.sandbox.service.SandboxService`).
+
+State lives in ``STATE_DIR/abaco/``: ``jwt_secret`` (0600, created once; signs the users' tokens) and
+``abaco.db`` (SQLite, WAL). Settings read from ``ctx.settings``: ``abaco_tenant`` (default ``dev``),
+``abaco_max_content_length`` (bytes, default 500 MB), ``abaco_internal_case`` (``camel`` or ``snake`` for the
+``/actors`` prefix, default camel), ``abaco_strict_auth`` (gateway-style 401 for a missing/invalid token).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+from ..service import SandboxContext
+from .app import build_app
+from .auth import SANDBOX_USERS, Authenticator, load_secret, mint_token
+from .core import Core
+from .runtime import Runtime
+from .store import Store
+
+DB_FILE = "abaco.db"
+USER_TOKEN_LIFETIME = 365 * 86400
+ACTOR_TOKEN_LIFETIME = 4 * 3600
+
+
+def _lock_folder(folder: Path) -> IO[str]:
+    """Hold an exclusive lock on ``folder/lock`` for the service's lifetime: two emulators on one state
+    folder would share (and wipe) each other's run folders. The lock goes away with the process."""
+    handle = open(folder / "lock", "a+")  # noqa: SIM115 (kept open on purpose)
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise RuntimeError(f"another Abaco emulator is using {folder}") from None
+    return handle
+
+
+class AbacoService:
+    """The Abaco emulator: an ASGI app, a runtime of real child processes, and the service lifecycle."""
+
+    name = "abaco"
+
+    def __init__(self, ctx: SandboxContext) -> None:
+        self.folder = ctx.state_dir / "abaco"
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock = _lock_folder(self.folder)
+        self.tenant = str(ctx.settings.get("abaco_tenant", "dev"))
+        self._secret = load_secret(self.folder)
+        try:
+            self.store = Store(self.folder / DB_FILE)
+        except Exception:
+            self._lock.close()
+            raise
+        digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:12]
+        run_root = Path(tempfile.gettempdir()) / f"abaco-{os.getuid()}-{digest}"
+        self.runtime = Runtime(self.store, self._actor_token, run_root)
+        self.core = Core(self.store, self.runtime, Authenticator(self._secret, bool(ctx.settings.get(
+            "abaco_strict_auth", False))), dict(ctx.settings))
+        self._app = build_app(self.core, self.tenant)
+        self.url = ""
+
+    def __repr__(self) -> str:
+        return f"AbacoService(url={self.url!r}, tenant={self.tenant!r})"
+
+    def _actor_token(self, user: str, tenant: str) -> str:
+        roles = next((r for _, (name, r) in SANDBOX_USERS.items() if name == user), ("Internal/abaco-user",))
+        return mint_token(self._secret, user, tenant.lower(), roles, ACTOR_TOKEN_LIFETIME)
+
+    @property
+    def app(self) -> Any:
+        """The Starlette application."""
+        return self._app
+
+    async def start(self, url: str) -> None:
+        """Remember the base URL, recover from a previous run and start the workers of existing actors."""
+        self.url = url.rstrip("/")
+        self.core.base_url = self.url
+        await self.runtime.start(self.url)
+
+    async def stop(self) -> None:
+        """Kill every child process, stop the workers, close the database."""
+        await self.runtime.stop()
+        self.store.close()
+        self._lock.close()
+
+    def describe(self) -> dict[str, Any]:
+        """The ``abaco`` section of ``sandbox.json``: URL, tenant and one token per sandbox user."""
+        users = {
+            key: {"username": name, "token": mint_token(self._secret, name, self.tenant, roles, USER_TOKEN_LIFETIME)}
+            for key, (name, roles) in SANDBOX_USERS.items()
+        }
+        return {"url": self.url, "tenant": self.tenant, "users": users}
+
+
+def create_service(ctx: SandboxContext) -> AbacoService:
+    """The factory the sandbox host calls."""
+    return AbacoService(ctx)

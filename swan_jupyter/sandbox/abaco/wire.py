@@ -1,0 +1,188 @@
+"""Wire conventions of the Abaco emulator: flavours, envelopes, errors, ids, time display and field case.
+
+Everything here follows the Abaco spec (``specs/abaco.md`` §3-§6): every JSON answer is an envelope
+``{"message", "result", "status", "version"}`` (v3 adds ``"metadata": {}``) served with the content type
+``application/json`` exactly (no charset: tapipy only parses that exact value); every success is HTTP 200;
+errors carry Abaco's own messages and statuses (mostly 400).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+from hashids import Hashids
+from starlette.responses import Response
+
+HASHID_SALT = "eJa5wZlEX4eWU"
+_HASHIDS = Hashids(salt=HASHID_SALT)
+
+JSON_TYPE = "application/json"
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Tapis-Token, X-Requested-With",
+}
+METHOD_NOT_ALLOWED = (
+    "Invalid request: the API endpoint does not exist or the provided HTTP method is not allowed."
+)
+
+
+class AbacoError(Exception):
+    """An error answered with Abaco's envelope; ``status`` defaults to 400 like Abaco's own error classes."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """One public face of the emulator: where it is mounted, its field case and its links.
+
+    ``v2`` (``/actors/v2``, camel), ``v3`` (``/v3/actors``, snake) and ``internal`` (``/actors``, the case set
+    by configuration; Abaco's own test suites and agavepy's JWT mode use it). Links of ``internal`` point to the
+    v2 public paths, as Abaco's v2 code builds them.
+    """
+
+    name: str
+    camel: bool
+    version: str
+
+    @property
+    def v3(self) -> bool:
+        return self.name == "v3"
+
+    def actors_url(self, base: str) -> str:
+        """The public base of the actors API for ``_links``."""
+        return f"{base}/v3/actors" if self.v3 else f"{base}/actors/v2"
+
+    def profile_url(self, base: str, user: str) -> str:
+        """The owner link of a record."""
+        return f"{base}/v3/oauth2/profiles/{user}" if self.v3 else f"{base}/profiles/v2/{user}"
+
+    def key(self, snake: str) -> str:
+        """A field name in this flavour's case."""
+        return under_to_camel(snake) if self.camel else snake
+
+
+V2 = Flavour("v2", camel=True, version=":dev")
+V3 = Flavour("v3", camel=False, version="dev")
+
+
+def internal_flavour(camel: bool) -> Flavour:
+    """The flavour of the internal ``/actors`` prefix (case by configuration)."""
+    return Flavour("internal", camel=camel, version=":dev")
+
+
+# -- ids -----------------------------------------------------------------------------------------------------
+
+def new_hashid() -> str:
+    """A new Abaco id: ``Hashids(salt).encode(uuid1().int >> 64)`` (about 13 alphanumerics)."""
+    return str(_HASHIDS.encode(uuid.uuid1().int >> 64))
+
+
+def is_hashid(identifier: str) -> bool:
+    """Whether ``identifier`` decodes with Abaco's salt (then it is an actor id, otherwise an alias)."""
+    try:
+        return bool(_HASHIDS.decode(identifier))
+    except Exception:  # hashids raises on characters outside its alphabet
+        return False
+
+
+# -- times ---------------------------------------------------------------------------------------------------
+
+def to_datetime(ts: float | None) -> datetime | None:
+    """A stored unix time as a naive UTC datetime truncated to milliseconds (what Mongo keeps)."""
+    if ts is None:
+        return None
+    dt = datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+    return dt.replace(microsecond=(dt.microsecond // 1000) * 1000)
+
+
+def display_time(ts: float | None) -> str:
+    """Abaco's ``display_time``: ``isoformat().replace("000", "Z")``, quirks included; ``None`` -> ``"None"``."""
+    dt = to_datetime(ts)
+    if dt is None:
+        return "None"
+    return dt.isoformat().replace("000", "Z")
+
+
+def display_time_or_null(ts: float | None) -> str | None:
+    """Like :func:`display_time` but keeps a missing time as ``null`` (execution start/finish times)."""
+    return None if ts is None else display_time(ts)
+
+
+def rfc1123(ts: float | None) -> str | None:
+    """The executions-summary form of a time (Flask's serialisation of a raw datetime)."""
+    if ts is None:
+        return None
+    return format_datetime(datetime.fromtimestamp(int(ts), UTC), usegmt=True)
+
+
+# -- case ----------------------------------------------------------------------------------------------------
+
+_UNDER = re.compile(r"_([a-z0-9])")
+
+
+def under_to_camel(name: str) -> str:
+    """``default_environment`` -> ``defaultEnvironment``; names starting with ``_`` (``_links``) are kept."""
+    if name.startswith("_"):
+        return name
+    return _UNDER.sub(lambda m: m.group(1).upper(), name)
+
+
+def camel_to_under(name: str) -> str:
+    """``maxUses`` -> ``max_uses`` (search keys and request fields of camel servers)."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+
+
+def cased(record: dict[str, Any], flavour: Flavour) -> dict[str, Any]:
+    """A model record in the flavour's case: camel converts top-level keys and drops ``None`` values."""
+    if not flavour.camel:
+        return record
+    return {under_to_camel(k): v for k, v in record.items() if v is not None}
+
+
+def plain_cased(record: dict[str, Any], flavour: Flavour) -> dict[str, Any]:
+    """Camel conversion of a non-model dict (summary items, message answers): ``None`` values are kept."""
+    if not flavour.camel:
+        return record
+    return {under_to_camel(k): v for k, v in record.items()}
+
+
+# -- responses -----------------------------------------------------------------------------------------------
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """A JSON response with the exact content type ``application/json`` and CORS headers."""
+    data = json.dumps(body, separators=(", ", ": "), default=str).encode()
+    return Response(data, status_code=status, media_type=None, headers={"Content-Type": JSON_TYPE, **CORS_HEADERS})
+
+
+def envelope(flavour: Flavour, result: Any, message: str, status: str = "success") -> dict[str, Any]:
+    """The Abaco envelope for ``result``."""
+    body: dict[str, Any] = {"message": message, "result": result, "status": status, "version": flavour.version}
+    if flavour.v3:
+        body["metadata"] = {}
+    return body
+
+
+def ok(flavour: Flavour, result: Any, message: str) -> Response:
+    """A 200 success envelope."""
+    return json_response(envelope(flavour, result, message))
+
+
+def error_response(flavour: Flavour, message: str, status: int = 400) -> Response:
+    """An error envelope (``result: null``)."""
+    return json_response(envelope(flavour, None, message, "error"), status)
+
+
+def raw_response(data: bytes, media_type: str) -> Response:
+    """A non-envelope answer (execution results, synchronous executions)."""
+    return Response(data, status_code=200, headers={"Content-Type": media_type, **CORS_HEADERS})

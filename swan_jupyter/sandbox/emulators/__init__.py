@@ -1,1 +1,0 @@
-"""Emulated HTTP services run by the sandbox host."""
