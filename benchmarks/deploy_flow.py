@@ -42,6 +42,22 @@ print(json.dumps(times))
 """
 
 
+def ensure_sdk_venv() -> bool:
+    """Build swan-sdk 0.1.4's own virtualenv when it is missing (scripts/make_peer_venvs.sh, else venv + pip)."""
+    if SDK_PYTHON.exists():
+        return True
+    script = ROOT / "scripts" / "make_peer_venvs.sh"
+    print("building benchmarks/.venvs/swan-sdk (swan-sdk 0.1.4) ...", flush=True)
+    if script.exists():
+        done = subprocess.run(["bash", str(script), "swan-sdk"], cwd=ROOT, timeout=900)
+    else:
+        venv = SDK_PYTHON.parent.parent
+        done = subprocess.run(["python3", "-m", "venv", str(venv)], timeout=300)
+        if done.returncode == 0:
+            done = subprocess.run([str(SDK_PYTHON), "-m", "pip", "install", "--quiet", "swan-sdk==0.1.4"], timeout=900)
+    return done.returncode == 0 and SDK_PYTHON.exists()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -74,7 +90,7 @@ def main() -> int:
             ours.append(time.perf_counter() - t0)
             assert result["receipt"].validated or result["tx_hash"]
         theirs: list[float] | None = None
-        if SDK_PYTHON.exists():
+        if ensure_sdk_venv():
             env = {**os.environ, "BENCH_API_KEY": orch_desc["api_key"],
                    "BENCH_PRIVATE_KEY": key_file.read_text().strip()}
             out = subprocess.run([str(SDK_PYTHON), "-c", SDK_SCRIPT, orch_desc["url"], wallet, str(args.runs)],
@@ -92,7 +108,8 @@ def main() -> int:
         theirs_m = statistics.median(theirs)
         print(f"  swan-sdk     : {theirs_m * 1000:8.1f} ms   (runs: {', '.join(f'{t * 1000:.0f}' for t in theirs)})")
         print(f"  ratio        : {theirs_m / ours_m:8.1f}x faster")
-        print(f"  ratio without swan-sdk's fixed 3 s sleep: {(theirs_m - 3.0) / ours_m:.1f}x")
+        print(f"  ratio without swan-sdk's fixed 3 s sleep before validating: {(theirs_m - 3.0) / ours_m:.1f}x")
+        print(f"  target >= 5x: {'met' if theirs_m / ours_m >= 5 else 'NOT met'} (the flow as each client runs it)")
         return 0
     finally:
         host.stop(state)

@@ -41,6 +41,7 @@ def ip() -> Iterator[TestingShell]:
     shell.run_line_magic("load_ext", "swan_jupyter")
     yield shell
     shell.run_line_magic("unload_ext", "swan_jupyter")
+    shell.config.pop("SwanMagics", None)  # %config values must not leak into the next test
     for name in list(shell.user_ns):
         if not name.startswith("_") and name not in ("In", "Out", "exit", "quit", "get_ipython"):
             shell.user_ns.pop(name, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,15 @@ def test_double_click_on_the_confirmation_pays_once(orch: Orchestrator) -> None:
     assert "Payment receipt" in widget.review.value and receipt.tx_hash in widget.review.value
 
 
-def test_magics_deploy_with_yes_and_listings(sandbox: dict[str, Any], ip: TestingShell) -> None:
+@pytest.fixture
+def ip_capped(ip: TestingShell) -> Iterator[TestingShell]:
+    """The shell, with ``SwanMagics.max_auto_spend`` put back afterwards (the shell's config outlives a test)."""
+    yield ip
+    ip.run_line_magic("config", 'SwanMagics.max_auto_spend = ""')
+
+
+def test_magics_deploy_with_yes_and_listings(sandbox: dict[str, Any], ip_capped: TestingShell) -> None:
+    ip = ip_capped
     ip.run_line_magic("config", 'SwanMagics.max_auto_spend = "0.1"')
     with pytest.raises(ValidationError, match="above the unattended cap"):
         ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --duration 1h --yes")

@@ -7,7 +7,7 @@ floats for display and plotting only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from . import Column, build_frame
@@ -30,9 +30,9 @@ HARDWARE_COLUMNS = [
 TASK_COLUMNS = [
     Column("task_uuid"), Column("status", "cat", TASK_STATUSES), Column("hardware"), Column("hardware_id", "int"),
     Column("region"), Column("duration", "dur"), Column("price_per_hour_swan", "float"),
-    Column("created_at", "time"), Column("start_at", "time"), Column("end_at", "time"),
-    Column("jobs", "int"), Column("jobs_running", "int"), Column("refund_amount_swan", "float"),
-    Column("tx_hash"),
+    Column("price_per_hour_wei", "obj"), Column("created_at", "time"), Column("start_at", "time"),
+    Column("end_at", "time"), Column("jobs", "int"), Column("jobs_running", "int"),
+    Column("refund_amount_swan", "float"), Column("refund_amount_wei", "obj"), Column("tx_hash"),
 ]
 
 LEDGER_COLUMNS = [
@@ -63,18 +63,32 @@ def tasks_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         detail = task.get("task_detail") or {}
         jobs = item.get("jobs") or []
         refund = task.get("refund_amount")
+        price = _decimal(detail.get("price_per_hour"))
+        refund_dec = _decimal(refund)
         rows.append({
             "task_uuid": task.get("uuid"), "status": task.get("status"), "hardware": detail.get("hardware"),
             "hardware_id": detail.get("hardware_id"), "region": (detail.get("requirements") or {}).get("region"),
             "duration": detail.get("duration"),
-            "price_per_hour_swan": float(Decimal(str(detail["price_per_hour"])))
-            if detail.get("price_per_hour") is not None else None,
+            "price_per_hour_swan": float(price) if price is not None else None,
+            "price_per_hour_wei": int(price * 10**18) if price is not None else None,
             "created_at": task.get("created_at"), "start_at": task.get("start_at"), "end_at": task.get("end_at"),
             "jobs": len(jobs), "jobs_running": sum(1 for j in jobs if j.get("status") == "Running"),
-            "refund_amount_swan": float(Decimal(str(refund))) if refund not in (None, "", "None") else None,
+            "refund_amount_swan": float(refund_dec) if refund_dec is not None else None,
+            "refund_amount_wei": int(refund_dec * 10**18) if refund_dec is not None else None,
             "tx_hash": task.get("tx_hash"),
         })
     return build_frame(rows, TASK_COLUMNS)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """An exact Decimal from the server's decimal string or number; None when absent or not a number."""
+    if value is None or isinstance(value, bool) or str(value).strip() in ("", "None", "null"):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
 
 
 def ledger_frame(entries: Iterable[LedgerEntry]) -> pd.DataFrame:

@@ -35,6 +35,41 @@ VAR (optional, last positional) receives the task result instead of displaying i
 """
 
 
+SWAN_HELP = """Everything else on Swan Chain's Orchestrator. `%swan SUBCOMMAND --help` describes each one.
+
+  %swan hardware [VAR] [--region R] [--available]   the catalogue (DataFrame; prices exact in *_wei columns)
+  %swan tasks [VAR] [--page N] [--size N] [--all]    your tasks, newest first (DataFrame)
+  %swan status TASK [VAR] [--watch]                  deployment info; --watch: a live view with Renew/Terminate
+  %swan url TASK                                     the URLs of the task's running jobs
+  %swan renew TASK [--duration 1h] [--yes]           extend a task: pays renewPayment (confirmation widget)
+  %swan terminate TASK [--yes]                       stop a task early; the unused time is refunded on chain
+  %swan balance                                      SWAN and gas balances of the configured wallet
+  %swan ledger [VAR]                                 the local payment ledger (DataFrame)
+  %swan resume TASK                                  finish an interrupted payment (never pays again)
+  %swan apps                                         the example app images (%swan_deploy --app NAME)
+
+Examples:
+  %swan hardware hw --region Quebec-CA
+  %swan status {task["task_uuid"]} --watch
+  %swan renew be49dc4b-... --duration 2h --yes
+
+{var} and $var in the line are replaced by Python values. --yes pays without asking, up to
+SwanMagics.max_auto_spend (or the profile's max_payment); above it the command refuses.
+"""
+
+
+def looks_like_dockerfile(body: str) -> bool:
+    """True when the first instruction of ``body`` (after comments and ``# syntax=`` directives) is a Dockerfile
+    instruction (``FROM``, or ``ARG`` before ``FROM``); a deploy YAML starts with a ``key:`` line."""
+    for raw in body.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        word = line.split(None, 1)[0].upper()
+        return word in ("FROM", "ARG")
+    return False
+
+
 def _deploy_parser() -> MagicArgumentParser:
     p = MagicArgumentParser(prog="%swan_deploy", description=DEPLOY_HELP)
     p.add_argument("var", nargs="?", help="variable that receives the task result")
@@ -106,8 +141,7 @@ class OrchestratorMagics(Magics):
     # -- %swan_deploy ----------------------------------------------------------------------------------------
 
     @line_cell_magic
-    def swan_deploy(self, line: str, cell: str | None = None) -> Any:
-        """Deploy a task on the Orchestrator (see ``%swan_deploy --help``)."""
+    def swan_deploy(self, line: str, cell: str | None = None) -> Any:  # docstring: DEPLOY_HELP (below)
         try:
             args = _deploy_parser().parse_line(line)
         except HelpShown:
@@ -129,7 +163,7 @@ class OrchestratorMagics(Magics):
         quote = orch.estimate_price(args.hardware, duration)
         unattended = args.pay and self._auto(args.yes)
         cap = self._check_unattended_cap(quote.amount_wei, orch) if unattended else None
-        is_dockerfile = args.dockerfile or body.upper().startswith("FROM ") or "\nFROM " in body.upper()
+        is_dockerfile = args.dockerfile or looks_like_dockerfile(body)
         task = orch.create_task(
             instance_type=args.hardware, region=args.region, duration=duration, app_repo_image=args.app,
             repo_uri=args.repo, repo_branch=args.branch, job_source_uri=args.source_uri,
@@ -149,7 +183,7 @@ class OrchestratorMagics(Magics):
             return self._store(args.var, task)
         from ..widgets.confirm import PaymentConfirmation
 
-        widget = PaymentConfirmation(orch.quote(uuid), lambda: orch.pay(uuid),
+        widget = PaymentConfirmation(orch.quote(uuid, task=task.get("task")), lambda: orch.pay(uuid),
                                      on_done=lambda receipt: task.update(receipt=receipt, tx_hash=receipt.tx_hash,
                                                                          status="paid"))
         display(widget)
@@ -158,13 +192,7 @@ class OrchestratorMagics(Magics):
     # -- %swan -----------------------------------------------------------------------------------------------
 
     @line_magic
-    def swan(self, line: str) -> Any:
-        """Everything else on the Orchestrator: ``%swan SUBCOMMAND --help`` for each.
-
-        Subcommands: ``hardware [VAR] [--region R] [--available]``, ``tasks [VAR] [--all]``,
-        ``status TASK [VAR]``, ``url TASK``, ``renew TASK --duration D [--yes]``, ``terminate TASK [--yes]``,
-        ``balance``, ``ledger [VAR]``, ``resume TASK``, ``apps``.
-        """
+    def swan(self, line: str) -> Any:  # docstring: SWAN_HELP (below)
         parser, sub = subcommand_parser("%swan", "Swan Orchestrator commands")
         p = sub.add_parser("hardware", help="the hardware catalogue as a DataFrame")
         p.add_argument("var", nargs="?")
@@ -254,3 +282,7 @@ class OrchestratorMagics(Magics):
         if cmd == "apps":
             return orch.get_app_repo_image()
         raise UsageError(f"%swan: unknown subcommand {cmd!r}")
+
+
+OrchestratorMagics.swan_deploy.__doc__ = DEPLOY_HELP
+OrchestratorMagics.swan.__doc__ = SWAN_HELP

@@ -21,7 +21,7 @@ import json
 import threading
 import time
 import uuid as uuidlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -235,7 +235,7 @@ class Orchestrator:
         repo_owner: str | None = None,
         repo_name: str | None = None,
         start_in: int = 300,
-        auto_pay: bool = False,
+        auto_pay: bool | None = None,
         private_key: str | Secret | None = None,
         preferred_cp_list: Sequence[str] | None = None,
         ip_whitelist: Sequence[str] | None = None,
@@ -251,7 +251,14 @@ class Orchestrator:
         any). ``duration`` in seconds or ``"2h"``/``"90m"`` (at least one hour). All checks run before any
         request that creates anything. Returns a :class:`TaskResult` (``r["task_uuid"]``, ``r["tx_hash"]``,
         ``r["receipt"]`` when paid).
+
+        ``auto_pay``: ``True`` pays with the configured key (or ``private_key``), ``False`` only creates the task
+        (pay later with :meth:`pay`); left unset, it pays exactly when a ``private_key`` is given, as swan-sdk
+        code written ``create_task(..., private_key=pk)`` expects. ``start_in`` is sent as given (swan-sdk 0.1.4
+        always sends 600).
         """
+        if auto_pay is None:
+            auto_pay = private_key is not None
         wallet = wallet_address or self.settings.wallet_address
         if not wallet:
             raise ValidationError("wallet_address is required.", hint="Pass it, or set SWAN_WALLET_ADDRESS.")
@@ -309,9 +316,10 @@ class Orchestrator:
                             wallet_address=wallet, status=task.get("status"), config_order=None, tx_hash=None,
                             tx_hash_approve=None, receipt=None, amount_wei=quote_amount)
         if auto_pay:
-            receipt = self.pay(task["uuid"], private_key=private_key, max_payment=max_payment)
+            receipt, order = self._pay_and_validate(task["uuid"], private_key=private_key, max_payment=max_payment,
+                                                    task=task)
             result.update(receipt=receipt, tx_hash=receipt.tx_hash, tx_hash_approve=receipt.approve_tx_hash,
-                          status="paid", config_order=receipt_config(receipt))
+                          status="paid", config_order=order)
         return result
 
     def get_deployment_info(self, task_uuid: str) -> Result:
@@ -442,11 +450,18 @@ class Orchestrator:
                 self._payer = payer
             return payer
 
-    def quote(self, task_uuid: str, *, order_type: str = "Creation", duration: str | int | None = None) -> Quote:
-        """The exact amount a payment for ``task_uuid`` needs, from the price fixed at creation."""
-        info = self.get_deployment_info(task_uuid)
-        task = info.get("task") or {}
-        detail = task.get("task_detail") or {}
+    def quote(self, task_uuid: str, *, order_type: str = "Creation", duration: str | int | None = None,
+              task: Mapping[str, Any] | None = None) -> Quote:
+        """The exact amount a payment for ``task_uuid`` needs, from the price fixed at creation.
+
+        ``task``: the task object as the server returned it at creation (saves a lookup); by default the task is
+        read with :meth:`get_deployment_info`.
+        """
+        detail = (task or {}).get("task_detail") or {}
+        if task is None or task.get("uuid") != task_uuid or detail.get("hardware_id") is None \
+                or detail.get("price_per_hour") is None:
+            task = self.get_deployment_info(task_uuid).get("task") or {}
+            detail = task.get("task_detail") or {}
         if detail.get("hardware_id") is None or detail.get("price_per_hour") is None:
             raise RemoteError(f"Task {task_uuid} has no hardware_id/price_per_hour in its task_detail.")
         seconds = parse_duration(duration if duration is not None else int(detail.get("duration") or 0))
@@ -480,23 +495,28 @@ class Orchestrator:
 
     def submit_payment(self, task_uuid: str, private_key: str | Secret | None = None, duration: int | None = None,
                        *, order_type: str = "Creation", idempotency_key: str | None = None,
-                       max_payment: str | Decimal | None = None) -> PaymentReceipt:
+                       max_payment: str | Decimal | None = None, task: Mapping[str, Any] | None = None,
+                       ) -> PaymentReceipt:
         """Pay on chain for a task (no server validation): approve if short, then submit/renew.
 
         Idempotent: the ledger key is the task for a creation and ``idempotency_key`` for a renewal; a payment
-        whose transaction was already signed is resumed (re-broadcast, awaited), never made again.
+        whose transaction was already signed is resumed (re-broadcast, awaited), never made again. A renewal
+        that reached the chain but was never applied by the server is finished instead of paying another one
+        (whatever the new call's idempotency key: a re-run after a crash must not pay twice).
         """
         if order_type not in ("Creation", "Renewal"):
             raise ValidationError("order_type must be 'Creation' or 'Renewal'.")
         key = f"{task_uuid}|Creation" if order_type == "Creation" else \
             f"{task_uuid}|Renewal|{idempotency_key or uuidlib.uuid4().hex}"
         existing = self.ledger.get(key)
+        if existing is None and order_type == "Renewal":
+            existing = self._unfinished_renewal(task_uuid, duration)
         if existing is not None and existing.state in ("confirmed", "validated"):
-            return receipt_from_entry(existing)
+            return PaymentReceipt(**{**receipt_from_entry(existing).to_dict(), "resumed": True})
         payer = self.payer(private_key)
         if existing is not None and existing.reached_chain:
             return payer.pay(existing)
-        quote = self.quote(task_uuid, order_type=order_type, duration=duration)
+        quote = self.quote(task_uuid, order_type=order_type, duration=duration, task=task)
         if quote.wallet and quote.wallet.lower() != payer.address.lower():
             raise ValidationError(
                 f"Task {task_uuid} belongs to wallet {quote.wallet}; the paying key is {payer.address}.",
@@ -518,6 +538,27 @@ class Orchestrator:
             hardware_id=quote.hardware_id, price_wei=quote.price_per_hour_wei, amount_wei=quote.amount_wei,
             payer=payer.address, contract=str(payer.contract.address), chain_id=payer.chain_id, state="intent"))
         return payer.pay(entry)
+
+    def _unfinished_renewal(self, task_uuid: str, duration: int | None) -> LedgerEntry | None:
+        """A renewal of ``task_uuid`` that reached the chain but was never applied by the server.
+
+        Retrying ``renew_task`` after a crash or a lost answer must finish that renewal, not pay a second one. A
+        retry with another duration is refused until the earlier renewal is finished (:meth:`resume_payment`).
+        """
+        pending = [e for e in self.ledger.for_task(task_uuid)
+                   if e.order_type == "Renewal" and e.reached_chain and e.state != "validated"]
+        if not pending:
+            return None
+        entry = pending[-1]
+        if duration is not None and entry.duration != duration:
+            raise PaymentError(
+                f"An earlier renewal of task {task_uuid} ({entry.duration} s, transaction {entry.tx_hash}) was "
+                "paid but not yet applied by the server.",
+                state=entry.state, tx_hashes=[entry.tx_hash] if entry.tx_hash else [], task_uuid=task_uuid,
+                hint=f"Finish it first: resume_payment({task_uuid!r}) or %swan resume {task_uuid}; "
+                     "then renew again if you want more time.",
+            )
+        return entry
 
     def validate_payment(self, tx_hash: str, task_uuid: str) -> Result:
         """Have the server check a payment transaction for a task (``POST /v2/task_payment_validate``).
@@ -545,29 +586,45 @@ class Orchestrator:
     def pay(self, task_uuid: str, *, private_key: str | Secret | None = None,
             max_payment: str | Decimal | None = None) -> PaymentReceipt:
         """Pay for a new task and have the payment validated (``make_payment``); resumes, never pays twice."""
-        receipt = self.submit_payment(task_uuid, private_key, max_payment=max_payment)
+        return self._pay_and_validate(task_uuid, private_key=private_key, max_payment=max_payment)[0]
+
+    def _pay_and_validate(self, task_uuid: str, *, private_key: str | Secret | None = None,
+                          max_payment: str | Decimal | None = None, task: Mapping[str, Any] | None = None,
+                          ) -> tuple[PaymentReceipt, Result]:
+        """:meth:`pay`, also returning the server's config order."""
+        receipt = self.submit_payment(task_uuid, private_key, max_payment=max_payment, task=task)
         self.checkpoint("before_validate") if self.checkpoint else None
-        self.validate_payment(receipt.tx_hash, task_uuid)
+        order = self.validate_payment(receipt.tx_hash, task_uuid)
         self.checkpoint("after_validate") if self.checkpoint else None
         entry = self.ledger.by_tx(receipt.tx_hash)
-        return receipt_from_entry(entry) if entry is not None else receipt
+        if entry is not None:
+            receipt = PaymentReceipt(**{**receipt_from_entry(entry).to_dict(), "resumed": receipt.resumed})
+        return receipt, order
 
     make_payment = pay
 
     def resume_payment(self, task_uuid: str) -> PaymentReceipt | None:
-        """Finish whatever payment of ``task_uuid`` was interrupted (None if there is none)."""
-        for entry in reversed(self.ledger.for_task(task_uuid)):
-            if entry.state == "validated":
-                return receipt_from_entry(entry)
-            if entry.reached_chain:
-                receipt = self.payer().pay(entry)
-                if entry.order_type == "Creation":
-                    self.validate_payment(receipt.tx_hash, task_uuid)
-                else:
-                    self._extend(task_uuid, entry.duration, receipt.tx_hash)
-                final = self.ledger.by_tx(receipt.tx_hash)
-                return receipt_from_entry(final) if final else receipt
-        return None
+        """Finish every interrupted payment of ``task_uuid``: wait for (or re-broadcast) the very same signed
+        transaction, then have the server validate it (creation) or apply it (renewal). Nothing is paid again.
+
+        Returns the receipt of the last payment finished, else of the latest validated one, else None.
+        """
+        entries = self.ledger.for_task(task_uuid)
+        last: PaymentReceipt | None = None
+        for entry in entries:
+            if not entry.reached_chain or entry.state == "validated":
+                continue
+            receipt = self.payer().pay(entry)
+            if entry.order_type == "Creation":
+                self.validate_payment(receipt.tx_hash, task_uuid)
+            else:
+                self._extend(task_uuid, entry.duration, receipt.tx_hash)
+            final = self.ledger.by_tx(receipt.tx_hash)
+            last = PaymentReceipt(**{**(receipt_from_entry(final) if final else receipt).to_dict(), "resumed": True})
+        if last is not None:
+            return last
+        validated = [e for e in entries if e.state == "validated"]
+        return receipt_from_entry(validated[-1]) if validated else None
 
     def renew_task(self, task_uuid: str, duration: str | int = 3600, tx_hash: str | None = None,
                    auto_pay: bool = True, private_key: str | Secret | None = None, *,
@@ -624,10 +681,6 @@ class Orchestrator:
     def payments(self) -> list[LedgerEntry]:
         """Every ledger entry (newest last)."""
         return self.ledger.all()
-
-
-def receipt_config(receipt: PaymentReceipt) -> dict[str, Any]:
-    return {"task_uuid": receipt.task_uuid, "tx_hash": receipt.tx_hash, "order_type": receipt.order_type}
 
 
 def _check_uuid(task_uuid: str) -> None:

@@ -17,7 +17,20 @@ from .amounts import format_swan
 
 
 class Result(dict[str, Any]):
-    """A dict with attribute access searching nested dicts (swan-sdk compatible)."""
+    """A dict with attribute access searching nested dicts (swan-sdk compatible).
+
+    As in swan-sdk, ``r["id"]`` and ``r.id`` also find a key of a nested object (the task's ``id``) when the
+    result has none of its own; ``r.get(...)`` looks at the top level only. A key found nowhere raises KeyError.
+    """
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return dict.__getitem__(self, key)
+        except KeyError:
+            found, value = _find(self, key) if isinstance(key, str) else (False, None)
+            if found:
+                return value
+            raise
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,30 @@ class FeePolicy:
     gas_multiplier_pct: int = 120
 
 
+@dataclass(frozen=True)
+class ChainSnapshot:
+    """What a payment needs to know about the chain, read at once before paying (all in wei)."""
+
+    swan_wei: int
+    gas_wei: int
+    allowance_wei: int
+    fees: dict[str, int]
+    nonce: int
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _concurrently(jobs: dict[str, Callable[[], int]]) -> dict[str, int]:
+    """Run independent reads in a small shared thread pool; the first error is raised."""
+    global _pool
+    with _locks_guard:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="swan-jupyter-rpc")
+    futures = {name: _pool.submit(job) for name, job in jobs.items()}
+    return {name: future.result() for name, future in futures.items()}
+
+
 class Payer:
     """Pays ledger entries from ``account`` on the chain at ``rpc_url``.
 
@@ -64,8 +89,12 @@ class Payer:
         checkpoint: Checkpoint | None = None,
     ) -> None:
         from web3 import Web3
+        from web3.types import RPCEndpoint
 
-        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+        # eth_chainId is asked before most calls by web3's validation; it never changes for one URL: cache it.
+        provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}, session=_session_for(rpc_url),
+                                     cache_allowed_requests=True, cacheable_requests={RPCEndpoint("eth_chainId")})
+        self.w3 = Web3(provider)
         self.account = account
         self.address: Any = Web3.to_checksum_address(account.address)
         self.contract = self.w3.eth.contract(address=Web3.to_checksum_address(client_payment), abi=client_payment_abi())
@@ -109,21 +138,34 @@ class Payer:
 
     # -- paying -----------------------------------------------------------------------------------------------
 
-    def preflight(self, entry: LedgerEntry) -> None:
+    def snapshot(self) -> ChainSnapshot:
+        """Balances, allowance, fees and the pending nonce, read concurrently (six reads, one round trip's time)."""
+        jobs: dict[str, Callable[[], int]] = {
+            "swan": lambda: int(self.token.functions.balanceOf(self.address).call()),
+            "gas": lambda: int(self.w3.eth.get_balance(self.address)),
+            "allowance": lambda: int(self.token.functions.allowance(self.address, self.contract.address).call()),
+            "base": self._base_fee,
+            "tip": self._suggested_tip,
+            "nonce": lambda: int(self.w3.eth.get_transaction_count(self.address, "pending")),
+        }
+        got = _concurrently(jobs)
+        return ChainSnapshot(swan_wei=got["swan"], gas_wei=got["gas"], allowance_wei=got["allowance"],
+                             fees=self._fees_from(got["base"], got["tip"]), nonce=got["nonce"])
+
+    def preflight(self, entry: LedgerEntry, snap: ChainSnapshot | None = None) -> None:
         """Balances suffice for the amount and the gas; raises PaymentError naming what is short."""
-        balances = self.balances()
-        if balances["swan_wei"] < entry.amount_wei:
+        snap = snap or self.snapshot()
+        if snap.swan_wei < entry.amount_wei:
             raise PaymentError(
-                f"The wallet {self.address} holds {format_swan(balances['swan_wei'])}, less than the "
+                f"The wallet {self.address} holds {format_swan(snap.swan_wei)}, less than the "
                 f"{format_swan(entry.amount_wei)} this payment needs.",
                 state=entry.state, task_uuid=entry.task_uuid,
                 hint="Top up the wallet's SWAN (sandbox: the faucet) or choose a shorter duration.",
             )
-        base = self._base_fee()
-        needed_gas = 400_000 * (2 * base + self.fees.max_tip_wei)
-        if balances["gas_wei"] < needed_gas:
+        needed_gas = 400_000 * snap.fees["maxFeePerGas"]
+        if snap.gas_wei < needed_gas:
             raise PaymentError(
-                f"The wallet {self.address} has {balances['gas_wei']} wei of gas money; about {needed_gas} wei "
+                f"The wallet {self.address} has {snap.gas_wei} wei of gas money; about {needed_gas} wei "
                 "are needed for the approve and the payment.",
                 state=entry.state, task_uuid=entry.task_uuid, hint="Send some native token to the wallet for gas.",
             )
@@ -136,10 +178,13 @@ class Payer:
                 return self._resume(current)
             if current.state == "failed":
                 current = self.ledger.update(current.key, state="intent", error=None)
-            self.preflight(current)
-            approve_tx = self._approve_if_short(current)
+            # one read of the chain, under the locks; one fee quote for both transactions (maxFee = 2 x base)
+            snap = self.snapshot()
+            self.preflight(current, snap)
+            approve_tx = self._approve_if_short(current, snap)
             self.checkpoint("before_sign")
-            raw, tx_hash, nonce = self._sign_payment(current)
+            nonce = snap.nonce if approve_tx is None or approve_tx == current.approve_tx else None
+            raw, tx_hash, nonce = self._sign_payment(current, snap.fees, nonce)
             current = self.ledger.update(current.key, state="signed", raw_tx=raw, tx_hash=tx_hash, nonce=nonce,
                                          approve_tx=approve_tx)
             self.checkpoint("after_sign")
@@ -161,12 +206,16 @@ class Payer:
         block = self.w3.eth.get_block("latest")
         return int(block.get("baseFeePerGas") or self.w3.eth.gas_price)
 
-    def _fees(self) -> dict[str, int]:
-        base = self._base_fee()
+    def _suggested_tip(self) -> int:
         try:
-            suggested = int(self.w3.eth.max_priority_fee)
-        except Exception:
-            suggested = self.fees.min_tip_wei
+            return int(self.w3.eth.max_priority_fee)
+        except Exception:  # a node without eth_maxPriorityFeePerGas: the configured minimum
+            return self.fees.min_tip_wei
+
+    def _fees(self) -> dict[str, int]:
+        return self._fees_from(self._base_fee(), self._suggested_tip())
+
+    def _fees_from(self, base: int, suggested: int) -> dict[str, int]:
         tip = max(self.fees.min_tip_wei, min(suggested, self.fees.max_tip_wei))
         max_fee = 2 * base + tip
         if max_fee > self.fees.max_fee_cap_wei:
@@ -177,10 +226,11 @@ class Payer:
             )
         return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
 
-    def _send_simple(self, call: Any) -> str:
+    def _send_simple(self, call: Any, fees: dict[str, int], nonce: int | None = None) -> str:
         """Sign and send one transaction (the approve), wait for it, return its hash."""
-        nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-        tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id, **self._fees()})
+        if nonce is None:
+            nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+        tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id, **fees})
         tx["gas"] = int(tx["gas"]) * self.fees.gas_multiplier_pct // 100
         signed = self.account.sign_transaction(tx)
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
@@ -189,12 +239,12 @@ class Payer:
             raise PaymentError(f"The approve transaction {tx_hash} reverted.", state="approving", tx_hashes=[tx_hash])
         return str(tx_hash)
 
-    def _approve_if_short(self, entry: LedgerEntry) -> str | None:
-        allowance = int(self.token.functions.allowance(self.address, self.contract.address).call())
-        if allowance >= entry.amount_wei or entry.amount_wei == 0:
+    def _approve_if_short(self, entry: LedgerEntry, snap: ChainSnapshot) -> str | None:
+        if snap.allowance_wei >= entry.amount_wei or entry.amount_wei == 0:
             return entry.approve_tx
         self.ledger.update(entry.key, state="approving")
-        approve_tx = self._send_simple(self.token.functions.approve(self.contract.address, entry.amount_wei))
+        approve_tx = self._send_simple(self.token.functions.approve(self.contract.address, entry.amount_wei),
+                                       snap.fees, snap.nonce)
         self.ledger.update(entry.key, approve_tx=approve_tx)
         return approve_tx
 
@@ -205,14 +255,14 @@ class Payer:
         )
         return fn(entry.task_uuid, entry.hardware_id, entry.price_wei, entry.duration)
 
-    def _sign_payment(self, entry: LedgerEntry) -> tuple[str, str, int]:
+    def _sign_payment(self, entry: LedgerEntry, fees: dict[str, int], nonce: int | None = None) -> tuple[str, str, int]:
         from web3.exceptions import ContractCustomError, ContractLogicError
 
         call = self._payment_call(entry)
-        nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+        if nonce is None:  # after an approve: ask again (the approve used the snapshot's nonce)
+            nonce = self.w3.eth.get_transaction_count(self.address, "pending")
         try:
-            tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id,
-                                         **self._fees()})
+            tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id, **fees})
         except ContractCustomError as exc:
             raise PaymentError(f"The payment would revert: {decode_revert(exc.data)}.", state="intent",
                                task_uuid=entry.task_uuid, hint=_revert_hint(exc.data)) from None
@@ -283,18 +333,35 @@ class Payer:
         return receipt_from_entry(updated)
 
     def _revert_reason(self, tx_hash: str, block: int) -> str:
+        """Why a mined transaction reverted: replay it with ``eth_call`` on the state before its block, then (for
+        a transaction that lost a race inside its own block) on the state after it."""
         from web3.exceptions import ContractCustomError, ContractLogicError
 
         tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
-        try:
-            self.w3.eth.call({"from": tx["from"], "to": tx["to"], "data": tx["input"]}, block - 1)
-        except ContractCustomError as exc:
-            return decode_revert(exc.data)
-        except ContractLogicError as exc:
-            return str(exc.message)
-        except Exception as exc:
-            return f"unknown ({type(exc).__name__})"
-        return "unknown"
+        call = {"from": tx["from"], "to": tx["to"], "data": tx["input"]}
+        for at in (block - 1, block):
+            try:
+                self.w3.eth.call(call, at)  # type: ignore[arg-type]
+            except ContractCustomError as exc:
+                return decode_revert(exc.data)
+            except ContractLogicError as exc:
+                return str(exc.message)
+            except Exception as exc:
+                return f"unknown ({type(exc).__name__})"
+        return "unknown (the replay did not revert)"
+
+
+def _session_for(rpc_url: str) -> Any:
+    """A requests session for the RPC; for a loopback node it skips the per-request proxy lookup in the
+    environment (proxies never apply to 127.0.0.1, and the lookup costs about 1 ms per call)."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    session = requests.Session()
+    if (urlsplit(rpc_url).hostname or "") in ("127.0.0.1", "localhost", "::1"):
+        session.trust_env = False
+    return session
 
 
 def receipt_from_entry(entry: LedgerEntry) -> PaymentReceipt:
