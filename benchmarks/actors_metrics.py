@@ -1,0 +1,220 @@
+"""The execution-metrics table of many Abaco actors: this client against agavepy 0.9.5 and tapipy, one sandbox.
+
+Starts its own sandbox (temporary state folder; stopped at the end), seeds ``--actors`` actors with
+``--executions`` real executions in total through the public API (messages to the fast ``abacosamples/test``
+image, sent concurrently; the seeding time is reported separately), then times the same table built:
+
+* with this client: ``execution_metrics(client)`` (search API, paged) and ``method="details"`` (summaries,
+  then one GET per execution over the pooled session, concurrently);
+* with agavepy 0.9.5 (``benchmarks/.venvs/agavepy``) as its users do: ``ag.actors.list()``, then
+  ``listExecutions`` and ``getExecution`` for each execution (v2 server, camelCase);
+* with tapipy 25.x (``benchmarks/.venvs/tapipy``): ``list_actors``, ``list_executions``, ``get_execution``.
+
+Both peers run in their own virtualenvs (``scripts/make_peer_venvs.sh agavepy tapipy``) and only fetch (they
+build no DataFrame); our figure includes building the typed DataFrame. Finally it measures the per-call
+overhead of our :class:`~swan_jupyter.transport.Transport` against a bare ``requests.Session`` on the same GET.
+
+Usage: ``.venv/bin/python benchmarks/actors_metrics.py [--actors 50] [--executions 10000] [--calls 2000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VENVS = ROOT / "benchmarks" / ".venvs"
+
+AGAVEPY_SCRIPT = r"""
+import json, os, sys, time
+import urllib.parse
+from agavepy.agave import Agave, load_resource
+base = sys.argv[1]
+def http(o):
+    if isinstance(o, dict):
+        return {k: http(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [http(v) for v in o]
+    if isinstance(o, str) and o.startswith("https://"):
+        return "http://" + o[len("https://"):]
+    return o
+t0 = time.perf_counter()
+ag = Agave(api_server=base, token=os.environ["BENCH_TOKEN"], resources=http(load_resource(base)))
+# agavepy compares the authenticator's host with the request's hostname: without a port they match.
+ag.all.http_client.authenticator.host = urllib.parse.urlparse(base).hostname
+rows = []
+for actor in ag.actors.list():
+    summary = ag.actors.listExecutions(actorId=actor["id"])
+    for item in summary["executions"]:
+        ex = ag.actors.getExecution(actorId=actor["id"], executionId=item["id"])
+        rows.append((actor["id"], ex["id"], ex["status"], ex.get("cpu"), ex.get("io"), ex.get("runtime"),
+                     ex.get("messageReceivedTime"), ex.get("startTime"), ex.get("finishTime"),
+                     ex.get("workerId"), ex.get("exitCode")))
+print(json.dumps({"seconds": time.perf_counter() - t0, "rows": len(rows)}))
+"""
+
+TAPIPY_SCRIPT = r"""
+import json, os, sys, time
+from tapipy.tapis import Tapis
+base, tenant = sys.argv[1], sys.argv[2]
+t0 = time.perf_counter()
+t = Tapis(base_url=base, tenant_id=tenant, access_token=os.environ["BENCH_TOKEN"])
+rows = []
+for actor in t.actors.list_actors():
+    summary = t.actors.list_executions(actor_id=actor.id)
+    for item in summary.executions:
+        ex = t.actors.get_execution(actor_id=actor.id, execution_id=item.id)
+        rows.append((actor.id, ex.id, ex.status, ex.cpu, ex.io, ex.runtime, ex.message_received_time,
+                     ex.start_time, ex.finish_time, ex.worker_id, ex.exit_code))
+print(json.dumps({"seconds": time.perf_counter() - t0, "rows": len(rows)}))
+"""
+
+
+def run_peer(name: str, script: str, args: list[str], token: str) -> dict[str, Any] | str:
+    python = VENVS / name / "bin" / "python"
+    if not python.exists():
+        return f"virtualenv missing (scripts/make_peer_venvs.sh {name})"
+    out = subprocess.run([str(python), "-c", script, *args], capture_output=True, text=True,
+                         env={**os.environ, "BENCH_TOKEN": token}, timeout=3600, cwd=tempfile.gettempdir())
+    if out.returncode != 0:
+        return "failed:\n" + out.stderr[-3000:]
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def seed(client: Any, n_actors: int, n_executions: int, concurrency: int) -> tuple[list[str], float, float]:
+    """Create the actors and send the messages concurrently; wait until every execution is final."""
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        actors = list(pool.map(
+            lambda i: client.add({"image": "abacosamples/test", "name": f"bench-{i}"}), range(n_actors)))
+        ids = [a.id for a in actors]
+        list(pool.map(lambda i: client.send_message(ids[i % len(ids)], f"m{i}"), range(n_executions)))
+    sent = time.perf_counter() - t0
+    deadline = time.monotonic() + 3600
+    while True:
+        pending = client.search("executions", {"status.in": ["SUBMITTED", "RUNNING"]}, limit=1).total_count
+        if not pending:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"seeding did not finish: {pending} executions still pending")
+        time.sleep(0.5)
+    return ids, sent, time.perf_counter() - t0
+
+
+def per_call_overhead(url: str, path: str, token: str, header: str, calls: int) -> tuple[float, float]:
+    """Median seconds per GET (decoded JSON) with our Transport and with a bare requests.Session."""
+    import requests
+
+    from swan_jupyter.transport import TokenAuth, Transport
+
+    transport = Transport(url, envelope="abaco", auth=TokenAuth(token, header=header, prefix=""), retries=0)
+    bare = requests.Session()
+    bare.headers[header] = token
+
+    def ours() -> Any:
+        return transport.get(path)
+
+    def theirs() -> Any:
+        response = bare.get(url + path, timeout=(5, 30))
+        response.raise_for_status()
+        return response.json()["result"]
+
+    for fn in (ours, theirs):  # warm the connections
+        for _ in range(20):
+            fn()
+    samples: dict[str, list[float]] = {"ours": [], "bare": []}
+    # Interleave blocks so both see the same server conditions.
+    block = 50
+    for _ in range(max(1, calls // block)):
+        for name, fn in (("ours", ours), ("bare", theirs)):
+            t0 = time.perf_counter()
+            for _ in range(block):
+                fn()
+            samples[name].append((time.perf_counter() - t0) / block)
+    transport.close()
+    bare.close()
+    return statistics.median(samples["ours"]), statistics.median(samples["bare"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--actors", type=int, default=50)
+    parser.add_argument("--executions", type=int, default=10_000)
+    parser.add_argument("--calls", type=int, default=2000, help="GETs for the per-call overhead figure")
+    parser.add_argument("--concurrency", type=int, default=32, help="concurrent senders while seeding")
+    parser.add_argument("--time-scale", type=float, default=60.0)
+    parser.add_argument("--skip-peers", action="store_true", help="only time this client")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from swan_jupyter.actors import Actors
+    from swan_jupyter.frames.actors import execution_metrics
+    from swan_jupyter.sandbox import host
+
+    state = Path(tempfile.mkdtemp(prefix="swan-bench-actors-"))
+    description = host.start(state, time_scale=args.time_scale)
+    try:
+        abaco = description["abaco"]
+        url, tenant = abaco["url"], str(abaco.get("tenant") or "dev")
+        token = abaco["users"]["user"]["token"]
+        v3 = Actors(url, token=token, flavor="v3", pool_size=64)
+        v2 = Actors(url, token=token, flavor="v2", pool_size=64)
+        ids, sent_s, seeded_s = seed(v3, args.actors, args.executions, args.concurrency)
+        print(f"seeding: {args.actors} actors, {args.executions} executions sent in {sent_s:.1f} s "
+              f"({args.executions / sent_s:.0f} msg/s), all final after {seeded_s:.1f} s "
+              f"({args.executions / seeded_s:.0f} executions/s)", flush=True)
+
+        # Warm-up (imports pandas/tqdm, opens pooled connections), as the peers' scripts import before timing.
+        execution_metrics(v3, ids[:1], progress_after=-1)
+        execution_metrics(v2, ids[:1], progress_after=-1)
+        results: dict[str, float] = {}
+        for label, client, method in (("swan_jupyter v3 search", v3, "search"),
+                                      ("swan_jupyter v2 search", v2, "search"),
+                                      ("swan_jupyter v3 details", v3, "details")):
+            t0 = time.perf_counter()
+            frame = execution_metrics(client, method=method, progress_after=-1, max_workers=16)
+            results[label] = time.perf_counter() - t0
+            assert len(frame) >= args.executions, (label, len(frame))
+            assert not frame.attrs["failures"], frame.attrs["failures"]
+            print(f"  {label:26s}: {results[label]:7.2f} s  ({len(frame)} rows, DataFrame included)", flush=True)
+        if not args.skip_peers:
+            for label, name, script, peer_args in (
+                ("agavepy 0.9.5 (v2)", "agavepy", AGAVEPY_SCRIPT, [url]),
+                ("tapipy (v3)", "tapipy", TAPIPY_SCRIPT, [url, tenant.lower()]),
+            ):
+                outcome = run_peer(name, script, peer_args, token)
+                if isinstance(outcome, str):
+                    print(f"  {label:26s}: {outcome}")
+                    continue
+                results[label] = float(outcome["seconds"])
+                print(f"  {label:26s}: {results[label]:7.2f} s  ({outcome['rows']} rows, fetch only)", flush=True)
+        best = results["swan_jupyter v3 search"]
+        details = results["swan_jupyter v3 details"]
+        for label in ("agavepy 0.9.5 (v2)", "tapipy (v3)"):
+            if label in results:
+                print(f"  ratio {label}: {results[label] / best:6.1f}x slower than our search path, "
+                      f"{results[label] / details:6.1f}x slower than our details path")
+
+        path = f"/v3/actors/{ids[0]}"
+        ours, bare = per_call_overhead(url, path, token, "X-Tapis-Token", args.calls)
+        print(f"per-call GET {path.replace(ids[0], '<id>')} ({args.calls} calls each, median of blocks): "
+              f"Transport {ours * 1e6:.0f} us, bare requests.Session {bare * 1e6:.0f} us, "
+              f"overhead {(ours / bare - 1) * 100:+.1f}%")
+        v2.close()
+        v3.close()
+        return 0
+    finally:
+        host.stop(state)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
