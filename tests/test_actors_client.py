@@ -348,7 +348,7 @@ def test_search(client: Actors, actor: Actor) -> None:
 # -- frames ---------------------------------------------------------------------------------------------------------
 
 
-def test_frames_round_trip_dtypes(client: Actors, actor: Actor) -> None:
+def test_frames_round_trip_dtypes(client: Actors, actor: Actor, capsys: pytest.CaptureFixture[str]) -> None:
     aid = _id(actor)
     for i in range(3):
         client.send_message(aid, f"m{i}").wait(timeout=30)
@@ -381,3 +381,8 @@ def test_frames_round_trip_dtypes(client: Actors, actor: Actor) -> None:
     assert set(by_predicate["actor_id"]) == {aid} and len(by_predicate) == 3
     everything = frames.execution_metrics(client)
     assert everything.attrs["method"] == "search" and len(everything) >= 3
+    capsys.readouterr()
+    frames.execution_metrics(client, [aid], method="details", max_workers=1, progress_after=-1)
+    assert "executions" not in capsys.readouterr().err  # no bar when switched off
+    frames.execution_metrics(client, [aid], method="details", max_workers=1, progress_after=0)
+    assert "executions" in capsys.readouterr().err  # tqdm's bar (text outside a notebook)

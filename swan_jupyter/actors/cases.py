@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
+@lru_cache(maxsize=4096)
 def to_snake(name: str) -> str:
     """``defaultEnvironment`` -> ``default_environment``; snake names and ``_links`` are unchanged."""
-    if name.startswith("_"):
+    if name.startswith("_") or name.islower():
         return name
     return _CAMEL_BOUNDARY.sub(lambda m: "_" + m.group(1).lower(), name)
 
 
+@lru_cache(maxsize=4096)
 def to_camel(name: str) -> str:
     """``default_environment`` -> ``defaultEnvironment``; camel names and ``_links`` are unchanged."""
     if name.startswith("_") or "_" not in name:
@@ -30,7 +33,7 @@ def to_camel(name: str) -> str:
 
 def snake_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``data`` with top-level keys in snake_case."""
-    return {to_snake(str(k)): v for k, v in data.items()}
+    return {to_snake(k if isinstance(k, str) else str(k)): v for k, v in data.items()}
 
 
 def camel_keys(data: Mapping[str, Any]) -> dict[str, Any]:

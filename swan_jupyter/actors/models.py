@@ -32,11 +32,17 @@ def parse_time(value: Any) -> datetime | None:
     """
     if value is None:
         return None
+    if isinstance(value, str):
+        return _parse_text(value)
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
-    text = str(value).strip()
+    return _parse_text(str(value))
+
+
+def _parse_text(value: str) -> datetime | None:
+    text = value.strip()
     if text in ("", "None", "none", "null"):
         return None
     if "," in text and text[:3].isalpha():
@@ -66,12 +72,14 @@ class Model(Rich):
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
     _time_fields: ClassVar[frozenset[str]] = frozenset()
     _title: ClassVar[str] = "Abaco object"
+    _names_cache: ClassVar[frozenset[str] | None] = None
+    _ordered_cache: ClassVar[tuple[str, ...] | None] = None
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any] | None) -> Self:
         """Build from a server answer in either case; missing keys are ``None``, unknown keys go to ``extra``."""
         snake = snake_keys(data or {})
-        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        names = cls._field_names()
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in snake.items():
@@ -81,15 +89,31 @@ class Model(Rich):
                 extra[key] = value
         return cls(extra=extra, **kwargs)
 
+    @classmethod
+    def _field_names(cls) -> frozenset[str]:
+        cached = cls.__dict__.get("_names_cache")
+        if cached is None:
+            cached = frozenset(f.name for f in dataclasses.fields(cls)) - {"extra"}
+            cls._names_cache = cached
+        return cached
+
+    @classmethod
+    def _field_names_ordered(cls) -> tuple[str, ...]:
+        cached = cls.__dict__.get("_ordered_cache")
+        if cached is None:
+            cached = tuple(f.name for f in dataclasses.fields(cls) if f.name != "extra")
+            cls._ordered_cache = cached
+        return cached
+
     def to_dict(self) -> dict[str, Any]:
         """All fields (known and extra) as a snake_case dict."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        out = {name: getattr(self, name) for name in self._field_names_ordered()}
         out.update(self.extra)
         return out
 
     def __getitem__(self, key: str) -> Any:
         snake = to_snake(key)
-        if snake != "extra" and any(f.name == snake for f in dataclasses.fields(self)):
+        if snake in self._field_names():
             return getattr(self, snake)
         if key in self.extra:
             return self.extra[key]

@@ -152,14 +152,22 @@ def search_frame(kind: str, items: Iterable[Model | Mapping[str, Any]]) -> pd.Da
 
 
 def _metric_row(info: Model | Mapping[str, Any], actor_id: str | None = None) -> dict[str, Any]:
-    data = dict(info) if isinstance(info, Mapping) else info.to_dict()
-    received, started, finished = (data.get(k) for k in ("message_received_time", "start_time", "finish_time"))
+    get: Callable[[str], Any]
+    if isinstance(info, Mapping):
+        get = info.get
+    else:
+        model = info
+
+        def get(name: str) -> Any:
+            return getattr(model, name, None)
+
+    received, started, finished = get("message_received_time"), get("start_time"), get("finish_time")
     return {
-        "actor_id": data.get("actor_id") or actor_id, "execution_id": data.get("id"), "status": data.get("status"),
-        "executor": data.get("executor"), "worker_id": data.get("worker_id"), "cpu": data.get("cpu"),
-        "io": data.get("io"), "runtime": data.get("runtime"), "message_received_time": received,
-        "start_time": started, "finish_time": finished, "queue_wait": _seconds_between(started, received),
-        "turnaround": _seconds_between(finished, received), "exit_code": data.get("exit_code"),
+        "actor_id": get("actor_id") or actor_id, "execution_id": get("id"), "status": get("status"),
+        "executor": get("executor"), "worker_id": get("worker_id"), "cpu": get("cpu"), "io": get("io"),
+        "runtime": get("runtime"), "message_received_time": received, "start_time": started,
+        "finish_time": finished, "queue_wait": _seconds_between(started, received),
+        "turnaround": _seconds_between(finished, received), "exit_code": get("exit_code"),
     }
 
 
@@ -294,7 +302,7 @@ def execution_metrics(
     *,
     max_workers: int = 16,
     progress_after: float = 2.0,
-    page_size: int = 1000,
+    page_size: int = 10_000,
     method: str = "auto",
 ) -> pd.DataFrame:
     """One row per execution of the selected actors, with its metrics (columns :data:`METRIC_COLUMNS`).
@@ -303,7 +311,7 @@ def execution_metrics(
         filters (``{"image": "abacosamples/wc"}``), or a predicate on :class:`~swan_jupyter.actors.Actor`.
     :param max_workers: concurrent requests (over the client's pooled connections).
     :param progress_after: seconds before a progress bar appears (negative: never).
-    :param page_size: records per search page.
+    :param page_size: records per search page (large pages mean few round trips; Abaco sets no maximum).
     :param method: ``"search"`` (``/actors/search/executions``, paged with ``skip``), ``"details"`` (each
         actor's summary, then one GET per execution) or ``"auto"`` (search, falling back to details when the
         server has no search API).
