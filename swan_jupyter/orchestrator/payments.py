@@ -11,14 +11,15 @@ web3 and eth-account are imported here only, when a payment is made.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import PaymentError, ValidationError
+from ..errors import PaymentError, RequestTimeoutError, TransportError, UnknownOutcomeError, ValidationError
 from .abi import ERROR_SELECTORS, client_payment_abi, erc20_abi
 from .amounts import format_swan
 from .ledger import Ledger, LedgerEntry
@@ -26,8 +27,33 @@ from .models import PaymentReceipt
 
 Checkpoint = Callable[[str], None]
 
+#: How many times the identical signed transaction is broadcast when the node's answer is lost.
+BROADCAST_ATTEMPTS = 4
+
 _account_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def chain_errors(rpc_url: str, entry: LedgerEntry | None = None) -> Iterator[None]:
+    """Turn a node that cannot be reached (refused, reset, timed out) into a :class:`TransportError`.
+
+    During a payment the hint says where the payment stands: it is in the ledger, and paying again resumes it.
+    """
+    import requests
+
+    try:
+        yield
+    except requests.exceptions.RequestException as exc:  # refused, reset, timed out, or an HTTP error status
+        hint = (f"Check the chain's RPC URL ({rpc_url}) and that the node is up (sandbox: swan-jupyter sandbox "
+                "status).")
+        if entry is not None:
+            hint += (f" The payment for task {entry.task_uuid} is kept in the ledger; paying again resumes it and "
+                     "never pays twice.")
+        kind = RequestTimeoutError if isinstance(exc, requests.exceptions.Timeout) else TransportError
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        what = f"answered HTTP {status}" if status else f"did not answer ({type(exc).__name__})"
+        raise kind(f"The chain node {what}.", url=rpc_url, hint=hint) from None
 
 
 def _lock_for(address: str) -> threading.Lock:
@@ -104,11 +130,13 @@ class Payer:
         self.fees = fees or FeePolicy()
         self.checkpoint = checkpoint or (lambda step: None)
         self._chain_id: int | None = None
+        self.rpc_url = rpc_url
 
     @property
     def chain_id(self) -> int:
         if self._chain_id is None:
-            self._chain_id = int(self.w3.eth.chain_id)
+            with chain_errors(self.rpc_url):
+                self._chain_id = int(self.w3.eth.chain_id)
         return self._chain_id
 
     @property
@@ -119,18 +147,21 @@ class Payer:
 
     def balances(self) -> dict[str, int]:
         """SWAN and gas (ETH) balances of the paying account, in wei."""
-        return {"swan_wei": int(self.token.functions.balanceOf(self.address).call()),
-                "gas_wei": int(self.w3.eth.get_balance(self.address))}
+        with chain_errors(self.rpc_url):
+            return {"swan_wei": int(self.token.functions.balanceOf(self.address).call()),
+                    "gas_wei": int(self.w3.eth.get_balance(self.address))}
 
     def amount_paid(self, task_uuid: str) -> int:
         """What the contract has recorded as paid for ``task_uuid`` (wei)."""
-        return int(self.contract.functions.amountPaid(task_uuid).call())
+        with chain_errors(self.rpc_url):
+            return int(self.contract.functions.amountPaid(task_uuid).call())
 
     def find_payment_tx(self, task_uuid: str, *, lookback_blocks: int = 20_000) -> str | None:
         """The hash of a ``PaymentSubmitted`` for ``task_uuid`` in recent blocks (recovering a lost ledger)."""
-        latest = int(self.w3.eth.block_number)
-        event = self.contract.events.PaymentSubmitted()
-        logs = event.get_logs(from_block=max(0, latest - lookback_blocks), to_block=latest)
+        with chain_errors(self.rpc_url):
+            latest = int(self.w3.eth.block_number)
+            event = self.contract.events.PaymentSubmitted()
+            logs = event.get_logs(from_block=max(0, latest - lookback_blocks), to_block=latest)
         for log in logs:
             if log["args"]["uuid"] == task_uuid:
                 return str(log["transactionHash"].to_0x_hex())
@@ -171,27 +202,34 @@ class Payer:
             )
 
     def pay(self, entry: LedgerEntry) -> PaymentReceipt:
-        """Pay (or resume) ``entry``; returns the confirmed receipt. Holds the account's locks throughout."""
-        with _lock_for(self.address), self.ledger.account_lock(self.address):
-            current = self.ledger.get(entry.key) or entry
-            if current.reached_chain and current.tx_hash:
-                return self._resume(current)
-            if current.state == "failed":
-                current = self.ledger.update(current.key, state="intent", error=None)
-            # one read of the chain, under the locks; one fee quote for both transactions (maxFee = 2 x base)
-            snap = self.snapshot()
-            self.preflight(current, snap)
-            approve_tx = self._approve_if_short(current, snap)
-            self.checkpoint("before_sign")
-            nonce = snap.nonce if approve_tx is None or approve_tx == current.approve_tx else None
-            raw, tx_hash, nonce = self._sign_payment(current, snap.fees, nonce)
-            current = self.ledger.update(current.key, state="signed", raw_tx=raw, tx_hash=tx_hash, nonce=nonce,
-                                         approve_tx=approve_tx)
-            self.checkpoint("after_sign")
-            self._broadcast(current)
-            current = self.ledger.update(current.key, state="sent")
-            self.checkpoint("after_send")
-            return self._confirm(current)
+        """Pay (or resume) ``entry``; returns the confirmed receipt. Holds the account's locks throughout.
+
+        A node that cannot be reached raises :class:`~swan_jupyter.errors.TransportError`; the entry stays in the
+        ledger at the state it reached, and paying it again resumes from there.
+        """
+        with _lock_for(self.address), self.ledger.account_lock(self.address), chain_errors(self.rpc_url, entry):
+            return self._pay_locked(entry)
+
+    def _pay_locked(self, entry: LedgerEntry) -> PaymentReceipt:
+        current = self.ledger.get(entry.key) or entry
+        if current.reached_chain and current.tx_hash:
+            return self._resume(current)
+        if current.state == "failed":
+            current = self.ledger.update(current.key, state="intent", error=None)
+        # one read of the chain, under the locks; one fee quote for both transactions (maxFee = 2 x base)
+        snap = self.snapshot()
+        self.preflight(current, snap)
+        approve_tx = self._approve_if_short(current, snap)
+        self.checkpoint("before_sign")
+        nonce = snap.nonce if approve_tx is None or approve_tx == current.approve_tx else None
+        raw, tx_hash, nonce = self._sign_payment(current, snap.fees, nonce)
+        current = self.ledger.update(current.key, state="signed", raw_tx=raw, tx_hash=tx_hash, nonce=nonce,
+                                     approve_tx=approve_tx)
+        self.checkpoint("after_sign")
+        self._broadcast(current)
+        current = self.ledger.update(current.key, state="sent")
+        self.checkpoint("after_send")
+        return self._confirm(current)
 
     def _resume(self, entry: LedgerEntry) -> PaymentReceipt:
         receipt = self._receipt_or_none(entry.tx_hash or "")
@@ -226,14 +264,16 @@ class Payer:
             )
         return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
 
-    def _send_simple(self, call: Any, fees: dict[str, int], nonce: int | None = None) -> str:
+    def _send_simple(self, call: Any, fees: dict[str, int], nonce: int | None = None,
+                     entry: LedgerEntry | None = None) -> str:
         """Sign and send one transaction (the approve), wait for it, return its hash."""
         if nonce is None:
             nonce = self.w3.eth.get_transaction_count(self.address, "pending")
         tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id, **fees})
         tx["gas"] = int(tx["gas"]) * self.fees.gas_multiplier_pct // 100
         signed = self.account.sign_transaction(tx)
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
+        tx_hash = "0x" + bytes(signed.hash).hex()
+        self._send_raw(signed.raw_transaction, tx_hash, entry, "approve")
         receipt = self._wait(tx_hash)
         if int(receipt["status"]) != 1:
             raise PaymentError(f"The approve transaction {tx_hash} reverted.", state="approving", tx_hashes=[tx_hash])
@@ -244,7 +284,7 @@ class Payer:
             return entry.approve_tx
         self.ledger.update(entry.key, state="approving")
         approve_tx = self._send_simple(self.token.functions.approve(self.contract.address, entry.amount_wei),
-                                       snap.fees, snap.nonce)
+                                       snap.fees, snap.nonce, entry)
         self.ledger.update(entry.key, approve_tx=approve_tx)
         return approve_tx
 
@@ -275,17 +315,36 @@ class Payer:
         return "0x" + bytes(signed.raw_transaction).hex(), "0x" + bytes(signed.hash).hex(), nonce
 
     def _broadcast(self, entry: LedgerEntry) -> None:
+        assert entry.raw_tx is not None
+        self._send_raw(entry.raw_tx, entry.tx_hash or "", entry, "payment")
+
+    def _send_raw(self, raw: str | bytes, tx_hash: str, entry: LedgerEntry | None, what: str) -> None:
+        """Broadcast signed bytes; a lost answer is met by sending the identical bytes again (mined at most once)."""
+        import requests
         from web3.exceptions import Web3RPCError
 
-        assert entry.raw_tx is not None
-        try:
-            self.w3.eth.send_raw_transaction(entry.raw_tx)  # type: ignore[arg-type]
-        except Web3RPCError as exc:
-            text = str(exc).lower()
-            if "already known" in text or "nonce too low" in text or "already imported" in text:
-                return  # the same transaction is already in the pool or mined: resume by hash
-            raise PaymentError(f"The chain refused the payment transaction: {exc}", state=entry.state,
-                               tx_hashes=[entry.tx_hash or ""], task_uuid=entry.task_uuid) from None
+        task = entry.task_uuid if entry is not None else None
+        for attempt in range(BROADCAST_ATTEMPTS):
+            try:
+                self.w3.eth.send_raw_transaction(raw)  # type: ignore[arg-type]
+                return
+            except Web3RPCError as exc:
+                text = str(exc).lower()
+                if "already known" in text or "nonce too low" in text or "already imported" in text:
+                    return  # the same transaction is already in the pool or mined: resume by hash
+                raise PaymentError(f"The chain refused the {what} transaction: {exc}",
+                                   state=entry.state if entry is not None else "", tx_hashes=[tx_hash],
+                                   task_uuid=task) from None
+            except requests.exceptions.RequestException as exc:  # lost answer, reset, or a gateway's 5xx
+                if attempt + 1 == BROADCAST_ATTEMPTS:
+                    raise UnknownOutcomeError(
+                        f"The chain node did not answer the broadcast of {what} transaction {tx_hash} "
+                        f"({type(exc).__name__}); it may or may not have been received.",
+                        url=self.rpc_url,
+                        check=f"The payment is kept in the ledger: paying task {task} again resumes it with the "
+                              "same signed transaction, which can only be mined once.",
+                    ) from None
+                wait_briefly(0.1 * 2**attempt)
 
     def _receipt_or_none(self, tx_hash: str) -> Any:
         from web3.exceptions import TransactionNotFound
