@@ -1,4 +1,5 @@
-"""The notebooks: stored without outputs, and each one executed in a fresh kernel against the test sandbox."""
+"""The notebooks: stored without outputs, each one executed in a fresh kernel against the test sandbox, and
+everything the run leaves (outputs, widget state, the saved notebook, the sandbox's log) scanned for secrets."""
 
 from __future__ import annotations
 
@@ -39,3 +40,12 @@ def test_notebook_runs_in_a_fresh_kernel(name: str, sandbox: dict[str, Any], tmp
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
+    # Secrets: the sandbox's real API key, private key, user tokens and admin token are the markers.
+    from tests.test_secrets import scan, secrets_of
+
+    saved = tmp_path / name
+    nbformat.write(nb, saved)  # as the user would save it, widget state included
+    outputs = [str(o) for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert outputs, "the notebook produced no output to scan"
+    texts = [saved.read_text(), *outputs, (Path(sandbox["host"]["state_dir"]) / "host.log").read_text()]
+    assert scan(texts, secrets_of(sandbox)) == []

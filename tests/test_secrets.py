@@ -75,3 +75,11 @@ def test_nothing_visible_contains_a_secret(sandbox: dict[str, Any], ip: TestingS
     leaks = scan(texts, secrets)
     assert leaks == [], leaks
     assert len(texts) > 20
+
+
+def test_the_scanner_finds_a_planted_secret(sandbox: dict[str, Any]) -> None:
+    secrets = secrets_of(sandbox)
+    assert len(secrets) >= 5  # API key, private key (two spellings), admin token, user tokens
+    for secret in secrets:
+        assert scan(["output: " + secret + " (leaked)"], secrets), secret[:6]
+    assert scan(["nothing to see"], secrets) == []
