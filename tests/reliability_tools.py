@@ -28,6 +28,15 @@ def set_faults(description: dict[str, Any], target: str, body: dict[str, Any] | 
         return dict(json.loads(resp.read()))
 
 
+def injected(description: dict[str, Any], target: str) -> dict[str, int]:
+    """How many faults of each kind the rules in force have injected (``{"abaco:error": 12, ...}``)."""
+    url = description[target]["url"] if target != "chain" else description["chain"]["rpc_url"]
+    req = urllib.request.Request(url + "/_sandbox/faults",
+                                 headers={"X-Sandbox-Admin": description["host"]["admin_token"]})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return dict(json.loads(resp.read())["injected"])
+
+
 @dataclass
 class TrialReport:
     trials: int = 0
@@ -87,3 +96,190 @@ def run_payment_trials(make_client: Any, description: dict[str, Any], trials: in
                                        and orders and entry.tx_hash == orders[0]["tx_hash"]
                                        and entry.tx_hash == receipt.tx_hash.lower())
     return report
+
+
+# -- load, then SIGKILL and restart ----------------------------------------------------------------------------
+
+TERMINAL = {"COMPLETE", "ERROR", "SHUTDOWN_REQUESTED"}
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass
+class LoadReport:
+    """What a load run did and what the clients were told."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    failures: Counter[str] = field(default_factory=Counter)
+    messages: list[tuple[str, str]] = field(default_factory=list)  # (actor id, execution id) accepted
+    unknown_messages: list[tuple[str, float]] = field(default_factory=list)  # answer lost: (actor id, sent at)
+    paid: list[Any] = field(default_factory=list)  # receipts of validated payments
+    tasks: list[str] = field(default_factory=list)  # every task created (paid or not)
+    elapsed: float = 0.0
+
+    def calls(self) -> int:
+        return sum(len(v) for v in self.latencies.values())
+
+    def line(self) -> str:
+        every = [x for v in self.latencies.values() for x in v]
+        kinds = ", ".join(f"{k} {len(v)}" for k, v in sorted(self.latencies.items()))
+        return (f"{self.calls()} calls in {self.elapsed:.1f} s ({self.calls() / max(self.elapsed, 1e-9):.1f}/s; "
+                f"{kinds}), p50 {percentile(every, 0.5) * 1000:.1f} ms, p99 {percentile(every, 0.99) * 1000:.1f} ms, "
+                f"{sum(self.failures.values())} errors {dict(self.failures)}; {len(self.messages)} messages "
+                f"accepted, {len(self.paid)} deployments paid and validated")
+
+
+def run_load(make_session: Any, actor_ids: list[str], threads: int, seconds: float,
+             during: Any = None) -> LoadReport:
+    """``threads`` clients, each with its own session, for ``seconds``: actor messages, actor and execution
+    listings, hardware and task listings, and paid deployments. ``during()`` runs in the middle (e.g. a kill)."""
+    import threading
+    import time
+
+    from swan_jupyter.errors import UnknownOutcomeError
+
+    report = LoadReport()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def record(kind: str, started: float) -> None:
+        with lock:
+            report.latencies.setdefault(kind, []).append(time.perf_counter() - started)
+
+    def worker(index: int) -> None:
+        session = make_session()
+        orch, actors = session.orchestrator(), session.actors()
+        n = index
+        while not stop.is_set():
+            n += 1
+            aid = actor_ids[n % len(actor_ids)]
+            started = time.perf_counter()
+            try:
+                step = n % 6
+                if step == 0:
+                    task = orch.create_task(instance_type="C1ae.small", duration=3600, app_repo_image="hello-world")
+                    with lock:
+                        report.tasks.append(task["task_uuid"])
+                    receipt = orch.pay(task["task_uuid"])
+                    with lock:
+                        report.paid.append(receipt)
+                    record("deploy", started)
+                elif step in (1, 2):
+                    sent = time.time()
+                    try:
+                        execution = actors.send_message(aid, {"n": n, "worker": index})
+                    except UnknownOutcomeError:
+                        with lock:
+                            report.unknown_messages.append((aid, sent))
+                        raise
+                    with lock:
+                        report.messages.append((aid, str(execution.id)))
+                    record("message", started)
+                elif step == 3:
+                    actors.list_executions(aid)
+                    record("executions", started)
+                elif step == 4:
+                    orch.get_task_list(size=20)
+                    record("tasks", started)
+                else:
+                    actors.list()
+                    orch.get_hardware(refresh=True)
+                    record("listings", started)
+            except Exception as exc:  # counted by type; the checks after the run judge the outcome
+                with lock:
+                    report.failures[type(exc).__name__] += 1
+                time.sleep(0.05)
+        session.close()
+
+    pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    began = time.perf_counter()
+    for t in pool:
+        t.start()
+    if during is not None:
+        time.sleep(seconds / 2)
+        during()
+        time.sleep(seconds / 2)
+    else:
+        time.sleep(seconds)
+    stop.set()
+    for t in pool:
+        t.join(120)
+    report.elapsed = time.perf_counter() - began
+    return report
+
+
+@dataclass
+class CrashCheck:
+    messages: int = 0
+    lost_messages: int = 0  # accepted (an execution id was returned) but no such execution after the restart
+    unfinished: int = 0  # the execution exists but never reached a final status
+    unknown_taken: int = 0  # answer lost in the crash, found among the executions afterwards
+    paid: int = 0
+    orders_missing: int = 0  # validated payment whose order the server no longer has
+    chain_missing: int = 0  # validated payment not on chain
+    resumed: int = 0  # interrupted payments finished after the restart
+    double: int = 0  # tasks paid more than their price
+    corrupted: int = 0  # records that cannot be read back
+
+    def line(self) -> str:
+        return (f"{self.messages} accepted messages: {self.lost_messages} lost, {self.unfinished} unfinished; "
+                f"{self.unknown_taken} of the sends cut by the crash were taken; {self.paid} validated payments: "
+                f"{self.orders_missing} without their order, {self.chain_missing} missing on chain; "
+                f"{self.resumed} interrupted payments resumed, {self.double} double payments; "
+                f"{self.corrupted} unreadable records")
+
+    def ok(self) -> bool:
+        return not (self.lost_messages or self.unfinished or self.orders_missing or self.chain_missing
+                    or self.double or self.corrupted)
+
+
+def check_after_restart(session: Any, report: LoadReport, *, settle: float = 120.0) -> CrashCheck:
+    """After a crash and restart: every accepted message has its execution (finished within ``settle`` s),
+    every validated payment its order and its amount on chain; interrupted payments are resumed, never doubled."""
+    import time
+
+    from swan_jupyter.errors import SwanJupyterError
+
+    actors, orch = session.actors(), session.orchestrator()
+    check = CrashCheck(messages=len(report.messages), paid=len(report.paid))
+    by_actor: dict[str, set[str]] = {}
+    for aid, eid in report.messages:
+        by_actor.setdefault(aid, set()).add(eid)
+    deadline = time.monotonic() + settle
+    for aid, wanted in by_actor.items():
+        while True:
+            try:
+                summary = actors.list_executions(aid)
+            except SwanJupyterError:
+                check.corrupted += 1
+                break
+            status = {str(e.id): str(e.status) for e in summary.executions}
+            pending = [e for e in wanted if status.get(e) not in TERMINAL]
+            if not pending or time.monotonic() > deadline:
+                check.lost_messages += sum(e not in status for e in wanted)
+                check.unfinished += sum(e in status and status[e] not in TERMINAL for e in wanted)
+                break
+            time.sleep(0.5)
+    for aid, sent in report.unknown_messages:
+        taken = actors.executions_since(aid, time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(sent)))
+        check.unknown_taken += bool(taken)
+    payer = orch.payer()
+    for receipt in report.paid:
+        orders = orch.get_deployment_info(receipt.task_uuid)["config_orders"]
+        check.orders_missing += not any(o["tx_hash"] == receipt.tx_hash.lower() for o in orders)
+        check.chain_missing += payer.amount_paid(receipt.task_uuid) < receipt.amount_wei
+    paid_uuids = {r.task_uuid for r in report.paid}
+    for uuid in report.tasks:
+        if uuid not in paid_uuids and orch.resume_payment(uuid) is not None:
+            check.resumed += 1
+        info = orch.get_deployment_info(uuid)
+        due = sum(e.amount_wei for e in orch.ledger.for_task(uuid) if e.order_type == "Creation")
+        check.double += payer.amount_paid(uuid) > due
+        creations = [o for o in info["config_orders"] if o["order_type"] == "Creation"]
+        check.double += len(creations) > 1
+    return check

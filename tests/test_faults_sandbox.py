@@ -17,7 +17,7 @@ from swan_jupyter.errors import SwanJupyterError, TransportError, UnknownOutcome
 from swan_jupyter.orchestrator import Orchestrator
 from swan_jupyter.session import Session, reset_default_session
 from tests.helpers import TestingShell
-from tests.reliability_tools import set_faults
+from tests.reliability_tools import injected, set_faults
 
 LOSE_ONE_MESSAGE = {"rules": [{"target": "abaco", "methods": ["POST"], "paths": [r"/messages$"],
                                "lose_rate": 1.0, "limit": 1}]}
@@ -46,16 +46,6 @@ def actors(sandbox: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[
     client.close()
 
 
-def _injected(sandbox: dict[str, Any], target: str) -> dict[str, int]:
-    import json
-    import urllib.request
-
-    url = sandbox[target]["url"] if target != "chain" else sandbox["chain"]["rpc_url"]
-    req = urllib.request.Request(url + "/_sandbox/faults", headers={"X-Sandbox-Admin": sandbox["host"]["admin_token"]})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return dict(json.loads(resp.read())["injected"])
-
-
 def _wait_for(predicate: Any, timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -79,7 +69,7 @@ def test_a_lost_message_answer_is_reported_with_how_to_check_and_never_resent(
                 actors.send_message(aid, {"words": "one two three"})
             else:
                 actors.send_binary(aid, b"one two three")
-        assert _injected(sandbox, "abaco").get("abaco:lose", 0) == 1  # the server took it, then lost it
+        assert injected(sandbox, "abaco").get("abaco:lose", 0) == 1  # the server took it, then lost it
         error = info.value
         assert "message_count" in error.check and "executions_since" in error.check and aid in error.check
         assert "\n".join(error._render_traceback_()).count("\n") <= 3  # short, and it says how to check
@@ -152,7 +142,7 @@ def test_a_lost_raw_transaction_answer_still_pays_exactly_once(sandbox: dict[str
     except SwanJupyterError as exc:  # or the client says it cannot tell yet; a retry must then finish it
         assert "tx" in str(exc).lower() or "transaction" in str(exc).lower()
         receipt = Session(notify=lambda _m: None).orchestrator().pay(uuid)
-    assert _injected(sandbox, "chain").get("chain:lose", 0) >= 1
+    assert injected(sandbox, "chain").get("chain:lose", 0) >= 1
     payer = orch.payer()
     assert payer.amount_paid(uuid) == due
     orders = [o for o in orch.get_deployment_info(uuid)["config_orders"] if o["order_type"] == "Creation"]
@@ -178,10 +168,10 @@ def test_payments_under_a_flaky_chain_end_paid_exactly_once(sandbox: dict[str, A
             except SwanJupyterError as exc:  # anything else fails the test
                 clear_errors += 1
                 assert str(exc) and exc.hint
-    injected = _injected(sandbox, "chain")
+    counts = injected(sandbox, "chain")
     faults("chain", {"rules": []})
-    print(f"\n4 payments under a 25%-faulty chain: {clear_errors} clear errors on the way, injected {injected}")
-    assert injected.get("chain:error", 0) + injected.get("chain:reset", 0) > 5
+    print(f"\n4 payments under a 25%-faulty chain: {clear_errors} clear errors on the way, injected {counts}")
+    assert counts.get("chain:error", 0) + counts.get("chain:reset", 0) > 5
     payer = orch.payer()
     for task in tasks:
         uuid = task["task_uuid"]
