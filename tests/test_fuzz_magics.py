@@ -43,3 +43,65 @@ def test_any_magic_line_fails_cleanly(sandbox: dict[str, Any], ip: TestingShell,
 
 def test_report_magic_fuzz_counts() -> None:
     print(f"\nmagic-line fuzz cases: {CASES}")
+
+
+ACTOR_TOKENS = ["list", "get", "create", "update", "delete", "state", "permissions", "grant", "workers", "nonces",
+                "add-nonce", "executions", "logs", "results", "metrics", "aliases", "search", "add-workers",
+                "--image", "abacosamples/test", "--level", "READ", "EXECUTE", "BOGUS", "--max-uses", "-3", "2",
+                "--set", "{", "}", "[1]", "--actor", "--filter", "k=v", "=", "--limit", "0", "-1", "--skip",
+                "executions", "actors", "user2", "NONE", "UPDATE", "no-such-actor", "../..", "%2F", "--help",
+                "--sync", "--timeout", "0.01", "--env", "A=1", "MSG=x", "_abaco_x=1", "--binary", "--json",
+                "--text", "ex"]
+BODIES = st.one_of(st.text(max_size=40), st.sampled_from(['{"n": 1}', "[]", "{}", "$nope", "$data", "null",
+                                                          "{bad json", "\x00\ud7ff", " ", ""]))
+SEND_CASES = {"n": 0, "usage": 0, "swan": 0, "ok": 0}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(words=st.lists(st.sampled_from(ACTOR_TOKENS), max_size=6), text=st.text(max_size=10))
+def test_any_actors_line_fails_cleanly(sandbox: dict[str, Any], ip: TestingShell, words: list[str],
+                                       text: str) -> None:
+    if words and words[0] in ("delete", "add-workers"):
+        words = ["get", *words[1:]]  # the fuzzer must not delete what other tests use
+    line = " ".join([*words, text.replace("\n", " ")])
+    SEND_CASES["n"] += 1
+    try:
+        ip.run_line_magic("actors", line)
+        SEND_CASES["ok"] += 1
+    except UsageError:
+        SEND_CASES["usage"] += 1
+    except SwanJupyterError as exc:
+        assert str(exc).strip()
+        SEND_CASES["swan"] += 1
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(words=st.lists(st.sampled_from(ACTOR_TOKENS[-12:]), max_size=5), body=BODIES,
+       target=st.sampled_from(["known", "unknown", ""]))
+def test_any_actor_send_cell_fails_cleanly(sandbox: dict[str, Any], ip: TestingShell, words: list[str], body: str,
+                                           target: str) -> None:
+    if target == "known" and "fuzz_actor" not in FUZZ:
+        from swan_jupyter.session import default_session
+
+        FUZZ["fuzz_actor"] = str(default_session().actors().add({"image": "abacosamples/test"}).id)
+    ip.user_ns["data"] = b"\x00\x01 bytes"
+    actor = {"known": FUZZ.get("fuzz_actor", ""), "unknown": "no-such-actor", "": ""}[target]
+    SEND_CASES["n"] += 1
+    try:
+        ip.run_cell_magic("actor_send", " ".join([actor, *words]), body)
+        SEND_CASES["ok"] += 1
+    except UsageError:
+        SEND_CASES["usage"] += 1
+    except SwanJupyterError as exc:
+        assert str(exc).strip()
+        SEND_CASES["swan"] += 1
+
+
+FUZZ: dict[str, str] = {}
+
+
+def test_report_actor_magic_fuzz_counts() -> None:
+    print(f"\n%actors / %%actor_send fuzz cases (lines and cell bodies): {SEND_CASES}")
+    assert SEND_CASES["n"] >= 200
