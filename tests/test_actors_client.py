@@ -248,6 +248,9 @@ def test_nonce_uses_run_out(client: Actors, actor: Actor) -> None:
     listed = client.list_nonces(aid)
     assert nonce.id in {n.id for n in listed}
     df = frames.nonces_frame(listed)
+    assert nonce.id not in df.to_string() and nonce.id not in df.to_html()  # a credential: masked when shown
+    assert df["id"].str.startswith("*****").all() and nonce.id[-4:] in set(df["id"].str[-4:])
+    assert nonce.id in set(frames.nonces_frame(listed, reveal=True)["id"])
     assert str(df["max_uses"].dtype) == "Int64" and str(df["create_time"].dtype) == UTC_DTYPE
     assert str(df["level"].dtype) == "category"
     client.delete_nonce(aid, nonce.id)

@@ -83,3 +83,57 @@ def test_the_scanner_finds_a_planted_secret(sandbox: dict[str, Any]) -> None:
     for secret in secrets:
         assert scan(["output: " + secret + " (leaked)"], secrets), secret[:6]
     assert scan(["nothing to see"], secrets) == []
+
+
+def test_the_actor_side_shows_no_token_and_no_nonce(sandbox: dict[str, Any], ip: TestingShell,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """Abaco tokens and nonce ids (credentials) stay out of magics' outputs, frames, reprs, errors, widgets, logs."""
+    from ipywidgets.embed import embed_data
+
+    from swan_jupyter.actors import Actors
+    from swan_jupyter.widgets.explorer import ExecutionExplorer
+    from swan_jupyter.widgets.message_form import ActorMessageForm
+
+    caplog.set_level(logging.DEBUG, logger="swan_jupyter")
+    reset_default_session()
+    client = Session(notify=lambda _m: None).actors()
+    aid = str(client.add({"image": "abacosamples/wc", "name": "secret-scan"}).id)
+    texts: list[str] = [repr(client), repr(client.transport)]
+
+    def shown(value: Any) -> None:
+        texts.extend([repr(value), str(value)])
+        for method in ("_repr_html_", "to_html"):
+            if hasattr(value, method):
+                texts.append(getattr(value, method)())
+
+    try:
+        nonce = ip.run_line_magic("actors", f"add-nonce {aid} --level EXECUTE --max-uses 5")
+        nonce_ids = [str(nonce.id)]
+        nonce_ids.append(str(client.add_nonce(aid, level="READ").id))
+        for line in ("list", f"get {aid}", f"nonces {aid}", f"permissions {aid}", f"executions {aid}", "aliases"):
+            shown(ip.run_line_magic("actors", line))
+        ex = ip.run_cell_magic("actor_send", aid, "one two three\n")
+        ex.wait(timeout=30)
+        shown(ex)
+        shown(ip.run_line_magic("actors", f"logs {aid} {ex.id}"))
+        # a nonce client's own repr and errors: a refused level, a used-up nonce, a wrong token
+        by_nonce = client.with_nonce(nonce_ids[1])
+        texts.append(repr(by_nonce))
+        wrong = Actors(sandbox["abaco"]["url"], token=sandbox["abaco"]["users"]["user"]["token"][::-1])
+        for call in (lambda: by_nonce.send_message(aid, "needs EXECUTE"), lambda: wrong.list(),
+                     lambda: client.with_nonce("DEV_notanonce0000").get(aid)):
+            with pytest.raises(SwanJupyterError) as info:
+                call()
+            texts += [str(info.value), repr(info.value), "\n".join(info.value._render_traceback_())]
+        form = ActorMessageForm(client, background=False, wait_timeout=60)
+        form.actor.value = aid
+        form.message.value = "four five"
+        form.send()
+        explorer = ExecutionExplorer(actors=client, background=False)
+        texts.append(str(embed_data(views=[form.widget, explorer.widget])["manager_state"]))
+        texts += [r.getMessage() for r in caplog.records]
+        leaks = scan(texts, [*secrets_of(sandbox), *nonce_ids])
+        assert leaks == [], leaks
+        assert len(texts) > 25
+    finally:
+        client.delete(aid)

@@ -122,9 +122,20 @@ def workers_frame(items: Iterable[Worker | Mapping[str, Any]]) -> pd.DataFrame:
     return build_frame(_dicts(items), WORKER_COLUMNS)
 
 
-def nonces_frame(items: Iterable[Nonce | Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per nonce. The ``id`` column holds the nonce credentials themselves: share the frame carefully."""
-    return build_frame(_dicts(items), NONCE_COLUMNS)
+def nonces_frame(items: Iterable[Nonce | Mapping[str, Any]], *, reveal: bool = False) -> pd.DataFrame:
+    """One row per nonce (columns :data:`NONCE_COLUMNS`).
+
+    A nonce id is a credential, so the ``id`` column shows only its last four characters (``*****ZV1x``) and a
+    displayed or saved frame gives nothing away. ``reveal=True`` puts the raw ids in the column, for code that
+    hands a nonce out; the :class:`~swan_jupyter.actors.Nonce` objects from ``client.list_nonces`` also carry
+    them (``nonce.id``) while masking them in their own display.
+    """
+    from ..redact import mask
+
+    rows = _dicts(items)
+    if not reveal:
+        rows = [{**row, "id": mask(row["id"], keep=4) if row.get("id") else row.get("id")} for row in rows]
+    return build_frame(rows, NONCE_COLUMNS)
 
 
 def permissions_frame(permissions: Mapping[str, str]) -> pd.DataFrame:

@@ -66,7 +66,7 @@ ACTORS_HELP = """Abaco actors: %actors SUBCOMMAND [ARGS] [VAR]   (each subcomman
   grant ACTOR USER LEVEL        give USER a level: NONE READ EXECUTE UPDATE
   workers ACTOR                 workers (DataFrame)
   add-workers ACTOR [N]         ensure N workers (admins only)
-  nonces ACTOR                  nonces (DataFrame; the ids are credentials)
+  nonces ACTOR                  nonces (DataFrame; the ids, credentials, are masked)
   add-nonce ACTOR [--level L] [--max-uses N]
   executions ACTOR              executions (DataFrame)
   logs ACTOR EXECUTION          an execution's logs
@@ -205,7 +205,8 @@ def _actors_parser() -> MagicArgumentParser:
     p = add("add-workers", "Ensure at least N workers (admins only).\n\nExample: %actors add-workers {actor.id} 2",
             "actor", var=False)
     p.add_argument("n", type=int, nargs="?", default=1)
-    add("nonces", "The actor's nonces as a DataFrame (the ids are credentials: share carefully).", "actor")
+    add("nonces", "The actor's nonces as a DataFrame (ids masked: they are credentials; client.list_nonces "
+                  "has them).", "actor")
     p = add("add-nonce", "Create a nonce (a credential for one actor).\n\n"
                          "Example: %actors add-nonce {actor.id} --level READ --max-uses 3 n", "actor")
     p.add_argument("--level", default="EXECUTE", help="READ, EXECUTE or UPDATE (default EXECUTE)")
