@@ -22,6 +22,7 @@ Secrets never leave through this module: auth objects mask themselves, the query
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 import time
 from collections.abc import Mapping
@@ -42,6 +43,7 @@ from .errors import (
     RequestTimeoutError,
     TransportError,
     UnknownOutcomeError,
+    ValidationError,
 )
 from .redact import Secret, install_log_redaction, redact
 
@@ -222,6 +224,9 @@ class Transport:
         """
         method = method.upper()
         url = self.base_url + path if path.startswith("/") else f"{self.base_url}/{path}"
+        if json is not None and content is None:
+            content = encode_json(json)
+            headers = {"Content-Type": "application/json", **(headers or {})}
         started = time.perf_counter()
         try:
             response = self.session.request(
@@ -229,7 +234,6 @@ class Transport:
                 url,
                 params=params,
                 data=content if content is not None else data,
-                json=json,
                 headers=headers,
                 timeout=timeout or self.timeout,
                 allow_redirects=False,
@@ -273,8 +277,15 @@ class Transport:
                 body = None
                 is_json = False
         if not is_json:
-            if status < 400:
+            if status < 300:
                 return RawReply(response.content, content_type, status, response.headers)
+            if status < 400:
+                where = redact(response.headers.get("Location", "") or "elsewhere")
+                raise RemoteError(
+                    f"{self.service} redirected {method} {_strip_query(path)} to {where} (HTTP {status}).",
+                    hint="Check the service URL in your profile (https vs http, a missing or extra path prefix); "
+                         "an id with unusual characters can also land on another route.",
+                    status=status, server_message="", method=method, path=_strip_query(path))
             snippet = redact(response.text[:300].strip())
             raise self._remote_error(method, path, status, snippet or response.reason or "", None)
         if self.envelope == "swan":
@@ -354,6 +365,41 @@ class Transport:
         )
 
 
+def encode_json(value: Any) -> bytes:
+    """``value`` as a strict JSON request body; anything JSON cannot carry is a :class:`ValidationError`.
+
+    Strict means no ``NaN``/``Infinity`` (servers reject them) and no silent ``str()`` of other types: a
+    ``Decimal``, ``bytes``, a ``set`` or an object must be converted by the caller, who knows what it means.
+    """
+    try:
+        return jsonlib.dumps(value, allow_nan=False, ensure_ascii=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise ValidationError(
+            f"The request body cannot be sent as JSON: {reason}.",
+            hint="Use only str, int, float (finite), bool, None, list and dict values; convert Decimal to str, "
+                 "bytes to text (or send them as a binary message) and sets to lists.",
+        ) from None
+
+
+def path_segment(value: Any, what: str = "id") -> str:
+    """``value`` as one URL path segment (percent-encoded, ``/`` included), refusing what cannot name an object.
+
+    Empty or blank values, ``.`` and ``..`` (which a URL library folds into the parent path) and control
+    characters raise :class:`ValidationError` before anything is sent.
+    """
+    from urllib.parse import quote
+
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationError(f"The {what} must be text, not {type(value).__name__}.",
+                              hint=f"Pass the {what} as a str.")
+    text = str(value)
+    if not text.strip() or text.strip() in (".", "..") or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValidationError(f"{text!r} is not a valid {what}.",
+                              hint=f"Pass the {what} exactly as the server returned it (e.g. actor.id).")
+    return quote(text, safe="")
+
+
 def _strip_query(path: str) -> str:
     return path.split("?", 1)[0]
 
@@ -404,4 +450,5 @@ def _root_reason(exc: BaseException) -> str:
     return text.split(": ", 1)[-1] if "object at 0x" in text else text
 
 
-__all__ = ["USER_AGENT", "NonceAuth", "RawReply", "TokenAuth", "Transport", "make_retry"]
+__all__ = ["USER_AGENT", "NonceAuth", "RawReply", "TokenAuth", "Transport", "encode_json", "make_retry",
+           "path_segment"]

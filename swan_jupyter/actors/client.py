@@ -17,11 +17,11 @@ import builtins
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
 
 from ..errors import RemoteError, ValidationError
 from ..redact import Secret
 from ..transport import NonceAuth, RawReply, TokenAuth, Transport
+from ..transport import path_segment as _seg
 from .cases import snake_keys, wire_keys
 from .execution import Execution
 from .messages import MAX_BINARY_BYTES, check_binary, check_environment, message_body
@@ -42,8 +42,25 @@ UPDATABLE_FIELDS = (
 )
 
 
-def _seg(value: str) -> str:
-    return quote(str(value), safe="")
+#: The longest a synchronous run may be waited for (seconds).
+MAX_SYNC_TIMEOUT = 86_400.0
+
+
+def _positive_seconds(value: Any) -> float:
+    """A finite, positive number of seconds (int, float or Decimal), else :class:`ValidationError`."""
+    import math
+    from decimal import Decimal
+
+    if not isinstance(value, bool) and isinstance(value, int | float | Decimal):
+        try:
+            seconds = float(value)
+        except (OverflowError, ValueError):
+            seconds = math.nan
+        if math.isfinite(seconds) and 0 < seconds <= MAX_SYNC_TIMEOUT:
+            return seconds
+    raise ValidationError(f"The synchronous timeout must be a positive number of seconds (at most a day), not "
+                          f"{value!r}.", hint="Pass timeout=60, for example; for longer work send the message "
+                                              "without waiting and use execution.wait().")
 
 
 class Actors(ActorsExtras):
@@ -245,8 +262,7 @@ class Actors(ActorsExtras):
         ``timeout`` seconds with :class:`~swan_jupyter.errors.UnknownOutcomeError` (the execution may still be
         running: ``outcome_check`` tells how to find it); the message is never resent.
         """
-        if timeout <= 0:
-            raise ValidationError("The synchronous timeout must be positive.", hint="Pass timeout=60, for example.")
+        timeout = _positive_seconds(timeout)
         params = check_environment(environment)
         params["_abaco_synchronous"] = "true"
         if isinstance(message, bytes | bytearray | memoryview):
@@ -286,7 +302,8 @@ class Actors(ActorsExtras):
             raise ValidationError(f"Cannot read {since!r} as a time.", hint="Pass a datetime or ISO 8601 text.")
         items = self.list_executions(actor_id).executions
         # Abaco keeps milliseconds: compare with a one-second margin so the send time itself is included.
-        margin = start - timedelta(seconds=1)
+        margin = start - timedelta(seconds=1) if start > datetime.min.replace(tzinfo=UTC) + timedelta(seconds=1) \
+            else start
         return [e for e in items if e.message_received_time is None or e.message_received_time >= margin]
 
     def get_execution(self, actor_id: str, execution_id: str) -> ExecutionInfo:

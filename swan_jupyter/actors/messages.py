@@ -41,7 +41,16 @@ def check_environment(environment: Mapping[str, Any] | None) -> dict[str, str]:
                 f"Environment variable name {name!r} is not valid.",
                 hint="Use letters, digits and underscores, not starting with a digit (e.g. MODE, run_id).",
             )
-        out[name] = value if isinstance(value, str) else json.dumps(value)
+        if isinstance(value, str):
+            out[name] = value
+            continue
+        try:
+            out[name] = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"Environment variable {name!r} has a value that cannot be sent: {exc}.",
+                hint="Pass text, or a number, bool, list or dict (sent as JSON text); decode bytes first.",
+            ) from None
     return out
 
 

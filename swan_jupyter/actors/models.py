@@ -32,13 +32,16 @@ def parse_time(value: Any) -> datetime | None:
     """
     if value is None:
         return None
-    if isinstance(value, str):
-        return _parse_text(value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    return _parse_text(str(value))
+    try:
+        if isinstance(value, str):
+            return _parse_text(value)
+        if isinstance(value, datetime):
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        return _parse_text(str(value))
+    except (OverflowError, OSError, ValueError):  # out of the platform's range, NaN, year 0: not a time
+        return None
 
 
 def _parse_text(value: str) -> datetime | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from ..errors import ValidationError
+from ..transport import path_segment as _seg
 from .cases import snake_keys
 from .models import Actor, Alias, ExecutionInfo, Model, Nonce, Record, SearchPage, Worker
 
@@ -16,10 +16,6 @@ if TYPE_CHECKING:
 
 LEVELS = ("NONE", "READ", "EXECUTE", "UPDATE")
 SEARCH_KINDS = ("actors", "workers", "executions", "logs")
-
-
-def _seg(value: str) -> str:
-    return quote(str(value), safe="")
 
 
 def _level(level: str) -> str:
@@ -105,8 +101,9 @@ class ActorsExtras:
     def add_nonce(self, actor_id: str, level: str = "EXECUTE", max_uses: int = -1,
                   description: str | None = None) -> Nonce:
         """Create a nonce (``max_uses`` -1 = unlimited). Its ``id`` is the credential to hand out."""
-        if max_uses == 0 or max_uses < -1:
-            raise ValidationError("max_uses must be a positive integer or -1 (unlimited).")
+        if isinstance(max_uses, bool) or not isinstance(max_uses, int) or max_uses == 0 or max_uses < -1:
+            raise ValidationError(f"max_uses must be a positive integer or -1 (unlimited), not {max_uses!r}.",
+                                  hint="For example max_uses=3, or max_uses=-1 for a nonce without a limit.")
         body: dict[str, Any] = {"level": _level(level), "max_uses": int(max_uses)}
         if description:
             body["description"] = description

@@ -47,8 +47,12 @@ def amount_due(price_per_hour_wei: int, seconds: int) -> int:
 
 
 def swan_to_wei(amount: str | int | Decimal) -> int:
-    """An amount of SWAN (decimal) to wei."""
-    return int(to_decimal(amount, "amount") * WEI_PER_SWAN)
+    """An amount of SWAN (decimal) to wei, exactly: more than 18 decimal places is refused, never rounded."""
+    wei = to_decimal(amount, "amount") * WEI_PER_SWAN
+    if wei != wei.to_integral_value():
+        raise ValidationError(f"amount {amount!r} has more than 18 decimal places (finer than 1 wei).",
+                              hint="Round it to at most 18 decimal places.")
+    return int(wei)
 
 
 def wei_to_swan(wei: int) -> Decimal:

@@ -35,7 +35,7 @@ from ..errors import (
     ValidationError,
 )
 from ..redact import Secret, register
-from ..transport import TokenAuth, Transport
+from ..transport import TokenAuth, Transport, path_segment
 from .amounts import MIN_DURATION, amount_due, format_swan, parse_duration, price_to_wei, swan_to_wei
 from .ledger import Ledger, LedgerEntry
 from .models import Hardware, PaymentReceipt, Quote, Result, TaskResult, hardware_from_wire
@@ -326,7 +326,7 @@ class Orchestrator:
         """``{task, jobs, computing_providers, config_orders}`` of a task; NotFoundError if unknown."""
         _check_uuid(task_uuid)
         try:
-            data = self._call("GET", f"/v2/task_deployment/{task_uuid}")
+            data = self._call("GET", f"/v2/task_deployment/{path_segment(task_uuid, 'task uuid')}")
         except RemoteError as exc:
             if exc.status in (None, 200, 404) and "fail" in exc.server_message.lower():
                 raise NotFoundError(f"No task {task_uuid} on this Orchestrator.", status=exc.status,
