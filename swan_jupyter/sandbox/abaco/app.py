@@ -157,4 +157,11 @@ class Dispatcher:
 def build_app(core: Core, tenant: str) -> Starlette:
     """The Starlette application serving the emulator."""
     dispatcher = Dispatcher(core, tenant)
-    return Starlette(routes=[StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)])
+
+    async def unrouted(request: Request, exc: Exception) -> Response:
+        # Starlette's path pattern does not match a decoded newline ("/actors/v2/a%0Ab"): such requests miss the
+        # catch-all route, so they are handed to the same dispatcher (which answers in the Abaco envelope).
+        return await dispatcher.handle(request)
+
+    return Starlette(routes=[StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)],
+                     exception_handlers={404: unrouted})
