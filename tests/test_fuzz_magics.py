@@ -101,7 +101,30 @@ def test_any_actor_send_cell_fails_cleanly(sandbox: dict[str, Any], ip: TestingS
 
 FUZZ: dict[str, str] = {}
 
+DEPLOY_BODIES = st.one_of(BODIES, st.sampled_from([
+    'version: "2.0"\nservices:\n  web:\n    image: nginx:latest\n', "FROM python:3.11\nCMD python -m http.server\n",
+    "services: [", "version: 2\n", "---\n- a\n- b\n", "FROM\n", "\t\tservices:\n", "key: !!python/object:os.system x",
+]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(body=DEPLOY_BODIES, flags=st.lists(st.sampled_from(["--dockerfile", "--region", "global", "Mars",
+                                                           "--duration", "1h", "5m", "--branch", "x"]), max_size=3))
+def test_any_swan_deploy_cell_body_fails_cleanly(sandbox: dict[str, Any], ip: TestingShell, body: str,
+                                                 flags: list[str]) -> None:
+    line = " ".join(["--hardware", "C1ae.small", "--no-pay", *flags, "d"])  # never pays
+    SEND_CASES["n"] += 1
+    try:
+        ip.run_cell_magic("swan_deploy", line, body)
+        SEND_CASES["ok"] += 1
+    except UsageError:
+        SEND_CASES["usage"] += 1
+    except SwanJupyterError as exc:
+        assert str(exc).strip()
+        SEND_CASES["swan"] += 1
+
 
 def test_report_actor_magic_fuzz_counts() -> None:
-    print(f"\n%actors / %%actor_send fuzz cases (lines and cell bodies): {SEND_CASES}")
-    assert SEND_CASES["n"] >= 200
+    print(f"\n%actors, %%actor_send and %%swan_deploy fuzz cases (lines and cell bodies): {SEND_CASES}")
+    assert SEND_CASES["n"] >= 300
