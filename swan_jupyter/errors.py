@@ -12,7 +12,9 @@ Every error the package raises on purpose derives from :class:`SwanJupyterError`
     │   ├── AuthenticationError     credentials missing, wrong or expired
     │   ├── PermissionDeniedError   authenticated, but not allowed to do this
     │   └── NotFoundError           the object does not exist (or is not visible to you)
+    │   └── ProtocolError           the answer cannot be read (not JSON, a field missing or of the wrong type)
     └── PaymentError                an on-chain payment did not complete (carries state and tx hashes)
+        └── QuoteChangedError       the payment would differ from what was confirmed: nothing was signed
 
 Each error has a ``message`` (what went wrong) and a ``hint`` (how to fix it). Their text never contains
 secrets: it goes through :func:`swan_jupyter.redact.redact`.
@@ -197,12 +199,31 @@ class PaymentError(SwanJupyterError):
         super().__init__(message, hint=hint)
 
 
+class ProtocolError(RemoteError):
+    """The server answered, but not in a shape this client can read: HTML instead of JSON, a list where an
+    object belongs, a price that is not a number, a field missing. The message names the endpoint and field."""
+
+    default_hint = ("Check the service URL in your profile (a proxy or a login page answers HTML); if it is right, "
+                    "the server's API changed: report it with the endpoint named above.")
+
+
+class QuoteChangedError(PaymentError):
+    """What would be paid now differs from what was confirmed (amount, hardware, price, duration, contract or
+    chain). Nothing was signed. ``quote`` is the new quote: confirm it to pay it."""
+
+    def __init__(self, message: str, *, quote: Any, task_uuid: str | None = None, hint: str | None = None) -> None:
+        self.quote = quote
+        super().__init__(message, state="intent", task_uuid=task_uuid, hint=hint)
+
+
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "NotFoundError",
     "PaymentError",
     "PermissionDeniedError",
+    "ProtocolError",
+    "QuoteChangedError",
     "RemoteError",
     "RequestTimeoutError",
     "SwanJupyterError",

@@ -191,7 +191,7 @@ def test_an_unreachable_chain_is_a_transport_error_that_names_the_fix(sandbox: d
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    from swan_jupyter.orchestrator.payments import Payer
+    from swan_jupyter.orchestrator.payer import Payer
 
     dead = Payer(f"http://127.0.0.1:{port}", account=payer.account, client_payment=str(payer.contract.address),
                  swan_token=str(payer.token.address), ledger=payer.ledger)

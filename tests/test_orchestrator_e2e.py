@@ -126,7 +126,7 @@ def test_double_click_on_the_confirmation_pays_once(orch: Orchestrator) -> None:
 
     task = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")
     uuid = task["task_uuid"]
-    widget = PaymentConfirmation(orch.quote(uuid), lambda: orch.pay(uuid), background=True)
+    widget = PaymentConfirmation(orch.quote(uuid), lambda shown: orch.pay(uuid, confirmed=shown), background=True)
     assert "0.48 SWAN" in widget.review.value and "Quebec" not in widget.review.value
     widget.confirm_button.click()
     widget.confirm_button.click()

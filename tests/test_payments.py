@@ -1,6 +1,6 @@
 """Payments against a real anvil chain with the real contracts: exact amounts, refusals, never twice.
 
-These tests drive :class:`swan_jupyter.orchestrator.payments.Payer` and the ledger directly (the Orchestrator
+These tests drive :class:`swan_jupyter.orchestrator.payer.Payer` and the ledger directly (the Orchestrator
 emulator is exercised in the end-to-end tests); crashes are simulated with the payer's checkpoint hook.
 """
 
@@ -19,7 +19,7 @@ from eth_account import Account
 from swan_jupyter.errors import PaymentError, ValidationError
 from swan_jupyter.orchestrator.amounts import amount_due, price_to_wei
 from swan_jupyter.orchestrator.ledger import Ledger, LedgerEntry
-from swan_jupyter.orchestrator.payments import Payer, check_wallet
+from swan_jupyter.orchestrator.payer import Payer, check_wallet
 from swan_jupyter.sandbox.chain import HardwarePrice, faucet, start_chain
 
 PRICE = "0.48"

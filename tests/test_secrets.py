@@ -67,7 +67,7 @@ def test_nothing_visible_contains_a_secret(sandbox: dict[str, Any], ip: TestingS
 
     form = DeployForm(orch, background=False)
     texts.append(str(form.widget.get_state()))
-    widget = PaymentConfirmation(orch.estimate_price("C1ae.small", 3600), lambda: None, background=False)
+    widget = PaymentConfirmation(orch.estimate_price("C1ae.small", 3600), lambda _quote: None, background=False)
     texts += [str(widget.widget.get_state()), str(widget.review.get_state())]
     # the ledger file and the log records
     texts.append(Path(orch.settings.ledger_file).read_bytes().decode("latin-1"))

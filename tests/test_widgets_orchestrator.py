@@ -69,7 +69,10 @@ def test_status_view_renew_and_terminate_with_refund(orch: Any) -> None:
     view = DeploymentStatus(orch, task["task_uuid"], autostart=False, background=False)
     assert view.status in ("created", "completed")
     before = orch.payer().amount_paid(task["task_uuid"])
-    view.renew("1h")
+    confirm = view.renew("1h")
+    assert "1 SWAN" in confirm.review.value and orch.payer().amount_paid(task["task_uuid"]) == before
+    confirm.click_confirm()
+    confirm.click_confirm()  # a double click pays once
     assert orch.payer().amount_paid(task["task_uuid"]) == before + 10**18
     assert "Payment receipt" in view.message.value
     confirm = view.ask_terminate()

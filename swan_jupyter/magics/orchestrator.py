@@ -120,22 +120,16 @@ class OrchestratorMagics(Magics):
             return None
         return value
 
-    def _check_unattended_cap(self, amount_wei: int, orch: Any) -> Decimal | None:
-        from ..orchestrator.amounts import swan_to_wei
-
+    def _unattended_cap(self, amount_wei: int, orch: Any) -> Decimal:
+        """The cap ``--yes`` pays within (SwanMagics.max_auto_spend, else the profile's max_payment), checked
+        now against the estimate; the core checks it again, atomically, against what it signs."""
         cap = self._cap() if self._cap() is not None else orch.settings.max_payment
         if cap is None:
             raise ValidationError(
                 "Paying without confirmation (--yes) needs a spending cap.",
                 hint='Set one: %config SwanMagics.max_auto_spend = "10"  (SWAN), or max_payment in the profile.',
             )
-        if amount_wei > swan_to_wei(cap):
-            from ..orchestrator.amounts import format_swan
-
-            raise ValidationError(
-                f"This payment of {format_swan(amount_wei)} is above the unattended cap of {cap} SWAN.",
-                hint="Raise SwanMagics.max_auto_spend, or drop --yes and confirm in the widget.",
-            )
+        orch.payments.precheck(amount_wei, cap, cap_name="the unattended cap (--yes)")
         return Decimal(cap)
 
     # -- %swan_deploy ----------------------------------------------------------------------------------------
@@ -162,7 +156,7 @@ class OrchestratorMagics(Magics):
         orch = default_session().orchestrator()
         quote = orch.estimate_price(args.hardware, duration)
         unattended = args.pay and self._auto(args.yes)
-        cap = self._check_unattended_cap(quote.amount_wei, orch) if unattended else None
+        cap = self._unattended_cap(quote.amount_wei, orch) if unattended else None
         is_dockerfile = args.dockerfile or looks_like_dockerfile(body)
         task = orch.create_task(
             instance_type=args.hardware, region=args.region, duration=duration, app_repo_image=args.app,
@@ -173,8 +167,8 @@ class OrchestratorMagics(Magics):
         if not args.pay:
             return self._store(args.var, task)
         uuid = task["task_uuid"]
-        if unattended:
-            receipt = orch.pay(uuid, max_payment=cap)
+        if unattended:  # bound to the estimate checked against the cap: a different answer is never paid
+            receipt = orch.pay(uuid, max_payment=cap, confirmed=quote)
             task.update(receipt=receipt, tx_hash=receipt.tx_hash, tx_hash_approve=receipt.approve_tx_hash,
                         status="paid")
             if args.wait:
@@ -183,7 +177,8 @@ class OrchestratorMagics(Magics):
             return self._store(args.var, task)
         from ..widgets.confirm import PaymentConfirmation
 
-        widget = PaymentConfirmation(orch.quote(uuid, task=task.get("task")), lambda: orch.pay(uuid),
+        widget = PaymentConfirmation(orch.quote(uuid, task=task.get("task")),
+                                     lambda shown: orch.pay(uuid, confirmed=shown),
                                      on_done=lambda receipt: task.update(receipt=receipt, tx_hash=receipt.tx_hash,
                                                                          status="paid"))
         display(widget)
@@ -253,14 +248,15 @@ class OrchestratorMagics(Magics):
             duration = parse_duration(args.duration)
             quote = orch.quote(args.task, order_type="Renewal", duration=duration)
             if self._auto(args.yes):
-                cap = self._check_unattended_cap(quote.amount_wei, orch)
-                return orch.renew_task(args.task, duration, max_payment=cap)
+                cap = self._unattended_cap(quote.amount_wei, orch)
+                return orch.renew_task(args.task, duration, max_payment=cap, confirmed=quote)
             import uuid as uuidlib
 
             from ..widgets.confirm import PaymentConfirmation
 
             key = uuidlib.uuid4().hex  # one renewal per widget, however many clicks
-            display(PaymentConfirmation(quote, lambda: orch.renew_task(args.task, duration, idempotency_key=key)))
+            display(PaymentConfirmation(quote, lambda shown: orch.renew_task(args.task, duration, idempotency_key=key,
+                                                                             confirmed=shown)))
             return None
         if cmd == "terminate":
             if args.yes:
@@ -276,7 +272,7 @@ class OrchestratorMagics(Magics):
         if cmd == "ledger":
             from ..frames.orchestrator import ledger_frame
 
-            return self._store(args.var, ledger_frame(orch.payments()))
+            return self._store(args.var, ledger_frame(orch.payments.entries()))
         if cmd == "resume":
             return orch.resume_payment(args.task)
         if cmd == "apps":

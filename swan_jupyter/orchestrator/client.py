@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -29,21 +28,23 @@ from ..config import Settings, load_settings
 from ..errors import (
     ConfigurationError,
     NotFoundError,
-    PaymentError,
+    ProtocolError,
+    QuoteChangedError,
     RemoteError,
     UnknownOutcomeError,
     ValidationError,
 )
 from ..redact import Secret, register
 from ..transport import TokenAuth, Transport, path_segment
-from .amounts import MIN_DURATION, amount_due, format_swan, parse_duration, price_to_wei, swan_to_wei
-from .ledger import Ledger, LedgerEntry
+from . import wire
+from .amounts import MIN_DURATION, amount_due, parse_duration, price_to_wei
+from .ledger import Ledger
 from .models import Hardware, PaymentReceipt, Quote, Result, TaskResult, hardware_from_wire
-from .payments import Checkpoint, Payer, check_wallet, receipt_from_entry
+from .payer import Checkpoint, Payer
+from .payments import Payments
 
 DEPLOY_TYPES = {"source_uri": -99, "dockerfile": 1, "yaml": 2}
-NETWORKS = {31337: "local sandbox chain (anvil)", 254: "Swan mainnet", 20241133: "Swan Proxima testnet"}
-_SESSION_STARTED = time.time()
+_CREATE_CHECK = "list your tasks (get_task_list, or %swan tasks) to see whether the task was created"
 
 
 class Orchestrator:
@@ -52,23 +53,26 @@ class Orchestrator:
     :param url: the server's base URL.
     :param api_key: the API key (a :class:`~swan_jupyter.redact.Secret` or a string).
     :param settings: the settings (caps, wallet, key sources, timeouts); default: the active profile.
+    :param transport: the HTTP :class:`~swan_jupyter.transport.Transport` to use (as ``httpx.Client`` takes
+        ``transport=``); default: one built from the settings' timeouts and retries.
+    :param provider: a web3 provider for the chain (as web3.py takes one); default: HTTP to the RPC URL.
     """
 
-    def __init__(self, url: str, api_key: str | Secret | None = None, *, settings: Settings | None = None) -> None:
+    def __init__(self, url: str, api_key: str | Secret | None = None, *, settings: Settings | None = None,
+                 transport: Transport | None = None, provider: Any = None) -> None:
         self.settings = settings or load_settings()
         self.url = url.rstrip("/")
         self._api_key = api_key if isinstance(api_key, Secret) or api_key is None else Secret(api_key)
         s = self.settings
-        self.transport = Transport(self.url, envelope="swan", connect_timeout=s.connect_timeout,
-                                   read_timeout=s.read_timeout, retries=s.retries, backoff=s.backoff,
-                                   pool_size=s.pool_size, service="Orchestrator")
+        self.transport = transport or Transport(self.url, envelope="swan", connect_timeout=s.connect_timeout,
+                                                read_timeout=s.read_timeout, retries=s.retries, backoff=s.backoff,
+                                                pool_size=s.pool_size, service="Orchestrator")
         self._token: Secret | None = None
         self._contract_info: dict[str, Any] | None = None
         self._hardware: list[Hardware] | None = None
-        self._payer: Payer | None = None
-        self._ledger: Ledger | None = None
         self._lock = threading.RLock()
         self.checkpoint: Checkpoint | None = None
+        self.payments = Payments(self, provider=provider)
 
     # -- construction -----------------------------------------------------------------------------------------
 
@@ -126,18 +130,24 @@ class Orchestrator:
     def contract_info(self) -> dict[str, Any]:
         """Chain RPC URL and contract addresses (``GET /contract_info``), cached."""
         if self._contract_info is None:
-            data = self._call("GET", "/contract_info")
-            detail = (data or {}).get("contract_info", {}).get("contract_detail", {})
-            if not detail.get("client_contract_address"):
-                raise RemoteError("The Orchestrator's /contract_info has no client_contract_address.")
+            endpoint = "GET /contract_info"
+            data = wire.obj(self._call("GET", "/contract_info"), endpoint)
+            info = wire.obj(data.get("contract_info"), endpoint, "contract_info")
+            detail = wire.obj(info.get("contract_detail"), endpoint, "contract_info.contract_detail")
+            for key in ("client_contract_address", "swan_token_contract_address"):
+                address = wire.text(detail, key, endpoint, where="contract_detail.")
+                if not (address.startswith("0x") and len(address) == 42):
+                    raise wire.fail(endpoint, f"contract_detail.{key}", "an address (0x + 40 hex digits)", address)
             self._contract_info = dict(detail)
         return self._contract_info
 
     def get_hardware(self, *, refresh: bool = False) -> list[Hardware]:
         """The hardware catalogue (``GET /cp/machines-dp-ssh-ready``), cached until ``refresh``."""
         if self._hardware is None or refresh:
-            data = self._call("GET", "/cp/machines-dp-ssh-ready")
-            self._hardware = [hardware_from_wire(h) for h in (data or {}).get("hardware", [])]
+            endpoint = "GET /cp/machines-dp-ssh-ready"
+            data = wire.obj(self._call("GET", "/cp/machines-dp-ssh-ready"), endpoint)
+            self._hardware = [hardware_from_wire(h, endpoint, i)
+                              for i, h in enumerate(wire.items(data.get("hardware"), endpoint, "hardware"))]
         return list(self._hardware)
 
     get_instance_resources = get_hardware
@@ -212,12 +222,8 @@ class Orchestrator:
         seconds = parse_duration(duration)
         price_wei = price_to_wei(hw.price)
         return Quote(None, "Creation", hw.name, hw.hardware_id, "global", seconds, hw.price, price_wei,
-                     amount_due(price_wei, seconds), self.settings.wallet_address or "", None, self._network())
-
-    def _network(self, chain_id: int | None = None) -> str:
-        if chain_id is None:
-            return "sandbox" if self.settings.is_sandbox else self.settings.profile
-        return NETWORKS.get(chain_id, f"chain {chain_id}")
+                     amount_due(price_wei, seconds), self.settings.wallet_address or "", None,
+                     self.payments.network())
 
     # -- tasks ------------------------------------------------------------------------------------------------
 
@@ -286,9 +292,11 @@ class Orchestrator:
             )
         if start_in < 0:
             raise ValidationError("start_in must be >= 0 seconds.")
-        quote_amount = amount_due(price_to_wei(hw.price), seconds)
+        estimate = Quote(None, "Creation", hw.name, hw.hardware_id, region, seconds, hw.price,
+                         price_to_wei(hw.price), amount_due(price_to_wei(hw.price), seconds), wallet, None,
+                         self.payments.network())
         if auto_pay:
-            self._check_caps(quote_amount, max_payment)
+            self.payments.precheck(estimate.amount_wei, max_payment, wallet)
         form: dict[str, Any] = {"duration": seconds, "cfg_name": hw.name, "region": region,
                                 "start_in": start_in, "wallet": wallet}
         if deploy_yaml or dockerfile:
@@ -306,21 +314,34 @@ class Orchestrator:
             form["preferred_cp"] = ",".join(preferred_cp_list)
         if ip_whitelist:
             form["ip_whitelist"] = ",".join(ip_whitelist)
-        data = self._call("POST", "/v2/task_deployment-dp", data=form,
-                          outcome_check="list your tasks (get_task_list) to see whether the task was created")
-        task = (data or {}).get("task") or {}
-        if not task.get("uuid"):
-            raise RemoteError("The Orchestrator created no task (no uuid in the answer).", payload=data)
+        task = self._create(form)
         result = TaskResult(task=task, task_uuid=task["uuid"], instance_type=hw.name, hardware_id=hw.hardware_id,
                             region=region, price=str(hw.price), duration=seconds, job_source_uri=job_source_uri,
                             wallet_address=wallet, status=task.get("status"), config_order=None, tx_hash=None,
-                            tx_hash_approve=None, receipt=None, amount_wei=quote_amount)
+                            tx_hash_approve=None, receipt=None, amount_wei=estimate.amount_wei)
         if auto_pay:
-            receipt, order = self._pay_and_validate(task["uuid"], private_key=private_key, max_payment=max_payment,
-                                                    task=task)
+            try:  # bound to the catalogue quote this call was made with: a different answer is never paid
+                receipt, order = self.payments.pay(task["uuid"], private_key=private_key, max_payment=max_payment,
+                                                   task=task, confirmed=estimate)
+            except QuoteChangedError as exc:
+                raise QuoteChangedError(f"Task {task['uuid']} was created but not paid: {exc.message}",
+                                        quote=exc.quote, task_uuid=task["uuid"], hint=exc.hint) from None
             result.update(receipt=receipt, tx_hash=receipt.tx_hash, tx_hash_approve=receipt.approve_tx_hash,
                           status="paid", config_order=order)
         return result
+
+    def _create(self, form: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v2/task_deployment-dp``; an answer that cannot be read is an unknown outcome (never resent)."""
+        data = self._call("POST", "/v2/task_deployment-dp", data=form, outcome_check=_CREATE_CHECK)
+        try:
+            task = wire.obj(wire.obj(data, "POST /v2/task_deployment-dp").get("task"),
+                            "POST /v2/task_deployment-dp", "task")
+            wire.text(task, "uuid", "POST /v2/task_deployment-dp", where="task.")
+        except ProtocolError as exc:
+            raise UnknownOutcomeError(
+                f"The Orchestrator's answer to the task creation cannot be read ({exc.message}); the task may or "
+                "may not have been created.", url=self.url, check=_CREATE_CHECK) from None
+        return task
 
     def get_deployment_info(self, task_uuid: str) -> Result:
         """``{task, jobs, computing_providers, config_orders}`` of a task; NotFoundError if unknown."""
@@ -414,151 +435,32 @@ class Orchestrator:
         return Result(self._call("POST", "/v2/config_order_status",
                                  data={"task_uuid": task_uuid, "tx_hash": tx_hash}) or {})
 
-    # -- payments ---------------------------------------------------------------------------------------------
+    # -- payments (held by orch.payments; these are swan-sdk's names) ------------------------------------------
 
     @property
     def ledger(self) -> Ledger:
         """The persistent payment ledger (``settings.ledger_file``)."""
-        if self._ledger is None:
-            self._ledger = Ledger(self.settings.ledger_file)
-        return self._ledger
+        return self.payments.ledger
 
     def payer(self, private_key: str | Secret | None = None) -> Payer:
         """The web3 payer for this server's chain and the configured wallet (built once)."""
         with self._lock:
-            if self._payer is not None and private_key is None:
-                return self._payer
-            from ..keys import load_account
-
-            if private_key is not None:
-                from eth_account import Account
-
-                raw = private_key.reveal() if isinstance(private_key, Secret) else str(private_key)
-                register(raw)
-                account = Account.from_key(raw)
-            else:
-                account = load_account(self.settings)
-            check_wallet(account, self.settings.wallet_address)
-            info = self.contract_info()
-            rpc = self.settings.chain_rpc_url or info.get("rpc_url")
-            if not rpc:
-                raise ConfigurationError("No chain RPC URL: /contract_info has none and chain_rpc_url is unset.")
-            payer = Payer(str(rpc), account=account, client_payment=info["client_contract_address"],
-                          swan_token=info["swan_token_contract_address"], ledger=self.ledger,
-                          checkpoint=lambda step: self.checkpoint(step) if self.checkpoint else None)
-            if private_key is None:
-                self._payer = payer
-            return payer
+            return self.payments.payer(private_key)
 
     def quote(self, task_uuid: str, *, order_type: str = "Creation", duration: str | int | None = None,
               task: Mapping[str, Any] | None = None) -> Quote:
-        """The exact amount a payment for ``task_uuid`` needs, from the price fixed at creation.
-
-        ``task``: the task object as the server returned it at creation (saves a lookup); by default the task is
-        read with :meth:`get_deployment_info`.
-        """
-        detail = (task or {}).get("task_detail") or {}
-        if task is None or task.get("uuid") != task_uuid or detail.get("hardware_id") is None \
-                or detail.get("price_per_hour") is None:
-            task = self.get_deployment_info(task_uuid).get("task") or {}
-            detail = task.get("task_detail") or {}
-        if detail.get("hardware_id") is None or detail.get("price_per_hour") is None:
-            raise RemoteError(f"Task {task_uuid} has no hardware_id/price_per_hour in its task_detail.")
-        seconds = parse_duration(duration if duration is not None else int(detail.get("duration") or 0))
-        price = Decimal(str(detail["price_per_hour"]))
-        price_wei = price_to_wei(price)
-        requirements = detail.get("requirements") or {}
-        return Quote(task_uuid, order_type, str(detail.get("hardware") or ""), int(detail["hardware_id"]),
-                     str(requirements.get("region") or "global"), seconds, price, price_wei,
-                     amount_due(price_wei, seconds), str(task.get("refund_wallet") or self.settings.wallet_address),
-                     None, self._network())
-
-    def _check_caps(self, amount_wei: int, max_payment: str | Decimal | None = None) -> None:
-        caps = [(c, where) for c, where in ((max_payment, "this call's cap"),
-                                           (self.settings.max_payment, "max_payment")) if c is not None]
-        for cap, where in caps:
-            cap_wei = swan_to_wei(cap)
-            if amount_wei > cap_wei:
-                raise ValidationError(
-                    f"This payment of {format_swan(amount_wei)} is above {where} ({format_swan(cap_wei)}).",
-                    hint="Raise the cap (max_payment in the profile, or SwanMagics.max_auto_spend) or pay less.",
-                )
-        if self.settings.max_session_spend is not None and self.settings.wallet_address:
-            spent = self.ledger.spent_since(self.settings.wallet_address, _SESSION_STARTED)
-            cap_wei = swan_to_wei(self.settings.max_session_spend)
-            if spent + amount_wei > cap_wei:
-                raise ValidationError(
-                    f"This payment would bring this session's spending to {format_swan(spent + amount_wei)}, "
-                    f"above max_session_spend ({format_swan(cap_wei)}).",
-                    hint="Raise max_session_spend or start a new session.",
-                )
+        """The exact amount a payment for ``task_uuid`` needs, with its contract and chain: what a confirmation
+        shows, and what ``pay(..., confirmed=quote)`` will sign or refuse (see :class:`Payments`)."""
+        return self.payments.quote(task_uuid, order_type=order_type, duration=duration, task=task)
 
     def submit_payment(self, task_uuid: str, private_key: str | Secret | None = None, duration: int | None = None,
                        *, order_type: str = "Creation", idempotency_key: str | None = None,
                        max_payment: str | Decimal | None = None, task: Mapping[str, Any] | None = None,
-                       ) -> PaymentReceipt:
-        """Pay on chain for a task (no server validation): approve if short, then submit/renew.
-
-        Idempotent: the ledger key is the task for a creation and ``idempotency_key`` for a renewal; a payment
-        whose transaction was already signed is resumed (re-broadcast, awaited), never made again. A renewal
-        that reached the chain but was never applied by the server is finished instead of paying another one
-        (whatever the new call's idempotency key: a re-run after a crash must not pay twice).
-        """
-        if order_type not in ("Creation", "Renewal"):
-            raise ValidationError("order_type must be 'Creation' or 'Renewal'.")
-        key = f"{task_uuid}|Creation" if order_type == "Creation" else \
-            f"{task_uuid}|Renewal|{idempotency_key or uuidlib.uuid4().hex}"
-        existing = self.ledger.get(key)
-        if existing is None and order_type == "Renewal":
-            existing = self._unfinished_renewal(task_uuid, duration)
-        if existing is not None and existing.state in ("confirmed", "validated"):
-            return PaymentReceipt(**{**receipt_from_entry(existing).to_dict(), "resumed": True})
-        payer = self.payer(private_key)
-        if existing is not None and existing.reached_chain:
-            return payer.pay(existing)
-        quote = self.quote(task_uuid, order_type=order_type, duration=duration, task=task)
-        if quote.wallet and quote.wallet.lower() != payer.address.lower():
-            raise ValidationError(
-                f"Task {task_uuid} belongs to wallet {quote.wallet}; the paying key is {payer.address}.",
-                hint="Pay with the task wallet's key.",
-            )
-        self._check_caps(quote.amount_wei, max_payment)
-        if order_type == "Creation" and existing is None:
-            already = payer.amount_paid(task_uuid)
-            if already > 0:
-                tx = payer.find_payment_tx(task_uuid)
-                raise PaymentError(
-                    f"Task {task_uuid} is already paid on chain ({format_swan(already)}) but not in this ledger.",
-                    state="confirmed", tx_hashes=[tx] if tx else [], task_uuid=task_uuid,
-                    hint=f"Validate it instead of paying again: validate_payment({tx!r}, {task_uuid!r})"
-                    if tx else "Find the payment transaction and call validate_payment(tx_hash, task_uuid).",
-                )
-        entry = existing or self.ledger.create(LedgerEntry(
-            key=key, task_uuid=task_uuid, order_type=order_type, duration=quote.duration,
-            hardware_id=quote.hardware_id, price_wei=quote.price_per_hour_wei, amount_wei=quote.amount_wei,
-            payer=payer.address, contract=str(payer.contract.address), chain_id=payer.chain_id, state="intent"))
-        return payer.pay(entry)
-
-    def _unfinished_renewal(self, task_uuid: str, duration: int | None) -> LedgerEntry | None:
-        """A renewal of ``task_uuid`` that reached the chain but was never applied by the server.
-
-        Retrying ``renew_task`` after a crash or a lost answer must finish that renewal, not pay a second one. A
-        retry with another duration is refused until the earlier renewal is finished (:meth:`resume_payment`).
-        """
-        pending = [e for e in self.ledger.for_task(task_uuid)
-                   if e.order_type == "Renewal" and e.reached_chain and e.state != "validated"]
-        if not pending:
-            return None
-        entry = pending[-1]
-        if duration is not None and entry.duration != duration:
-            raise PaymentError(
-                f"An earlier renewal of task {task_uuid} ({entry.duration} s, transaction {entry.tx_hash}) was "
-                "paid but not yet applied by the server.",
-                state=entry.state, tx_hashes=[entry.tx_hash] if entry.tx_hash else [], task_uuid=task_uuid,
-                hint=f"Finish it first: resume_payment({task_uuid!r}) or %swan resume {task_uuid}; "
-                     "then renew again if you want more time.",
-            )
-        return entry
+                       confirmed: Quote | None = None) -> PaymentReceipt:
+        """Pay on chain for a task without server validation (swan-sdk's name); see :meth:`Payments.submit`."""
+        return self.payments.submit(task_uuid, private_key, duration, order_type=order_type,
+                                    idempotency_key=idempotency_key, max_payment=max_payment, task=task,
+                                    confirmed=confirmed)
 
     def validate_payment(self, tx_hash: str, task_uuid: str) -> Result:
         """Have the server check a payment transaction for a task (``POST /v2/task_payment_validate``).
@@ -566,121 +468,39 @@ class Orchestrator:
         Safe to repeat: the server treats a known tx hash as the same order, so a lost answer is retried.
         """
         _check_uuid(task_uuid)
-        last: Exception | None = None
-        for attempt in range(4):
-            try:
-                data = self._call("POST", "/v2/task_payment_validate",
-                                  data={"tx_hash": tx_hash, "task_uuid": task_uuid})
-                break
-            except UnknownOutcomeError as exc:  # idempotent per tx hash: asking again is safe
-                last = exc
-                time.sleep(0.2 * (attempt + 1))
-        else:
-            assert last is not None
-            raise last
-        entry = self.ledger.by_tx(tx_hash)
-        if entry is not None:
-            self.ledger.update(entry.key, state="validated")
-        return Result(data or {})
+        return self.payments.validate(tx_hash, task_uuid)
 
     def pay(self, task_uuid: str, *, private_key: str | Secret | None = None,
-            max_payment: str | Decimal | None = None) -> PaymentReceipt:
-        """Pay for a new task and have the payment validated (``make_payment``); resumes, never pays twice."""
-        return self._pay_and_validate(task_uuid, private_key=private_key, max_payment=max_payment)[0]
+            max_payment: str | Decimal | None = None, confirmed: Quote | None = None) -> PaymentReceipt:
+        """Pay for a new task and have the payment validated (``make_payment``); resumes, never pays twice.
 
-    def _pay_and_validate(self, task_uuid: str, *, private_key: str | Secret | None = None,
-                          max_payment: str | Decimal | None = None, task: Mapping[str, Any] | None = None,
-                          ) -> tuple[PaymentReceipt, Result]:
-        """:meth:`pay`, also returning the server's config order."""
-        receipt = self.submit_payment(task_uuid, private_key, max_payment=max_payment, task=task)
-        self.checkpoint("before_validate") if self.checkpoint else None
-        order = self.validate_payment(receipt.tx_hash, task_uuid)
-        self.checkpoint("after_validate") if self.checkpoint else None
-        entry = self.ledger.by_tx(receipt.tx_hash)
-        if entry is not None:
-            receipt = PaymentReceipt(**{**receipt_from_entry(entry).to_dict(), "resumed": receipt.resumed})
-        return receipt, order
+        ``confirmed``: the :class:`Quote` the user confirmed; if the payment would now differ in any way,
+        :class:`~swan_jupyter.errors.QuoteChangedError` is raised with the new quote and nothing is signed.
+        """
+        return self.payments.pay(task_uuid, private_key=private_key, max_payment=max_payment,
+                                 confirmed=confirmed)[0]
 
     make_payment = pay
 
     def resume_payment(self, task_uuid: str) -> PaymentReceipt | None:
-        """Finish every interrupted payment of ``task_uuid``: wait for (or re-broadcast) the very same signed
-        transaction, then have the server validate it (creation) or apply it (renewal). Nothing is paid again.
-
-        Returns the receipt of the last payment finished, else of the latest validated one, else None.
-        """
-        entries = self.ledger.for_task(task_uuid)
-        last: PaymentReceipt | None = None
-        for entry in entries:
-            if not entry.reached_chain or entry.state == "validated":
-                continue
-            receipt = self.payer().pay(entry)
-            if entry.order_type == "Creation":
-                self.validate_payment(receipt.tx_hash, task_uuid)
-            else:
-                self._extend(task_uuid, entry.duration, receipt.tx_hash)
-            final = self.ledger.by_tx(receipt.tx_hash)
-            last = PaymentReceipt(**{**(receipt_from_entry(final) if final else receipt).to_dict(), "resumed": True})
-        if last is not None:
-            return last
-        validated = [e for e in entries if e.state == "validated"]
-        return receipt_from_entry(validated[-1]) if validated else None
+        """Finish every interrupted payment of ``task_uuid`` (see :meth:`Payments.resume`); never pays twice."""
+        return self.payments.resume(task_uuid)
 
     def renew_task(self, task_uuid: str, duration: str | int = 3600, tx_hash: str | None = None,
                    auto_pay: bool = True, private_key: str | Secret | None = None, *,
-                   idempotency_key: str | None = None, max_payment: str | Decimal | None = None) -> Result:
-        """Extend a task by ``duration``: pay ``renewPayment`` (unless ``tx_hash`` is given), then extend."""
-        seconds = parse_duration(duration)
-        receipt = None
-        if tx_hash is None:
-            if not auto_pay:
-                raise ValidationError("renew_task needs tx_hash, or auto_pay=True to pay now.")
-            receipt = self.submit_payment(task_uuid, private_key, seconds, order_type="Renewal",
-                                          idempotency_key=idempotency_key, max_payment=max_payment)
-            tx_hash = receipt.tx_hash
-        data = self._extend(task_uuid, seconds, tx_hash)
-        result = Result(data or {})
-        result.update(task_uuid=task_uuid, tx_hash=tx_hash, receipt=receipt,
-                      tx_hash_approve=receipt.approve_tx_hash if receipt else None,
-                      price=str(receipt.amount_swan) if receipt else None)
-        return result
+                   idempotency_key: str | None = None, max_payment: str | Decimal | None = None,
+                   confirmed: Quote | None = None) -> Result:
+        """Extend a task by ``duration``: pay ``renewPayment`` (unless ``tx_hash`` is given), then extend.
 
-    def _extend(self, task_uuid: str, seconds: int, tx_hash: str) -> Any:
-        last: Exception | None = None
-        for attempt in range(4):
-            try:
-                data = self._call("POST", "/v2/extend_task",
-                                  data={"task_uuid": task_uuid, "duration": seconds, "tx_hash": tx_hash})
-                break
-            except UnknownOutcomeError as exc:
-                last = exc
-                time.sleep(0.2 * (attempt + 1))
-            except RemoteError as exc:
-                # a repeated extend of the same tx hash: accepted already if the order exists
-                orders = (self.get_deployment_info(task_uuid).get("config_orders") or [])
-                if any(str(o.get("tx_hash", "")).lower() == tx_hash.lower() for o in orders):
-                    data = {"config_order": next(o for o in orders
-                                                 if str(o.get("tx_hash", "")).lower() == tx_hash.lower())}
-                    break
-                raise exc
-        else:
-            assert last is not None
-            raise last
-        entry = self.ledger.by_tx(tx_hash)
-        if entry is not None:
-            self.ledger.update(entry.key, state="validated")
-        return data
+        ``confirmed``: the renewal :class:`Quote` the user confirmed (``quote(uuid, order_type="Renewal",
+        duration=...)``); a payment that would differ is refused with the new quote.
+        """
+        return self.payments.renew(task_uuid, duration, tx_hash, auto_pay, private_key,
+                                   idempotency_key=idempotency_key, max_payment=max_payment, confirmed=confirmed)
 
     def balance(self) -> dict[str, Any]:
         """SWAN and gas balances of the configured wallet (exact wei and display text)."""
-        payer = self.payer()
-        b = payer.balances()
-        return {"wallet": payer.address, "swan_wei": b["swan_wei"], "swan": format_swan(b["swan_wei"]),
-                "gas_wei": b["gas_wei"], "chain_id": payer.chain_id, "network": self._network(payer.chain_id)}
-
-    def payments(self) -> list[LedgerEntry]:
-        """Every ledger entry (newest last)."""
-        return self.ledger.all()
+        return self.payments.balance()
 
 
 def _check_uuid(task_uuid: str) -> None:

@@ -4,11 +4,19 @@ Every payment has a key (``<task_uuid>|Creation`` for a task's first payment, ``
 renewal). Its row moves through::
 
     intent -> approving -> signed -> sent -> confirmed -> validated
-                                    \\-> failed (nothing reached the chain, or the transaction reverted)
+       ^                    |  \\-> failed (nothing reached the chain, or the transaction reverted)
+       |                    v
+       +---------------- replaced (its nonce was taken by another transaction: nothing was paid)
 
 The signed raw transaction is stored *before* it is broadcast: resuming re-broadcasts the very same transaction
-(same nonce, same hash), so a crash at any step can never produce a second payment. Amounts are stored as
-decimal text (exact integers of wei).
+(same nonce, same hash), so a crash at any step can never produce a second payment. A signed row whose nonce
+another transaction consumed (another notebook or wallet on the same key) can never be mined: the payer marks
+it ``replaced`` (keeping the dead hash in ``replaced_tx``) and re-signs it, with a fresh nonce, only when it is
+resumed and the contract's ``amountPaid`` shows that nothing was paid meanwhile. Amounts are stored as decimal
+text (exact integers of wei).
+
+Spending caps are enforced here, atomically: :meth:`Ledger.reserve` checks what the wallet has committed and
+records the new row in one SQLite write transaction (callers also hold the account's cross-process lock).
 """
 
 from __future__ import annotations
@@ -19,12 +27,16 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-STATES = ("intent", "approving", "signed", "sent", "confirmed", "validated", "failed")
+STATES = ("intent", "approving", "signed", "sent", "confirmed", "validated", "failed", "replaced")
+#: States whose amount counts as spent: money moved, or a signed transaction may still move it.
+COMMITTED = ("signed", "sent", "confirmed", "validated")
+#: States of a payment that is unfinished and may hold a nonce of its wallet.
+UNFINISHED = ("approving", "signed", "sent")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (
@@ -48,7 +60,10 @@ CREATE TABLE IF NOT EXISTS payments (
     fee_wei TEXT,
     error TEXT,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    paid_before_wei TEXT,
+    replaced_tx TEXT,
+    reserved_at REAL
 );
 CREATE INDEX IF NOT EXISTS payments_task ON payments(task_uuid);
 CREATE UNIQUE INDEX IF NOT EXISTS payments_tx ON payments(tx_hash) WHERE tx_hash IS NOT NULL;
@@ -80,6 +95,9 @@ class LedgerEntry:
     error: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    paid_before_wei: int | None = None
+    replaced_tx: str | None = None
+    reserved_at: float | None = None
 
     @property
     def reached_chain(self) -> bool:
@@ -87,7 +105,9 @@ class LedgerEntry:
         return self.state in ("signed", "sent", "confirmed", "validated")
 
 
-_INT_COLUMNS = {"price_wei", "amount_wei", "fee_wei"}
+_INT_COLUMNS = {"price_wei", "amount_wei", "fee_wei", "paid_before_wei"}
+#: Columns added after the first release, with their SQL types (older ledgers are migrated on open).
+_ADDED_COLUMNS = {"paid_before_wei": "TEXT", "replaced_tx": "TEXT", "reserved_at": "REAL"}
 
 
 class Ledger:
@@ -99,6 +119,7 @@ class Ledger:
         self._local = threading.local()
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            _migrate(db)
         with contextlib.suppress(OSError):
             os.chmod(self.path, 0o600)
 
@@ -146,10 +167,7 @@ class Ledger:
         """Record an intent (before anything is signed); returns the existing row if the key is taken."""
         now = time.time()
         entry.created_at = entry.updated_at = now
-        values = {f.name: getattr(entry, f.name) for f in fields(entry)}
-        for k in _INT_COLUMNS:
-            if values[k] is not None:
-                values[k] = str(values[k])
+        values = _row_values(entry)
         db = self._connect()
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -182,11 +200,80 @@ class Ledger:
         return entry
 
     def spent_since(self, payer: str, since: float) -> int:
-        """Wei committed (signed or later, not failed) by ``payer`` since ``since`` (for session caps)."""
+        """Wei committed by ``payer`` (rows signed or later, not failed or replaced) reserved since ``since``."""
+        return _committed(self._connect(), payer, since)
+
+    def unfinished(self, payer: str) -> list[LedgerEntry]:
+        """``payer``'s rows that are approving, signed or sent (they may hold one of its nonces)."""
+        marks = ", ".join("?" for _ in UNFINISHED)
         rows = self._connect().execute(
-            "SELECT amount_wei FROM payments WHERE lower(payer) = ? AND created_at >= ? AND state != 'failed' "
-            "AND state != 'intent'", (payer.lower(), since)).fetchall()
-        return sum(int(r[0]) for r in rows)
+            f"SELECT * FROM payments WHERE lower(payer) = ? AND state IN ({marks}) ORDER BY nonce, created_at",
+            (payer.lower(), *UNFINISHED)).fetchall()
+        return [_entry(r) for r in rows]
+
+    def reserve(self, entry: LedgerEntry, *, since: float, check: Callable[[int], None]) -> LedgerEntry:
+        """Record ``entry`` as an ``intent`` to pay, after ``check(spent_wei)`` passed, in one write transaction.
+
+        ``spent_wei`` is what ``entry.payer`` has committed since ``since`` (the session's start), read inside
+        the transaction, so two callers can never both pass a cap that only one of them fits under. ``check``
+        raises to refuse; then nothing is written. A row already under ``entry.key`` that never reached the
+        chain (intent, failed, replaced) is overwritten with ``entry``'s amounts: it is what is being confirmed
+        now. Returns the stored row.
+        """
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            existing = db.execute("SELECT * FROM payments WHERE key = ?", (entry.key,)).fetchone()
+            if existing is not None and _entry(existing).reached_chain:
+                db.execute("COMMIT")
+                return _entry(existing)
+            check(_committed(db, entry.payer, since))
+            now = time.time()
+            entry.state, entry.reserved_at, entry.updated_at = "intent", now, now
+            entry.created_at = float(existing["created_at"]) if existing is not None else now
+            if existing is not None:
+                entry.replaced_tx = entry.replaced_tx or existing["replaced_tx"]
+            values = _row_values(entry)
+            cols = ", ".join(values)
+            db.execute(f"INSERT OR REPLACE INTO payments ({cols}) VALUES ({', '.join('?' for _ in values)})",
+                       tuple(values.values()))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        stored = self.get(entry.key)
+        assert stored is not None
+        return stored
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Add the columns a ledger written by an older release lacks (another process may add them first)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(payments)")}
+    for column, kind in _ADDED_COLUMNS.items():
+        if column not in have:
+            try:
+                db.execute(f"ALTER TABLE payments ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):
+                    raise
+
+
+def _row_values(entry: LedgerEntry) -> dict[str, Any]:
+    values = {f.name: getattr(entry, f.name) for f in fields(entry)}
+    for k in _INT_COLUMNS:
+        if values[k] is not None:
+            values[k] = str(values[k])
+    if values.get("tx_hash"):
+        values["tx_hash"] = str(values["tx_hash"]).lower()
+    return values
+
+
+def _committed(db: sqlite3.Connection, payer: str, since: float) -> int:
+    marks = ", ".join("?" for _ in COMMITTED)
+    rows = db.execute(
+        f"SELECT amount_wei FROM payments WHERE lower(payer) = ? AND COALESCE(reserved_at, created_at) >= ? "
+        f"AND state IN ({marks})", (payer.lower(), since, *COMMITTED)).fetchall()
+    return sum(int(r[0]) for r in rows)
 
 
 def _entry(row: sqlite3.Row) -> LedgerEntry:

@@ -140,6 +140,7 @@ class Quote:
     wallet: str
     chain_id: int | None
     network: str
+    contract: str | None = None
 
     @property
     def amount_text(self) -> str:
@@ -147,7 +148,7 @@ class Quote:
 
     def rows(self) -> dict[str, str]:
         hours = Decimal(self.duration) / 3600
-        return {
+        rows = {
             "hardware": f"{self.hardware} (id {self.hardware_id})",
             "region": self.region,
             "duration": f"{self.duration} s ({hours.normalize():f} h)",
@@ -156,6 +157,36 @@ class Quote:
             "wallet": self.wallet,
             "network": self.network,
         }
+        if self.chain_id is not None:
+            rows["chain id"] = str(self.chain_id)
+        if self.contract:
+            rows["contract"] = self.contract
+        return rows
+
+    def differences(self, fresh: Quote) -> list[str]:
+        """What ``fresh`` changes in what this quote binds (empty when the same payment would be signed).
+
+        Bound: order type, task, hardware id, price per hour (wei), duration, amount; contract and chain when
+        both quotes name them (a catalogue estimate made before any key is loaded names neither).
+        """
+        out = []
+        if self.order_type != fresh.order_type:
+            out.append(f"order {self.order_type} -> {fresh.order_type}")
+        if self.task_uuid is not None and fresh.task_uuid is not None and self.task_uuid != fresh.task_uuid:
+            out.append(f"task {self.task_uuid} -> {fresh.task_uuid}")
+        if self.hardware_id != fresh.hardware_id:
+            out.append(f"hardware id {self.hardware_id} -> {fresh.hardware_id}")
+        if self.price_per_hour_wei != fresh.price_per_hour_wei:
+            out.append(f"price {self.price_per_hour} -> {fresh.price_per_hour} SWAN/h")
+        if self.duration != fresh.duration:
+            out.append(f"duration {self.duration} s -> {fresh.duration} s")
+        if self.amount_wei != fresh.amount_wei:
+            out.append(f"total {self.amount_text} -> {fresh.amount_text}")
+        if self.contract and fresh.contract and self.contract.lower() != fresh.contract.lower():
+            out.append(f"contract {self.contract} -> {fresh.contract}")
+        if self.chain_id is not None and fresh.chain_id is not None and self.chain_id != fresh.chain_id:
+            out.append(f"chain {self.chain_id} -> {fresh.chain_id}")
+        return out
 
 
 @dataclass(frozen=True)
@@ -217,21 +248,30 @@ class PaymentReceipt(Rich):
         return kv_html(title, self._rows()).replace("<table", "<table class='swan-receipt'", 1)
 
 
-def hardware_from_wire(item: dict[str, Any]) -> Hardware:
-    """A :class:`Hardware` from one ``/cp/machines*`` entry (prices kept exact)."""
+def hardware_from_wire(item: dict[str, Any], endpoint: str = "GET /cp/machines-dp-ssh-ready",
+                       index: int = 0) -> Hardware:
+    """A :class:`Hardware` from one ``/cp/machines*`` entry (prices kept exact).
+
+    The id, the name and the price must be there and readable: a :class:`~swan_jupyter.errors.ProtocolError`
+    names the entry and the field otherwise (a missing price is never read as 0).
+    """
+    from . import wire
+
+    where = f"hardware[{index}]."
     regions = item.get("region") or []
     if isinstance(regions, str):
         regions = [regions]
+    if not isinstance(regions, list):
+        raise wire.fail(endpoint, where + "region", "a list of regions", regions)
     return Hardware(
-        hardware_id=int(item.get("hardware_id", -1)),
-        name=str(item.get("hardware_name") or ""),
+        hardware_id=wire.integer(item, "hardware_id", endpoint, where=where),
+        name=wire.text(item, "hardware_name", endpoint, where=where),
         description=str(item.get("hardware_description") or ""),
         type=str(item.get("hardware_type") or ""),
         regions=tuple(str(r) for r in regions),
-        price=Decimal(str(item.get("hardware_price") or "0")),
+        price=wire.price(item, "hardware_price", endpoint, where=where),
         status=str(item.get("hardware_status") or "unknown"),
         snapshot_id=item.get("snapshot_id"),
         expiry_time=item.get("expiry_time"),
         raw=dict(item),
     )
-

@@ -1,478 +1,392 @@
-"""On-chain payments with web3: exact amounts, pre-flight checks, one lock per account, never twice.
+"""Paying for Orchestrator tasks: quotes, caps, the ledger, the payer, and the server's validation.
 
-:class:`Payer` pays one ledger entry: approve (only when the allowance is short), then ``submitPayment`` or
-``renewPayment`` (4-argument forms), each transaction signed locally (EIP-1559), its raw bytes and hash written
-to the ledger *before* broadcasting, then broadcast, then its receipt awaited with a timeout and checked
-(``status == 1``, the ``PaymentSubmitted`` event decoded). Resuming an entry re-broadcasts the stored raw
-transaction, which can only ever be mined once.
+:class:`Payments` is the one object an :class:`~swan_jupyter.orchestrator.Orchestrator` holds for money
+(``orch.payments``). Its rules:
 
-web3 and eth-account are imported here only, when a payment is made.
+- **What was confirmed is what is signed.** ``confirmed=`` (a :class:`Quote` shown to the user) is compared with
+  a fresh quote before anything is signed; any difference (amount, hardware, price, duration, contract, chain)
+  raises :class:`~swan_jupyter.errors.QuoteChangedError` carrying the new quote to confirm.
+- **Caps hold.** ``max_payment``, a call's own cap and ``max_session_spend`` are checked, against the wallet of
+  the key that signs, inside the wallet's lock and the ledger's write transaction (:mod:`.caps`).
+- **Never twice, never stuck.** Every payment is a ledger row; the payer reconciles the wallet's unfinished rows
+  before it signs anything; a row resumes instead of paying again; a row whose nonce was taken is re-signed
+  only after the contract's ``amountPaid`` shows that nothing was paid meanwhile.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+import uuid as uuidlib
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from ..errors import PaymentError, RequestTimeoutError, TransportError, UnknownOutcomeError, ValidationError
-from .abi import ERROR_SELECTORS, client_payment_abi, erc20_abi
-from .amounts import format_swan
+from ..errors import ConfigurationError, PaymentError, QuoteChangedError, UnknownOutcomeError, ValidationError
+from ..redact import Secret, register
+from . import wire
+from .amounts import amount_due, format_swan, parse_duration, price_to_wei
+from .caps import SESSION_STARTED, Caps
 from .ledger import Ledger, LedgerEntry
-from .models import PaymentReceipt
+from .models import PaymentReceipt, Quote, Result
+from .payer import Payer, check_wallet, receipt_from_entry
 
-Checkpoint = Callable[[str], None]
+if TYPE_CHECKING:
+    from .client import Orchestrator
 
-#: How many times the identical signed transaction is broadcast when the node's answer is lost.
-BROADCAST_ATTEMPTS = 4
-
-_account_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-@contextlib.contextmanager
-def chain_errors(rpc_url: str, entry: LedgerEntry | None = None) -> Iterator[None]:
-    """Turn a node that cannot be reached (refused, reset, timed out) into a :class:`TransportError`.
-
-    During a payment the hint says where the payment stands: it is in the ledger, and paying again resumes it.
-    """
-    import requests
-
-    try:
-        yield
-    except requests.exceptions.RequestException as exc:  # refused, reset, timed out, or an HTTP error status
-        hint = (f"Check the chain's RPC URL ({rpc_url}) and that the node is up (sandbox: swan-jupyter sandbox "
-                "status).")
-        if entry is not None:
-            hint += (f" The payment for task {entry.task_uuid} is kept in the ledger; paying again resumes it and "
-                     "never pays twice.")
-        kind = RequestTimeoutError if isinstance(exc, requests.exceptions.Timeout) else TransportError
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        what = f"answered HTTP {status}" if status else f"did not answer ({type(exc).__name__})"
-        raise kind(f"The chain node {what}.", url=rpc_url, hint=hint) from None
+NETWORKS = {31337: "local sandbox chain (anvil)", 254: "Swan mainnet", 20241133: "Swan Proxima testnet"}
+_FINAL = ("confirmed", "validated")
 
 
-def _lock_for(address: str) -> threading.Lock:
-    with _locks_guard:
-        return _account_locks.setdefault(address.lower(), threading.Lock())
+class Payments:
+    """The payments of one Orchestrator client (see the module docstring).
 
-
-@dataclass(frozen=True)
-class FeePolicy:
-    """EIP-1559 fees: ``tip = clamp(node's suggestion, min, max)``, ``maxFee = 2 * base + tip``, capped."""
-
-    min_tip_wei: int = 0
-    max_tip_wei: int = 2 * 10**9
-    max_fee_cap_wei: int = 500 * 10**9
-    gas_multiplier_pct: int = 120
-
-
-@dataclass(frozen=True)
-class ChainSnapshot:
-    """What a payment needs to know about the chain, read at once before paying (all in wei)."""
-
-    swan_wei: int
-    gas_wei: int
-    allowance_wei: int
-    fees: dict[str, int]
-    nonce: int
-
-
-_pool: ThreadPoolExecutor | None = None
-
-
-def _concurrently(jobs: dict[str, Callable[[], int]]) -> dict[str, int]:
-    """Run independent reads in a small shared thread pool; the first error is raised."""
-    global _pool
-    with _locks_guard:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="swan-jupyter-rpc")
-    futures = {name: _pool.submit(job) for name, job in jobs.items()}
-    return {name: future.result() for name, future in futures.items()}
-
-
-class Payer:
-    """Pays ledger entries from ``account`` on the chain at ``rpc_url``.
-
-    :param receipt_timeout: seconds to wait for each receipt (a timeout leaves the payment *pending*, resumable).
-    :param checkpoint: called with the name of each step (tests use it to simulate crashes).
+    :param server: the client whose server quotes, validates and extends (its settings give caps and keys).
+    :param provider: a web3 provider for the chain (default: an HTTP provider for the RPC URL).
     """
 
-    def __init__(
-        self,
-        rpc_url: str,
-        *,
-        account: Any,
-        client_payment: str,
-        swan_token: str,
-        ledger: Ledger,
-        receipt_timeout: float = 120.0,
-        fees: FeePolicy | None = None,
-        checkpoint: Checkpoint | None = None,
-    ) -> None:
-        from web3 import Web3
-        from web3.types import RPCEndpoint
-
-        # eth_chainId is asked before most calls by web3's validation; it never changes for one URL: cache it.
-        provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}, session=_session_for(rpc_url),
-                                     cache_allowed_requests=True, cacheable_requests={RPCEndpoint("eth_chainId")})
-        self.w3 = Web3(provider)
-        self.account = account
-        self.address: Any = Web3.to_checksum_address(account.address)
-        self.contract = self.w3.eth.contract(address=Web3.to_checksum_address(client_payment), abi=client_payment_abi())
-        self.token = self.w3.eth.contract(address=Web3.to_checksum_address(swan_token), abi=erc20_abi())
-        self.ledger = ledger
-        self.receipt_timeout = receipt_timeout
-        self.fees = fees or FeePolicy()
-        self.checkpoint = checkpoint or (lambda step: None)
+    def __init__(self, server: Orchestrator, *, provider: Any = None) -> None:
+        self.server = server
+        self.settings = server.settings
+        self.provider = provider
+        self._payer: Payer | None = None
+        self._ledger: Ledger | None = None
         self._chain_id: int | None = None
-        self.rpc_url = rpc_url
+
+    def __repr__(self) -> str:
+        return f"Payments(ledger={str(self.settings.ledger_file)!r})"
+
+    # -- the ledger and the payer ----------------------------------------------------------------------------
 
     @property
+    def ledger(self) -> Ledger:
+        """The persistent payment ledger (``settings.ledger_file``)."""
+        if self._ledger is None:
+            self._ledger = Ledger(self.settings.ledger_file)
+        return self._ledger
+
+    def entries(self) -> list[LedgerEntry]:
+        """Every ledger row (newest last)."""
+        return self.ledger.all()
+
+    def payer(self, private_key: str | Secret | None = None) -> Payer:
+        """The web3 payer for the server's chain: the configured key (built once), or ``private_key``."""
+        if self._payer is not None and private_key is None:
+            return self._payer
+        from ..keys import load_account
+
+        if private_key is not None:
+            from eth_account import Account
+
+            secret = private_key if isinstance(private_key, Secret) else Secret(str(private_key))
+            register(secret.reveal())
+            account = Account.from_key(secret.reveal())
+        else:
+            account = load_account(self.settings)
+        check_wallet(account, None if private_key is not None else self.settings.wallet_address)
+        info = self.server.contract_info()
+        payer = Payer(self._rpc_url(info), account=account, client_payment=info["client_contract_address"],
+                      swan_token=info["swan_token_contract_address"], ledger=self.ledger, provider=self.provider,
+                      checkpoint=lambda step: self.server.checkpoint(step) if self.server.checkpoint else None)
+        if private_key is None:
+            self._payer = payer
+        return payer
+
+    def _rpc_url(self, info: Mapping[str, Any]) -> str:
+        rpc = self.settings.chain_rpc_url or info.get("rpc_url")
+        if not rpc and self.provider is None:
+            raise ConfigurationError("No chain RPC URL: /contract_info has none and chain_rpc_url is unset.",
+                                     hint="Set chain_rpc_url in the profile (or SWAN_CHAIN_RPC_URL).")
+        return str(rpc or "")
+
     def chain_id(self) -> int:
+        """The chain's id, read from the node once (no key needed)."""
         if self._chain_id is None:
-            with chain_errors(self.rpc_url):
-                self._chain_id = int(self.w3.eth.chain_id)
+            if self._payer is not None:
+                self._chain_id = self._payer.chain_id
+            else:
+                from web3 import Web3
+
+                from .payer import chain_errors
+
+                rpc = self._rpc_url(self.server.contract_info())
+                w3 = Web3(self.provider or Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
+                with chain_errors(rpc):
+                    self._chain_id = int(w3.eth.chain_id)
         return self._chain_id
 
-    @property
-    def poll_latency(self) -> float:
-        return 0.02 if self.chain_id == 31337 else 0.5
+    def network(self, chain_id: int | None = None) -> str:
+        """A readable name of the network (``sandbox``, a profile name, or the chain's name)."""
+        if chain_id is None:
+            return "sandbox" if self.settings.is_sandbox else self.settings.profile
+        return NETWORKS.get(chain_id, f"chain {chain_id}")
 
-    # -- reads ------------------------------------------------------------------------------------------------
+    # -- quotes and caps -------------------------------------------------------------------------------------
 
-    def balances(self) -> dict[str, int]:
-        """SWAN and gas (ETH) balances of the paying account, in wei."""
-        with chain_errors(self.rpc_url):
-            return {"swan_wei": int(self.token.functions.balanceOf(self.address).call()),
-                    "gas_wei": int(self.w3.eth.get_balance(self.address))}
+    def quote(self, task_uuid: str, *, order_type: str = "Creation", duration: str | int | None = None,
+              task: Mapping[str, Any] | None = None) -> Quote:
+        """The exact payment ``task_uuid`` needs now, from the price fixed at its creation, with the contract
+        and chain it would be paid on. ``task``: the task as the server returned it (saves a lookup)."""
+        endpoint = "GET /v2/task_deployment"
+        detail = wire.optional_obj((task or {}).get("task_detail"), endpoint, "task.task_detail")
+        if task is None or task.get("uuid") != task_uuid or "hardware_id" not in detail \
+                or "price_per_hour" not in detail:
+            task = wire.obj(self.server.get_deployment_info(task_uuid).get("task"), endpoint, "task")
+            detail = wire.obj(task.get("task_detail"), endpoint, "task.task_detail")
+        price = wire.price(detail, "price_per_hour", endpoint, where="task_detail.")
+        hardware_id = wire.integer(detail, "hardware_id", endpoint, where="task_detail.")
+        seconds = parse_duration(duration if duration is not None
+                                 else wire.integer(detail, "duration", endpoint, where="task_detail."))
+        requirements = wire.optional_obj(detail.get("requirements"), endpoint, "task_detail.requirements")
+        price_wei = price_to_wei(price)
+        chain_id = self.chain_id()
+        return Quote(task_uuid, order_type, str(detail.get("hardware") or ""), hardware_id,
+                     str(requirements.get("region") or "global"), seconds, price, price_wei,
+                     amount_due(price_wei, seconds), str(task.get("refund_wallet") or self.settings.wallet_address),
+                     chain_id, self.network(chain_id), str(self.server.contract_info()["client_contract_address"]))
 
-    def amount_paid(self, task_uuid: str) -> int:
-        """What the contract has recorded as paid for ``task_uuid`` (wei)."""
-        with chain_errors(self.rpc_url):
-            return int(self.contract.functions.amountPaid(task_uuid).call())
+    def caps(self, max_payment: str | Decimal | None = None, cap_name: str = "this call's cap") -> Caps:
+        """The caps for one payment: the profile's and this call's (``cap_name`` names it in refusals)."""
+        return Caps(self.settings.max_payment, self.settings.max_session_spend, max_payment, cap_name)
 
-    def find_payment_tx(self, task_uuid: str, *, lookback_blocks: int = 20_000) -> str | None:
-        """The hash of a ``PaymentSubmitted`` for ``task_uuid`` in recent blocks (recovering a lost ledger)."""
-        with chain_errors(self.rpc_url):
-            latest = int(self.w3.eth.block_number)
-            event = self.contract.events.PaymentSubmitted()
-            logs = event.get_logs(from_block=max(0, latest - lookback_blocks), to_block=latest)
-        for log in logs:
-            if log["args"]["uuid"] == task_uuid:
-                return str(log["transactionHash"].to_0x_hex())
+    def precheck(self, amount_wei: int, max_payment: str | Decimal | None = None, wallet: str | None = None,
+                 cap_name: str = "this call's cap") -> None:
+        """Refuse early (before a task is created) what the caps would refuse at payment time."""
+        wallet = wallet or self.settings.wallet_address
+        spent = self.ledger.spent_since(wallet, SESSION_STARTED) if wallet else 0
+        self.caps(max_payment, cap_name).check(amount_wei, spent)
+
+    @staticmethod
+    def bind(confirmed: Quote, fresh: Quote, task_uuid: str) -> None:
+        """Refuse to sign ``fresh`` unless it is exactly the ``confirmed`` payment."""
+        changes = confirmed.differences(fresh)
+        if changes:
+            raise QuoteChangedError(
+                f"The payment for task {task_uuid} changed after it was confirmed, so it was not paid: "
+                + "; ".join(changes) + ". Nothing was signed.",
+                quote=fresh, task_uuid=task_uuid,
+                hint=f"Review the new quote and confirm it (the widget shows it; in Python: "
+                     f"pay({task_uuid!r}, confirmed=error.quote)).")
+
+    # -- paying ------------------------------------------------------------------------------------------------
+
+    def submit(self, task_uuid: str, private_key: str | Secret | None = None, duration: int | None = None, *,
+               order_type: str = "Creation", idempotency_key: str | None = None,
+               max_payment: str | Decimal | None = None, task: Mapping[str, Any] | None = None,
+               confirmed: Quote | None = None) -> PaymentReceipt:
+        """Pay on chain for a task (no server validation): approve if short, then submit/renew.
+
+        Idempotent: the ledger key is the task for a creation and ``idempotency_key`` for a renewal; a payment
+        whose transaction was signed is resumed (re-broadcast, awaited), never made again. A renewal that
+        reached the chain but was never applied is finished instead of paying another one.
+        """
+        if order_type not in ("Creation", "Renewal"):
+            raise ValidationError("order_type must be 'Creation' or 'Renewal'.")
+        key = f"{task_uuid}|Creation" if order_type == "Creation" else \
+            f"{task_uuid}|Renewal|{idempotency_key or uuidlib.uuid4().hex}"
+        existing = self.ledger.get(key)
+        if existing is not None and existing.state in _FINAL:
+            return _resumed(existing)
+        payer = self.payer(private_key)
+        fresh: Quote | None = None
+        if existing is None or not existing.reached_chain:  # network reads before taking the wallet's lock
+            fresh = self._fresh(task_uuid, order_type, duration, task, confirmed)
+        with payer.locked():
+            payer.reconcile()
+            existing = self.ledger.get(key)
+            if existing is None and order_type == "Renewal":
+                existing = self._unfinished_renewal(task_uuid, duration)
+            if existing is not None and existing.state in _FINAL:
+                return _resumed(existing)
+            if existing is not None and existing.reached_chain:
+                return payer.pay_locked(existing)
+            if fresh is None:
+                fresh = self._fresh(task_uuid, order_type, duration, task, confirmed)
+            entry = self._reserve(payer, existing.key if existing else key, fresh, max_payment, existing)
+            return payer.pay_locked(entry)
+
+    def _fresh(self, task_uuid: str, order_type: str, duration: int | None, task: Mapping[str, Any] | None,
+               confirmed: Quote | None) -> Quote:
+        fresh = self.quote(task_uuid, order_type=order_type, duration=duration, task=task)
+        if confirmed is not None:
+            self.bind(confirmed, fresh, task_uuid)
+        return fresh
+
+    def _reserve(self, payer: Payer, key: str, quote: Quote, max_payment: str | Decimal | None,
+                 existing: LedgerEntry | None) -> LedgerEntry:
+        """Checks under the wallet's lock, then the reservation: the caps and the ledger row in one transaction."""
+        if quote.wallet and quote.wallet.lower() != payer.address.lower():
+            raise ValidationError(f"Task {quote.task_uuid} belongs to wallet {quote.wallet}; the paying key is "
+                                  f"{payer.address}.", hint="Pay with the task wallet's key.")
+        paid = payer.amount_paid(str(quote.task_uuid))
+        if existing is not None and existing.state == "replaced" and existing.paid_before_wei is not None \
+                and paid != existing.paid_before_wei:
+            raise PaymentError(
+                f"Task {quote.task_uuid}'s amountPaid changed from {format_swan(existing.paid_before_wei)} to "
+                f"{format_swan(paid)} since this {existing.order_type.lower()} was signed: another payment was made "
+                "meanwhile (another notebook or tool on this wallet?). It was not signed again.",
+                state="replaced", tx_hashes=[h for h in (existing.replaced_tx,) if h], task_uuid=quote.task_uuid,
+                hint="Check the task (%swan status) and the ledger (%swan ledger) before paying again.")
+        if quote.order_type == "Creation" and paid > 0:
+            tx = payer.find_payment_tx(str(quote.task_uuid))
+            raise PaymentError(
+                f"Task {quote.task_uuid} is already paid on chain ({format_swan(paid)}) but not in this ledger.",
+                state="confirmed", tx_hashes=[tx] if tx else [], task_uuid=quote.task_uuid,
+                hint=f"Validate it instead of paying again: validate_payment({tx!r}, {quote.task_uuid!r})"
+                if tx else "Find the payment transaction and call validate_payment(tx_hash, task_uuid).")
+        entry = LedgerEntry(
+            key=key, task_uuid=str(quote.task_uuid), order_type=quote.order_type, duration=quote.duration,
+            hardware_id=quote.hardware_id, price_wei=quote.price_per_hour_wei, amount_wei=quote.amount_wei,
+            payer=payer.address, contract=str(payer.contract.address), chain_id=payer.chain_id, state="intent",
+            paid_before_wei=paid)
+        caps = self.caps(max_payment)
+        return self.ledger.reserve(entry, since=SESSION_STARTED, check=lambda spent: caps.check(entry.amount_wei,
+                                                                                              spent))
+
+    def _unfinished_renewal(self, task_uuid: str, duration: int | None) -> LedgerEntry | None:
+        """A renewal of ``task_uuid`` to finish before another one (call under the wallet's lock, reconciled).
+
+        One that reached the chain but was never applied: the same duration finishes it, another is refused.
+        One whose nonce was taken (nothing paid): the same duration re-signs it, another supersedes it.
+        """
+        rows = [e for e in self.ledger.for_task(task_uuid) if e.order_type == "Renewal"]
+        pending = [e for e in rows if e.reached_chain and e.state != "validated"]
+        if pending:
+            entry = pending[-1]
+            if duration is not None and entry.duration != duration:
+                raise PaymentError(
+                    f"An earlier renewal of task {task_uuid} ({entry.duration} s, transaction {entry.tx_hash}) "
+                    "was paid but not yet applied by the server.",
+                    state=entry.state, tx_hashes=[entry.tx_hash] if entry.tx_hash else [], task_uuid=task_uuid,
+                    hint=f"Finish it first: resume_payment({task_uuid!r}) or %swan resume {task_uuid}; "
+                         "then renew again if you want more time.")
+            return entry
+        for row in (e for e in rows if e.state == "replaced"):
+            if duration is None or row.duration == duration:
+                return row
+            self.ledger.update(row.key, state="failed",
+                               error=f"{row.error}; superseded by a renewal of {duration} s, never re-signed")
         return None
 
-    # -- paying -----------------------------------------------------------------------------------------------
+    def validate(self, tx_hash: str, task_uuid: str) -> Result:
+        """Have the server check a payment transaction (``POST /v2/task_payment_validate``); safe to repeat."""
+        data = self._repeat_lost("/v2/task_payment_validate", {"tx_hash": tx_hash, "task_uuid": task_uuid})
+        entry = self.ledger.by_tx(tx_hash)
+        if entry is not None:
+            self.ledger.update(entry.key, state="validated")
+        return Result(wire.optional_obj(data, "POST /v2/task_payment_validate"))
 
-    def snapshot(self) -> ChainSnapshot:
-        """Balances, allowance, fees and the pending nonce, read concurrently (six reads, one round trip's time)."""
-        jobs: dict[str, Callable[[], int]] = {
-            "swan": lambda: int(self.token.functions.balanceOf(self.address).call()),
-            "gas": lambda: int(self.w3.eth.get_balance(self.address)),
-            "allowance": lambda: int(self.token.functions.allowance(self.address, self.contract.address).call()),
-            "base": self._base_fee,
-            "tip": self._suggested_tip,
-            "nonce": lambda: int(self.w3.eth.get_transaction_count(self.address, "pending")),
-        }
-        got = _concurrently(jobs)
-        return ChainSnapshot(swan_wei=got["swan"], gas_wei=got["gas"], allowance_wei=got["allowance"],
-                             fees=self._fees_from(got["base"], got["tip"]), nonce=got["nonce"])
+    def _repeat_lost(self, path: str, form: dict[str, Any],
+                     on_refusal: Callable[[Exception], Any] | None = None) -> Any:
+        """POST a request the server treats as idempotent per tx hash, asking again when an answer is lost."""
+        from ..errors import RemoteError
 
-    def preflight(self, entry: LedgerEntry, snap: ChainSnapshot | None = None) -> None:
-        """Balances suffice for the amount and the gas; raises PaymentError naming what is short."""
-        snap = snap or self.snapshot()
-        if snap.swan_wei < entry.amount_wei:
-            raise PaymentError(
-                f"The wallet {self.address} holds {format_swan(snap.swan_wei)}, less than the "
-                f"{format_swan(entry.amount_wei)} this payment needs.",
-                state=entry.state, task_uuid=entry.task_uuid,
-                hint="Top up the wallet's SWAN (sandbox: the faucet) or choose a shorter duration.",
-            )
-        needed_gas = 400_000 * snap.fees["maxFeePerGas"]
-        if snap.gas_wei < needed_gas:
-            raise PaymentError(
-                f"The wallet {self.address} has {snap.gas_wei} wei of gas money; about {needed_gas} wei "
-                "are needed for the approve and the payment.",
-                state=entry.state, task_uuid=entry.task_uuid, hint="Send some native token to the wallet for gas.",
-            )
+        last: Exception | None = None
+        for attempt in range(4):
+            try:
+                return self.server._call("POST", path, data=form)
+            except UnknownOutcomeError as exc:
+                last = exc
+                time.sleep(0.2 * (attempt + 1))
+            except RemoteError as exc:
+                if on_refusal is None:
+                    raise
+                return on_refusal(exc)
+        assert last is not None
+        raise last
 
-    def pay(self, entry: LedgerEntry) -> PaymentReceipt:
-        """Pay (or resume) ``entry``; returns the confirmed receipt. Holds the account's locks throughout.
+    def pay(self, task_uuid: str, *, private_key: str | Secret | None = None,
+            max_payment: str | Decimal | None = None, task: Mapping[str, Any] | None = None,
+            confirmed: Quote | None = None) -> tuple[PaymentReceipt, Result]:
+        """Pay for a new task and have the payment validated; returns the receipt and the config order."""
+        receipt = self.submit(task_uuid, private_key, max_payment=max_payment, task=task, confirmed=confirmed)
+        self.server.checkpoint("before_validate") if self.server.checkpoint else None
+        order = self.validate(receipt.tx_hash, task_uuid)
+        self.server.checkpoint("after_validate") if self.server.checkpoint else None
+        entry = self.ledger.by_tx(receipt.tx_hash)
+        if entry is not None:
+            receipt = PaymentReceipt(**{**receipt_from_entry(entry).to_dict(), "resumed": receipt.resumed})
+        return receipt, order
 
-        A node that cannot be reached raises :class:`~swan_jupyter.errors.TransportError`; the entry stays in the
-        ledger at the state it reached, and paying it again resumes from there.
+    def resume(self, task_uuid: str) -> PaymentReceipt | None:
+        """Finish every interrupted payment of ``task_uuid``; nothing is paid twice.
+
+        A signed payment is awaited (or its identical bytes re-broadcast), then validated (creation) or applied
+        (renewal). A payment whose nonce was taken is signed again for exactly the amounts it had, within the
+        caps, after ``amountPaid`` shows nothing was paid meanwhile. Returns the receipt of the last payment
+        finished, else of the latest validated one, else None.
         """
-        with _lock_for(self.address), self.ledger.account_lock(self.address), chain_errors(self.rpc_url, entry):
-            return self._pay_locked(entry)
+        last: PaymentReceipt | None = None
+        for entry in self.ledger.for_task(task_uuid):
+            if not (entry.reached_chain or entry.state == "replaced") or entry.state == "validated":
+                continue
+            idem = entry.key.split("|", 2)[2] if entry.order_type == "Renewal" else None
+            receipt = self.submit(task_uuid, duration=entry.duration, order_type=entry.order_type,
+                                  idempotency_key=idem, confirmed=_as_quote(entry))
+            if entry.order_type == "Creation":
+                self.validate(receipt.tx_hash, task_uuid)
+            else:
+                self.extend(task_uuid, entry.duration, receipt.tx_hash)
+            final = self.ledger.by_tx(receipt.tx_hash)
+            last = PaymentReceipt(**{**(receipt_from_entry(final) if final else receipt).to_dict(), "resumed": True})
+        if last is not None:
+            return last
+        validated = [e for e in self.ledger.for_task(task_uuid) if e.state == "validated"]
+        return receipt_from_entry(validated[-1]) if validated else None
 
-    def _pay_locked(self, entry: LedgerEntry) -> PaymentReceipt:
-        current = self.ledger.get(entry.key) or entry
-        if current.reached_chain and current.tx_hash:
-            return self._resume(current)
-        if current.state == "failed":
-            current = self.ledger.update(current.key, state="intent", error=None)
-        # one read of the chain, under the locks; one fee quote for both transactions (maxFee = 2 x base)
-        snap = self.snapshot()
-        self.preflight(current, snap)
-        approve_tx = self._approve_if_short(current, snap)
-        self.checkpoint("before_sign")
-        nonce = snap.nonce if approve_tx is None or approve_tx == current.approve_tx else None
-        raw, tx_hash, nonce = self._sign_payment(current, snap.fees, nonce)
-        current = self.ledger.update(current.key, state="signed", raw_tx=raw, tx_hash=tx_hash, nonce=nonce,
-                                     approve_tx=approve_tx)
-        self.checkpoint("after_sign")
-        self._broadcast(current)
-        current = self.ledger.update(current.key, state="sent")
-        self.checkpoint("after_send")
-        return self._confirm(current)
+    def renew(self, task_uuid: str, duration: str | int = 3600, tx_hash: str | None = None, auto_pay: bool = True,
+              private_key: str | Secret | None = None, *, idempotency_key: str | None = None,
+              max_payment: str | Decimal | None = None, confirmed: Quote | None = None) -> Result:
+        """Extend a task by ``duration``: pay ``renewPayment`` (unless ``tx_hash`` is given), then extend."""
+        seconds = parse_duration(duration)
+        receipt = None
+        if tx_hash is None:
+            if not auto_pay:
+                raise ValidationError("renew_task needs tx_hash, or auto_pay=True to pay now.")
+            receipt = self.submit(task_uuid, private_key, seconds, order_type="Renewal",
+                                  idempotency_key=idempotency_key, max_payment=max_payment, confirmed=confirmed)
+            tx_hash = receipt.tx_hash
+        result = Result(wire.optional_obj(self.extend(task_uuid, seconds, tx_hash), "POST /v2/extend_task"))
+        applied = self.ledger.by_tx(tx_hash)
+        if receipt is not None and applied is not None:  # the receipt as it stands now: applied by the server
+            receipt = PaymentReceipt(**{**receipt_from_entry(applied).to_dict(), "resumed": receipt.resumed})
+        result.update(task_uuid=task_uuid, tx_hash=tx_hash, receipt=receipt,
+                      tx_hash_approve=receipt.approve_tx_hash if receipt else None,
+                      price=str(receipt.amount_swan) if receipt else None)
+        return result
 
-    def _resume(self, entry: LedgerEntry) -> PaymentReceipt:
-        receipt = self._receipt_or_none(entry.tx_hash or "")
-        if receipt is None:
-            self._broadcast(entry)  # the identical signed transaction: it can only be mined once
-            if entry.state == "signed":
-                entry = self.ledger.update(entry.key, state="sent")
-        result = self._confirm(entry)
-        return PaymentReceipt(**{**result.to_dict(), "resumed": True})
+    def extend(self, task_uuid: str, seconds: int, tx_hash: str) -> Any:
+        """``POST /v2/extend_task`` for a paid renewal; a repeat of an applied one reads its config order."""
 
-    def _base_fee(self) -> int:
-        block = self.w3.eth.get_block("latest")
-        return int(block.get("baseFeePerGas") or self.w3.eth.gas_price)
+        def already_applied(exc: Exception) -> Any:
+            orders = self.server.get_deployment_info(task_uuid).get("config_orders") or []
+            for order in orders:
+                if isinstance(order, dict) and str(order.get("tx_hash", "")).lower() == tx_hash.lower():
+                    return {"config_order": order}
+            raise exc
 
-    def _suggested_tip(self) -> int:
-        try:
-            return int(self.w3.eth.max_priority_fee)
-        except Exception:  # a node without eth_maxPriorityFeePerGas: the configured minimum
-            return self.fees.min_tip_wei
+        data = self._repeat_lost("/v2/extend_task", {"task_uuid": task_uuid, "duration": seconds,
+                                                     "tx_hash": tx_hash}, on_refusal=already_applied)
+        entry = self.ledger.by_tx(tx_hash)
+        if entry is not None:
+            self.ledger.update(entry.key, state="validated")
+        return data
 
-    def _fees(self) -> dict[str, int]:
-        return self._fees_from(self._base_fee(), self._suggested_tip())
-
-    def _fees_from(self, base: int, suggested: int) -> dict[str, int]:
-        tip = max(self.fees.min_tip_wei, min(suggested, self.fees.max_tip_wei))
-        max_fee = 2 * base + tip
-        if max_fee > self.fees.max_fee_cap_wei:
-            raise PaymentError(
-                f"Gas is too expensive right now: max fee {max_fee} wei/gas is above the cap "
-                f"{self.fees.max_fee_cap_wei} wei/gas.", state="intent",
-                hint="Try again later or raise the fee cap.",
-            )
-        return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
-
-    def _send_simple(self, call: Any, fees: dict[str, int], nonce: int | None = None,
-                     entry: LedgerEntry | None = None) -> str:
-        """Sign and send one transaction (the approve), wait for it, return its hash."""
-        if nonce is None:
-            nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-        tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id, **fees})
-        tx["gas"] = int(tx["gas"]) * self.fees.gas_multiplier_pct // 100
-        signed = self.account.sign_transaction(tx)
-        tx_hash = "0x" + bytes(signed.hash).hex()
-        self._send_raw(signed.raw_transaction, tx_hash, entry, "approve")
-        receipt = self._wait(tx_hash)
-        if int(receipt["status"]) != 1:
-            raise PaymentError(f"The approve transaction {tx_hash} reverted.", state="approving", tx_hashes=[tx_hash])
-        return str(tx_hash)
-
-    def _approve_if_short(self, entry: LedgerEntry, snap: ChainSnapshot) -> str | None:
-        if snap.allowance_wei >= entry.amount_wei or entry.amount_wei == 0:
-            return entry.approve_tx
-        self.ledger.update(entry.key, state="approving")
-        approve_tx = self._send_simple(self.token.functions.approve(self.contract.address, entry.amount_wei),
-                                       snap.fees, snap.nonce, entry)
-        self.ledger.update(entry.key, approve_tx=approve_tx)
-        return approve_tx
-
-    def _payment_call(self, entry: LedgerEntry) -> Any:
-        fn = self.contract.get_function_by_signature(
-            ("submitPayment" if entry.order_type == "Creation" else "renewPayment")
-            + "(string,uint256,uint256,uint256)"
-        )
-        return fn(entry.task_uuid, entry.hardware_id, entry.price_wei, entry.duration)
-
-    def _sign_payment(self, entry: LedgerEntry, fees: dict[str, int], nonce: int | None = None) -> tuple[str, str, int]:
-        from web3.exceptions import ContractCustomError, ContractLogicError
-
-        call = self._payment_call(entry)
-        if nonce is None:  # after an approve: ask again (the approve used the snapshot's nonce)
-            nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-        try:
-            tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id, **fees})
-        except ContractCustomError as exc:
-            raise PaymentError(f"The payment would revert: {decode_revert(exc.data)}.", state="intent",
-                               task_uuid=entry.task_uuid, hint=_revert_hint(exc.data)) from None
-        except ContractLogicError as exc:
-            raise PaymentError(f"The payment would revert: {exc.message}.", state="intent",
-                               task_uuid=entry.task_uuid,
-                               hint="Check the task's hardware, price and duration against the catalogue.") from None
-        tx["gas"] = int(tx["gas"]) * self.fees.gas_multiplier_pct // 100
-        signed = self.account.sign_transaction(tx)
-        return "0x" + bytes(signed.raw_transaction).hex(), "0x" + bytes(signed.hash).hex(), nonce
-
-    def _broadcast(self, entry: LedgerEntry) -> None:
-        assert entry.raw_tx is not None
-        self._send_raw(entry.raw_tx, entry.tx_hash or "", entry, "payment")
-
-    def _send_raw(self, raw: str | bytes, tx_hash: str, entry: LedgerEntry | None, what: str) -> None:
-        """Broadcast signed bytes; a lost answer is met by sending the identical bytes again (mined at most once)."""
-        import requests
-        from web3.exceptions import Web3RPCError
-
-        task = entry.task_uuid if entry is not None else None
-        for attempt in range(BROADCAST_ATTEMPTS):
-            try:
-                self.w3.eth.send_raw_transaction(raw)  # type: ignore[arg-type]
-                return
-            except Web3RPCError as exc:
-                text = str(exc).lower()
-                if "already known" in text or "nonce too low" in text or "already imported" in text:
-                    return  # the same transaction is already in the pool or mined: resume by hash
-                raise PaymentError(f"The chain refused the {what} transaction: {exc}",
-                                   state=entry.state if entry is not None else "", tx_hashes=[tx_hash],
-                                   task_uuid=task) from None
-            except requests.exceptions.RequestException as exc:  # lost answer, reset, or a gateway's 5xx
-                if attempt + 1 == BROADCAST_ATTEMPTS:
-                    raise UnknownOutcomeError(
-                        f"The chain node did not answer the broadcast of {what} transaction {tx_hash} "
-                        f"({type(exc).__name__}); it may or may not have been received.",
-                        url=self.rpc_url,
-                        check=f"The payment is kept in the ledger: paying task {task} again resumes it with the "
-                              "same signed transaction, which can only be mined once.",
-                    ) from None
-                wait_briefly(0.1 * 2**attempt)
-
-    def _receipt_or_none(self, tx_hash: str) -> Any:
-        from web3.exceptions import TransactionNotFound
-
-        try:
-            return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-        except TransactionNotFound:
-            return None
-
-    def _wait(self, tx_hash: str) -> Any:
-        from web3.exceptions import TimeExhausted
-
-        try:
-            return self.w3.eth.wait_for_transaction_receipt(
-                tx_hash, timeout=self.receipt_timeout, poll_latency=self.poll_latency  # type: ignore[arg-type]
-            )
-        except TimeExhausted:
-            raise PaymentError(
-                f"Transaction {tx_hash} is still pending after {self.receipt_timeout:.0f} s.", state="sent",
-                tx_hashes=[tx_hash],
-                hint="It was not sent again. Resume later (%swan ledger, or pay again: the ledger resumes it).",
-            ) from None
-
-    def _confirm(self, entry: LedgerEntry) -> PaymentReceipt:
-        from web3.logs import DISCARD
-
-        assert entry.tx_hash is not None
-        receipt = self._wait(entry.tx_hash)
-        if int(receipt["status"]) != 1:
-            reason = self._revert_reason(entry.tx_hash, int(receipt["blockNumber"]))
-            self.ledger.update(entry.key, state="failed", error=f"reverted: {reason}",
-                               block_number=int(receipt["blockNumber"]))
-            raise PaymentError(f"The payment transaction {entry.tx_hash} reverted: {reason}.", state="failed",
-                               tx_hashes=[h for h in (entry.approve_tx, entry.tx_hash) if h],
-                               task_uuid=entry.task_uuid)
-        events = self.contract.events.PaymentSubmitted().process_receipt(receipt, errors=DISCARD)
-        if not any(e["args"]["uuid"] == entry.task_uuid for e in events):
-            raise PaymentError(f"Transaction {entry.tx_hash} has no PaymentSubmitted event for this task.",
-                               state="sent", tx_hashes=[entry.tx_hash], task_uuid=entry.task_uuid)
-        self.checkpoint("after_receipt")
-        fee = int(receipt["gasUsed"]) * int(receipt.get("effectiveGasPrice") or 0)
-        updated = self.ledger.update(entry.key, state="confirmed" if entry.state != "validated" else "validated",
-                                     block_number=int(receipt["blockNumber"]), gas_used=int(receipt["gasUsed"]),
-                                     fee_wei=fee)
-        return receipt_from_entry(updated)
-
-    def _revert_reason(self, tx_hash: str, block: int) -> str:
-        """Why a mined transaction reverted: replay it with ``eth_call`` on the state before its block, then (for
-        a transaction that lost a race inside its own block) on the state after it."""
-        from web3.exceptions import ContractCustomError, ContractLogicError
-
-        tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
-        call = {"from": tx["from"], "to": tx["to"], "data": tx["input"]}
-        for at in (block - 1, block):
-            try:
-                self.w3.eth.call(call, at)  # type: ignore[arg-type]
-            except ContractCustomError as exc:
-                return decode_revert(exc.data)
-            except ContractLogicError as exc:
-                return str(exc.message)
-            except Exception as exc:
-                return f"unknown ({type(exc).__name__})"
-        return "unknown (the replay did not revert)"
+    def balance(self) -> dict[str, Any]:
+        """SWAN and gas balances of the configured wallet (exact wei and display text)."""
+        payer = self.payer()
+        b = payer.balances()
+        return {"wallet": payer.address, "swan_wei": b["swan_wei"], "swan": format_swan(b["swan_wei"]),
+                "gas_wei": b["gas_wei"], "chain_id": payer.chain_id, "network": self.network(payer.chain_id)}
 
 
-def _session_for(rpc_url: str) -> Any:
-    """A requests session for the RPC; for a loopback node it skips the per-request proxy lookup in the
-    environment (proxies never apply to 127.0.0.1, and the lookup costs about 1 ms per call)."""
-    from urllib.parse import urlsplit
-
-    import requests
-
-    session = requests.Session()
-    if (urlsplit(rpc_url).hostname or "") in ("127.0.0.1", "localhost", "::1"):
-        session.trust_env = False
-    return session
+def _resumed(entry: LedgerEntry) -> PaymentReceipt:
+    return PaymentReceipt(**{**receipt_from_entry(entry).to_dict(), "resumed": True})
 
 
-def receipt_from_entry(entry: LedgerEntry) -> PaymentReceipt:
-    """A :class:`PaymentReceipt` from a confirmed or validated ledger entry."""
-    return PaymentReceipt(
-        task_uuid=entry.task_uuid, order_type=entry.order_type, amount_wei=entry.amount_wei,
-        tx_hash=entry.tx_hash or "", approve_tx_hash=entry.approve_tx, block_number=entry.block_number or 0,
-        gas_used=entry.gas_used or 0, fee_wei=entry.fee_wei or 0, payer=entry.payer, contract=entry.contract,
-        chain_id=entry.chain_id, validated=entry.state == "validated", recorded_at=entry.updated_at,
-    )
+def _as_quote(entry: LedgerEntry) -> Quote:
+    """The quote a ledger row was confirmed with (what resuming it may sign, and nothing else)."""
+    from .amounts import wei_to_swan
 
-
-def decode_revert(data: Any) -> str:
-    """Human text for revert data (``Error(string)``, ``ERC20InsufficientAllowance``, ...)."""
-    from eth_abi import decode
-
-    text = data if isinstance(data, str) else ("0x" + bytes(data).hex() if data else "")
-    selector, body = text[:10], bytes.fromhex(text[10:]) if len(text) > 10 else b""
-    name = ERROR_SELECTORS.get(selector)
-    if name is None:
-        return f"custom error {selector}"
-    types = name[name.index("(") + 1:-1].split(",") if not name.endswith("()") else []
-    try:
-        values = decode(types, body)
-    except Exception:
-        return name
-    if name.startswith("Error("):
-        return str(values[0])
-    if name.startswith("ERC20InsufficientAllowance"):
-        return f"allowance too low ({values[1]} wei approved, {values[2]} wei needed)"
-    if name.startswith("ERC20InsufficientBalance"):
-        return f"SWAN balance too low ({values[1]} wei held, {values[2]} wei needed)"
-    return f"{name.split('(')[0]}{tuple(values)}"
-
-
-def _revert_hint(data: Any) -> str:
-    text = data if isinstance(data, str) else ""
-    if text.startswith("0xe450d38c"):
-        return "Top up the wallet's SWAN balance."
-    if text.startswith("0xfb8f41b2"):
-        return "Approve the ClientPayment contract for at least the amount due."
-    return "Check the task's hardware, price and duration."
-
-
-def check_wallet(account: Any, wallet_address: str | None) -> None:
-    """The key must belong to the task's wallet (compared without regard to letter case)."""
-    if wallet_address and account.address.lower() != wallet_address.lower():
-        raise ValidationError(
-            f"The paying key belongs to {account.address}, but the task's wallet is {wallet_address}.",
-            hint="Pay with the wallet's own key (SWAN_PRIVATE_KEY_FILE), or create the task with the key's address.",
-        )
-
-
-def wait_briefly(seconds: float) -> None:
-    time.sleep(seconds)
+    return Quote(entry.task_uuid, entry.order_type, "", entry.hardware_id, "global", entry.duration,
+                 wei_to_swan(entry.price_wei), entry.price_wei, entry.amount_wei, entry.payer, entry.chain_id,
+                 NETWORKS.get(entry.chain_id, f"chain {entry.chain_id}"), entry.contract)

@@ -121,10 +121,39 @@ class ConfirmAction:
 
 
 class PaymentConfirmation(ConfirmAction):
-    """The quote of a payment with Confirm and Cancel; the click pays and the widget becomes the receipt."""
+    """The quote of a payment with Confirm and Cancel; the click pays exactly that quote, and the widget becomes
+    the receipt.
 
-    def __init__(self, quote: Any, pay: Callable[[], Any], **kwargs: Any) -> None:
+    ``pay(quote)`` is called with the quote on screen (e.g. ``lambda q: orch.pay(uuid, confirmed=q)``), so what
+    is signed is what was shown. If the payment would now differ (the server changed the price or duration, say),
+    the core refuses with :class:`~swan_jupyter.errors.QuoteChangedError`; the widget then shows the new quote,
+    says what changed, and a further click pays the new quote (never the old one, never both).
+    """
+
+    def __init__(self, quote: Any, pay: Callable[[Any], Any], **kwargs: Any) -> None:
         kwargs.setdefault("confirm_label", f"Pay {quote.amount_text}")
-        super().__init__(f"Confirm payment: {quote.order_type.lower()} of task {quote.task_uuid}", quote.rows(), pay,
-                         **kwargs)
         self.quote = quote
+        self._pay_quote = pay
+        super().__init__(self._title(quote), quote.rows(), lambda: self._pay_quote(self.quote), **kwargs)
+
+    @staticmethod
+    def _title(quote: Any) -> str:
+        return f"Confirm payment: {quote.order_type.lower()} of task {quote.task_uuid}"
+
+    def _failed(self, exc: BaseException) -> None:
+        from ..errors import QuoteChangedError
+
+        if not isinstance(exc, QuoteChangedError):
+            super()._failed(exc)
+            return
+        self.quote = exc.quote  # offered for confirmation: the next click pays this one
+        self.title, self.rows = self._title(exc.quote), dict(exc.quote.rows())
+        self.review.value = kv_html(self.title, self.rows)
+        self.error = exc
+        self.state = "pending"
+        self.status.value = ("<div><b>The quote changed; nothing was paid.</b> Review the new quote above; "
+                             "Pay confirms it.</div>" + error_html(exc))
+        self.confirm_button.description = f"Pay {exc.quote.amount_text}"
+        self.confirm_button.disabled = False
+        self.cancel_button.disabled = False
+        self._finished.set()

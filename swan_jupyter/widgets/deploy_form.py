@@ -159,7 +159,8 @@ class DeployForm:
         self.task = task
         uuid = task["task_uuid"]
         self.message.value = f"Task <b>{esc(uuid)}</b> created; confirm the payment to start it."
-        self.confirmation = PaymentConfirmation(self.orch.quote(uuid), lambda: self.orch.pay(uuid),
+        self.confirmation = PaymentConfirmation(self.orch.quote(uuid),
+                                                lambda shown: self.orch.pay(uuid, confirmed=shown),
                                                 on_done=self._paid, background=self._background)
         self.result.children = (self.confirmation.widget,)
 

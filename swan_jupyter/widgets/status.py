@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from ..display import esc, status_badge
-from ._base import error_html, run_background
+from ._base import error_html
 
 FINAL_STATUSES = frozenset({"finished", "terminated", "failed"})
 
@@ -129,27 +129,35 @@ class DeploymentStatus:
 
     # -- actions ----------------------------------------------------------------------------------------------
 
-    def renew(self, duration: str | None = None) -> None:
-        """Renew by the chosen duration (pays a renewal; one payment per click thanks to an idempotency key)."""
+    def renew(self, duration: str | None = None) -> Any:
+        """Show the renewal's quote with Pay / Cancel (returned); the click pays exactly that quote, once.
+
+        One idempotency key per confirmation: clicking twice, or Retry after an error, never pays twice.
+        """
         import uuid as uuidlib
+
+        from .confirm import PaymentConfirmation
 
         key = uuidlib.uuid4().hex
         chosen = duration or str(self.renew_duration.value)
-        self.renew_button.disabled = True
-        self.message.value = f"<i>Renewing by {esc(chosen)}…</i>"
+        try:
+            quote = self.orch.quote(self.task_uuid, order_type="Renewal", duration=chosen)
+        except Exception as exc:
+            self.message.value = error_html(exc)
+            return None
 
         def done(result: Any) -> None:
             receipt = result.get("receipt") if hasattr(result, "get") else None
             self.message.value = receipt._repr_html_() if receipt is not None else "<b>Renewed.</b>"
-            self.renew_button.disabled = False
+            self.confirm_box.children = ()
             self.refresh()
 
-        def failed(exc: BaseException) -> None:
-            self.message.value = error_html(exc)
-            self.renew_button.disabled = False
-
-        run_background(lambda: self.orch.renew_task(self.task_uuid, chosen, idempotency_key=key),
-                       on_done=done, on_error=failed, synchronous=not self._background)
+        confirm = PaymentConfirmation(
+            quote, lambda shown: self.orch.renew_task(self.task_uuid, shown.duration, idempotency_key=key,
+                                                      confirmed=shown),
+            on_done=done, background=self._background)
+        self.confirm_box.children = (confirm.widget,)
+        return confirm
 
     def ask_terminate(self) -> Any:
         """Show a Terminate / Cancel confirmation; confirming terminates and shows the refund."""
