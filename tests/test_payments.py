@@ -165,3 +165,74 @@ def test_randomized_crashes_never_double_pay_or_lose(chain: Any, account: Any, t
         lost += paid < entry.amount_wei
     print(f"\n{trials} randomized crash/resume trials: {double} double payments, {lost} lost payments")
     assert double == 0 and lost == 0
+
+
+# -- a payment is proven by its transaction, not by one particular event ----------------------------------------
+
+_COMPILE = """
+const solc = require("solc");
+const fs = require("fs");
+const source = fs.readFileSync(process.argv[1], "utf8");
+const input = {language: "Solidity", sources: {"PaymentOnly.sol": {content: source}},
+               settings: {evmVersion: "cancun", outputSelection: {"*": {"*": ["abi", "evm.bytecode.object"]}}}};
+const out = JSON.parse(solc.compile(JSON.stringify(input)));
+const errors = (out.errors || []).filter((e) => e.severity === "error");
+if (errors.length) { console.error(JSON.stringify(errors)); process.exit(1); }
+const c = out.contracts["PaymentOnly.sol"]["PaymentOnly"];
+console.log(JSON.stringify({abi: c.abi, bytecode: "0x" + c.evm.bytecode.object}));
+"""
+
+
+@pytest.fixture(scope="module")
+def payment_only(chain: Any) -> str:
+    """``tests/contracts/PaymentOnly.sol`` compiled with the project's solc-js and deployed on the test chain."""
+    import json
+    import shutil
+    import subprocess
+
+    from web3 import Web3
+
+    from swan_jupyter.sandbox.chain.deploy import send_transaction
+
+    root = Path(__file__).resolve().parent.parent
+    node = shutil.which("node")
+    assert node is not None, "node is needed to compile the test contract (scripts/install installs it)"
+    done = subprocess.run([node, "-e", _COMPILE, str(root / "tests" / "contracts" / "PaymentOnly.sol")],
+                          cwd=root, capture_output=True, text=True, timeout=120, check=True)
+    artifact = json.loads(done.stdout)
+    w3 = Web3(Web3.HTTPProvider(chain.rpc_url))
+    key = Path(chain.private_key_file).read_text().strip()
+    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    receipt = send_transaction(w3, key, factory.constructor(chain.swan_token))
+    return str(receipt["contractAddress"])
+
+
+@pytest.mark.parametrize("order_type", ["Creation", "Renewal"])
+def test_a_payment_whose_contract_emits_only_payment_is_confirmed(chain: Any, account: Any, tmp_path: Path,
+                                                                 payment_only: str, order_type: str) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    payer = Payer(chain.rpc_url, account=account, client_payment=payment_only, swan_token=chain.swan_token,
+                  ledger=ledger, receipt_timeout=30)
+    task = str(uuid.uuid4())
+    entry = entry_for(payer, task, duration=3600)
+    if order_type == "Renewal":
+        entry.key, entry.order_type = f"{task}|Renewal|r1", "Renewal"
+    entry = ledger.create(entry)
+    receipt = payer.pay(entry)  # succeeded on chain: never reported as failed for lack of PaymentSubmitted
+    assert receipt.amount_wei == amount_due(price_to_wei(PRICE), 3600) == payer.amount_paid(task)
+    assert ledger.get(entry.key).state == "confirmed"  # type: ignore[union-attr]
+    assert payer.find_payment_tx(task) == receipt.tx_hash  # found through the Payment event too
+
+
+def test_a_mined_transaction_that_is_not_the_signed_payment_is_never_confirmed(chain: Any, account: Any,
+                                                                              tmp_path: Path) -> None:
+    first = make_payer(chain, account, Ledger(tmp_path / "first.sqlite"))
+    paid = first.pay(first.ledger.create(entry_for(first, str(uuid.uuid4()), duration=3600)))
+    ledger = Ledger(tmp_path / "second.sqlite")
+    payer = make_payer(chain, account, ledger)
+    other = ledger.create(entry_for(payer, str(uuid.uuid4()), duration=3600))
+    # a row that points at another task's payment (a corrupted or forged ledger row): mined, status 1, wrong calldata
+    ledger.update(other.key, state="sent", tx_hash=paid.tx_hash, nonce=0)
+    with pytest.raises(PaymentError, match="not this payment: its calldata differs"):
+        payer.pay(ledger.get(other.key))  # type: ignore[arg-type]
+    assert payer.amount_paid(other.task_uuid) == 0

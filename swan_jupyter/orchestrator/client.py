@@ -183,7 +183,7 @@ class Orchestrator:
         form = {"cpu": cpu, "memory": memory, "storage": storage, "gpu_count": gpu_count, "region": region}
         if gpu_model:
             form["gpu_model"] = gpu_model
-        return Result(self._call("POST", "/custom_instance", data=form) or {})
+        return _result(self._call("POST", "/custom_instance", data=form), "POST /custom_instance")
 
     def get_app_repo_image(self, name: str | None = None) -> Any:
         """Example app images: all of them, or the repo URL of ``name``."""
@@ -354,12 +354,13 @@ class Orchestrator:
                                     server_message=exc.server_message, method="GET",
                                     path=f"/v2/task_deployment/{task_uuid}") from None
             raise
-        return Result(data or {})
+        return _result(data, "GET /v2/task_deployment")
 
     def get_real_url(self, task_uuid: str) -> list[str]:
         """The URLs (``job_real_uri``) of the task's running jobs."""
         info = self.get_deployment_info(task_uuid)
-        return [j["job_real_uri"] for j in info.get("jobs") or [] if j.get("job_real_uri")]
+        jobs = wire.items(info.get("jobs"), "GET /v2/task_deployment", "jobs")
+        return [str(j["job_real_uri"]) for j in jobs if j.get("job_real_uri")]
 
     def get_task_list(self, wallet_address: str | None = None, page: int = 1, size: int = 10) -> Result:
         """One page of the wallet's tasks, newest first: ``{list, page, size, total, total_page}``."""
@@ -368,8 +369,10 @@ class Orchestrator:
             raise ValidationError("wallet_address is required.")
         if page < 1 or not 1 <= size <= 100:
             raise ValidationError("page must be >= 1 and size between 1 and 100.")
-        return Result(self._call("GET", "/v2/task_list",
-                                 params={"wallet_address": wallet, "page": page, "size": size}) or {})
+        data = _result(self._call("GET", "/v2/task_list", params={"wallet_address": wallet, "page": page,
+                                                                  "size": size}), "GET /v2/task_list")
+        data["list"] = wire.items(data.get("list"), "GET /v2/task_list", "list")
+        return data
 
     def iter_tasks(self, wallet_address: str | None = None, *, size: int = 50) -> list[dict[str, Any]]:
         """Every task of the wallet (all pages)."""
@@ -423,17 +426,19 @@ class Orchestrator:
     def terminate_task(self, task_uuid: str) -> Result:
         """Stop the task early; the unused time is refunded on chain."""
         _check_uuid(task_uuid)
-        return Result(self._call("POST", "/terminate_task", data={"task_uuid": task_uuid},
-                                 outcome_check="check the task's status with get_deployment_info") or {})
+        return _result(self._call("POST", "/terminate_task", data={"task_uuid": task_uuid},
+                                  outcome_check="check the task's status with get_deployment_info"),
+                       "POST /terminate_task")
 
     def claim_review(self, task_uuid: str) -> Result:
         """Ask for an uptime review (refund when uptime was below 90%)."""
-        return Result(self._call("POST", "/claim_review", data={"task_uuid": task_uuid}) or {})
+        return _result(self._call("POST", "/claim_review", data={"task_uuid": task_uuid}), "POST /claim_review")
 
     def get_config_order_status(self, task_uuid: str, tx_hash: str) -> Result:
         """The config order a payment created."""
-        return Result(self._call("POST", "/v2/config_order_status",
-                                 data={"task_uuid": task_uuid, "tx_hash": tx_hash}) or {})
+        return _result(self._call("POST", "/v2/config_order_status", data={"task_uuid": task_uuid,
+                                                                           "tx_hash": tx_hash}),
+                       "POST /v2/config_order_status")
 
     # -- payments (held by orch.payments; these are swan-sdk's names) ------------------------------------------
 
@@ -501,6 +506,11 @@ class Orchestrator:
     def balance(self) -> dict[str, Any]:
         """SWAN and gas balances of the configured wallet (exact wei and display text)."""
         return self.payments.balance()
+
+
+def _result(data: Any, endpoint: str) -> Result:
+    """A :class:`Result` of an answer that must be an object (``None`` reads as an empty one)."""
+    return Result(wire.optional_obj(data, endpoint))
 
 
 def _check_uuid(task_uuid: str) -> None:

@@ -241,6 +241,7 @@ class Payer:
         raises :class:`~swan_jupyter.errors.TransportError`.
         """
         with _lock_for(self.address), self.ledger.account_lock(self.address), chain_errors(self.rpc_url, entry):
+            self.check_contracts()
             yield
 
     def pay(self, entry: LedgerEntry) -> PaymentReceipt:
@@ -254,7 +255,6 @@ class Payer:
 
     def pay_locked(self, entry: LedgerEntry) -> PaymentReceipt:
         """:meth:`pay` for a caller that already holds :meth:`locked` and has reconciled."""
-        self.check_contracts()
         current = self.ledger.get(entry.key) or entry
         if current.reached_chain and current.tx_hash:
             return self._resume(current)
