@@ -1,8 +1,13 @@
 """Reliability under faults, load and crashes, with counts (the long runs; fast versions are in tests/).
 
-1. Payment trials: create a task and pay it, killing the payer at a random step (before signing, after signing,
-   after sending, after the receipt, before/after validation) or losing the validation answer, then resume with
-   a fresh client: counts of double payments, lost payments, unvalidated payments, ledger/chain mismatches.
+1. Payment trials: create a task and pay exactly its confirmed quote, killing the payer at a random step (before
+   signing, after signing, after sending, after the receipt, before/after validation), losing the validation
+   answer, or killing it after signing and then paying another task of the same wallet (from the same ledger or
+   from a second notebook with its own ledger, which takes the signed row's nonce), then resume with a fresh
+   client: counts of double, lost and stuck payments, payments other than confirmed, unvalidated payments and
+   ledger/chain mismatches.
+1b. A cap race: threads of this process and two other processes pay tasks of one wallet under one
+   ``max_session_spend``; the total paid (ledger and chain) never exceeds the cap.
 2. Reads of both services under 30% injected 503s and connection resets: right answers vs clear errors; then
    actor message sends whose answer is lost after the server took them: each reported as an unknown outcome,
    each executed exactly once.
@@ -39,6 +44,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--reads", type=int, default=1000, help="reads per service under injected faults")
     parser.add_argument("--lost", type=int, default=50, help="message sends whose answer is lost")
+    parser.add_argument("--cap", default="2.4", help="max_session_spend of the cap race (SWAN)")
     args = parser.parse_args()
 
     from swan_jupyter.actors import Actors
@@ -46,7 +52,14 @@ def main() -> int:
     from swan_jupyter.sandbox import host
     from swan_jupyter.session import Session
     from swan_jupyter.transport import Transport
-    from tests.reliability_tools import check_after_restart, injected, run_load, run_payment_trials, set_faults
+    from tests.reliability_tools import (
+        check_after_restart,
+        injected,
+        run_cap_race,
+        run_load,
+        run_payment_trials,
+        set_faults,
+    )
 
     state = Path(tempfile.mkdtemp(prefix="swan-reliability-"))
     os.environ["SWAN_SANDBOX_STATE"] = str(state)
@@ -57,8 +70,14 @@ def main() -> int:
 
         # 1. payments
         t0 = time.perf_counter()
-        report = run_payment_trials(client, description, args.trials, seed=20261122)
+        def second_notebook() -> Any:  # the same wallet, its own ledger
+            return Session(notify=lambda _m: None, ledger_path=str(state / "second-notebook.sqlite")).orchestrator()
+
+        report = run_payment_trials(client, description, args.trials, seed=20261122, make_other=second_notebook)
         print(f"[payments] {report.line()} ({time.perf_counter() - t0:.0f} s)")
+        t0 = time.perf_counter()
+        cap = run_cap_race(state, args.cap, threads=args.threads, processes=2, per_worker=2)
+        print(f"[caps] {args.threads} threads + 2 processes: {cap.line()} ({time.perf_counter() - t0:.0f} s)")
 
         # 2. reads under faults, on both services; then sends whose answers are lost
         abaco = description["abaco"]
@@ -123,8 +142,7 @@ def main() -> int:
               f"restart: {crash.line()}")
         after = check_after_restart(session(), crash, settle=300)
         print(f"[crash] after the restart: {after.line()}")
-        ok = (report.double == report.lost == report.unvalidated == report.ledger_mismatch == 0
-              and lost_ok and check.ok() and after.ok())
+        ok = report.ok() and cap.ok() and lost_ok and check.ok() and after.ok()
         return 0 if ok else 1
     finally:
         host.stop(state)

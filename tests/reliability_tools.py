@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CRASH_POINTS = ("before_sign", "after_sign", "after_send", "after_receipt", "before_validate", "after_validate",
-                "lost_validate_response", None)
+                "lost_validate_response", "signed_then_other_payment", None)
 
 
 class Crash(BaseException):
@@ -45,18 +45,35 @@ class TrialReport:
     lost: int = 0
     unvalidated: int = 0
     ledger_mismatch: int = 0
+    stuck: int = 0
+    different: int = 0
+    others_wrong: int = 0
 
     def line(self) -> str:
         return (f"{self.trials} payment trials (crash points {dict(self.crashes)}): {self.double} double payments, "
-                f"{self.lost} lost payments, {self.unvalidated} paid but not validated, "
-                f"{self.ledger_mismatch} ledger/chain mismatches")
+                f"{self.lost} lost payments, {self.stuck} stuck, {self.different} paid other than confirmed, "
+                f"{self.unvalidated} paid but not validated, {self.ledger_mismatch} ledger/chain mismatches, "
+                f"{self.others_wrong} wrong interleaved payments")
+
+    def ok(self) -> bool:
+        return not (self.double or self.lost or self.stuck or self.different or self.unvalidated
+                    or self.ledger_mismatch or self.others_wrong)
 
 
-def run_payment_trials(make_client: Any, description: dict[str, Any], trials: int, seed: int) -> TrialReport:
-    """Create tasks and pay them, killing the payer at a random checkpoint, then resume with a fresh client."""
+def run_payment_trials(make_client: Any, description: dict[str, Any], trials: int, seed: int,
+                       make_other: Any = None) -> TrialReport:
+    """Create tasks and pay exactly the confirmed quote, killing the payer at a random checkpoint, then resume
+    with a fresh client.
+
+    ``signed_then_other_payment``: the payer dies after signing (nothing broadcast); another payment of the same
+    wallet follows (``make_other``'s client: a second notebook with its own ledger, else the same ledger), then
+    the first is resumed. It must end with exactly one payment of the confirmed amount, never stuck.
+    """
+    from swan_jupyter.errors import PaymentError
+
     rng = random.Random(seed)
     report = TrialReport()
-    for _ in range(trials):
+    for i in range(trials):
         point = rng.choice(CRASH_POINTS)
         report.trials += 1
         report.crashes[str(point)] += 1
@@ -66,35 +83,143 @@ def run_payment_trials(make_client: Any, description: dict[str, Any], trials: in
                                   app_repo_image="hello-world")
         uuid = task["task_uuid"]
         due = task["amount_wei"]
+        confirmed = client.quote(uuid, task=task["task"])
         if point == "lost_validate_response":
             set_faults(description, "orchestrator", {"rules": [{"target": "orchestrator", "methods": ["POST"],
                                                                 "paths": ["^/v2/task_payment_validate$"],
                                                                 "lose_rate": 1.0, "limit": 1}]})
         elif point is not None:
             def crash(step: str, point: str = point) -> None:
-                if step == point:
+                if step == (point if point != "signed_then_other_payment" else "after_sign"):
                     raise Crash(step)
 
             client.checkpoint = crash
         try:
-            client.pay(uuid)
+            client.pay(uuid, confirmed=confirmed)
         except Crash:
             pass
         finally:
             if point == "lost_validate_response":
                 set_faults(description, "orchestrator", None)
+        if point == "signed_then_other_payment":
+            other = (make_other if make_other is not None and i % 2 == 0 else make_client)()
+            extra = other.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+            report.others_wrong += other.payer().amount_paid(extra["task_uuid"]) != extra["amount_wei"]
         resumed = make_client()  # a new process: nothing in memory, the same ledger file
-        receipt = resumed.pay(uuid)
+        try:
+            receipt = resumed.pay(uuid, confirmed=confirmed)
+        except PaymentError:
+            report.stuck += 1
+            continue
         payer = resumed.payer()
         paid = payer.amount_paid(uuid)
         report.double += paid > due
         report.lost += paid < due
+        report.different += paid != confirmed.amount_wei
         orders = [o for o in resumed.get_deployment_info(uuid)["config_orders"] if o["order_type"] == "Creation"]
         report.unvalidated += len(orders) != 1
         entry = resumed.ledger.get(f"{uuid}|Creation")
         report.ledger_mismatch += not (entry is not None and entry.state == "validated"
                                        and orders and entry.tx_hash == orders[0]["tx_hash"]
                                        and entry.tx_hash == receipt.tx_hash.lower())
+    return report
+
+
+# -- spending caps under concurrency --------------------------------------------------------------------------
+
+_CAP_WORKER = """
+import sys
+from swan_jupyter.errors import ValidationError
+from swan_jupyter.session import Session
+orch = Session(notify=lambda _m: None, ledger_path=sys.argv[1], max_session_spend=sys.argv[2],
+               start_sandbox=False).orchestrator()
+paid = refused = 0
+for _ in range(int(sys.argv[3])):
+    uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    try:
+        paid += orch.pay(uuid).amount_wei
+    except ValidationError:
+        refused += 1
+print(paid, refused)
+"""
+
+
+@dataclass
+class CapReport:
+    cap_wei: int
+    attempts: int = 0
+    paid_wei: int = 0
+    refused: int = 0
+    on_chain_wei: int = 0
+
+    def line(self) -> str:
+        from swan_jupyter.orchestrator.amounts import format_swan
+
+        return (f"{self.attempts} payment attempts of 0.48 SWAN under max_session_spend {format_swan(self.cap_wei)}: "
+                f"{format_swan(self.paid_wei)} paid ({format_swan(self.on_chain_wei)} on chain), "
+                f"{self.refused} refused by the cap")
+
+    def ok(self) -> bool:
+        return self.paid_wei == self.on_chain_wei <= self.cap_wei and self.cap_wei - self.paid_wei < 480 * 10**15
+
+
+def run_cap_race(state: Any, cap: str, threads: int, processes: int, per_worker: int) -> CapReport:
+    """``threads`` threads of this process and ``processes`` other processes pay tasks of one wallet and one
+    ledger under one ``max_session_spend``; what was paid (ledger and chain) must never exceed the cap."""
+    import os
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    from swan_jupyter.errors import ValidationError
+    from swan_jupyter.orchestrator.amounts import swan_to_wei
+    from swan_jupyter.session import Session
+
+    ledger = str(Path(state) / f"cap-{random.getrandbits(32):08x}.sqlite")
+    report = CapReport(swan_to_wei(cap))
+    orch = Session(notify=lambda _m: None, ledger_path=ledger, max_session_spend=cap,
+                   sandbox_state_dir=state, start_sandbox=False).orchestrator()
+    env = {**os.environ, "SWAN_SANDBOX_STATE": str(state)}
+    procs = [subprocess.Popen([sys.executable, "-c", _CAP_WORKER, ledger, cap, str(per_worker)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(processes)]
+    lock = threading.Lock()
+    uuids: list[str] = []
+
+    def worker() -> None:
+        for _ in range(per_worker):
+            uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+            with lock:
+                uuids.append(uuid)
+            try:
+                amount = orch.pay(uuid).amount_wei
+                with lock:
+                    report.paid_wei += amount
+            except ValidationError:
+                with lock:
+                    report.refused += 1
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(600)
+    try:
+        for p in procs:
+            out, err = p.communicate(timeout=600)
+            if p.returncode != 0 or not out.strip():
+                raise RuntimeError(f"a cap-race process failed: {err[-2000:]}")
+            paid, refused = (int(x) for x in out.split()[-2:])
+            report.paid_wei += paid
+            report.refused += refused
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    report.attempts = (threads + processes) * per_worker
+    committed = [e for e in orch.ledger.all() if e.state in ("signed", "sent", "confirmed", "validated")]
+    report.on_chain_wei = sum(orch.payer().amount_paid(e.task_uuid) for e in committed)
     return report
 
 

@@ -309,3 +309,17 @@ def test_a_cap_refusal_leaves_no_reservation_behind(tmp_path: Path) -> None:
     assert orch.pay(small).amount_wei == SMALL  # the refused 1 SWAN reserved nothing
     with pytest.raises(ValidationError, match="max_session_spend"):
         orch.pay(uuid)  # 0.48 spent + 1 SWAN is still above the cap
+
+
+def test_a_notebook_opened_later_shares_the_cap_of_one_still_open(tmp_path: Path) -> None:
+    """This process pays first; a process started afterwards, on the same ledger and wallet, counts that payment."""
+    ledger = tmp_path / "shared.sqlite"
+    orch = Orchestrator.from_settings(client(tmp_path, "shared.sqlite", max_session_spend="0.5").settings)
+    first = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    assert orch.pay(first).amount_wei == SMALL
+    go = tmp_path / "go"
+    go.write_text("go")
+    proc = subprocess.run([sys.executable, "-c", _CAPPED_PAYER, str(ledger), str(go), str(tmp_path / "later")],
+                          cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip().splitlines()[-1].startswith("refused ValidationError"), proc.stderr[-2000:]
+    assert orch.payer().amount_paid((tmp_path / "later").read_text()) == 0

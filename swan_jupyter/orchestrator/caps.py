@@ -1,8 +1,10 @@
 """Spending caps: the one rule for ``max_payment`` (per payment) and ``max_session_spend`` (per session).
 
 ``max_session_spend`` counts every payment of the paying wallet (whoever holds its key: a configured key file,
-a ``private_key=`` argument, another notebook sharing the ledger) that was reserved since this process's session
-started and that moved money or may still move it (signed, sent, confirmed, validated). Rows that moved nothing
+a ``private_key=`` argument, another notebook sharing the ledger) that was reserved since the session started
+and that moved money or may still move it (signed, sent, confirmed, validated). The session starts when this
+process started, or earlier when another process that paid through the same ledger started earlier and is still
+alive: two notebooks open at once share one cap. Rows that moved nothing
 (an intent, an interrupted approve, a transaction replaced because its nonce was taken, a revert) never count.
 The check and the reservation happen in one ledger transaction while the wallet's lock is held, so threads
 and processes can never pay past the cap together (see :meth:`swan_jupyter.orchestrator.ledger.Ledger.reserve`).

@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS payments (
     reserved_at REAL
 );
 CREATE INDEX IF NOT EXISTS payments_task ON payments(task_uuid);
+CREATE TABLE IF NOT EXISTS sessions (pid INTEGER PRIMARY KEY, started_at REAL NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS payments_tx ON payments(tx_hash) WHERE tx_hash IS NOT NULL;
 """
 
@@ -200,8 +201,10 @@ class Ledger:
         return entry
 
     def spent_since(self, payer: str, since: float) -> int:
-        """Wei committed by ``payer`` (rows signed or later, not failed or replaced) reserved since ``since``."""
-        return _committed(self._connect(), payer, since)
+        """Wei committed by ``payer`` (rows signed or later, not failed or replaced) in the session window that
+        starts at ``since``, or earlier if another live process sharing this ledger started earlier."""
+        db = self._connect()
+        return _committed(db, payer, _window(db, since, register=False))
 
     def unfinished(self, payer: str) -> list[LedgerEntry]:
         """``payer``'s rows that are approving, signed or sent (they may hold one of its nonces)."""
@@ -227,7 +230,7 @@ class Ledger:
             if existing is not None and _entry(existing).reached_chain:
                 db.execute("COMMIT")
                 return _entry(existing)
-            check(_committed(db, entry.payer, since))
+            check(_committed(db, entry.payer, _window(db, since, register=True)))
             now = time.time()
             entry.state, entry.reserved_at, entry.updated_at = "intent", now, now
             entry.created_at = float(existing["created_at"]) if existing is not None else now
@@ -266,6 +269,31 @@ def _row_values(entry: LedgerEntry) -> dict[str, Any]:
     if values.get("tx_hash"):
         values["tx_hash"] = str(values["tx_hash"]).lower()
     return values
+
+
+def _window(db: sqlite3.Connection, since: float, *, register: bool) -> float:
+    """When the spending session starts: the earliest start of this process and of every live process that
+    paid through this ledger (sessions of dead processes are forgotten). Two notebooks open at once thus share
+    one ``max_session_spend``, whichever started first."""
+    if register:
+        db.execute("INSERT OR REPLACE INTO sessions (pid, started_at) VALUES (?, ?)", (os.getpid(), since))
+    window = since
+    for pid, started in db.execute("SELECT pid, started_at FROM sessions").fetchall():
+        if pid == os.getpid() or _alive(int(pid)):
+            window = min(window, float(started))
+        elif register:
+            db.execute("DELETE FROM sessions WHERE pid = ?", (pid,))
+    return window
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _committed(db: sqlite3.Connection, payer: str, since: float) -> int:
