@@ -57,6 +57,17 @@ def test_amounts_are_exact_where_floats_are_not() -> None:
     assert amount_due(price_to_wei("1"), 3601) == 10**18 + 10**18 // 3600  # floor, as the contract does
 
 
+def test_wei_conversions_are_exact_for_any_number_of_digits() -> None:
+    from swan_jupyter.orchestrator.amounts import format_swan, swan_to_wei, wei_to_swan
+
+    price = "123456789012.345678901234567891"  # 30 significant digits: Decimal's default context rounds at 28
+    assert price_to_wei(price) == swan_to_wei(price) == 123_456_789_012_345_678_901_234_567_891
+    assert str(wei_to_swan(123_456_789_012_345_678_901_234_567_891)) == price
+    assert format_swan(123_456_789_012_345_678_901_234_567_891) == f"{price} SWAN"
+    assert amount_due(price_to_wei(price), 5400) == 123_456_789_012_345_678_901_234_567_891 * 3 // 2
+    assert price_to_wei("1E+3") == 10**21 and price_to_wei("0.0000000000000000019") == 1  # truncated below 1 wei
+
+
 def test_cell_bodies_are_told_apart() -> None:
     assert looks_like_dockerfile("FROM python:3.11\nRUN echo hi\n")
     assert looks_like_dockerfile("# syntax=docker/dockerfile:1\n\nARG V=1\nFROM nginx:$V\n")

@@ -9,11 +9,12 @@ The payment amount rule (the same in the ClientPayment contract)::
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from ..errors import ValidationError
 
 WEI_PER_SWAN = 10**18
+_EXACT = Context(prec=1000)  # enough digits for any amount of wei: scaling by 10**-18 never rounds
 MIN_DURATION = 3600
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?"
@@ -36,9 +37,25 @@ def to_decimal(value: str | int | Decimal, what: str = "amount") -> Decimal:
     return amount
 
 
+def _scaled(amount: Decimal) -> tuple[int, bool]:
+    """``amount * 10**18`` as an integer (truncated toward zero) and whether it was exact.
+
+    Done on the decimal digits with integer arithmetic: ``Decimal`` multiplication rounds to the context's 28
+    significant digits, which is already 1 wei off for prices of 11 integer digits.
+    """
+    _sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)
+    coefficient = int("".join(map(str, digits)) or "0")
+    shift = exponent + 18
+    if shift >= 0:
+        return coefficient * 10**shift, True
+    whole, rest = divmod(coefficient, 10**-shift)
+    return whole, rest == 0
+
+
 def price_to_wei(price: str | int | Decimal) -> int:
-    """SWAN per hour (decimal string) to wei per hour, exactly."""
-    return int(to_decimal(price, "price") * WEI_PER_SWAN)
+    """SWAN per hour (decimal string) to wei per hour, exactly (truncated below 1 wei, as the contract does)."""
+    return _scaled(to_decimal(price, "price"))[0]
 
 
 def amount_due(price_per_hour_wei: int, seconds: int) -> int:
@@ -48,21 +65,21 @@ def amount_due(price_per_hour_wei: int, seconds: int) -> int:
 
 def swan_to_wei(amount: str | int | Decimal) -> int:
     """An amount of SWAN (decimal) to wei, exactly: more than 18 decimal places is refused, never rounded."""
-    wei = to_decimal(amount, "amount") * WEI_PER_SWAN
-    if wei != wei.to_integral_value():
+    wei, exact = _scaled(to_decimal(amount, "amount"))
+    if not exact:
         raise ValidationError(f"amount {amount!r} has more than 18 decimal places (finer than 1 wei).",
                               hint="Round it to at most 18 decimal places.")
-    return int(wei)
+    return wei
 
 
 def wei_to_swan(wei: int) -> Decimal:
-    """wei to an exact Decimal amount of SWAN."""
-    return Decimal(int(wei)) / WEI_PER_SWAN
+    """wei to an exact Decimal amount of SWAN (whatever the number of digits)."""
+    return Decimal(int(wei)).scaleb(-18, _EXACT)
 
 
 def format_swan(wei: int) -> str:
     """``1234500000000000000`` -> ``"1.2345 SWAN"`` (exact, trailing zeros trimmed)."""
-    text = format(wei_to_swan(wei).normalize(), "f")
+    text = format(wei_to_swan(wei).normalize(_EXACT), "f")
     return f"{text} SWAN"
 
 
