@@ -4,7 +4,8 @@ Abaco (abaco.md §2-§4, §7, §11, §16, §18): every route of the emulator's r
 each method, refuses missing or bad credentials with Abaco's status and message and changes nothing; a second user
 gets exactly the level granted; a nonce does no more than its level, uses and actor/alias allow. Orchestrator
 (orchestrator.md §3, §5): every route of its Starlette app except the listed public ones needs the API key.
-``X-Jwt-Assertion-<TENANT>`` is decoded without verification by design (spec §2): only an undecodable one is refused.
+``X-Jwt-Assertion-<TENANT>`` is refused by the session sandbox whatever it holds (it is started without the option
+``jwt_assertion``; the option and its signed assertions are tested in ``test_trust.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 import requests
 
 from swan_jupyter.sandbox.abaco.app import ROUTES as ABACO_ROUTES
+from swan_jupyter.sandbox.abaco.auth import ASSERTION_OFF
 
 IMAGE = "abacosamples/test"
 # prefix -> (message without credentials, for an invalid token); internal /actors paths are v2 (§1, §2). The spec
@@ -147,7 +149,10 @@ def test_abaco_requests_without_credentials_are_refused_on_every_route(ab: Abaco
     body = {**BODY, "actor_id": ab.ids["aid"], "actorId": ab.ids["aid"]}
     before, count = snapshot(ab), 0
     bad = bad_tokens(ab).values()
-    attempts = [{"X-Jwt-Assertion-DEV": "garbage"}, *({"Authorization": f"Bearer {t}"} for t in bad),
+    unsigned_admin = jwt.encode({"http://wso2.org/claims/enduser": ab.names["admin"],
+                                 "http://wso2.org/claims/role": "Internal/abaco-admin"}, None, algorithm="none")
+    assertions = [{"X-Jwt-Assertion-DEV": v} for v in ("garbage", unsigned_admin, ab.tokens["admin"])]
+    attempts = [*assertions, *({"Authorization": f"Bearer {t}"} for t in bad),
                 *({"X-Tapis-Token": t} for t in bad)]
     # The emulator's Starlette app has one catch-all route handing every request to its dispatcher, which routes by
     # the table ABACO_ROUTES (method + pattern): that table is the emulator's route list.
@@ -157,7 +162,8 @@ def test_abaco_requests_without_credentials_are_refused_on_every_route(ab: Abaco
             kw: dict[str, Any] = {"json": body} if route.method in ("POST", "PUT") else {}
             refused(ab.call(route.method, path, None, **kw), 400, missing, route.method, path)
             for headers in attempts:
-                refused(ab.call(route.method, path, None, headers=headers, **kw), 400, invalid, route.method, path,
+                why = f"{invalid} {ASSERTION_OFF}" if headers in assertions else invalid
+                refused(ab.call(route.method, path, None, headers=headers, **kw), 400, why, route.method, path,
                         headers)
             count += 1 + len(attempts)
     assert snapshot(ab) == before  # nothing deleted, changed, queued, granted, created or redeemed
@@ -167,7 +173,7 @@ def test_abaco_requests_without_credentials_are_refused_on_every_route(ab: Abaco
             assert ab.call("GET", prefix + fill(route.pattern, ab.ids)).status_code == 200, (prefix, route.pattern)
     print(f"\n{len(ABACO_ROUTES)} Abaco routes x {len(PREFIXES)} prefixes: {count} route/method/credential "
           "requests refused without valid credentials")
-    assert count == len(ABACO_ROUTES) * len(PREFIXES) * 12 >= 1200
+    assert count == len(ABACO_ROUTES) * len(PREFIXES) * 14 >= 1400
     # the exemptions: OPTIONS everywhere (and it reveals nothing), the Tapis discovery documents
     for prefix in PREFIXES:
         for route in ABACO_ROUTES:
