@@ -1,7 +1,10 @@
 """The ``swan-jupyter`` command.
 
-``swan-jupyter sandbox start [--state DIR] [--time-scale N] [--foreground]``
+``swan-jupyter sandbox start [--state DIR] [--time-scale N] [--foreground] [--jwt-assertion]
+[--local-code-users USERS]``
     start the local sandbox (in the background unless ``--foreground``) and print its endpoints;
+    ``--jwt-assertion`` accepts Abaco's ``X-Jwt-Assertion-<TENANT>`` header signed with the sandbox's key,
+    ``--local-code-users`` names who may register ``file://``/``python:`` images (default ``user,admin``);
 ``swan-jupyter sandbox stop [--state DIR]``
     stop it, and every process it started;
 ``swan-jupyter sandbox status [--state DIR] [--json]``
@@ -35,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--time-scale", type=float, default=1.0,
                            help="task time runs this many times faster than real time (demos: 60)")
             p.add_argument("--no-chain", action="store_true", help="do not start the local chain")
+            p.add_argument("--jwt-assertion", action="store_true",
+                           help="accept Abaco's X-Jwt-Assertion-<TENANT> header, only with JWTs signed with the "
+                                "sandbox's own key (off: only the tokens of sandbox.json authenticate)")
+            p.add_argument("--local-code-users", default=None, metavar="USERS",
+                           help="comma-separated sandbox users (user, admin, privileged, user2, or usernames; "
+                                "'none' for nobody) who may register file:// and python: actor images, which run "
+                                "as you (default: user,admin)")
         if action == "start":
             p.add_argument("--foreground", action="store_true", help="run in the foreground (Ctrl-C stops)")
             p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
@@ -65,10 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.action == "serve" or (args.action == "start" and args.foreground):
-            host.serve(args.state, time_scale=args.time_scale, chain=not args.no_chain)
+            host.serve(args.state, time_scale=args.time_scale, chain=not args.no_chain,
+                       jwt_assertion=args.jwt_assertion, local_code_users=args.local_code_users)
             return 0
         if args.action == "start":
-            desc = host.start(args.state, time_scale=args.time_scale, chain=not args.no_chain, timeout=args.timeout)
+            desc = host.start(args.state, time_scale=args.time_scale, chain=not args.no_chain, timeout=args.timeout,
+                              jwt_assertion=args.jwt_assertion, local_code_users=args.local_code_users)
             print(host.format_status(host.status(args.state)))
             print(f"description: {desc['host']['state_dir']}/sandbox.json (owner-only)")
             return 0

@@ -68,6 +68,15 @@ def test_wei_conversions_are_exact_for_any_number_of_digits() -> None:
     assert price_to_wei("1E+3") == 10**21 and price_to_wei("0.0000000000000000019") == 1  # truncated below 1 wei
 
 
+def test_durations_are_ascii_digits_only() -> None:
+    from swan_jupyter.errors import ValidationError
+    from swan_jupyter.orchestrator.amounts import parse_duration
+
+    for text in ("\u00b9", "\u0661\u0662h", "\u00b2h", "3600\u0660"):  # isdigit() and \d accept these
+        with pytest.raises(ValidationError, match="not understood"):
+            parse_duration(text)
+
+
 def test_cell_bodies_are_told_apart() -> None:
     assert looks_like_dockerfile("FROM python:3.11\nRUN echo hi\n")
     assert looks_like_dockerfile("# syntax=docker/dockerfile:1\n\nARG V=1\nFROM nginx:$V\n")

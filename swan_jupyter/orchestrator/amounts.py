@@ -18,7 +18,7 @@ _EXACT = Context(prec=1000)  # enough digits for any amount of wei: scaling by 1
 MIN_DURATION = 3600
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?"
-                       r"\s*(?:(\d+)\s*s)?\s*$", re.IGNORECASE)
+                       r"\s*(?:(\d+)\s*s)?\s*$", re.IGNORECASE | re.ASCII)
 
 
 def to_decimal(value: str | int | Decimal, what: str = "amount") -> Decimal:
@@ -95,7 +95,7 @@ def parse_duration(value: str | int, *, minimum: int = MIN_DURATION) -> int:
         seconds = value
     else:
         text = str(value).strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             seconds = int(text)
         else:
             match = _DURATION.match(text)

@@ -42,18 +42,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .guard import error_body
+from .guard import send_json as _json
+
 ADMIN_PATH = "/_sandbox/faults"
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-_ERROR_BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
-    "orchestrator": lambda s: {"data": None, "message": f"injected fault: HTTP {s}", "status": "failed"},
-    "abaco": lambda s: {"message": f"injected fault: HTTP {s}", "result": None, "status": "error", "version": "dev",
-                        "metadata": {}},
-    "chain": lambda s: {"jsonrpc": "2.0", "id": None, "error": {"code": -32603, "message": f"injected fault {s}"}},
-}
 
 
 class FaultConfigError(ValueError):
@@ -186,13 +183,6 @@ def _abort(send: Send) -> bool:
     return True
 
 
-async def _json(send: Send, status: int, body: Any) -> None:
-    payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
-    await send({"type": "http.response.body", "body": payload})
-
-
 async def _read_body(receive: Receive) -> bytes:
     chunks = []
     while True:
@@ -231,7 +221,7 @@ class FaultMiddleware:
         if delay:
             await asyncio.sleep(delay)
         if kind == "error":
-            await _json(send, status, _ERROR_BODIES.get(self.target, _ERROR_BODIES["abaco"])(status))
+            await _json(send, status, error_body(self.target, f"injected fault: HTTP {status}"))
             return
         if kind == "reset" and _abort(send):
             return

@@ -28,7 +28,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,8 @@ PID_FILE = "host.pid"
 LOG_FILE = "host.log"
 LOCK_FILE = "host.lock"
 HEALTH_PATH = "/_sandbox/health"
+#: The settings of the trust options, recorded in sandbox.json under ``host.options``.
+TRUST_OPTIONS = ("abaco_jwt_assertion", "abaco_local_code_users")
 
 
 class SandboxError(RuntimeError):
@@ -262,6 +264,7 @@ async def _serve(state_dir: Path, time_scale: float, settings: dict[str, Any]) -
     import uvicorn
 
     from .faults import FaultMiddleware, FaultState, RpcProxy
+    from .guard import LoopbackGuard
 
     hosted_server = _hosted_server_class()
     previous = read_description(state_dir) or {}
@@ -281,9 +284,12 @@ async def _serve(state_dir: Path, time_scale: float, settings: dict[str, Any]) -
         old_url = str((previous.get(name) or {}).get("url") or (previous.get(name) or {}).get("rpc_url") or "")
         old_port = int(old_url.rsplit(":", 1)[1]) if old_url.count(":") == 2 else 0
         sock = _bind(old_port)
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        port = sock.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        # the guard is outermost: a foreign Host or Origin reaches neither health, admin, faults nor the service
         config = uvicorn.Config(
-            HealthMiddleware(FaultMiddleware(app, name, faults, jsonrpc=name == "chain"), name),
+            LoopbackGuard(HealthMiddleware(FaultMiddleware(app, name, faults, jsonrpc=name == "chain"), name),
+                          port, name),
             log_level="warning",
             lifespan="off",
             access_log=False,
@@ -332,7 +338,8 @@ async def _serve(state_dir: Path, time_scale: float, settings: dict[str, Any]) -
                 await asyncio.sleep(0.01)
         description: dict[str, Any] = {
             "host": {"pid": os.getpid(), "started_at": time.time(), "state_dir": str(state_dir),
-                     "time_scale": time_scale, "admin_token": faults.admin_token},
+                     "time_scale": time_scale, "admin_token": faults.admin_token,
+                     "options": {k: settings[k] for k in TRUST_OPTIONS if k in settings}},
         }
         for r in running:
             description[r.service.name] = {**r.service.describe(), "url": r.url}
@@ -367,8 +374,23 @@ async def _serve(state_dir: Path, time_scale: float, settings: dict[str, Any]) -
             await asyncio.to_thread(chain_process.stop)
 
 
-def serve(state: str | Path | None = None, *, time_scale: float = 1.0, chain: bool = True) -> None:
-    """Run the sandbox in the foreground until SIGTERM or SIGINT (Ctrl-C)."""
+def trust_settings(jwt_assertion: bool = False, local_code_users: str | Sequence[str] | None = None
+                   ) -> dict[str, Any]:
+    """The service settings of the trust options (see :data:`TRUST_OPTIONS`); raises SandboxError if invalid."""
+    from .abaco.local_code import resolve_users
+
+    try:
+        users = sorted(resolve_users(local_code_users))
+    except ValueError as exc:
+        raise SandboxError(str(exc)) from None
+    return {"abaco_jwt_assertion": bool(jwt_assertion), "abaco_local_code_users": users}
+
+
+def serve(state: str | Path | None = None, *, time_scale: float = 1.0, chain: bool = True,
+          jwt_assertion: bool = False, local_code_users: str | Sequence[str] | None = None) -> None:
+    """Run the sandbox in the foreground until SIGTERM or SIGINT (Ctrl-C). ``jwt_assertion`` and
+    ``local_code_users`` are the trust options (see :func:`start`)."""
+    settings = {"chain": chain, **trust_settings(jwt_assertion, local_code_users)}
     state_dir = resolve_state_dir(state)
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(state_dir, 0o700)
@@ -376,7 +398,7 @@ def serve(state: str | Path | None = None, *, time_scale: float = 1.0, chain: bo
     with _state_lock(state_dir):
         (state_dir / PID_FILE).write_text(str(os.getpid()))
         try:
-            asyncio.run(_serve(state_dir, time_scale, {"chain": chain}))
+            asyncio.run(_serve(state_dir, time_scale, settings))
         finally:
             with contextlib.suppress(FileNotFoundError):
                 (state_dir / PID_FILE).unlink()
@@ -385,24 +407,47 @@ def serve(state: str | Path | None = None, *, time_scale: float = 1.0, chain: bo
 # ---- control (from any process) ----------------------------------------------------------------------------
 
 
+def serve_command(state_dir: Path, time_scale: float, chain: bool, options: dict[str, Any]) -> list[str]:
+    """The command line of the background host (``options`` from :func:`trust_settings`)."""
+    cmd = [sys.executable, "-m", "swan_jupyter.sandbox", "serve", "--state", str(state_dir),
+           "--time-scale", str(time_scale), "--local-code-users", ",".join(options["abaco_local_code_users"])
+           or "none"]
+    if not chain:
+        cmd.append("--no-chain")
+    if options["abaco_jwt_assertion"]:
+        cmd.append("--jwt-assertion")
+    return cmd
+
+
 def start(
-    state: str | Path | None = None, *, time_scale: float = 1.0, chain: bool = True, timeout: float = 120.0
+    state: str | Path | None = None, *, time_scale: float = 1.0, chain: bool = True, timeout: float = 120.0,
+    jwt_assertion: bool = False, local_code_users: str | Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Start the sandbox in the background (no-op if it is already running) and return its description."""
+    """Start the sandbox in the background (no-op if it is already running) and return its description.
+
+    Trust options (recorded in ``sandbox.json`` under ``host.options``): ``jwt_assertion`` accepts Abaco's
+    ``X-Jwt-Assertion-<TENANT>`` header, and then only JWTs signed with the sandbox's own key (off by default:
+    requests are authenticated by the tokens of ``sandbox.json`` only); ``local_code_users`` names the sandbox
+    users (keys like ``user``, or usernames; ``"none"`` for nobody) who may register ``file://`` and
+    ``python:`` images, which run as the local user (default ``user`` and ``admin``). A running sandbox started
+    with other options is not changed: SandboxError (stop it first).
+    """
+    options = trust_settings(jwt_assertion, local_code_users)
     state_dir = resolve_state_dir(state)
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     pid = _read_pid(state_dir)
     if pid is not None:
         desc = read_description(state_dir)
         if desc and (desc.get("host") or {}).get("pid") == pid:
+            running = (desc.get("host") or {}).get("options") or {}
+            if running != options:
+                raise SandboxError(f"The sandbox on {state_dir} runs with other options ({running}); stop it "
+                                   "first: swan-jupyter sandbox stop")
             return desc
     _reap_chain(state_dir, read_description(state_dir))
     with contextlib.suppress(FileNotFoundError):
         (state_dir / DESCRIPTION).unlink()
-    cmd = [sys.executable, "-m", "swan_jupyter.sandbox", "serve", "--state", str(state_dir),
-           "--time-scale", str(time_scale)]
-    if not chain:
-        cmd.append("--no-chain")
+    cmd = serve_command(state_dir, time_scale, chain, options)
     log_path = state_dir / LOG_FILE
     with open(log_path, "ab") as log_fh:
         proc = subprocess.Popen(

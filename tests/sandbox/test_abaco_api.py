@@ -145,15 +145,25 @@ def test_missing_and_invalid_tokens_are_400(make: Callable[..., Api]) -> None:
     assert Api(make(None).url, expired, "v3").error("GET", "") == "Invalid Tapis token."
 
 
-def test_jwt_assertion_header_is_decoded_without_verification(abaco: AbacoServer) -> None:
+def test_jwt_assertion_header_needs_the_sandbox_signature(abaco: AbacoServer) -> None:
+    """With the option on (fixture), an assertion signed with the sandbox's key is Abaco's v2 gateway header; one
+    signed with another key, or unsigned, is an invalid JWT (see also tests/sandbox/test_trust.py)."""
+    from swan_jupyter.sandbox.abaco.auth import load_secret
+
+    secret = load_secret(abaco.state_dir / "abaco")
     claims = {"http://wso2.org/claims/enduser": "jdoe@carbon.super",
-              "http://wso2.org/claims/role": "Internal/abaco-user"}
-    assertion = jwt.encode(claims, "not-the-secret-at-all-not-the-secret", algorithm="HS256")
+              "http://wso2.org/claims/role": "Internal/abaco-user", "exp": int(time.time()) + 60}
+    for forged in (jwt.encode(claims, "not-the-secret-at-all-not-the-secret", algorithm="HS256"),
+                   jwt.encode(claims, None, algorithm="none")):
+        response = requests.post(f"{abaco.url}/actors", json={"image": "abacosamples/wc"},
+                                 headers={"X-Jwt-Assertion-DEV": forged}, timeout=5)
+        assert response.status_code == 400 and response.json()["message"] == "Invalid JWT."
+    assertion = jwt.encode(claims, secret, algorithm="HS256")
     response = requests.post(f"{abaco.url}/actors", json={"image": "abacosamples/wc"},
                              headers={"X-Jwt-Assertion-DEV": assertion}, timeout=5)
     assert response.status_code == 200 and response.json()["result"]["owner"] == "jdoe"
-    no_role = jwt.encode({"http://wso2.org/claims/enduser": "jdoe", "http://wso2.org/claims/role": "Internal/other"},
-                         "k" * 32, algorithm="HS256")
+    no_role = jwt.encode({"http://wso2.org/claims/enduser": "jdoe", "http://wso2.org/claims/role": "Internal/other",
+                          "exp": int(time.time()) + 60}, secret, algorithm="HS256")
     refused = requests.get(f"{abaco.url}/actors", headers={"X-Jwt-Assertion-DEV": no_role}, timeout=5)
     assert refused.status_code == 400 and refused.json()["message"] == "Not authorized -- missing required role."
 

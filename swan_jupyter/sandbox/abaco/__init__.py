@@ -23,9 +23,11 @@ sandbox stops or is killed (they end ``COMPLETE`` with exit code 137, or ``"unde
 queued messages survive and run after a restart).
 
 **Security.** Actor code runs as the sandbox's own user with no isolation (no container): register only
-code you trust. ``abacosamples/py3_func`` unpickles the binary message it receives (cloudpickle), which runs
-arbitrary code by design, exactly like Abaco's sample: **trusted input only**. Clients that read results
-with ``send_python_result``/cloudpickle likewise unpickle what the actor sent.
+code you trust. ``file://`` and ``python:`` images are accepted only from the users of the start option
+``--local-code-users`` (:mod:`.local_code`); ``X-Jwt-Assertion`` headers only with ``--jwt-assertion`` and
+signed with the sandbox's key (:mod:`.auth`). ``abacosamples/py3_func`` unpickles the binary message it
+receives (cloudpickle), which runs arbitrary code by design, exactly like Abaco's sample: **trusted input
+only**. Clients that read results with ``send_python_result``/cloudpickle likewise unpickle what the actor sent.
 
 Deliberate differences from Abaco (documented so tests can rely on them): links use the emulator's own
 ``http://127.0.0.1:<port>`` (v3 does not force https); ``x-nonce`` is not passed to actor code as an

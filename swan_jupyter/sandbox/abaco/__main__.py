@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..guard import LoopbackGuard
 from ..host import nodelay_protocol
 from ..service import SandboxContext
 from .service import create_service
@@ -45,7 +46,8 @@ async def _serve(state: Path, port: int, settings: dict[str, object]) -> None:
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     service = create_service(SandboxContext(state_dir=state, settings=settings))
     await service.start(url)
-    config = uvicorn.Config(service.app, log_level="warning", lifespan="off", access_log=False,
+    guarded = LoopbackGuard(service.app, sock.getsockname()[1], "abaco")  # Host and Origin checks, as in the host
+    config = uvicorn.Config(guarded, log_level="warning", lifespan="off", access_log=False,
                             http=nodelay_protocol())
     server = _QuietServer(config)
     loop = asyncio.get_running_loop()

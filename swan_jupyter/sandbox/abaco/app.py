@@ -140,6 +140,8 @@ class Dispatcher:
             check_privileged_fields(call.body, caller.privileged)
         if route.scope == "actor":
             call.actor = core.resolve(call, params["aid"])
+            if request.method == "POST" and segments[-1] == "workers" and not caller.admin:  # before the level (§4)
+                raise AbacoError("Not authorized -- only admins are authorized to update workers.")
             core.check(call, call.actor, level)
         return await route.handler(call, core)
 

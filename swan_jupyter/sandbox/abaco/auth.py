@@ -4,8 +4,12 @@
   (``STATE_DIR/abaco/jwt_secret``, 0600, created once): claims ``exp``, ``tapis/username``,
   ``tapis/tenant_id`` plus the WSO2 claims ``http://wso2.org/claims/enduser`` and ``.../role`` (the roles).
   Both headers are accepted on every prefix.
-* ``X-Jwt-Assertion-<TENANT>: <jwt>`` is decoded **without** verifying the signature, as Abaco's v2 test suite
-  sends it (the tenant is the header-name suffix, upper-cased).
+* ``X-Jwt-Assertion-<TENANT>: <jwt>`` (how Abaco's gateway and Abaco's v2 test suite send it; the tenant is the
+  header-name suffix, upper-cased) is **refused** unless the sandbox was started with the option
+  ``--jwt-assertion`` (setting ``abaco_jwt_assertion``); even then only a JWT signed with the sandbox's own
+  secret is accepted (HS256, with ``exp``): ``alg: none``, other keys and expired tokens are refused like an
+  invalid bearer token. Real Abaco trusts this header because only its gateway can reach it; on a shared machine
+  any local process can reach the sandbox, so an unverified assertion would let it act as any user.
 * Without any token, ``?x-nonce=<id>`` (see :mod:`.nonces`).
 
 Failures are 400 with Abaco's messages (Abaco itself never answers 401/403); the setting
@@ -35,6 +39,11 @@ LIMITED_ROLE = "Internal/abaco-limited"
 ABACO_ROLES = (ADMIN_ROLE, PRIVILEGED_ROLE, USER_ROLE, LIMITED_ROLE)
 V3_ADMIN_ROLE = "abaco_admin"
 V3_PRIVILEGED_ROLE = "abaco_privileged"
+
+ASSERTION_PREFIX = "x-jwt-assertion-"
+ASSERTION_OFF = ("This sandbox does not accept X-Jwt-Assertion headers: send the token as Authorization: Bearer "
+                 "or X-Tapis-Token, or start the sandbox with --jwt-assertion to accept assertions signed with "
+                 "its key.")
 
 LEVELS = ("NONE", "READ", "EXECUTE", "UPDATE")
 WORLD = "ABACO_WORLD"
@@ -131,9 +140,19 @@ def _caller_from_claims(claims: dict[str, Any], tenant: str | None, flavour: Fla
 class Authenticator:
     """Turns request headers into a :class:`Caller` (or ``None`` when no token is present)."""
 
-    def __init__(self, secret: bytes, strict: bool = False) -> None:
+    def __init__(self, secret: bytes, strict: bool = False, accept_assertions: bool = False) -> None:
         self._secret = secret
         self.strict = strict
+        self.accept_assertions = accept_assertions
+
+    def _verified(self, token: str, flavour: Flavour) -> dict[str, Any]:
+        """The claims of a token signed with the sandbox's secret (HS256, ``exp`` required and not past)."""
+        try:
+            claims: dict[str, Any] = jwt.decode(token, self._secret, algorithms=["HS256"],
+                                                options={"require": ["exp"]})
+        except jwt.PyJWTError:
+            raise self._invalid(flavour) from None
+        return claims
 
     def _invalid(self, flavour: Flavour) -> AbacoError:
         if self.strict:
@@ -154,17 +173,16 @@ class Authenticator:
             if auth.lower().startswith("bearer "):
                 token = auth[7:].strip()
         if token:
-            try:
-                claims = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp"]})
-            except jwt.PyJWTError:
-                raise self._invalid(flavour) from None
-            return _caller_from_claims(claims, None, flavour)
+            return _caller_from_claims(self._verified(token, flavour), None, flavour)
         for name in headers:
-            if name.lower().startswith("x-jwt-assertion-"):
-                tenant = name[len("x-jwt-assertion-"):].upper()
-                try:
-                    claims = jwt.decode(headers[name], options={"verify_signature": False})
-                except jwt.PyJWTError:
-                    raise self._invalid(flavour) from None
-                return _caller_from_claims(claims, tenant, flavour)
+            if name.lower().startswith(ASSERTION_PREFIX):
+                if not self.accept_assertions:
+                    raise self._assertion_off(flavour)
+                claims = self._verified(headers[name], flavour)
+                return _caller_from_claims(claims, name[len(ASSERTION_PREFIX):].upper(), flavour)
         return None
+
+    def _assertion_off(self, flavour: Flavour) -> AbacoError:
+        if self.strict:
+            return AbacoError("Invalid Credentials", 401)
+        return AbacoError(f"{self._invalid(flavour).message} {ASSERTION_OFF}")

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from .auth import LEVELS
 from .core import Call, Core, Route
+from .local_code import check_caller
 from .models import display_actor, display_worker, parse_actor_body
 from .search import run_search
 from .wire import AbacoError, new_hashid, ok, to_datetime
@@ -98,6 +99,7 @@ async def create_actor(call: Call, core: Core) -> Response:
     """POST /actors: register an actor; it is SUBMITTED and becomes READY when its first worker is up."""
     body = _body_dict(call)
     fields = parse_actor_body(body, None)
+    check_caller(fields["image"], call.caller, core.runtime.local_code_users)
     _check_link(core, call, fields, None)
     now = core.now()
     token_given = "token" in body
@@ -123,6 +125,8 @@ async def update_actor(call: Call, core: Core) -> Response:
     actor = call.the_actor
     body = _body_dict(call)
     fields = parse_actor_body(body, actor)
+    if fields["image"] != actor["image"]:
+        check_caller(fields["image"], call.caller, core.runtime.local_code_users)
     _check_link(core, call, fields, actor["id"])
     force = bool(fields.pop("force", False))
     new_image = fields["image"] != actor["image"]

@@ -22,7 +22,8 @@ _FORBIDDEN_LIST = "', '".join(FORBIDDEN_CHARS)
 
 def alias_access(call: Call, core: Core, level: str, actor_too: bool = False) -> Doc:
     """The alias of the path, with Abaco's not-found split (admin 404 "No alias found", others the auth
-    layer's 404) and the permission check on the alias (and its actor when ``actor_too``)."""
+    layer's 404) and the permission check on the alias (and its actor when ``actor_too``: alias nonces need both,
+    and Abaco then names both in either refusal)."""
     name = call.path["alias"]
     alias = core.store.alias(call.caller.tenant, name)
     if alias is None:
@@ -32,7 +33,8 @@ def alias_access(call: Call, core: Core, level: str, actor_too: bool = False) ->
     if call.caller.nonce is not None:
         return alias  # the nonce was checked against this alias and level when it was redeemed
     if not core.has_level(call.caller, "alias", name, level):
-        raise AbacoError("Not authorized -- you do not have access to this alias.")
+        noun = "alias and actor" if actor_too else "alias"
+        raise AbacoError(f"Not authorized -- you do not have access to this {noun}.")
     if actor_too and not core.has_level(call.caller, "actor", alias["actor_id"], level):
         raise AbacoError("Not authorized -- you do not have access to this alias and actor.")
     return alias
@@ -115,14 +117,14 @@ async def delete_alias(call: Call, core: Core) -> Response:
 
 async def get_alias_permissions(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}/permissions."""
-    alias = alias_access(call, core, "READ")
+    alias = alias_access(call, core, "READ", actor_too=True)
     return ok(call.flavour, core.store.permissions(call.caller.tenant, "alias", alias["alias"]),
               "Permissions retrieved successfully.")
 
 
 async def add_alias_permission(call: Call, core: Core) -> Response:
     """POST /actors/aliases/{alias}/permissions ``{user, level}``."""
-    alias = alias_access(call, core, "UPDATE")
+    alias = alias_access(call, core, "UPDATE", actor_too=True)
     user, level = parse_permission(call)
     core.store.set_permission(call.caller.tenant, "alias", alias["alias"], user, level)
     return ok(call.flavour, core.store.permissions(call.caller.tenant, "alias", alias["alias"]),

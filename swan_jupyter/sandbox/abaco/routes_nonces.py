@@ -115,7 +115,7 @@ async def list_alias_nonces(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}/nonces."""
     from .routes_aliases import alias_access
 
-    alias = alias_access(call, core, "READ")
+    alias = alias_access(call, core, "READ", actor_too=True)
     nonces = core.store.nonces(alias=alias["alias"], tenant=call.caller.tenant)
     return ok(call.flavour, [display_nonce(n, call.flavour, call.base) for n in nonces],
               "Alias nonces retrieved successfully.")
@@ -125,7 +125,7 @@ async def create_alias_nonce(call: Call, core: Core) -> Response:
     """POST /actors/aliases/{alias}/nonces (levels NONE, READ, EXECUTE only)."""
     from .routes_aliases import alias_access
 
-    alias = alias_access(call, core, "UPDATE")
+    alias = alias_access(call, core, "UPDATE", actor_too=True)
     doc = _new_nonce(call, core, ALIAS_LEVELS, None, alias["alias"])
     return ok(call.flavour, display_nonce(doc, call.flavour, call.base), "Alias nonce created successfully.")
 
@@ -134,7 +134,7 @@ async def get_alias_nonce(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}/nonces/{nid}."""
     from .routes_aliases import alias_access
 
-    alias = alias_access(call, core, "READ")
+    alias = alias_access(call, core, "READ", actor_too=True)
     nonce = _find(core, call.path["nid"], None, alias["alias"])
     return ok(call.flavour, display_nonce(nonce, call.flavour, call.base), "Alias nonce retrieved successfully.")
 
@@ -143,7 +143,7 @@ async def delete_alias_nonce(call: Call, core: Core) -> Response:
     """DELETE /actors/aliases/{alias}/nonces/{nid}."""
     from .routes_aliases import alias_access
 
-    alias = alias_access(call, core, "UPDATE")
+    alias = alias_access(call, core, "UPDATE", actor_too=True)
     nonce = _find(core, call.path["nid"], None, alias["alias"])
     core.store.delete_nonce(nonce["id"])
     return ok(call.flavour, None, "Alias nonce deleted successfully.")

@@ -51,7 +51,7 @@ from typing import Any
 
 import psutil
 
-from . import images
+from . import images, local_code
 from .images import support as actor_support
 from .store import Message, Store
 from .wire import new_hashid
@@ -173,8 +173,10 @@ class _ResultsProtocol(asyncio.DatagramProtocol):
 class Runtime:
     """Workers and executions of every actor of the store."""
 
-    def __init__(self, store: Store, token_for: Callable[[str, str], str], run_root: Path | None = None) -> None:
+    def __init__(self, store: Store, token_for: Callable[[str, str], str], run_root: Path | None = None,
+                 local_code_users: frozenset[str] | None = None) -> None:
         self.store = store
+        self.local_code_users = local_code.resolve_users(None) if local_code_users is None else local_code_users
         self.run_root = run_root
         self.token_for = token_for
         self.base_url = ""
@@ -332,7 +334,7 @@ class Runtime:
             self._set_worker(handle.worker_id, status=status)
             await asyncio.sleep(0)
         try:
-            images.resolve(actor["image"])
+            self._command(actor)
         except images.ImageError as exc:
             self._set_worker(handle.worker_id, status="ERROR")
             self._set_actor_status(actor["id"], "ERROR", str(exc))
@@ -477,13 +479,19 @@ class Runtime:
             env[actor_support.BINARY_DATA_ENV] = str(workdir / "_abaco_binary_data")
         return env
 
+    def _command(self, actor: Doc) -> list[str]:
+        """The command line of the actor's image; local code only for an owner allowed to run it."""
+        if local_code.is_local(actor["image"]) and actor["owner"] not in self.local_code_users:
+            raise images.ImageError(local_code.refusal(self.local_code_users))
+        return images.resolve(actor["image"])
+
     async def _execute(self, handle: WorkerHandle, message: Message, execution: Doc) -> None:
         actor = self.store.get("actors", handle.actor_id)
         if actor is None:
             return
         loop = asyncio.get_running_loop()
         try:
-            argv = images.resolve(actor["image"])
+            argv = self._command(actor)
         except images.ImageError as exc:
             execution.update(status="ERROR", finish_time=time.time(), final_state={"unavailable": True})
             self.store.finish_execution(execution, f"{exc}\n", time.time() + self._log_ex(actor))

@@ -3,7 +3,9 @@
 State lives in ``STATE_DIR/abaco/``: ``jwt_secret`` (0600, created once; signs the users' tokens) and
 ``abaco.db`` (SQLite, WAL). Settings read from ``ctx.settings``: ``abaco_tenant`` (default ``dev``),
 ``abaco_max_content_length`` (bytes, default 500 MB), ``abaco_internal_case`` (``camel`` or ``snake`` for the
-``/actors`` prefix, default camel), ``abaco_strict_auth`` (gateway-style 401 for a missing/invalid token).
+``/actors`` prefix, default camel), ``abaco_strict_auth`` (gateway-style 401 for a missing/invalid token),
+``abaco_jwt_assertion`` (accept ``X-Jwt-Assertion-<TENANT>`` JWTs signed with ``jwt_secret``; default off),
+``abaco_local_code_users`` (who may register ``file://``/``python:`` images, see :mod:`.local_code`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ..service import SandboxContext
 from .app import build_app
 from .auth import SANDBOX_USERS, Authenticator, load_secret, mint_token
 from .core import Core
+from .local_code import resolve_users
 from .runtime import Runtime
 from .store import Store
 
@@ -57,9 +60,16 @@ class AbacoService:
             raise
         digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:12]
         run_root = Path(tempfile.gettempdir()) / f"abaco-{os.getuid()}-{digest}"
-        self.runtime = Runtime(self.store, self._actor_token, run_root)
-        self.core = Core(self.store, self.runtime, Authenticator(self._secret, bool(ctx.settings.get(
-            "abaco_strict_auth", False))), dict(ctx.settings))
+        try:
+            self.local_code_users = resolve_users(ctx.settings.get("abaco_local_code_users"))
+        except ValueError:
+            self.store.close()
+            self._lock.close()
+            raise
+        self.runtime = Runtime(self.store, self._actor_token, run_root, self.local_code_users)
+        self.jwt_assertion = bool(ctx.settings.get("abaco_jwt_assertion", False))
+        auth = Authenticator(self._secret, bool(ctx.settings.get("abaco_strict_auth", False)), self.jwt_assertion)
+        self.core = Core(self.store, self.runtime, auth, dict(ctx.settings))
         self._app = build_app(self.core, self.tenant)
         self.url = ""
 
@@ -93,7 +103,8 @@ class AbacoService:
             key: {"username": name, "token": mint_token(self._secret, name, self.tenant, roles, USER_TOKEN_LIFETIME)}
             for key, (name, roles) in SANDBOX_USERS.items()
         }
-        return {"url": self.url, "tenant": self.tenant, "users": users}
+        return {"url": self.url, "tenant": self.tenant, "users": users, "jwt_assertion": self.jwt_assertion,
+                "local_code_users": sorted(self.local_code_users)}
 
 
 def create_service(ctx: SandboxContext) -> AbacoService:

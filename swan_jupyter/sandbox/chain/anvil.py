@@ -10,10 +10,11 @@ at the root of a swan_jupyter checkout; nothing is ever downloaded at run time. 
 4. ``anvil`` on ``PATH`` (a Foundry installation).
 
 :class:`AnvilProcess` runs ``anvil --host 127.0.0.1 --port 0 --chain-id 31337 --state <dir>/anvil-state.json
---state-interval 1`` with stdout and stderr sent to ``<dir>/anvil.log`` (a file, so the node never blocks on an
-undrained pipe), reads the port from the ``Listening on 127.0.0.1:<PORT>`` line and waits until
-``eth_chainId`` answers. ``stop()`` sends SIGTERM (anvil then dumps its state and exits), waits, and sends
-SIGKILL after a timeout; ``--state-interval 1`` bounds what a SIGKILL can lose to about one second.
+--state-interval 1 --no-cors`` (no CORS: no browser page may call the node) with stdout and stderr sent to
+``<dir>/anvil.log`` (a file, so the node never blocks on an undrained pipe), reads the port from the
+``Listening on 127.0.0.1:<PORT>`` line and waits until ``eth_chainId`` answers. ``stop()`` sends SIGTERM
+(anvil then dumps its state and exits), waits, and sends SIGKILL after a timeout;
+``--state-interval 1`` bounds what a SIGKILL can lose to about one second.
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ class AnvilProcess:
             "--chain-id", str(chain_id),
             "--state", str(state_dir / STATE_FILE_NAME),
             "--state-interval", "1",
+            "--no-cors",  # no browser page may call the node (clients use the guarded proxy of the host)
         ]
         with open(log_path, "wb") as log:
             # own session: a Ctrl-C in the host's terminal must not kill the node before the host stops it
