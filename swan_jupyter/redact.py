@@ -115,16 +115,13 @@ def redact(text: str) -> str:
 
 
 def redact_bytes(data: bytes) -> bytes:
-    """:func:`redact` for bytes: registered values, encoded as UTF-8, are replaced by ``*****``."""
+    """:func:`redact` for bytes: registered values, encoded as UTF-8, are replaced by ``*****``.
+
+    Bytes that are not UTF-8 pass through unchanged (``surrogateescape`` round trip).
+    """
     if not data:
         return data
-    with _lock:
-        known = sorted(_known, key=len, reverse=True)
-    for value in known:
-        raw = value.encode("utf-8", "surrogateescape")
-        if raw in data:
-            data = data.replace(raw, MASK.encode())
-    return data
+    return redact(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
 
 
 def redact_rendered(text: str) -> str:
@@ -246,8 +243,37 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_factory_lock = threading.Lock()
+_factory_prefixes: set[str] = set()
+
+
 def install_log_redaction(logger_name: str = "swan_jupyter") -> None:
-    """Attach :class:`RedactingFilter` to the package logger once (idempotent)."""
+    """Mask registered secrets in every record of ``logger_name`` and its children (idempotent).
+
+    A filter on a logger only sees records made on that very logger, not those of its children
+    (``swan_jupyter.transport``, ...), so the masking is done when a record is created: the log record
+    factory is wrapped once (keeping any factory installed before) and applies :class:`RedactingFilter` to
+    the records of the package's loggers only. The filter is also attached to the logger itself.
+    """
     logger = logging.getLogger(logger_name)
     if not any(isinstance(f, RedactingFilter) for f in logger.filters):
         logger.addFilter(RedactingFilter())
+    with _factory_lock:
+        first = not _factory_prefixes
+        _factory_prefixes.add(logger_name)
+        if not first:
+            return
+        previous = logging.getLogRecordFactory()
+        scrubber = RedactingFilter()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            name = record.name
+            if any(name == p or name.startswith(p + ".") for p in _factory_prefixes):
+                scrubber.filter(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+
+
+install_log_redaction()  # every module that handles a secret imports this one: its logs are masked from then on

@@ -234,3 +234,17 @@ def test_key_files_are_read_without_following_races(tmp_path: Path, fresh: tuple
     path = write_key(tmp_path / "w.key", key)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert load_account(load_settings("sandbox", private_key_file=str(path))).address == address
+
+
+def test_the_traceback_hook_is_installed_once_and_removed_on_unload(ip: TestingShell) -> None:
+    from swan_jupyter.errors import install_traceback_redaction
+
+    hooked = ip.InteractiveTB.structured_traceback
+    assert getattr(hooked, "_swan_original", None) is not None
+    ip.run_line_magic("reload_ext", "swan_jupyter")
+    install_traceback_redaction(ip)
+    original = ip.InteractiveTB.structured_traceback._swan_original
+    assert getattr(original, "_swan_original", None) is None  # never wrapped twice
+    ip.run_line_magic("unload_ext", "swan_jupyter")
+    assert getattr(ip.InteractiveTB.structured_traceback, "_swan_original", None) is None
+    ip.run_line_magic("load_ext", "swan_jupyter")

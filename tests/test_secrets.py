@@ -166,3 +166,20 @@ def test_every_secret_the_client_handles_is_registered_and_nothing_else_is_maske
     wallet = str(sandbox["chain"]["wallet"]["address"])
     for visible in (tx, tx.upper(), wallet, aid, "task-" + "1" * 30):
         assert redact(f"see {visible}") == f"see {visible}"
+
+
+def test_log_records_of_every_package_logger_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    """The filter on ``swan_jupyter`` does not see records of child loggers (logging only runs the filters of
+    the logger a record was made on), so masking must happen for ``swan_jupyter.*`` too, tracebacks included."""
+    from swan_jupyter.redact import Secret
+
+    secret = Secret("log-secret-" + "z" * 12).reveal()
+    caplog.set_level(logging.DEBUG, logger="swan_jupyter")
+    for name in ("swan_jupyter", "swan_jupyter.keys", "swan_jupyter.widgets.deep"):
+        try:
+            raise ValueError(f"failed with {secret}")
+        except ValueError:
+            logging.getLogger(name).exception("while using %s", secret)
+    text = caplog.text + "".join(r.getMessage() for r in caplog.records)
+    assert len(caplog.records) == 3 and "failed with *****" in caplog.text
+    assert secret not in text, text
