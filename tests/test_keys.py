@@ -6,8 +6,6 @@ Real key files with real modes, a real keystore, and a real IPython shell render
 from __future__ import annotations
 
 import json
-import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,12 +226,17 @@ def test_any_traceback_rendered_in_the_shell_masks_registered_secrets(
     assert secret not in out, out
 
 
-def test_key_files_are_read_without_following_races(tmp_path: Path, fresh: tuple[str, str]) -> None:
-    """The mode is checked on the very file that is read (fstat of the open file), not on a name."""
-    key, address = fresh
-    path = write_key(tmp_path / "w.key", key)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert load_account(load_settings("sandbox", private_key_file=str(path))).address == address
+def test_a_folder_or_a_huge_file_is_not_taken_for_a_key_file(tmp_path: Path) -> None:
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o700)
+    with pytest.raises(ConfigurationError, match="not a regular file"):
+        load_account(load_settings("sandbox", private_key_file=str(folder)))
+    huge = write_key(tmp_path / "huge.key", "0" * 200_000)
+    with pytest.raises(ConfigurationError, match="too large"):
+        load_account(load_settings("sandbox", private_key_file=str(huge)))
+    missing = tmp_path / "missing.key"
+    with pytest.raises(ConfigurationError, match="Cannot read the private key file"):
+        load_account(load_settings("sandbox", private_key_file=str(missing)))
 
 
 def test_the_traceback_hook_is_installed_once_and_removed_on_unload(ip: TestingShell) -> None:
