@@ -26,7 +26,13 @@ Environment variables: ``SWAN_PROFILE``, ``SWAN_API_KEY``, ``SWAN_ORCHESTRATOR_U
 ``SWAN_PRIVATE_KEY_FILE``, ``SWAN_KEYSTORE_FILE``, ``SWAN_CHAIN_RPC_URL``, ``SWAN_MAX_PAYMENT``,
 ``SWAN_MAX_SESSION_SPEND``, ``SWAN_CONNECT_TIMEOUT``, ``SWAN_READ_TIMEOUT``, ``SWAN_RETRIES``,
 ``SWAN_SANDBOX_STATE``, ``ABACO_URL``, ``ABACO_TOKEN``, ``ABACO_FLAVOR`` (``v2`` or ``v3``), ``ABACO_TENANT``,
-``ABACO_USER`` (which sandbox user to act as).
+``ABACO_USER`` (which sandbox user to act as), ``SWAN_ALLOW_INSECURE_KEY_FILE``.
+
+Credentials (``api_key``, ``abaco_token``) are stripped of surrounding whitespace wherever they come from; a
+control character inside one is refused (see :func:`swan_jupyter.redact.credential`).
+
+``allow_insecure_key_file`` (``SWAN_ALLOW_INSECURE_KEY_FILE=1``; default false): use a key file or keystore that
+other users may read or write, with a warning, instead of refusing it. Leave it off: such a key is not private.
 
 Private keys are never settings: they come from ``SWAN_PRIVATE_KEY``, a key file, an encrypted keystore or a
 prompt (see :mod:`swan_jupyter.keys`). A ``private_key`` entry in the config file is refused.
@@ -44,7 +50,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigurationError
-from .redact import Secret, mask
+from .redact import Secret, credential, mask
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,6 +85,7 @@ ENV_VARS: dict[str, str] = {
     "ABACO_FLAVOR": "abaco_flavor",
     "ABACO_TENANT": "abaco_tenant",
     "ABACO_USER": "sandbox_user",
+    "SWAN_ALLOW_INSECURE_KEY_FILE": "allow_insecure_key_file",
 }
 
 _SECRET_FIELDS = frozenset({"api_key", "abaco_token"})
@@ -87,6 +94,9 @@ _DECIMAL_FIELDS = frozenset({"max_payment", "max_session_spend"})
 _FLOAT_FIELDS = frozenset({"connect_timeout", "read_timeout", "backoff"})
 _INT_FIELDS = frozenset({"retries", "pool_size"})
 _URL_FIELDS = frozenset({"orchestrator_url", "abaco_url", "chain_rpc_url"})
+_BOOL_FIELDS = frozenset({"allow_insecure_key_file"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 _FORBIDDEN_KEYS = {
     "private_key": "put the key in a file and set private_key_file (or SWAN_PRIVATE_KEY_FILE)",
     "password": "the keystore password is asked with a prompt, or read from SWAN_KEYSTORE_PASSWORD",
@@ -146,6 +156,7 @@ class Settings:
     max_session_spend: Decimal | None = None
     sandbox_state_dir: Path = field(default_factory=default_sandbox_state_dir)
     ledger_path: Path | None = None
+    allow_insecure_key_file: bool = False
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -214,7 +225,17 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         return None
     try:
         if key in _SECRET_FIELDS:
-            return value if isinstance(value, Secret) else Secret(str(value))
+            return credential(value if isinstance(value, Secret) else str(value), f"setting '{key}' ({source})")
+        if key in _BOOL_FIELDS:
+            if isinstance(value, bool):
+                return value
+            word = str(value).strip().lower()
+            if word not in _TRUE | _FALSE:
+                raise ConfigurationError(
+                    f"Setting '{key}' must be true or false, got {value!r} ({source}).",
+                    hint=f"Write {key} = true in the config file, or 1/0 in the environment variable.",
+                )
+            return word in _TRUE
         if key in _PATH_FIELDS:
             return Path(str(value)).expanduser()
         if key in _DECIMAL_FIELDS:

@@ -21,7 +21,8 @@ secrets: it goes through :func:`swan_jupyter.redact.redact`.
 
 In IPython these errors show as two short lines instead of a traceback (the cell still fails, so
 nbclient/papermill stop); ``%config SwanMagics.short_errors = False`` shows full tracebacks. Unexpected
-internal errors are never wrapped and keep their traceback.
+internal errors are never wrapped and keep their traceback. With the extension loaded, every traceback the
+shell renders (ours or not, verbose or not) has registered secrets masked (:func:`install_traceback_redaction`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .redact import redact
+from .redact import redact, redact_rendered, scrub_exception
 
 
 class _RenderSettings:
@@ -64,14 +65,48 @@ class SwanJupyterError(Exception):
 
                 shell = get_ipython()
                 if shell is not None:
+                    scrub_exception(self)
                     stb = shell.InteractiveTB.structured_traceback(type(self), self, self.__traceback__)
-                    return list(stb)
+                    return [redact_rendered(line) for line in stb]
             except Exception:  # never raise from a render hook
                 pass
-        lines = [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self.message}"]
+        lines = [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {redact(self.message)}"]
         if self.hint:
-            lines.append(f"Hint: {self.hint}")
+            lines.append(f"Hint: {redact(self.hint)}")
         return lines
+
+
+def install_traceback_redaction(shell: Any) -> None:
+    """Mask registered secrets in every traceback ``shell`` renders (idempotent; ``%load_ext`` calls it).
+
+    Wraps ``shell.InteractiveTB.structured_traceback``, which IPython and ipykernel use for every error shown
+    in a cell, ``%tb`` and the verbose mode (``%xmode Verbose`` prints the values of local variables): the
+    exception's own text is scrubbed in place (so the kernel's ``evalue`` is masked too) and every rendered
+    line goes through :func:`~swan_jupyter.redact.redact_rendered`. Only registered values are masked, so
+    tracebacks of unrelated errors are unchanged.
+    """
+    tb = getattr(shell, "InteractiveTB", None)
+    if tb is None or getattr(tb.structured_traceback, "_swan_original", None) is not None:
+        return
+    original = tb.structured_traceback
+
+    def structured_traceback(etype: Any, evalue: Any, *args: Any, **kwargs: Any) -> list[str]:
+        if isinstance(evalue, BaseException):
+            scrub_exception(evalue)
+        return [redact_rendered(line) for line in original(etype, evalue, *args, **kwargs)]
+
+    structured_traceback._swan_original = original  # type: ignore[attr-defined]
+    tb.structured_traceback = structured_traceback
+
+
+def uninstall_traceback_redaction(shell: Any) -> None:
+    """Undo :func:`install_traceback_redaction` (``%unload_ext`` calls it)."""
+    tb = getattr(shell, "InteractiveTB", None)
+    original = getattr(getattr(tb, "structured_traceback", None), "_swan_original", None)
+    if tb is not None and original is not None:
+        del tb.structured_traceback  # the instance attribute; the class's method shows through again
+        if getattr(tb.structured_traceback, "__func__", None) is not getattr(original, "__func__", None):
+            tb.structured_traceback = original
 
 
 class ConfigurationError(SwanJupyterError):
@@ -230,5 +265,7 @@ __all__ = [
     "TransportError",
     "UnknownOutcomeError",
     "ValidationError",
+    "install_traceback_redaction",
     "render_settings",
+    "uninstall_traceback_redaction",
 ]

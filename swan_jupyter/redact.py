@@ -1,32 +1,37 @@
 """Keeping secrets out of text: masked values, a registry of live secrets, and a logging filter.
 
-Every secret the package handles (API keys, Abaco tokens, ``x-nonce`` values, private keys) is wrapped in a
-:class:`Secret` whose ``repr``/``str`` is ``'*****'`` and whose value is registered with :func:`register`.
-:func:`redact` then scrubs registered values (and anything shaped like a bearer token, a JWT, a nonce query
-parameter or a raw private key) from any text: log lines, exception messages and reprs all go through it.
+Every secret the package handles (API keys, Orchestrator login tokens, Abaco tokens, nonce ids, private keys,
+keystore passwords) is wrapped in a :class:`Secret` as soon as it enters (a file, the environment, a prompt,
+an argument or a server's answer). ``repr``/``str`` of a Secret is ``'*****'``, and its value is registered
+with :func:`register`. :func:`redact` then masks registered values, and only those, in any text: log lines,
+exception messages, rendered tracebacks and reprs all go through it.
+
+Redaction works by value, never by shape: a transaction hash, a wallet address or a task id is shown in full
+even though it looks like a key or a token, so that it can be copied into the next call.
+
+:func:`credential` is the entry point for anything sent as a credential: it strips surrounding whitespace (a
+file read or a copy-paste leaves a newline) and refuses control characters inside the value.
+:func:`scrub_exception` masks registered values inside any exception (its ``args``, text attributes, notes and
+chained causes) before it escapes to the user.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
+import unicodedata
 from typing import Any
 
 MASK = "*****"
 
+#: Values shorter than this are not registered: masking them would garble ordinary text.
+MIN_SECRET_LENGTH = 6
+
 _lock = threading.Lock()
 _known: set[str] = set()
-
-# Shapes that are secret whatever their value: bearer headers, JWTs, x-nonce query values, 32-byte hex keys.
-_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"(?i)(x-tapis-token['\"]?\s*[:=]\s*['\"]?)[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"(?i)(x-nonce=)[^&\s'\"]+"),
-    re.compile(r"(?i)(api_key=)[^&\s'\"]+"),
-    re.compile(r"()\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
-    re.compile(r"()(?<![0-9a-fA-Fx])0x[0-9a-fA-F]{64}(?![0-9a-fA-F])"),
-)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class Secret:
@@ -73,14 +78,32 @@ class Secret:
 
 
 def register(value: str | None) -> None:
-    """Remember ``value`` as a secret so :func:`redact` masks it wherever it appears."""
-    if value and len(value) >= 6:
+    """Remember ``value`` as a secret so :func:`redact` masks it wherever it appears.
+
+    Values shorter than :data:`MIN_SECRET_LENGTH` characters are ignored.
+    """
+    if value and len(value) >= MIN_SECRET_LENGTH:
         with _lock:
             _known.add(value)
 
 
+def register_hex(value: str) -> None:
+    """Register a hex secret (a private key) in every spelling: with and without ``0x``, lower and upper case."""
+    bare = value[2:] if value[:2] in ("0x", "0X") else value
+    for spelling in {bare, bare.lower(), bare.upper()}:
+        register(spelling)
+        register("0x" + spelling)
+        register("0X" + spelling)
+
+
+def is_registered(value: str) -> bool:
+    """True when ``value`` is a registered secret."""
+    with _lock:
+        return value in _known
+
+
 def redact(text: str) -> str:
-    """Return ``text`` with every known secret and secret-shaped token replaced by ``*****``."""
+    """Return ``text`` with every registered secret replaced by ``*****`` (nothing is masked by its shape)."""
     if not text:
         return text
     with _lock:
@@ -88,9 +111,103 @@ def redact(text: str) -> str:
     for value in known:
         if value in text:
             text = text.replace(value, MASK)
-    for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + MASK, text)
     return text
+
+
+def redact_bytes(data: bytes) -> bytes:
+    """:func:`redact` for bytes: registered values, encoded as UTF-8, are replaced by ``*****``.
+
+    Bytes that are not UTF-8 pass through unchanged (``surrogateescape`` round trip).
+    """
+    if not data:
+        return data
+    return redact(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+
+def redact_rendered(text: str) -> str:
+    """:func:`redact` for terminal output: also finds a secret that colour codes split into pieces.
+
+    A line whose secret only shows once its ANSI colour codes are removed is returned without colours.
+    """
+    masked = redact(text)
+    if "\x1b" not in masked:
+        return masked
+    plain = _ANSI.sub("", masked)
+    clean = redact(plain)
+    return clean if clean != plain else masked
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, bytes | bytearray):
+        return redact_bytes(bytes(value))
+    if isinstance(value, tuple):
+        return tuple(_redact_value(v) for v in value)
+    if isinstance(value, list):
+        return [_redact_value(v) for v in value]
+    return value
+
+
+_EXC_TEXT_ATTRIBUTES = ("strerror", "filename", "filename2", "msg", "reason", "object", "text", "doc")
+
+
+def _quietly_set(obj: object, name: str, value: Any) -> None:
+    with contextlib.suppress(Exception):  # a read-only attribute of some exception type: leave it
+        setattr(obj, name, value)
+
+
+def scrub_exception(exc: BaseException) -> BaseException:
+    """Mask registered secrets inside ``exc`` in place and return it (also its chained causes and contexts).
+
+    Covers ``args`` (what ``str``/``repr`` show for most exceptions), the text attributes of ``OSError``,
+    ``UnicodeError`` and ``SyntaxError``, string attributes in ``__dict__``, ``__notes__`` and the members
+    of exception groups. The type and the traceback are kept, so an unexpected error stays recognisable.
+    """
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        _quietly_set(current, "args", tuple(_redact_value(a) for a in current.args))
+        for name in _EXC_TEXT_ATTRIBUTES:
+            value = getattr(current, name, None)
+            if isinstance(value, str | bytes):
+                _quietly_set(current, name, _redact_value(value))
+        for name, value in list(getattr(current, "__dict__", {}).items()):
+            if isinstance(value, str | bytes | tuple | list):
+                _quietly_set(current, name, _redact_value(value))
+        for follow in (current.__cause__, current.__context__, *getattr(current, "exceptions", ())):
+            if isinstance(follow, BaseException):
+                stack.append(follow)
+    return exc
+
+
+def credential(value: str | Secret, what: str = "the credential") -> Secret:
+    """``value`` as a :class:`Secret` ready to be sent: surrounding whitespace removed, control characters refused.
+
+    A token or key read from a file or pasted usually ends with a newline; that is stripped. A control
+    character inside the value (a newline, NUL, escape, DEL, ...) cannot be part of a real credential and would
+    corrupt the HTTP header it goes into: it raises :class:`~swan_jupyter.errors.ConfigurationError`, which
+    names ``what`` and the character's position but never shows the value.
+    """
+    raw = value.reveal() if isinstance(value, Secret) else str(value)
+    register(raw)
+    stripped = raw.strip()
+    for position, char in enumerate(stripped, start=1):
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            from .errors import ConfigurationError
+
+            name = unicodedata.name(char, f"U+{ord(char):04X}")
+            raise ConfigurationError(
+                f"{what[:1].upper()}{what[1:]} contains a control character ({name}, U+{ord(char):04X}) "
+                f"at position {position} of {len(stripped)}; it is not used.",
+                hint="Copy the credential again without line breaks or other invisible characters "
+                     "(a text editor or `cat -A FILE` shows them).",
+            )
+    return value if isinstance(value, Secret) and stripped == raw else Secret(stripped)
 
 
 def mask(value: str | Secret | None, *, keep: int = 0) -> str:
@@ -106,7 +223,7 @@ def mask(value: str | Secret | None, *, keep: int = 0) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that scrubs secrets from the formatted message of every record."""
+    """A logging filter that masks registered secrets in every record: message, traceback and stack."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -115,11 +232,48 @@ class RedactingFilter(logging.Filter):
             return True
         record.msg = redact(message)
         record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            scrub_exception(record.exc_info[1])
+            if not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
+_factory_lock = threading.Lock()
+_factory_prefixes: set[str] = set()
+
+
 def install_log_redaction(logger_name: str = "swan_jupyter") -> None:
-    """Attach :class:`RedactingFilter` to the package logger once (idempotent)."""
+    """Mask registered secrets in every record of ``logger_name`` and its children (idempotent).
+
+    A filter on a logger only sees records made on that very logger, not those of its children
+    (``swan_jupyter.transport``, ...), so the masking is done when a record is created: the log record
+    factory is wrapped once (keeping any factory installed before) and applies :class:`RedactingFilter` to
+    the records of the package's loggers only. The filter is also attached to the logger itself.
+    """
     logger = logging.getLogger(logger_name)
     if not any(isinstance(f, RedactingFilter) for f in logger.filters):
         logger.addFilter(RedactingFilter())
+    with _factory_lock:
+        first = not _factory_prefixes
+        _factory_prefixes.add(logger_name)
+        if not first:
+            return
+        previous = logging.getLogRecordFactory()
+        scrubber = RedactingFilter()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            name = record.name
+            if any(name == p or name.startswith(p + ".") for p in _factory_prefixes):
+                scrubber.filter(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+
+
+install_log_redaction()  # every module that handles a secret imports this one: its logs are masked from then on

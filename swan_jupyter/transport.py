@@ -45,7 +45,7 @@ from .errors import (
     UnknownOutcomeError,
     ValidationError,
 )
-from .redact import Secret, install_log_redaction, redact
+from .redact import Secret, credential, install_log_redaction, redact, scrub_exception
 
 log = logging.getLogger("swan_jupyter.transport")
 install_log_redaction()
@@ -68,10 +68,14 @@ _ABACO_AUTH_MESSAGES = (
 
 
 class TokenAuth(AuthBase):
-    """Put a secret token in a header (``Authorization: Bearer ...`` or ``X-Tapis-Token: ...``)."""
+    """Put a secret token in a header (``Authorization: Bearer ...`` or ``X-Tapis-Token: ...``).
+
+    Surrounding whitespace (a trailing newline from a file) is stripped; a control character inside the token
+    raises :class:`~swan_jupyter.errors.ConfigurationError` without showing the token.
+    """
 
     def __init__(self, token: str | Secret, *, header: str = "Authorization", prefix: str = "Bearer ") -> None:
-        self._token = token if isinstance(token, Secret) else Secret(token)
+        self._token = credential(token, "the token")
         self._header = header
         self._prefix = prefix
 
@@ -84,10 +88,13 @@ class TokenAuth(AuthBase):
 
 
 class NonceAuth(AuthBase):
-    """Abaco nonce authentication: adds ``x-nonce=<id>`` to the query string (and no token header)."""
+    """Abaco nonce authentication: adds ``x-nonce=<id>`` to the query string (and no token header).
+
+    The nonce id is checked like a token (see :class:`TokenAuth`).
+    """
 
     def __init__(self, nonce: str | Secret) -> None:
-        self._nonce = nonce if isinstance(nonce, Secret) else Secret(nonce)
+        self._nonce = credential(nonce, "the nonce id")
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         r.prepare_url(r.url, {"x-nonce": self._nonce.reveal()})
@@ -221,7 +228,31 @@ class Transport:
         With ``unwrap`` (the default) the envelope's payload is returned (``data`` for Swan, ``result`` for
         Abaco); otherwise the whole decoded envelope. Non-JSON answers come back as :class:`RawReply`.
         ``outcome_check`` tells the user how to find out what happened if a POST's answer is lost.
+
+        Every exception leaving this method, expected or not, has registered secrets masked in its text, its
+        ``args`` and its chained causes (:func:`~swan_jupyter.redact.scrub_exception`).
         """
+        try:
+            return self._request(method, path, params=params, data=data, json=json, content=content,
+                                 headers=headers, unwrap=unwrap, timeout=timeout, outcome_check=outcome_check)
+        except BaseException as exc:
+            scrub_exception(exc)
+            raise
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        data: Any,
+        json: Any,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+        unwrap: bool,
+        timeout: float | tuple[float, float] | None,
+        outcome_check: str,
+    ) -> Any:
         method = method.upper()
         url = self.base_url + path if path.startswith("/") else f"{self.base_url}/{path}"
         if json is not None and content is None:
@@ -268,14 +299,7 @@ class Transport:
     def _decode(self, method: str, path: str, response: requests.Response, unwrap: bool) -> Any:
         status = response.status_code
         content_type = response.headers.get("Content-Type", "")
-        is_json = content_type.startswith("application/json") or content_type.endswith("+json")
-        body: Any = None
-        if is_json:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-                is_json = False
+        is_json, body = _json_body(response.content, content_type, self.envelope, status)
         if not is_json:
             if status < 300:
                 return RawReply(response.content, content_type, status, response.headers)
@@ -398,6 +422,31 @@ def path_segment(value: Any, what: str = "id") -> str:
         raise ValidationError(f"{text!r} is not a valid {what}.",
                               hint=f"Pass the {what} exactly as the server returned it (e.g. actor.id).")
     return quote(text, safe="")
+
+
+def _json_body(content: bytes, content_type: str, envelope: EnvelopeKind, status: int) -> tuple[bool, Any]:
+    """``(True, decoded)`` when the body is JSON to decode, else ``(False, None)``.
+
+    The body decides, not the ``Content-Type`` label: real servers label JSON ``text/plain`` or ``text/html``,
+    and swan-sdk, agavepy and tapipy (for errors) parse it anyway. A body labelled JSON is decoded whatever
+    it holds. A body with another label is decoded only when it is a JSON object or array, and for a
+    successful Abaco answer only when it is the Abaco envelope: execution results and synchronous outputs are
+    arbitrary bytes (possibly JSON) and stay a :class:`RawReply`.
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    labelled = media == "application/json" or media.endswith("+json")
+    if not labelled and content.lstrip()[:1] not in (b"{", b"["):
+        return False, None
+    try:
+        body = jsonlib.loads(content)
+    except (ValueError, RecursionError):
+        return False, None
+    if labelled:
+        return True, body
+    if envelope == "abaco" and status < 300:
+        looks_like_envelope = isinstance(body, dict) and {"status", "result", "message"} <= body.keys()
+        return (True, body) if looks_like_envelope else (False, None)
+    return True, body
 
 
 def _strip_query(path: str) -> str:

@@ -76,6 +76,7 @@ def test_wallet_key_mismatch_is_refused(sandbox: dict[str, Any], tmp_path: Path)
     other = Account.create()
     key_file = tmp_path / "other.key"
     key_file.write_text(other.key.hex())
+    key_file.chmod(0o600)  # an open key file would be refused before the wallet is compared
     orch = Session(notify=lambda _m: None, private_key_file=str(key_file)).orchestrator()
     with pytest.raises(Exception, match="belongs to"):
         orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)

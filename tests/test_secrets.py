@@ -137,3 +137,49 @@ def test_the_actor_side_shows_no_token_and_no_nonce(sandbox: dict[str, Any], ip:
         assert len(texts) > 25
     finally:
         client.delete(aid)
+
+
+def test_every_secret_the_client_handles_is_registered_and_nothing_else_is_masked(sandbox: dict[str, Any]) -> None:
+    """Redaction is by registered value only (issue 11 item 7): each credential is registered where it enters,
+    and transaction hashes, addresses and ids stay readable."""
+    from swan_jupyter.redact import MASK, redact
+
+    reset_default_session()
+    session = Session(notify=lambda _m: None)
+    orch = session.orchestrator()
+    orch.login()
+    orch.payer()  # loads the wallet key from the sandbox's key file
+    actors = session.actors()
+    aid = str(actors.add({"image": "abacosamples/wc", "name": "registry-check"}).id)
+    try:
+        nonce_id = str(actors.add_nonce(aid, level="READ").id)
+        listed = [str(n.id) for n in actors.list_nonces(aid)]
+    finally:
+        actors.delete(aid)
+    # the sandbox host's admin token and the other users' tokens never reach this client: not in the list
+    user_token = sandbox["abaco"]["users"][session.settings.sandbox_user]["token"]
+    handled = [sandbox["orchestrator"]["api_key"], user_token, *secrets_of(sandbox)[1:3], nonce_id, *listed]
+    for value in handled:
+        assert redact(f"<{value}>") == f"<{MASK}>", value[:6]
+    assert orch._token is not None and redact(orch._token.reveal()) == MASK
+    tx = "0x" + "7f" * 32
+    wallet = str(sandbox["chain"]["wallet"]["address"])
+    for visible in (tx, tx.upper(), wallet, aid, "task-" + "1" * 30):
+        assert redact(f"see {visible}") == f"see {visible}"
+
+
+def test_log_records_of_every_package_logger_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    """The filter on ``swan_jupyter`` does not see records of child loggers (logging only runs the filters of
+    the logger a record was made on), so masking must happen for ``swan_jupyter.*`` too, tracebacks included."""
+    from swan_jupyter.redact import Secret
+
+    secret = Secret("log-secret-" + "z" * 12).reveal()
+    caplog.set_level(logging.DEBUG, logger="swan_jupyter")
+    for name in ("swan_jupyter", "swan_jupyter.keys", "swan_jupyter.widgets.deep"):
+        try:
+            raise ValueError(f"failed with {secret}")
+        except ValueError:
+            logging.getLogger(name).exception("while using %s", secret)
+    text = caplog.text + "".join(r.getMessage() for r in caplog.records)
+    assert len(caplog.records) == 3 and "failed with *****" in caplog.text
+    assert secret not in text, text

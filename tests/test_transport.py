@@ -170,9 +170,10 @@ def test_secrets_are_redacted_from_errors(server: ScriptedServer) -> None:
     text = str(info.value) + repr(info.value) + info.value.path + info.value.server_message
     assert nonce not in text
     assert "x-nonce=" + nonce in server.requests[0]["path"]
-    # secret-shaped values are redacted even if never registered
-    bearer_err = RemoteError("header was Bearer abcdefghijklmnop and key 0x" + "ab" * 32)
-    assert "abcdefghijklmnop" not in str(bearer_err) and "ab" * 32 not in str(bearer_err)
+    # only registered values are masked: a transaction hash or an address is shown in full
+    tx = "0x" + "ab" * 32
+    err = RemoteError(f"payment {tx} from 0x{'c' * 40} failed", hint=f"validate_payment({tx!r}, 'task')")
+    assert tx in str(err) and f"validate_payment({tx!r}" in err.hint and "0x" + "c" * 40 in str(err)
 
 
 def test_connections_are_pooled(server: ScriptedServer) -> None:
@@ -182,3 +183,139 @@ def test_connections_are_pooled(server: ScriptedServer) -> None:
     clients = {r["client"] for r in server.requests}
     assert len(server.requests) == 20
     assert len(clients) == 1  # one keep-alive connection served all twenty requests
+
+
+# -- JSON is recognised by content, not by the Content-Type label (issue 11 item 5) ---------------------------
+
+
+@pytest.mark.parametrize("label", ["text/plain", "text/html; charset=utf-8", "application/octet-stream", ""])
+def test_swan_envelope_is_decoded_whatever_the_content_type(server: ScriptedServer, label: str) -> None:
+    server.queue = [Scripted(200, {"status": "success", "data": "the-token", "message": "ok"}, content_type=label),
+                    Scripted(200, {"status": "failed", "data": None, "message": "no such task"}, content_type=label)]
+    t = swan(server)
+    assert t.post("/login_by_api_key", data={"api_key": "k"}) == "the-token"
+    with pytest.raises(RemoteError, match="no such task"):
+        t.get("/v2/task_deployment/x")
+
+
+def test_orchestrator_logs_in_when_the_server_labels_json_as_text(server: ScriptedServer) -> None:
+    from swan_jupyter.config import load_settings
+    from swan_jupyter.orchestrator import Orchestrator
+
+    server.queue = [Scripted(200, {"status": "success", "data": "tok-" + "t" * 20, "message": "ok"},
+                             content_type="text/plain"),
+                    Scripted(200, {"status": "success", "data": {"list": [], "total": 0}, "message": "ok"},
+                             content_type="text/plain; charset=utf-8")]
+    settings = load_settings("sandbox", retries=0, wallet_address="0x" + "1" * 40)
+    orch = Orchestrator(server.url, "sk-" + "k" * 20, settings=settings)
+    assert orch.get_task_list()["total"] == 0
+    assert server.requests[1]["headers"]["Authorization"] == "Bearer tok-" + "t" * 20
+
+
+def test_abaco_envelope_is_decoded_whatever_the_content_type(server: ScriptedServer) -> None:
+    t = Transport(server.url, envelope="abaco", backoff=0.01, service="Abaco")
+    denied = {"status": "error", "result": None, "version": "dev",
+              "message": "Not authorized -- you do not have access to this actor."}
+    server.queue = [Scripted(200, ABACO_OK, content_type="text/html"),
+                    Scripted(400, denied, content_type="text/plain")]
+    assert t.get("/actors/v2") == [1, 2]
+    with pytest.raises(PermissionDeniedError) as info:
+        t.get("/actors/v2/X")
+    assert info.value.server_message == denied["message"]
+
+
+def test_a_non_envelope_json_result_stays_raw_and_plain_text_errors_stay_clear(server: ScriptedServer) -> None:
+    t = Transport(server.url, envelope="abaco", backoff=0.01, service="Abaco")
+    server.queue = [Scripted(200, b'{"a": 1}', content_type="application/octet-stream"),
+                    Scripted(200, b"[1, 2]", content_type="text/plain"),
+                    Scripted(500, "Internal Server Error: {broken", content_type="text/plain")]
+    first, second = t.get("/actors/v2/A/executions/E/results"), t.get("/actors/v2/A/executions/E/results")
+    assert isinstance(first, RawReply) and first.content == b'{"a": 1}'
+    assert isinstance(second, RawReply) and second.content == b"[1, 2]"
+    with pytest.raises(RemoteError, match=r"HTTP 500\): Internal Server Error: \{broken"):
+        t.get("/actors/v2/A", timeout=2)
+    server.queue = [Scripted(200, "plain words", content_type="text/plain")]
+    reply = swan(server).get("/x")
+    assert isinstance(reply, RawReply) and reply.text == "plain words"
+
+
+# -- credentials with control characters (issue 11 item 8) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", " ", "\t\n"])
+def test_a_token_with_surrounding_whitespace_is_stripped(server: ScriptedServer, suffix: str) -> None:
+    from swan_jupyter.actors import Actors
+
+    token = "tok-" + "w" * 24
+    server.queue = [Scripted(200, ABACO_OK)] * 3
+    Actors(server.url, token=" " + token + suffix, flavor="v2").transport.get("/actors/v2")
+    Actors(server.url, token=Secret(token + suffix), flavor="v3").transport.get("/v3/actors")
+    assert server.requests[0]["headers"]["Authorization"] == "Bearer " + token
+    assert server.requests[1]["headers"]["X-Tapis-Token"] == token
+    t = Transport(server.url, envelope="abaco", auth=NonceAuth(token + suffix))
+    t.get("/actors/v2")
+    assert server.requests[2]["path"].endswith("x-nonce=" + token)
+
+
+@pytest.mark.parametrize("bad", ["\n", "\x00", "\r", "\x1b[31m", "\x7f", "\u2028"])
+def test_a_credential_with_a_control_character_inside_is_refused_without_showing_it(bad: str) -> None:
+    from swan_jupyter.actors import Actors
+    from swan_jupyter.config import load_settings
+    from swan_jupyter.errors import ConfigurationError
+
+    token = "tok-" + "x" * 10 + bad + "y" * 10
+    attempts = [lambda: TokenAuth(token), lambda: NonceAuth(Secret(token)),
+                lambda: Actors("http://127.0.0.1:9", token=token),
+                lambda: load_settings("sandbox", env={"ABACO_TOKEN": token}),
+                lambda: load_settings("sandbox", env={"SWAN_API_KEY": token}),
+                lambda: load_settings("sandbox", abaco_token=token)]
+    for attempt in attempts:
+        with pytest.raises(ConfigurationError) as info:
+            attempt()
+        text = str(info.value) + repr(info.value) + "".join(info.value._render_traceback_())
+        assert "x" * 10 not in text and "y" * 10 not in text, text
+        assert "control character" in text
+
+
+def test_credentials_from_the_environment_and_config_file_are_stripped(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from swan_jupyter.config import load_settings
+
+    config = Path(str(tmp_path)) / "config.toml"
+    config.write_text('[profiles.lab]\ninherit = "sandbox"\napi_key = "sk-filekey-123\\n"\n')
+    s = load_settings("lab", config_file=config, env={"ABACO_TOKEN": "  tok-env-123456\r\n"})
+    assert s.api_key is not None and s.api_key.reveal() == "sk-filekey-123"
+    assert s.abaco_token is not None and s.abaco_token.reveal() == "tok-env-123456"
+
+
+def test_exceptions_escaping_the_transport_have_registered_secrets_masked(server: ScriptedServer) -> None:
+    secret = Secret("hdr-secret-" + "s" * 16).reveal()
+    t = Transport(server.url, envelope="swan", retries=0)
+    with pytest.raises(Exception) as info:
+        t.get("/x", headers={"X-Api-Key": secret + "\n"})  # http.client refuses the header and names it
+    texts = []
+    exc: BaseException | None = info.value
+    while exc is not None:
+        texts += [str(exc), repr(exc), repr(exc.args)]
+        exc = exc.__cause__ or exc.__context__
+    assert all(secret not in text for text in texts), texts
+    assert len(server.requests) == 0
+
+
+def test_an_auth_header_refused_by_http_client_does_not_show_the_token(server: ScriptedServer) -> None:
+    """http.client's ``ValueError: Invalid header value b'Bearer ...'`` escapes requests: it must be masked."""
+    import requests
+
+    secret = Secret("raw-token-" + "r" * 16).reveal()
+
+    class LooseAuth(requests.auth.AuthBase):  # a caller's own auth object, not validated by us
+        def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+            r.headers["Authorization"] = "Bearer " + secret + "\n"
+            return r
+
+    t = Transport(server.url, envelope="swan", retries=0, auth=LooseAuth())
+    with pytest.raises(ValueError) as info:
+        t.get("/x")
+    assert "Invalid header value" in str(info.value)
+    assert secret not in str(info.value) and secret not in repr(info.value.args)

@@ -259,7 +259,7 @@ class Worker(Model):
 
 @dataclass(repr=False)
 class Nonce(Model):
-    """A nonce (spec §9.5). Its ``id`` is a credential: it is masked in reprs."""
+    """A nonce (spec §9.5). Its ``id`` is a credential: it is masked in reprs and registered for redaction."""
 
     id: str | None = None
     actor_id: str | None = None
@@ -275,6 +275,12 @@ class Nonce(Model):
     last_use_time: datetime | None = None
     _time_fields: ClassVar[frozenset[str]] = frozenset({"create_time", "last_use_time"})
     _title: ClassVar[str] = "Nonce"
+
+    def __post_init__(self) -> None:
+        from ..redact import register
+
+        if isinstance(self.id, str):
+            register(self.id)  # a credential from the server's answer: masked in any text from now on
 
     def _rows(self) -> list[tuple[str, Any]]:
         from ..redact import mask

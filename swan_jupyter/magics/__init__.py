@@ -27,16 +27,21 @@ def _classes() -> list[type]:
 
 
 def load(ip: Any) -> None:
-    """Register the magics on shell ``ip`` (replacing any earlier registration)."""
+    """Register the magics on shell ``ip`` (replacing any earlier registration) and mask secrets in tracebacks."""
+    from ..errors import install_traceback_redaction
+
     unload(ip)
     for cls in _classes():
         ip.register_magics(cls)
+    install_traceback_redaction(ip)
 
 
 def unload(ip: Any) -> None:
     """Remove every magic, configurable and session state this extension registered on ``ip``."""
+    from ..errors import uninstall_traceback_redaction
     from ..session import reset_default_session
 
+    uninstall_traceback_redaction(ip)
     manager = ip.magics_manager
     names = {spec.partition(":")[2] for spec in MAGICS_CLASSES}
     for cls_name in names:

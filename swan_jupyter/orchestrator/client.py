@@ -34,7 +34,7 @@ from ..errors import (
     UnknownOutcomeError,
     ValidationError,
 )
-from ..redact import Secret, register
+from ..redact import Secret, credential
 from ..transport import TokenAuth, Transport, path_segment
 from . import wire
 from .amounts import MIN_DURATION, amount_due, parse_duration, price_to_wei
@@ -62,7 +62,7 @@ class Orchestrator:
                  transport: Transport | None = None, provider: Any = None) -> None:
         self.settings = settings or load_settings()
         self.url = url.rstrip("/")
-        self._api_key = api_key if isinstance(api_key, Secret) or api_key is None else Secret(api_key)
+        self._api_key = None if api_key is None else credential(api_key, "the Orchestrator API key")
         s = self.settings
         self.transport = transport or Transport(self.url, envelope="swan", connect_timeout=s.connect_timeout,
                                                 read_timeout=s.read_timeout, retries=s.retries, backoff=s.backoff,
@@ -115,8 +115,7 @@ class Orchestrator:
         token = self.transport.post("/login_by_api_key", data={"api_key": self._api_key.reveal()})
         if not isinstance(token, str) or not token:
             raise ConfigurationError("The Orchestrator answered the login without a token.")
-        register(token)
-        self._token = Secret(token)
+        self._token = credential(token, "the Orchestrator's login token")
         self.transport.session.auth = TokenAuth(self._token)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:

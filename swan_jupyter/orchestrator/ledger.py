@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import os
 import sqlite3
 import threading
@@ -115,18 +116,28 @@ class Ledger:
     """The SQLite ledger at ``path`` (created with owner-only permissions)."""
 
     def __init__(self, path: Path) -> None:
+        from .._files import private_dir, private_file
+
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)  # a new folder is 0700; an existing one is left as it is
+        for leftover in (self.path.with_name(self.path.name + "-journal"),
+                         *self.path.parent.glob(f"{glob.escape(self.path.name)}.*.lock")):
+            if leftover.exists() or leftover.is_symlink():
+                private_file(leftover)  # files of an older version: tightened to 0600
         self._local = threading.local()
         with self._connect() as db:
             db.executescript(_SCHEMA)
             _migrate(db)
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, 0o600)
 
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
+            from .._files import private_file
+
+            # Every file SQLite opens exists, 0600, before it opens it; files it creates later (a -journal, a
+            # -wal after the last connection removed it) copy the main file's mode.
+            for suffix in ("", "-wal", "-shm"):
+                private_file(self.path.with_name(self.path.name + suffix))
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, PaymentError, QuoteChangedError, UnknownOutcomeError, ValidationError
-from ..redact import Secret, register
+from ..redact import Secret
 from . import wire
 from .amounts import amount_due, format_swan, parse_duration, price_to_wei
 from .caps import SESSION_STARTED, Caps
@@ -72,16 +72,9 @@ class Payments:
         """The web3 payer for the server's chain: the configured key (built once), or ``private_key``."""
         if self._payer is not None and private_key is None:
             return self._payer
-        from ..keys import load_account
+        from ..keys import account_from_key, load_account
 
-        if private_key is not None:
-            from eth_account import Account
-
-            secret = private_key if isinstance(private_key, Secret) else Secret(str(private_key))
-            register(secret.reveal())
-            account = Account.from_key(secret.reveal())
-        else:
-            account = load_account(self.settings)
+        account = account_from_key(private_key) if private_key is not None else load_account(self.settings)
         check_wallet(account, None if private_key is not None else self.settings.wallet_address)
         info = self.server.contract_info()
         payer = Payer(self._rpc_url(info), account=account, client_payment=info["client_contract_address"],
