@@ -26,10 +26,17 @@ Environment variables: ``SWAN_PROFILE``, ``SWAN_API_KEY``, ``SWAN_ORCHESTRATOR_U
 ``SWAN_PRIVATE_KEY_FILE``, ``SWAN_KEYSTORE_FILE``, ``SWAN_CHAIN_RPC_URL``, ``SWAN_MAX_PAYMENT``,
 ``SWAN_MAX_SESSION_SPEND``, ``SWAN_CONNECT_TIMEOUT``, ``SWAN_READ_TIMEOUT``, ``SWAN_RETRIES``,
 ``SWAN_SANDBOX_STATE``, ``ABACO_URL``, ``ABACO_TOKEN``, ``ABACO_FLAVOR`` (``v2`` or ``v3``), ``ABACO_TENANT``,
-``ABACO_USER`` (which sandbox user to act as), ``SWAN_ALLOW_INSECURE_KEY_FILE``.
+``ABACO_USER`` (which sandbox user to act as), ``SWAN_ALLOW_INSECURE_KEY_FILE``, ``SWAN_CHAIN_ID``,
+``SWAN_CLIENT_PAYMENT_ADDRESS``, ``SWAN_TOKEN_ADDRESS``.
 
 Credentials (``api_key``, ``abaco_token``) are stripped of surrounding whitespace wherever they come from; a
 control character inside one is refused (see :func:`swan_jupyter.redact.credential`).
+
+``chain_id``, ``client_payment_address``, ``swan_token_address`` (``SWAN_CHAIN_ID``, ``SWAN_CLIENT_PAYMENT_ADDRESS``,
+``SWAN_TOKEN_ADDRESS``): what the payer trusts. The Orchestrator's ``/contract_info`` names the contract that is
+approved to pull SWAN and the chain's RPC; a payment is refused (nothing signed) when the RPC's chain id or an
+address it names differs from a pinned value. ``mainnet`` pins chain 254 and ``testnet`` 20241133; the sandbox
+pins its own chain and contracts from ``sandbox.json``.
 
 ``allow_insecure_key_file`` (``SWAN_ALLOW_INSECURE_KEY_FILE=1``; default false): use a key file or keystore that
 other users may read or write, with a warning, instead of refusing it. Leave it off: such a key is not private.
@@ -63,14 +70,18 @@ Flavor = Literal["v2", "v3"]
 
 BUILTIN_PROFILES: dict[str, dict[str, Any]] = {
     "sandbox": {},
-    "testnet": {"orchestrator_url": "https://swanhub-cali.swanchain.io", "abaco_flavor": "v3"},
-    "mainnet": {"orchestrator_url": "https://orchestrator-mainnet-api.swanchain.io", "abaco_flavor": "v3"},
+    "testnet": {"orchestrator_url": "https://swanhub-cali.swanchain.io", "abaco_flavor": "v3", "chain_id": 20241133},
+    "mainnet": {"orchestrator_url": "https://orchestrator-mainnet-api.swanchain.io", "abaco_flavor": "v3",
+                "chain_id": 254},
 }
 
 ENV_VARS: dict[str, str] = {
     "SWAN_API_KEY": "api_key",
     "SWAN_ORCHESTRATOR_URL": "orchestrator_url",
     "SWAN_WALLET_ADDRESS": "wallet_address",
+    "SWAN_CHAIN_ID": "chain_id",
+    "SWAN_CLIENT_PAYMENT_ADDRESS": "client_payment_address",
+    "SWAN_TOKEN_ADDRESS": "swan_token_address",
     "SWAN_PRIVATE_KEY_FILE": "private_key_file",
     "SWAN_KEYSTORE_FILE": "keystore_file",
     "SWAN_CHAIN_RPC_URL": "chain_rpc_url",
@@ -92,9 +103,10 @@ _SECRET_FIELDS = frozenset({"api_key", "abaco_token"})
 _PATH_FIELDS = frozenset({"private_key_file", "keystore_file", "sandbox_state_dir", "ledger_path"})
 _DECIMAL_FIELDS = frozenset({"max_payment", "max_session_spend"})
 _FLOAT_FIELDS = frozenset({"connect_timeout", "read_timeout", "backoff"})
-_INT_FIELDS = frozenset({"retries", "pool_size"})
+_INT_FIELDS = frozenset({"retries", "pool_size", "chain_id"})
 _URL_FIELDS = frozenset({"orchestrator_url", "abaco_url", "chain_rpc_url"})
 _BOOL_FIELDS = frozenset({"allow_insecure_key_file"})
+_ADDRESS_FIELDS = frozenset({"wallet_address", "client_payment_address", "swan_token_address"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _FORBIDDEN_KEYS = {
@@ -142,6 +154,9 @@ class Settings:
     private_key_file: Path | None = None
     keystore_file: Path | None = None
     chain_rpc_url: str | None = None
+    chain_id: int | None = None
+    client_payment_address: str | None = None
+    swan_token_address: str | None = None
     abaco_url: str | None = None
     abaco_token: Secret | None = None
     abaco_flavor: Flavor = "v3"
@@ -281,18 +296,18 @@ def _coerce(key: str, value: Any, source: str) -> Any:
                 hint="Use v2 for Agave-era servers (/actors/v2) and v3 for Tapis (/v3/actors).",
             )
         return text
-    if key == "wallet_address":
+    if key in _ADDRESS_FIELDS:
         text = str(value).strip()
         if not (text.startswith("0x") and len(text) == 42):
             raise ConfigurationError(
-                f"wallet_address {text!r} is not an Ethereum address ({source}).",
+                f"{key} {text!r} is not an Ethereum address ({source}).",
                 hint="An address is 0x followed by 40 hex digits.",
             )
         try:
             int(text[2:], 16)
         except ValueError:
             raise ConfigurationError(
-                f"wallet_address {text!r} is not an Ethereum address ({source}).",
+                f"{key} {text!r} is not an Ethereum address ({source}).",
                 hint="An address is 0x followed by 40 hex digits.",
             ) from None
         return text
@@ -440,6 +455,10 @@ def apply_sandbox(settings: Settings, description: Mapping[str, Any]) -> Setting
         changes["private_key_file"] = wallet["private_key_file"]
     if settings.chain_rpc_url is None and chain.get("rpc_url"):
         changes["chain_rpc_url"] = chain["rpc_url"]
+    for key, field_name in (("chain_id", "chain_id"), ("client_payment", "client_payment_address"),
+                            ("swan_token", "swan_token_address")):
+        if getattr(settings, field_name) is None and chain.get(key) is not None:
+            changes[field_name] = chain[key]
     if not changes:
         return settings
     merged = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "sources"}

@@ -152,7 +152,8 @@ def test_a_contract_address_without_code_is_refused_before_signing(sandbox: dict
 
     with RewritingProxy(sandbox["orchestrator"]["url"]) as proxy:
         proxy.rewrite = no_code
-        orch = Orchestrator(proxy.url, sandbox["orchestrator"]["api_key"], settings=base.settings)
+        unpinned = base.settings.replace(client_payment_address=None)  # (a pinned profile refuses even earlier)
+        orch = Orchestrator(proxy.url, sandbox["orchestrator"]["api_key"], settings=unpinned)
         uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
         nonce = base.payer().w3.eth.get_transaction_count(base.payer().address)
         with pytest.raises(ConfigurationError, match="has no contract code") as info:
@@ -168,4 +169,36 @@ def test_an_unparsable_price_in_a_real_task_is_never_paid(sandbox: dict[str, Any
         proxy.rewrite = task_detail_rewrite(price_per_hour="abc")
         with pytest.raises(ProtocolError, match="price_per_hour"):
             orch.pay(uuid)
+    assert base.payer().amount_paid(uuid) == 0
+
+
+def test_a_server_naming_another_contract_is_refused_before_any_approval(sandbox: dict[str, Any],
+                                                                        base: Orchestrator) -> None:
+    """A hostile /contract_info names a contract with code (here the token itself) as the payment contract: the
+    approve would let it pull SWAN. The sandbox profile pins its contracts: nothing is approved or signed."""
+    def other_contract(method: str, path: str, answer: Any) -> Any:
+        if path == "/contract_info":
+            detail = answer["data"]["contract_info"]["contract_detail"]
+            detail["client_contract_address"] = detail["swan_token_contract_address"]
+        return answer
+
+    payer = base.payer()
+    token = payer.token.functions
+    with RewritingProxy(sandbox["orchestrator"]["url"]) as proxy:
+        proxy.rewrite = other_contract
+        orch = Orchestrator(proxy.url, sandbox["orchestrator"]["api_key"], settings=base.settings)
+        uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+        nonce = payer.w3.eth.get_transaction_count(payer.address)
+        with pytest.raises(ConfigurationError, match="pins client_payment_address") as info:
+            orch.pay(uuid)
+        assert "Nothing was approved or signed" in info.value.message
+    assert payer.w3.eth.get_transaction_count(payer.address) == nonce
+    assert token.allowance(payer.address, payer.token.address).call() == 0
+
+
+def test_a_profile_pinned_to_another_chain_refuses_to_pay(base: Orchestrator) -> None:
+    orch = Orchestrator(base.url, base.settings.api_key, settings=base.settings.replace(chain_id=254))
+    uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    with pytest.raises(ConfigurationError, match="is chain 31337, but profile 'sandbox' pays on chain 254"):
+        orch.pay(uuid)
     assert base.payer().amount_paid(uuid) == 0

@@ -77,12 +77,34 @@ class Payments:
         account = account_from_key(private_key) if private_key is not None else load_account(self.settings)
         check_wallet(account, None if private_key is not None else self.settings.wallet_address)
         info = self.server.contract_info()
+        self._check_pins(info)
         payer = Payer(self._rpc_url(info), account=account, client_payment=info["client_contract_address"],
                       swan_token=info["swan_token_contract_address"], ledger=self.ledger, provider=self.provider,
                       checkpoint=lambda step: self.server.checkpoint(step) if self.server.checkpoint else None)
+        pinned = self.settings.chain_id
+        if pinned is not None and payer.chain_id != pinned:
+            raise ConfigurationError(
+                f"The chain RPC {payer.rpc_url} is chain {payer.chain_id}, but profile '{self.settings.profile}' pays "
+                f"on chain {pinned} ({self.network(pinned)}). Nothing was signed.",
+                hint="Check chain_rpc_url (or the Orchestrator's /contract_info rpc_url) and the profile; set "
+                     "chain_id only if you really mean to pay on another chain.")
         if private_key is None:
             self._payer = payer
         return payer
+
+    def _check_pins(self, info: Mapping[str, Any]) -> None:
+        """The contracts ``/contract_info`` names must be the pinned ones: the payment contract is approved to
+        pull SWAN from the wallet, so a server (or a proxy) naming another address is refused."""
+        for field_name, key in (("client_payment_address", "client_contract_address"),
+                                ("swan_token_address", "swan_token_contract_address")):
+            pinned = getattr(self.settings, field_name)
+            if pinned and str(info.get(key, "")).lower() != pinned.lower():
+                raise ConfigurationError(
+                    f"The Orchestrator's /contract_info names {key} {info.get(key)}, but this profile pins "
+                    f"{field_name} to {pinned}. Nothing was approved or signed.",
+                    hint=f"If the server really moved its contracts, update {field_name} in the profile (or "
+                         f"SWAN_{'CLIENT_PAYMENT_ADDRESS' if 'client' in field_name else 'TOKEN_ADDRESS'}); "
+                         "otherwise do not pay through this server.")
 
     def _rpc_url(self, info: Mapping[str, Any]) -> str:
         rpc = self.settings.chain_rpc_url or info.get("rpc_url")
