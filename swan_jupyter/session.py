@@ -43,6 +43,11 @@ class Session:
         self._lock = threading.RLock()
 
     @property
+    def overrides(self) -> dict[str, Any]:
+        """The explicit settings this session was given or configured with (a copy)."""
+        return dict(self._overrides)
+
+    @property
     def settings(self) -> Settings:
         """The resolved settings (the sandbox's endpoints filled in for the sandbox profile)."""
         with self._lock:

@@ -25,7 +25,8 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..display import Rich, esc, kv_html, kv_text
 from ..session import default_session
-from .parsing import HelpShown, MagicArgumentParser, subcommand_parser
+from .core import store, swan_magics
+from .parsing import HelpShown, MagicArgumentParser, Subcommands
 
 SEND_HELP = """Send the cell body as a message to an Abaco actor.
 
@@ -54,30 +55,17 @@ Examples:
   $payload
 """
 
-ACTORS_HELP = """Abaco actors: %actors SUBCOMMAND [ARGS] [VAR]   (each subcommand has --help)
+ACTORS_INTRO = "Abaco actors: %actors SUBCOMMAND [ARGS] [VAR]."
 
-  list                          your actors (DataFrame)
-  get ACTOR                     one actor
-  create --image IMG [...]      register an actor
-  update ACTOR [--image ...]    change some fields (the others are kept)
-  delete ACTOR                  delete an actor
-  state ACTOR [--set JSON]      the state of a stateful actor
-  permissions ACTOR             who may do what (DataFrame)
-  grant ACTOR USER LEVEL        give USER a level: NONE READ EXECUTE UPDATE
-  workers ACTOR                 workers (DataFrame)
-  add-workers ACTOR [N]         ensure N workers (admins only)
-  nonces ACTOR                  nonces (DataFrame; the ids, credentials, are masked)
-  add-nonce ACTOR [--level L] [--max-uses N]
-  executions ACTOR              executions (DataFrame)
-  logs ACTOR EXECUTION          an execution's logs
-  results ACTOR EXECUTION       drain an execution's results (list of bytes)
-  metrics [--actor A ...] [--filter K=V ...]   per-execution metrics across actors (DataFrame)
-  aliases                       every alias of the tenant (DataFrame)
-  search KIND [K=V ...] [--limit N] [--skip N]   search actors, executions, workers or logs
-  form | explore                interactive widgets (when installed)
-
+ACTORS_EPILOG = """Listings are DataFrames with stable dtypes (UTC times, Int64 counts, categorical statuses).
 A trailing VAR stores the result instead of displaying it. The line expands {expr} and $name.
-"""
+
+Examples:
+  %actors list df
+  %actors create --image abacosamples/test --name echo --env MODE=fast a
+  %actors logs {a.id} {ex.id}
+  %actors metrics --actor {a.id} m
+  %actors search executions status=COMPLETE runtime.gt=1 --limit 10"""
 
 
 class TextBlock(str, Rich):
@@ -163,22 +151,116 @@ def _filters(tokens: list[str]) -> tuple[dict[str, Any], str | None]:
     return out, var
 
 
-def _actors_parser() -> MagicArgumentParser:
-    parser, sub = subcommand_parser("%actors", ACTORS_HELP)
+def _client() -> Any:
+    return default_session().actors()
 
-    def add(name: str, help_text: str, *positionals: str, var: bool = True) -> MagicArgumentParser:
-        short = help_text.split("\n")[0].replace("%", "%%")
-        p: MagicArgumentParser = sub.add_parser(name, help=short, description=help_text)
-        for pos in positionals:
-            p.add_argument(pos)
-        if var:
-            p.add_argument("var", nargs="?", help="variable that receives the result instead of displaying it")
-        return p
 
-    add("list", "Your actors as a DataFrame.\n\nExample: %actors list df")
-    add("get", "One actor (id or alias).\n\nExample: %actors get {actor.id}", "actor")
-    p = add("create", "Register an actor.\n\nExample: %actors create --image abacosamples/test --name echo "
-                      "--env MODE=fast a")
+def _frames() -> Any:
+    from ..frames import actors as frames
+
+    return frames
+
+
+def _create(m: ActorMagics, args: Any) -> Any:
+    client = _client()
+    body: dict[str, Any] = {"image": args.image, "stateless": not args.stateful}
+    if args.env:
+        body["default_environment"] = parse_env(args.env)
+    if args.hints:
+        body["hints"] = list(args.hints)
+    for key in ("name", "description", "max_workers"):
+        if getattr(args, key) is not None:
+            body[key] = getattr(args, key)
+    actor = client.add(body)
+    if args.workers and actor.id:
+        client.add_workers(actor.id, args.workers)
+    return actor
+
+
+def _update(m: ActorMagics, args: Any) -> Any:
+    changes: dict[str, Any] = {k: getattr(args, k) for k in ("image", "description") if getattr(args, k) is not None}
+    if args.env:
+        changes["default_environment"] = parse_env(args.env)
+    if args.force:
+        changes["force"] = True
+    if not changes:
+        raise UsageError("Nothing to change: give --image, --description, --env or --force.")
+    return _client().update(args.actor, changes)
+
+
+def _delete(m: ActorMagics, args: Any) -> Any:
+    _client().delete(args.actor)
+    print(f"Actor {args.actor} deleted.")
+
+
+def _state(m: ActorMagics, args: Any) -> Any:
+    client = _client()
+    if args.set_state is not None:
+        try:
+            new_state = json.loads(args.set_state)
+        except ValueError:
+            raise UsageError("--set expects JSON, e.g. --set '{\"count\": 1}'.") from None
+        client.set_state(args.actor, new_state)
+    return client.get_state(args.actor)
+
+
+def _grant(m: ActorMagics, args: Any) -> Any:
+    perms = _client().grant(args.actor, args.user, args.level)
+    print(f"{args.user} now has {args.level.upper()} on {args.actor}.")
+    return _frames().permissions_frame(perms)
+
+
+def _add_workers(m: ActorMagics, args: Any) -> Any:
+    client = _client()
+    client.add_workers(args.actor, args.n)
+    return _frames().workers_frame(client.list_workers(args.actor))
+
+
+def _metrics(m: ActorMagics, args: Any) -> Any:
+    selection: Any = args.actors
+    if args.filters:
+        if args.actors:
+            raise UsageError("Give either --actor or --filter, not both.")
+        selection = parse_env(args.filters, "--filter")
+    return _frames().execution_metrics(_client(), selection, method=args.method, max_workers=args.workers,
+                                       progress_after=m._progress_after())
+
+
+def _search(m: ActorMagics, args: Any) -> Any:
+    args.filters, args.var = _filters(list(args.filters))
+    page = _client().search(args.kind, args.filters, limit=args.limit, skip=args.skip)
+    frame = _frames().search_frame(args.kind, page)
+    frame.attrs["total_count"] = page.total_count
+    return frame
+
+
+def _widget(cmd: str) -> Any:
+    """``%actors form`` / ``create-form`` / ``explore``: the widgets live in :mod:`swan_jupyter.widgets`."""
+    try:
+        if cmd == "form":
+            from ..widgets.message_form import ActorMessageForm
+
+            return ActorMessageForm(_client())
+        if cmd == "create-form":
+            from ..widgets.actor_form import ActorForm
+
+            return ActorForm(_client())
+        from ..widgets.explorer import ExecutionExplorer
+
+        return ExecutionExplorer(actors=_client())
+    except ImportError as exc:
+        raise UsageError(f"%actors {cmd} needs the interactive widgets, which are not available ({exc}).") from None
+
+
+def _actors_table() -> Subcommands:
+    t = Subcommands("%actors", ACTORS_INTRO, ACTORS_EPILOG)
+    f = _frames
+    t.add("list", lambda m, a: f().actors_frame(_client().list()), "your actors (DataFrame)",
+          "Example: %actors list df")
+    t.add("get", lambda m, a: _client().get(a.actor), "one actor (id or alias)", "Example: %actors get {actor.id}",
+          "actor")
+    p = t.add("create", _create, "register an actor",
+              "Example: %actors create --image abacosamples/test --name echo --env MODE=fast a")
     p.add_argument("--image", required=True, help="Docker image")
     p.add_argument("--name")
     p.add_argument("--description")
@@ -187,54 +269,65 @@ def _actors_parser() -> MagicArgumentParser:
     p.add_argument("--hint", action="append", default=[], dest="hints", help="a hint (repeat)")
     p.add_argument("--workers", type=int, help="then ensure this many workers (admins only)")
     p.add_argument("--max-workers", dest="max_workers", type=int, help="autoscaling cap (privileged only)")
-    p = add("update", "Change some fields of an actor; the others are kept (GET, merge, PUT).\n\n"
-                      "Example: %actors update {actor.id} --image abacosamples/wc --force", "actor")
+    p = t.add("update", _update, "change some fields of an actor; the others are kept (GET, merge, PUT)",
+              "Example: %actors update {actor.id} --image abacosamples/wc --force", "actor")
     p.add_argument("--image")
     p.add_argument("--description")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="replace the default environment (repeat)")
     p.add_argument("--force", action="store_true", help="re-pull the image and bump the revision")
-    add("delete", "Delete an actor.\n\nExample: %actors delete {actor.id}", "actor", var=False)
-    p = add("state", "The state of a stateful actor; --set JSON replaces it.\n\n"
-                     "Example: %actors state {actor.id} --set '{\"count\": 0}'", "actor")
+    t.add("delete", _delete, "delete an actor", "Example: %actors delete {actor.id}", "actor", var=False)
+    p = t.add("state", _state, "the state of a stateful actor; --set JSON replaces it",
+              "Example: %actors state {actor.id} --set '{\"count\": 0}'", "actor")
     p.add_argument("--set", dest="set_state", metavar="JSON", help="new state (non-empty JSON)")
-    add("permissions", "Who may do what on an actor, as a DataFrame.", "actor")
-    add("grant", "Give USER the LEVEL (NONE revokes).\n\nExample: %actors grant {actor.id} bob READ",
-        "actor", "user", "level", var=False)
-    add("workers", "The actor's workers as a DataFrame.", "actor")
-    p = add("add-workers", "Ensure at least N workers (admins only).\n\nExample: %actors add-workers {actor.id} 2",
-            "actor", var=False)
+    t.add("permissions", lambda m, a: f().permissions_frame(_client().get_permissions(a.actor)),
+          "who may do what on an actor (DataFrame)", "", "actor")
+    t.add("grant", _grant, "give USER the LEVEL: NONE (revokes), READ, EXECUTE or UPDATE",
+          "Example: %actors grant {actor.id} bob READ", "actor", "user", "level", var=False)
+    t.add("workers", lambda m, a: f().workers_frame(_client().list_workers(a.actor)), "the actor's workers "
+          "(DataFrame)", "", "actor")
+    p = t.add("add-workers", _add_workers, "ensure at least N workers (admins only)",
+              "Example: %actors add-workers {actor.id} 2", "actor", var=False)
     p.add_argument("n", type=int, nargs="?", default=1)
-    add("nonces", "The actor's nonces as a DataFrame (ids masked: they are credentials; client.list_nonces "
-                  "has them).", "actor")
-    p = add("add-nonce", "Create a nonce (a credential for one actor).\n\n"
-                         "Example: %actors add-nonce {actor.id} --level READ --max-uses 3 n", "actor")
+    t.add("nonces", lambda m, a: f().nonces_frame(_client().list_nonces(a.actor)),
+          "the actor's nonces (DataFrame; the ids, credentials, are masked)",
+          "client.list_nonces has the ids themselves.", "actor")
+    p = t.add("add-nonce", lambda m, a: _client().add_nonce(a.actor, level=a.level, max_uses=a.max_uses,
+                                                            description=a.description),
+              "create a nonce (a credential for one actor)",
+              "Example: %actors add-nonce {actor.id} --level READ --max-uses 3 n", "actor")
     p.add_argument("--level", default="EXECUTE", help="READ, EXECUTE or UPDATE (default EXECUTE)")
     p.add_argument("--max-uses", dest="max_uses", type=int, default=-1, help="-1 = unlimited (default)")
     p.add_argument("--description")
-    add("executions", "The actor's executions as a DataFrame.", "actor")
-    add("logs", "An execution's logs.\n\nExample: %actors logs {actor.id} {ex.id}", "actor", "execution")
-    add("results", "Drain an execution's results (each result is returned once).", "actor", "execution")
-    p = add("metrics", "Per-execution metrics across actors, as a DataFrame (all your actors by default).\n\n"
-                       "Examples:\n  %actors metrics df\n  %actors metrics --actor {a.id} --actor my-alias df\n"
-                       "  %actors metrics --filter image=abacosamples/wc df")
+    t.add("executions", lambda m, a: f().executions_frame(_client().list_executions(a.actor).executions,
+                                                          actor_id=a.actor),
+          "the actor's executions (DataFrame)", "", "actor")
+    t.add("logs", lambda m, a: TextBlock(_client().get_logs(a.actor, a.execution)), "an execution's logs",
+          "Example: %actors logs {actor.id} {ex.id}", "actor", "execution")
+    t.add("results", lambda m, a: ResultList(_client().results(a.actor, a.execution)),
+          "drain an execution's results (each result is returned once)", "", "actor", "execution")
+    p = t.add("metrics", _metrics, "per-execution metrics across actors (DataFrame; all your actors by default)",
+              "Examples:\n  %actors metrics df\n  %actors metrics --actor {a.id} --actor my-alias df\n"
+              "  %actors metrics --filter image=abacosamples/wc df")
     p.add_argument("--actor", action="append", dest="actors", metavar="ACTOR", help="only this actor (repeat)")
     p.add_argument("--filter", action="append", dest="filters", default=[], metavar="KEY=VALUE",
                    help="only actors matching this search filter (repeat)")
     p.add_argument("--method", choices=("auto", "search", "details"), default="auto",
                    help="how to fetch (default auto: search API, else one GET per execution)")
     p.add_argument("--workers", type=int, default=16, help="concurrent requests (default 16)")
-    add("aliases", "Every alias of the tenant as a DataFrame.")
-    p = add("search", "Search actors, executions, workers or logs (Abaco's search syntax).\n\n"
-                      "Examples:\n  %actors search executions status=COMPLETE runtime.gt=1 --limit 10\n"
-                      "  %actors search actors 'status.in=[\"READY\",\"ERROR\"]' found", "kind", var=False)
+    t.add("aliases", lambda m, a: f().aliases_frame(_client().list_aliases()), "every alias of the tenant "
+          "(DataFrame)")
+    p = t.add("search", _search, "search actors, executions, workers or logs (Abaco's search syntax)",
+              "Examples:\n  %actors search executions status=COMPLETE runtime.gt=1 --limit 10\n"
+              "  %actors search actors 'status.in=[\"READY\",\"ERROR\"]' found", "kind", var=False)
     p.add_argument("filters", nargs="*", metavar="KEY=VALUE [VAR]", help="filters, then an optional VAR")
     p.add_argument("--limit", type=int)
     p.add_argument("--skip", type=int)
-    add("form", "An interactive form to send a message and see the execution, logs and results.")
-    add("create-form", "An interactive form to register an actor.")
-    add("explore", "An interactive explorer of execution metrics (needs the widgets).")
-    return parser
+    t.add("form", lambda m, a: _widget("form"), "a form to send a message and see the execution, logs and results")
+    t.add("create-form", lambda m, a: _widget("create-form"), "a form to register an actor")
+    t.add("explore", lambda m, a: _widget("explore"), "an explorer of execution metrics (needs the widgets)")
+    t.help()
+    return t
 
 
 @magics_class
@@ -242,17 +335,11 @@ class ActorMagics(Magics):
     """``%%actor_send`` and ``%actors`` (Abaco actors)."""
 
     def _store(self, var: str | None, value: Any) -> Any:
-        if var:
-            if not var.isidentifier():
-                raise UsageError(f"{var!r} is not a valid variable name.")
-            assert self.shell is not None
-            self.shell.push({var: value})
-            return None
-        return value
+        return store(self.shell, var, value)
 
     def _progress_after(self) -> float:
-        cfg = self.shell.magics_manager.registry.get("SwanMagics") if self.shell else None
-        return float(getattr(cfg, "progress_after", 2.0))
+        cfg = swan_magics(self.shell)
+        return float(cfg.progress_after) if cfg is not None else 2.0
 
     @cell_magic
     def actor_send(self, line: str, cell: str) -> Any:
@@ -315,133 +402,11 @@ class ActorMagics(Magics):
         return self._store(args.var, client.send_message(args.actor, message, env))
 
     @line_magic
-    def actors(self, line: str) -> Any:
-        """Abaco actors: ``%actors SUBCOMMAND [ARGS] [VAR]``; ``%actors SUBCOMMAND --help`` for each.
+    def actors(self, line: str) -> Any:  # docstring: the generated manual (below)
+        result, var = ACTORS.run(self, line)
+        return self._store(var, result)
 
-        Subcommands: ``list``, ``get ACTOR``, ``create --image IMG [--name N] [--stateful] [--env K=V]
-        [--hint H] [--workers N]``, ``update ACTOR [--image IMG] [--description D] [--env K=V] [--force]``,
-        ``delete ACTOR``, ``state ACTOR [--set JSON]``, ``permissions ACTOR``, ``grant ACTOR USER LEVEL``,
-        ``workers ACTOR``, ``add-workers ACTOR [N]``, ``nonces ACTOR``, ``add-nonce ACTOR [--level L]
-        [--max-uses N]``, ``executions ACTOR``, ``logs ACTOR EXECUTION``, ``results ACTOR EXECUTION``,
-        ``metrics [--actor A ...] [--filter K=V ...]``, ``aliases``, ``search KIND [K=V ...] [--limit N]
-        [--skip N]``, ``form``, ``explore``.
 
-        Listings are DataFrames with stable dtypes (UTC times, ``Int64`` counts, categorical statuses). A
-        trailing VAR stores the result instead of displaying it. The line expands ``{expr}`` and ``$name``.
-        Examples::
-
-            %actors list df
-            %actors create --image abacosamples/test --name echo --env MODE=fast a
-            %actors logs {a.id} {ex.id}
-            %actors metrics --actor {a.id} m
-            %actors search executions status=COMPLETE runtime.gt=1 --limit 10
-        """
-        try:
-            args = _actors_parser().parse_line(line)
-        except HelpShown:
-            return None
-        if args.subcommand == "search":
-            args.filters, args.var = _filters(list(args.filters))
-        return self._store(getattr(args, "var", None), self._run(args))
-
-    def _run(self, args: Any) -> Any:
-        from ..frames import actors as frames
-
-        cmd = args.subcommand
-        if cmd in ("form", "create-form", "explore"):
-            return self._widget(cmd)
-        client = default_session().actors()
-        if cmd == "list":
-            return frames.actors_frame(client.list())
-        if cmd == "get":
-            return client.get(args.actor)
-        if cmd == "create":
-            body: dict[str, Any] = {"image": args.image, "stateless": not args.stateful}
-            if args.env:
-                body["default_environment"] = parse_env(args.env)
-            if args.hints:
-                body["hints"] = list(args.hints)
-            for key in ("name", "description", "max_workers"):
-                if getattr(args, key) is not None:
-                    body[key] = getattr(args, key)
-            actor = client.add(body)
-            if args.workers and actor.id:
-                client.add_workers(actor.id, args.workers)
-            return actor
-        if cmd == "update":
-            changes: dict[str, Any] = {k: getattr(args, k) for k in ("image", "description")
-                                       if getattr(args, k) is not None}
-            if args.env:
-                changes["default_environment"] = parse_env(args.env)
-            if args.force:
-                changes["force"] = True
-            if not changes:
-                raise UsageError("Nothing to change: give --image, --description, --env or --force.")
-            return client.update(args.actor, changes)
-        if cmd == "delete":
-            client.delete(args.actor)
-            print(f"Actor {args.actor} deleted.")
-            return None
-        if cmd == "state":
-            if args.set_state is not None:
-                try:
-                    new_state = json.loads(args.set_state)
-                except ValueError:
-                    raise UsageError("--set expects JSON, e.g. --set '{\"count\": 1}'.") from None
-                client.set_state(args.actor, new_state)
-            return client.get_state(args.actor)
-        if cmd == "permissions":
-            return frames.permissions_frame(client.get_permissions(args.actor))
-        if cmd == "grant":
-            perms = client.grant(args.actor, args.user, args.level)
-            print(f"{args.user} now has {args.level.upper()} on {args.actor}.")
-            return frames.permissions_frame(perms)
-        if cmd == "workers":
-            return frames.workers_frame(client.list_workers(args.actor))
-        if cmd == "add-workers":
-            client.add_workers(args.actor, args.n)
-            return frames.workers_frame(client.list_workers(args.actor))
-        if cmd == "nonces":
-            return frames.nonces_frame(client.list_nonces(args.actor))
-        if cmd == "add-nonce":
-            return client.add_nonce(args.actor, level=args.level, max_uses=args.max_uses,
-                                    description=args.description)
-        if cmd == "executions":
-            return frames.executions_frame(client.list_executions(args.actor).executions, actor_id=args.actor)
-        if cmd == "logs":
-            return TextBlock(client.get_logs(args.actor, args.execution))
-        if cmd == "results":
-            return ResultList(client.results(args.actor, args.execution))
-        if cmd == "metrics":
-            selection: Any = args.actors
-            if args.filters:
-                if args.actors:
-                    raise UsageError("Give either --actor or --filter, not both.")
-                selection = parse_env(args.filters, "--filter")
-            return frames.execution_metrics(client, selection, method=args.method, max_workers=args.workers,
-                                            progress_after=self._progress_after())
-        if cmd == "aliases":
-            return frames.aliases_frame(client.list_aliases())
-        if cmd == "search":
-            page = client.search(args.kind, args.filters, limit=args.limit, skip=args.skip)
-            frame = frames.search_frame(args.kind, page)
-            frame.attrs["total_count"] = page.total_count
-            return frame
-        raise UsageError(f"Unknown subcommand {cmd!r}.")  # pragma: no cover (argparse refuses it first)
-
-    def _widget(self, cmd: str) -> Any:
-        """Hook for ``%actors form`` / ``%actors explore``: the widgets live in :mod:`swan_jupyter.widgets`."""
-        try:
-            if cmd == "form":
-                from ..widgets.message_form import ActorMessageForm
-
-                return ActorMessageForm(default_session().actors())
-            if cmd == "create-form":
-                from ..widgets.actor_form import ActorForm
-
-                return ActorForm(default_session().actors())
-            from ..widgets.explorer import ExecutionExplorer
-
-            return ExecutionExplorer(actors=default_session().actors())
-        except ImportError as exc:
-            raise UsageError(f"%actors {cmd} needs the interactive widgets, which are not available ({exc}).") from None
+ACTORS = _actors_table()
+ACTORS_HELP = ACTORS.help()
+ActorMagics.actors.__doc__ = ACTORS_HELP

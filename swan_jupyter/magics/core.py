@@ -32,6 +32,25 @@ from .parsing import HelpShown, MagicArgumentParser
 SWAN_CONFIG_HELP = "Show the active profile, endpoints and settings (secrets masked), or switch profile."
 
 
+def store(shell: Any, var: str | None, value: Any) -> Any:
+    """The ``%%bigquery df`` convention of every magic: with ``var`` the value goes into that variable and
+    nothing is displayed (returns None); without it the value is returned (and displayed)."""
+    if not var:
+        return value
+    if not var.isidentifier():
+        from IPython.core.error import UsageError
+
+        raise UsageError(f"{var!r} is not a valid variable name.")
+    shell.push({var: value})
+    return None
+
+
+def swan_magics(shell: Any) -> SwanMagics | None:
+    """The ``SwanMagics`` configurable of ``shell`` (its ``%config SwanMagics.*`` values), if loaded."""
+    found = shell.magics_manager.registry.get("SwanMagics") if shell is not None else None
+    return found if isinstance(found, SwanMagics) else None
+
+
 @magics_class
 class SwanMagics(Magics):
     """Shared configuration of the swan_jupyter magics, and ``%swan_config``."""
@@ -78,7 +97,7 @@ class SwanMagics(Magics):
     def session(self) -> Session:
         """The session all magics share."""
         session = default_session()
-        if self.profile and session._overrides.get("profile") != self.profile:
+        if self.profile and session.overrides.get("profile") != self.profile:
             session.configure(profile=self.profile)
         return session
 
@@ -108,7 +127,7 @@ class SwanMagics(Magics):
         if args.no_start:
             from ..config import load_settings
 
-            return SettingsView(load_settings(**session._overrides).describe())
+            return SettingsView(load_settings(**session.overrides).describe())
         return SettingsView(session.settings.describe())
 
 

@@ -15,7 +15,8 @@ from IPython.display import display
 
 from ..errors import ValidationError
 from ..session import default_session
-from .parsing import HelpShown, MagicArgumentParser, subcommand_parser
+from .core import store, swan_magics
+from .parsing import HelpShown, MagicArgumentParser, Subcommands
 
 DEPLOY_HELP = """Deploy a task on Swan Chain's Orchestrator, pay for it, and follow it.
 
@@ -35,27 +36,16 @@ VAR (optional, last positional) receives the task result instead of displaying i
 """
 
 
-SWAN_HELP = """Everything else on Swan Chain's Orchestrator. `%swan SUBCOMMAND --help` describes each one.
+SWAN_INTRO = """Everything else on Swan Chain's Orchestrator: %swan SUBCOMMAND [ARGS] [VAR]."""
 
-  %swan hardware [VAR] [--region R] [--available]   the catalogue (DataFrame; prices exact in *_wei columns)
-  %swan tasks [VAR] [--page N] [--size N] [--all]    your tasks, newest first (DataFrame)
-  %swan status TASK [VAR] [--watch]                  deployment info; --watch: a live view with Renew/Terminate
-  %swan url TASK                                     the URLs of the task's running jobs
-  %swan renew TASK [--duration 1h] [--yes]           extend a task: pays renewPayment (confirmation widget)
-  %swan terminate TASK [--yes]                       stop a task early; the unused time is refunded on chain
-  %swan balance                                      SWAN and gas balances of the configured wallet
-  %swan ledger [VAR]                                 the local payment ledger (DataFrame)
-  %swan resume TASK                                  finish an interrupted payment (never pays again)
-  %swan apps                                         the example app images (%swan_deploy --app NAME)
-
-Examples:
+SWAN_EPILOG = """Examples:
   %swan hardware hw --region Quebec-CA
   %swan status {task["task_uuid"]} --watch
   %swan renew be49dc4b-... --duration 2h --yes
 
-{var} and $var in the line are replaced by Python values. --yes pays without asking, up to
-SwanMagics.max_auto_spend (or the profile's max_payment); above it the command refuses.
-"""
+{var} and $var in the line are replaced by Python values. A trailing VAR stores the result instead of displaying
+it. --yes pays without asking, up to SwanMagics.max_auto_spend (or the profile's max_payment); above it the
+command refuses."""
 
 
 def looks_like_dockerfile(body: str) -> bool:
@@ -99,26 +89,17 @@ class OrchestratorMagics(Magics):
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
-    def _swan_config(self) -> Any:
-        return self.shell.magics_manager.registry.get("SwanMagics") if self.shell else None
-
     def _cap(self) -> Decimal | None:
-        cfg = self._swan_config()
-        value = getattr(cfg, "max_auto_spend", "") if cfg is not None else ""
+        cfg = swan_magics(self.shell)
+        value = cfg.max_auto_spend if cfg is not None else ""
         return Decimal(value) if value else None
 
     def _auto(self, yes: bool) -> bool:
-        cfg = self._swan_config()
-        return yes or bool(getattr(cfg, "auto_confirm", False))
+        cfg = swan_magics(self.shell)
+        return yes or bool(cfg is not None and cfg.auto_confirm)
 
     def _store(self, var: str | None, value: Any) -> Any:
-        if var:
-            if not var.isidentifier():
-                raise UsageError(f"{var!r} is not a valid variable name.")
-            assert self.shell is not None
-            self.shell.push({var: value})
-            return None
-        return value
+        return store(self.shell, var, value)
 
     def _unattended_cap(self, amount_wei: int, orch: Any) -> Decimal:
         """The cap ``--yes`` pays within (SwanMagics.max_auto_spend, else the profile's max_payment), checked
@@ -187,98 +168,113 @@ class OrchestratorMagics(Magics):
     # -- %swan -----------------------------------------------------------------------------------------------
 
     @line_magic
-    def swan(self, line: str) -> Any:  # docstring: SWAN_HELP (below)
-        parser, sub = subcommand_parser("%swan", "Swan Orchestrator commands")
-        p = sub.add_parser("hardware", help="the hardware catalogue as a DataFrame")
-        p.add_argument("var", nargs="?")
-        p.add_argument("--region", help="only hardware offered in this region")
-        p.add_argument("--available", action="store_true", help="only available hardware")
-        p = sub.add_parser("tasks", help="your tasks as a DataFrame")
-        p.add_argument("var", nargs="?")
-        p.add_argument("--page", type=int, default=1)
-        p.add_argument("--size", type=int, default=20)
-        p.add_argument("--all", action="store_true", help="every page")
-        p = sub.add_parser("status", help="a task's deployment info (--watch: a live view)")
-        p.add_argument("task")
-        p.add_argument("var", nargs="?")
-        p.add_argument("--watch", action="store_true", help="a live status view with Renew / Terminate")
-        p = sub.add_parser("url", help="the URLs of a task's running jobs")
-        p.add_argument("task")
-        p = sub.add_parser("renew", help="extend a task (pays renewPayment)")
-        p.add_argument("task")
-        p.add_argument("--duration", default="1h")
-        p.add_argument("--yes", action="store_true", help="pay without confirmation, within the cap")
-        p = sub.add_parser("terminate", help="stop a task early; unused time is refunded")
-        p.add_argument("task")
-        p.add_argument("--yes", action="store_true", help="terminate without the confirmation widget")
-        sub.add_parser("balance", help="SWAN and gas balances of the wallet")
-        p = sub.add_parser("ledger", help="the payment ledger as a DataFrame")
-        p.add_argument("var", nargs="?")
-        p = sub.add_parser("resume", help="finish an interrupted payment of a task")
-        p.add_argument("task")
-        sub.add_parser("apps", help="example app images")
-        try:
-            args = parser.parse_line(line)
-        except HelpShown:
-            return None
-        from ..orchestrator.amounts import parse_duration
+    def swan(self, line: str) -> Any:  # docstring: the generated manual (below)
+        result, var = SWAN.run(self, line)
+        return self._store(var, result)
 
-        orch = default_session().orchestrator()
-        cmd = args.subcommand
-        if cmd == "hardware":
-            from ..frames.orchestrator import hardware_frame
 
-            hardware = [h for h in orch.get_hardware(refresh=True)
-                        if (not args.region or h.offers(args.region)) and (not args.available or h.available)]
-            return self._store(args.var, hardware_frame(hardware))
-        if cmd == "tasks":
-            from ..frames.orchestrator import tasks_frame
+def _orch() -> Any:
+    return default_session().orchestrator()
 
-            items = orch.iter_tasks() if args.all else orch.get_task_list(page=args.page, size=args.size)["list"]
-            return self._store(args.var, tasks_frame(items))
-        if cmd == "status":
-            if args.watch:
-                from ..widgets.status import DeploymentStatus
 
-                return self._store(args.var, DeploymentStatus(orch, args.task))
-            return self._store(args.var, orch.get_deployment_info(args.task))
-        if cmd == "url":
-            return orch.get_real_url(args.task)
-        if cmd == "renew":
-            duration = parse_duration(args.duration)
-            quote = orch.quote(args.task, order_type="Renewal", duration=duration)
-            if self._auto(args.yes):
-                cap = self._unattended_cap(quote.amount_wei, orch)
-                return orch.renew_task(args.task, duration, max_payment=cap, confirmed=quote)
-            import uuid as uuidlib
+def _hardware(m: OrchestratorMagics, args: Any) -> Any:
+    from ..frames.orchestrator import hardware_frame
 
-            from ..widgets.confirm import PaymentConfirmation
+    return hardware_frame([h for h in _orch().get_hardware(refresh=True)
+                           if (not args.region or h.offers(args.region)) and (not args.available or h.available)])
 
-            key = uuidlib.uuid4().hex  # one renewal per widget, however many clicks
-            display(PaymentConfirmation(quote, lambda shown: orch.renew_task(args.task, duration, idempotency_key=key,
-                                                                             confirmed=shown)))
-            return None
-        if cmd == "terminate":
-            if args.yes:
-                return orch.terminate_task(args.task)
-            from ..widgets.confirm import ConfirmAction
 
-            display(ConfirmAction(f"Terminate task {args.task}?",
-                                  {"task": args.task, "effect": "jobs stop now; unused time is refunded on chain"},
-                                  lambda: orch.terminate_task(args.task), confirm_label="Terminate"))
-            return None
-        if cmd == "balance":
-            return orch.balance()
-        if cmd == "ledger":
-            from ..frames.orchestrator import ledger_frame
+def _tasks(m: OrchestratorMagics, args: Any) -> Any:
+    from ..frames.orchestrator import tasks_frame
 
-            return self._store(args.var, ledger_frame(orch.payments.entries()))
-        if cmd == "resume":
-            return orch.resume_payment(args.task)
-        if cmd == "apps":
-            return orch.get_app_repo_image()
-        raise UsageError(f"%swan: unknown subcommand {cmd!r}")
+    orch = _orch()
+    return tasks_frame(orch.iter_tasks() if args.all else orch.get_task_list(page=args.page, size=args.size)["list"])
 
+
+def _status(m: OrchestratorMagics, args: Any) -> Any:
+    if args.watch:
+        from ..widgets.status import DeploymentStatus
+
+        return DeploymentStatus(_orch(), args.task)
+    return _orch().get_deployment_info(args.task)
+
+
+def _renew(m: OrchestratorMagics, args: Any) -> Any:
+    from ..orchestrator.amounts import parse_duration
+
+    orch = _orch()
+    duration = parse_duration(args.duration)
+    quote = orch.quote(args.task, order_type="Renewal", duration=duration)
+    if m._auto(args.yes):
+        cap = m._unattended_cap(quote.amount_wei, orch)
+        return orch.renew_task(args.task, duration, max_payment=cap, confirmed=quote)
+    import uuid as uuidlib
+
+    from ..widgets.confirm import PaymentConfirmation
+
+    key = uuidlib.uuid4().hex  # one renewal per widget, however many clicks
+    display(PaymentConfirmation(quote, lambda shown: orch.renew_task(args.task, duration, idempotency_key=key,
+                                                                     confirmed=shown)))
+    return None
+
+
+def _terminate(m: OrchestratorMagics, args: Any) -> Any:
+    orch = _orch()
+    if args.yes:
+        return orch.terminate_task(args.task)
+    from ..widgets.confirm import ConfirmAction
+
+    display(ConfirmAction(f"Terminate task {args.task}?",
+                          {"task": args.task, "effect": "jobs stop now; unused time is refunded on chain"},
+                          lambda: orch.terminate_task(args.task), confirm_label="Terminate"))
+    return None
+
+
+def _ledger(m: OrchestratorMagics, args: Any) -> Any:
+    from ..frames.orchestrator import ledger_frame
+
+    return ledger_frame(_orch().payments.entries())
+
+
+def _swan_table() -> Subcommands:
+    table = Subcommands("%swan", SWAN_INTRO, SWAN_EPILOG)
+    p = table.add("hardware", _hardware, "the hardware catalogue (DataFrame; prices exact in *_wei columns)",
+                  "Example: %swan hardware hw --region Quebec-CA --available")
+    p.add_argument("--region", help="only hardware offered in this region")
+    p.add_argument("--available", action="store_true", help="only available hardware")
+    p = table.add("tasks", _tasks, "your tasks, newest first (DataFrame)", "Example: %swan tasks t --all")
+    p.add_argument("--page", type=int, default=1)
+    p.add_argument("--size", type=int, default=20)
+    p.add_argument("--all", action="store_true", help="every page")
+    p = table.add("status", _status, "a task's deployment info; --watch: a live view with Renew/Terminate",
+                  "Example: %swan status {task.task_uuid} --watch", "task")
+    p.add_argument("--watch", action="store_true", help="a live status view with Renew / Terminate")
+    table.add("url", lambda m, a: _orch().get_real_url(a.task), "the URLs of the task's running jobs",
+              "Example: %swan url {task.task_uuid}", "task", var=False)
+    p = table.add("renew", _renew, "extend a task: pays renewPayment (confirmation widget)",
+                  "Shows the renewal's quote (amount, price, duration, contract, chain) with Pay / Cancel; the click\n"
+                  "pays exactly that quote. --yes pays without the widget within SwanMagics.max_auto_spend.\n\n"
+                  "Examples:\n  %swan renew {task.task_uuid} --duration 2h\n  %swan renew be49dc4b-... --yes",
+                  "task", var=False)
+    p.add_argument("--duration", default="1h", help="3600, 2h, 90m (default 1h)")
+    p.add_argument("--yes", action="store_true", help="pay without confirmation, within the cap")
+    p = table.add("terminate", _terminate, "stop a task early; the unused time is refunded on chain",
+                  "Example: %swan terminate {task.task_uuid} --yes", "task", var=False)
+    p.add_argument("--yes", action="store_true", help="terminate without the confirmation widget")
+    table.add("balance", lambda m, a: _orch().balance(), "SWAN and gas balances of the configured wallet",
+              var=False)
+    table.add("ledger", _ledger, "the local payment ledger (DataFrame)", "Example: %swan ledger payments")
+    table.add("resume", lambda m, a: _orch().resume_payment(a.task), "finish an interrupted payment (never pays again)",
+              "A signed payment is awaited or re-broadcast, then validated; one whose nonce another transaction\n"
+              "took is signed again once, within the caps. Example: %swan resume {task.task_uuid}", "task", var=False)
+    table.add("apps", lambda m, a: _orch().get_app_repo_image(), "the example app images (%swan_deploy --app NAME)",
+              var=False)
+    table.help()
+    return table
+
+
+SWAN = _swan_table()
+SWAN_HELP = SWAN.help()
 
 OrchestratorMagics.swan_deploy.__doc__ = DEPLOY_HELP
 OrchestratorMagics.swan.__doc__ = SWAN_HELP

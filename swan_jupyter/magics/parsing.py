@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
@@ -38,9 +39,86 @@ class MagicArgumentParser(argparse.ArgumentParser):
         return self.parse_args(argv)
 
 
-def subcommand_parser(prog: str, description: str) -> tuple[MagicArgumentParser, Any]:
-    """A parser with subcommands, each of which gets its own ``--help``."""
-    parser = MagicArgumentParser(prog=prog, description=description)
-    sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=MagicArgumentParser)
-    sub.required = True
-    return parser, sub
+#: A subcommand's handler: ``handler(magics, args)`` returns what the magic returns (or stores in ``VAR``).
+Handler = Callable[[Any, argparse.Namespace], Any]
+
+
+class Subcommands:
+    """One parser per subcommand, each bound to its handler with ``set_defaults(handler=...)``.
+
+    The top-level help is generated from the sub-parsers (a synopsis and a one-line summary each), so the
+    listing, ``%magic --help``, ``%magic SUB --help`` and the magic's docstring can never drift apart::
+
+        table = Subcommands("%swan", "Everything else on Swan Chain's Orchestrator.")
+        p = table.add("hardware", hardware, "the catalogue (DataFrame)", "Example: %swan hardware hw")
+        p.add_argument("--region")
+        args = table.parser.parse_line(line); args.handler(magics, args)
+    """
+
+    def __init__(self, prog: str, intro: str, epilog: str = "") -> None:
+        self.prog = prog
+        self.intro = intro.strip()
+        self.epilog = epilog.strip()
+        self.parser = MagicArgumentParser(prog=prog)
+        self._sub = self.parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND",
+                                               parser_class=MagicArgumentParser)
+        self._sub.required = True
+        self.commands: dict[str, tuple[MagicArgumentParser, str]] = {}
+
+    def add(self, name: str, handler: Handler, summary: str, details: str = "", *positionals: str,
+            var: bool = True) -> MagicArgumentParser:
+        """A subcommand ``name`` running ``handler``; ``summary`` is its line in the listing, ``details`` (with
+        examples) the rest of its ``--help``; ``positionals`` are its required arguments; ``var`` adds the
+        optional trailing VAR that receives the result instead of displaying it."""
+        description = summary[:1].upper() + summary[1:] + ("\n\n" + details.strip() if details else "")
+        parser: MagicArgumentParser = self._sub.add_parser(name, help=summary.replace("%", "%%"),
+                                                           description=description)
+        for positional in positionals:
+            parser.add_argument(positional)
+        if var:
+            parser.add_argument("var", nargs="?", help="variable that receives the result instead of displaying it")
+        parser.set_defaults(handler=handler)
+        self.commands[name] = (parser, summary)
+        return parser
+
+    def synopsis(self, name: str) -> str:
+        """``%prog name ARG [VAR] [--option X]``, from the sub-parser's arguments."""
+        parser = self.commands[name][0]
+        words, options = [self.prog, name], []
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if not action.option_strings:
+                shown = str(action.metavar or action.dest).upper()
+                words.append(f"[{shown}]" if action.nargs in ("?", "*") else shown)
+            else:
+                flag = action.option_strings[-1]
+                takes = action.nargs != 0 and not isinstance(action, argparse._StoreConstAction)
+                options.append(f"[{flag} {str(action.metavar or action.dest).upper()}]" if takes else f"[{flag}]")
+        return " ".join(words + options)
+
+    def listing(self) -> str:
+        """Every subcommand's synopsis and summary, one pair per subcommand."""
+        lines = []
+        for name, (_parser, summary) in self.commands.items():
+            synopsis = self.synopsis(name)
+            lines.append(f"  {synopsis}\n      {summary}" if len(synopsis) > 50 else f"  {synopsis:<50} {summary}")
+        return "\n".join(lines)
+
+    def help(self) -> str:
+        """The full manual: intro, the generated listing, then the epilog (examples)."""
+        parts = [self.intro, "Subcommands (each has --help):", self.listing()]
+        if self.epilog:
+            parts.append(self.epilog)
+        text = "\n\n".join(parts)
+        self.parser.description = text
+        return text
+
+    def run(self, magics: Any, line: str) -> tuple[Any, str | None]:
+        """Parse ``line`` and run its handler: ``(result, VAR or None)``; ``(None, None)`` after ``--help``."""
+        self.help()
+        try:
+            args = self.parser.parse_line(line)
+        except HelpShown:
+            return None, None
+        return args.handler(magics, args), getattr(args, "var", None)
