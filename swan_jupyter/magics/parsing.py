@@ -94,7 +94,8 @@ class Subcommands:
             else:
                 flag = action.option_strings[-1]
                 takes = action.nargs != 0 and not isinstance(action, argparse._StoreConstAction)
-                options.append(f"[{flag} {str(action.metavar or action.dest).upper()}]" if takes else f"[{flag}]")
+                shown = f"{flag} {str(action.metavar or action.dest).upper()}" if takes else flag
+                options.append(shown if action.required else f"[{shown}]")
         return " ".join(words + options)
 
     def listing(self) -> str:
