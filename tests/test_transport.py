@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
@@ -171,7 +172,7 @@ def test_secrets_are_redacted_from_errors(server: ScriptedServer) -> None:
     assert nonce not in text
     assert "x-nonce=" + nonce in server.requests[0]["path"]
     # only registered values are masked: a transaction hash or an address is shown in full
-    tx = "0x" + "ab" * 32
+    tx = "0x" + secrets.token_hex(32)  # unique: a key of the same text registered by another test is masked
     err = RemoteError(f"payment {tx} from 0x{'c' * 40} failed", hint=f"validate_payment({tx!r}, 'task')")
     assert tx in str(err) and f"validate_payment({tx!r}" in err.hint and "0x" + "c" * 40 in str(err)
 

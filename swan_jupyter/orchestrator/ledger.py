@@ -125,7 +125,9 @@ class Ledger:
             if leftover.exists() or leftover.is_symlink():
                 private_file(leftover)  # files of an older version: tightened to 0600
         self._local = threading.local()
-        with self._connect() as db:
+        # Processes opening a new ledger at the same moment would race to switch it to WAL and create the
+        # schema ("database is locked" without waiting): the first connection is made under a file lock.
+        with self._file_lock(self.path.with_name(self.path.name + ".init.lock")), self._connect() as db:
             db.executescript(_SCHEMA)
             _migrate(db)
 
@@ -148,7 +150,13 @@ class Ledger:
     @contextlib.contextmanager
     def account_lock(self, payer: str) -> Iterator[None]:
         """A cross-process lock per paying account (a lock file next to the ledger)."""
-        lock_path = self.path.with_name(f"{self.path.name}.{payer.lower()}.lock")
+        with self._file_lock(self.path.with_name(f"{self.path.name}.{payer.lower()}.lock")):
+            yield
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _file_lock(lock_path: Path) -> Iterator[None]:
+        """An exclusive ``flock`` on ``lock_path`` (created 0600), held for the ``with`` block."""
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
