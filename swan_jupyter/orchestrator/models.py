@@ -208,6 +208,15 @@ class PaymentReceipt(Rich):
     resumed: bool = False
     recorded_at: float = 0.0
 
+    @classmethod
+    def from_entry(cls, entry: Any, *, resumed: bool = False) -> PaymentReceipt:
+        """The receipt of a confirmed or validated ledger row (:class:`~.ledger.LedgerEntry`)."""
+        return cls(task_uuid=entry.task_uuid, order_type=entry.order_type, amount_wei=entry.amount_wei,
+                   tx_hash=entry.tx_hash or "", approve_tx_hash=entry.approve_tx,
+                   block_number=entry.block_number or 0, gas_used=entry.gas_used or 0, fee_wei=entry.fee_wei or 0,
+                   payer=entry.payer, contract=entry.contract, chain_id=entry.chain_id,
+                   validated=entry.state == "validated", resumed=resumed, recorded_at=entry.updated_at)
+
     @property
     def amount_swan(self) -> Decimal:
         from .amounts import wei_to_swan

@@ -16,23 +16,16 @@ web3 and eth-account are imported here only, when a payment is made.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import (
-    ConfigurationError,
-    PaymentError,
-    RequestTimeoutError,
-    TransportError,
-    UnknownOutcomeError,
-    ValidationError,
-)
-from .abi import ERROR_SELECTORS, client_payment_abi, erc20_abi
+from ..errors import ConfigurationError, PaymentError, UnknownOutcomeError
+from .abi import client_payment_abi, erc20_abi
 from .amounts import format_swan
+from .chain import ChainSnapshot, FeePolicy, chain_errors, concurrently, decode_revert, revert_hint, session_for
 from .ledger import Ledger, LedgerEntry
 from .models import PaymentReceipt
 
@@ -48,65 +41,9 @@ _account_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
-@contextlib.contextmanager
-def chain_errors(rpc_url: str, entry: LedgerEntry | None = None) -> Iterator[None]:
-    """Turn a node that cannot be reached (refused, reset, timed out) into a :class:`TransportError`.
-
-    During a payment the hint says where the payment stands: it is in the ledger, and paying again resumes it.
-    """
-    import requests
-
-    try:
-        yield
-    except requests.exceptions.RequestException as exc:  # refused, reset, timed out, or an HTTP error status
-        hint = (f"Check the chain's RPC URL ({rpc_url}) and that the node is up (sandbox: swan-jupyter sandbox "
-                "status).")
-        if entry is not None:
-            hint += (f" The payment for task {entry.task_uuid} is kept in the ledger; paying again resumes it and "
-                     "never pays twice.")
-        kind = RequestTimeoutError if isinstance(exc, requests.exceptions.Timeout) else TransportError
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        what = f"answered HTTP {status}" if status else f"did not answer ({type(exc).__name__})"
-        raise kind(f"The chain node {what}.", url=rpc_url, hint=hint) from None
-
-
 def _lock_for(address: str) -> threading.Lock:
     with _locks_guard:
         return _account_locks.setdefault(address.lower(), threading.Lock())
-
-
-@dataclass(frozen=True)
-class FeePolicy:
-    """EIP-1559 fees: ``tip = clamp(node's suggestion, min, max)``, ``maxFee = 2 * base + tip``, capped."""
-
-    min_tip_wei: int = 0
-    max_tip_wei: int = 2 * 10**9
-    max_fee_cap_wei: int = 500 * 10**9
-    gas_multiplier_pct: int = 120
-
-
-@dataclass(frozen=True)
-class ChainSnapshot:
-    """What a payment needs to know about the chain, read at once before paying (all in wei)."""
-
-    swan_wei: int
-    gas_wei: int
-    allowance_wei: int
-    fees: dict[str, int]
-    nonce: int
-
-
-_pool: ThreadPoolExecutor | None = None
-
-
-def _concurrently(jobs: dict[str, Callable[[], int]]) -> dict[str, int]:
-    """Run independent reads in a small shared thread pool; the first error is raised."""
-    global _pool
-    with _locks_guard:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="swan-jupyter-rpc")
-    futures = {name: _pool.submit(job) for name, job in jobs.items()}
-    return {name: future.result() for name, future in futures.items()}
 
 
 class NonceTaken(Exception):
@@ -142,7 +79,7 @@ class Payer:
         if w3 is None:
             if provider is None:
                 # eth_chainId is asked before most calls by web3's validation; it never changes for one URL.
-                provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}, session=_session_for(rpc_url),
+                provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}, session=session_for(rpc_url),
                                              cache_allowed_requests=True,
                                              cacheable_requests={RPCEndpoint("eth_chainId")})
             w3 = Web3(provider)
@@ -210,7 +147,7 @@ class Payer:
             "tip": self._suggested_tip,
             "nonce": lambda: int(self.w3.eth.get_transaction_count(self.address, "pending")),
         }
-        got = _concurrently(jobs)
+        got = concurrently(jobs)
         return ChainSnapshot(swan_wei=got["swan"], gas_wei=got["gas"], allowance_wei=got["allowance"],
                              fees=self._fees_from(got["base"], got["tip"]), nonce=got["nonce"])
 
@@ -342,7 +279,7 @@ class Payer:
             if entry.state == "signed":
                 entry = self.ledger.update(entry.key, state="sent")
         result = self._confirm(entry)
-        return PaymentReceipt(**{**result.to_dict(), "resumed": True})
+        return dataclasses.replace(result, resumed=True)
 
     def check_contracts(self) -> None:
         """The payment contract and the token must have code on this chain (once per payer)."""
@@ -423,7 +360,7 @@ class Payer:
             tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id, **fees})
         except ContractCustomError as exc:
             raise PaymentError(f"The payment would revert: {decode_revert(exc.data)}.", state="intent",
-                               task_uuid=entry.task_uuid, hint=_revert_hint(exc.data)) from None
+                               task_uuid=entry.task_uuid, hint=revert_hint(exc.data)) from None
         except ContractLogicError as exc:
             raise PaymentError(f"The payment would revert: {exc.message}.", state="intent",
                                task_uuid=entry.task_uuid,
@@ -466,7 +403,7 @@ class Payer:
                         check=f"The payment is kept in the ledger: paying task {task} again resumes it with the "
                               "same signed transaction, which can only be mined once.",
                     ) from None
-                wait_briefly(0.1 * 2**attempt)
+                time.sleep(0.1 * 2**attempt)
 
     def _receipt_or_none(self, tx_hash: str) -> Any:
         from web3.exceptions import TransactionNotFound
@@ -511,7 +448,7 @@ class Payer:
         updated = self.ledger.update(entry.key, state="confirmed" if entry.state != "validated" else "validated",
                                      block_number=int(receipt["blockNumber"]), gas_used=int(receipt["gasUsed"]),
                                      fee_wei=fee)
-        return receipt_from_entry(updated)
+        return PaymentReceipt.from_entry(updated)
 
     def _not_this_payment(self, entry: LedgerEntry, receipt: Any) -> str:
         """Why a successful receipt is not the payment of ``entry`` ("" when it is).
@@ -550,71 +487,3 @@ class Payer:
             except Exception as exc:
                 return f"unknown ({type(exc).__name__})"
         return "unknown (the replay did not revert)"
-
-
-def _session_for(rpc_url: str) -> Any:
-    """A requests session for the RPC; for a loopback node it skips the per-request proxy lookup in the
-    environment (proxies never apply to 127.0.0.1, and the lookup costs about 1 ms per call)."""
-    from urllib.parse import urlsplit
-
-    import requests
-
-    session = requests.Session()
-    if (urlsplit(rpc_url).hostname or "") in ("127.0.0.1", "localhost", "::1"):
-        session.trust_env = False
-    return session
-
-
-def receipt_from_entry(entry: LedgerEntry) -> PaymentReceipt:
-    """A :class:`PaymentReceipt` from a confirmed or validated ledger entry."""
-    return PaymentReceipt(
-        task_uuid=entry.task_uuid, order_type=entry.order_type, amount_wei=entry.amount_wei,
-        tx_hash=entry.tx_hash or "", approve_tx_hash=entry.approve_tx, block_number=entry.block_number or 0,
-        gas_used=entry.gas_used or 0, fee_wei=entry.fee_wei or 0, payer=entry.payer, contract=entry.contract,
-        chain_id=entry.chain_id, validated=entry.state == "validated", recorded_at=entry.updated_at,
-    )
-
-
-def decode_revert(data: Any) -> str:
-    """Human text for revert data (``Error(string)``, ``ERC20InsufficientAllowance``, ...)."""
-    from eth_abi import decode
-
-    text = data if isinstance(data, str) else ("0x" + bytes(data).hex() if data else "")
-    selector, body = text[:10], bytes.fromhex(text[10:]) if len(text) > 10 else b""
-    name = ERROR_SELECTORS.get(selector)
-    if name is None:
-        return f"custom error {selector}"
-    types = name[name.index("(") + 1:-1].split(",") if not name.endswith("()") else []
-    try:
-        values = decode(types, body)
-    except Exception:
-        return name
-    if name.startswith("Error("):
-        return str(values[0])
-    if name.startswith("ERC20InsufficientAllowance"):
-        return f"allowance too low ({values[1]} wei approved, {values[2]} wei needed)"
-    if name.startswith("ERC20InsufficientBalance"):
-        return f"SWAN balance too low ({values[1]} wei held, {values[2]} wei needed)"
-    return f"{name.split('(')[0]}{tuple(values)}"
-
-
-def _revert_hint(data: Any) -> str:
-    text = data if isinstance(data, str) else ""
-    if text.startswith("0xe450d38c"):
-        return "Top up the wallet's SWAN balance."
-    if text.startswith("0xfb8f41b2"):
-        return "Approve the ClientPayment contract for at least the amount due."
-    return "Check the task's hardware, price and duration."
-
-
-def check_wallet(account: Any, wallet_address: str | None) -> None:
-    """The key must belong to the task's wallet (compared without regard to letter case)."""
-    if wallet_address and account.address.lower() != wallet_address.lower():
-        raise ValidationError(
-            f"The paying key belongs to {account.address}, but the task's wallet is {wallet_address}.",
-            hint="Pay with the wallet's own key (SWAN_PRIVATE_KEY_FILE), or create the task with the key's address.",
-        )
-
-
-def wait_briefly(seconds: float) -> None:
-    time.sleep(seconds)

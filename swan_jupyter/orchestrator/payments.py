@@ -26,9 +26,10 @@ from ..redact import Secret
 from . import wire
 from .amounts import amount_due, format_swan, parse_duration, price_to_wei
 from .caps import SESSION_STARTED, Caps
+from .chain import chain_errors, check_wallet
 from .ledger import Ledger, LedgerEntry
 from .models import PaymentReceipt, Quote, Result
-from .payer import Payer, check_wallet, receipt_from_entry
+from .payer import Payer
 
 if TYPE_CHECKING:
     from .client import Orchestrator
@@ -120,8 +121,6 @@ class Payments:
                 self._chain_id = self._payer.chain_id
             else:
                 from web3 import Web3
-
-                from .payer import chain_errors
 
                 rpc = self._rpc_url(self.server.contract_info())
                 w3 = Web3(self.provider or Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
@@ -319,7 +318,7 @@ class Payments:
         self.server.checkpoint("after_validate") if self.server.checkpoint else None
         entry = self.ledger.by_tx(receipt.tx_hash)
         if entry is not None:
-            receipt = PaymentReceipt(**{**receipt_from_entry(entry).to_dict(), "resumed": receipt.resumed})
+            receipt = PaymentReceipt.from_entry(entry, resumed=receipt.resumed)
         return receipt, order
 
     def resume(self, task_uuid: str) -> PaymentReceipt | None:
@@ -342,11 +341,11 @@ class Payments:
             else:
                 self.extend(task_uuid, entry.duration, receipt.tx_hash)
             final = self.ledger.by_tx(receipt.tx_hash)
-            last = PaymentReceipt(**{**(receipt_from_entry(final) if final else receipt).to_dict(), "resumed": True})
+            last = PaymentReceipt.from_entry(final, resumed=True) if final else receipt
         if last is not None:
             return last
         validated = [e for e in self.ledger.for_task(task_uuid) if e.state == "validated"]
-        return receipt_from_entry(validated[-1]) if validated else None
+        return PaymentReceipt.from_entry(validated[-1]) if validated else None
 
     def renew(self, task_uuid: str, duration: str | int = 3600, tx_hash: str | None = None, auto_pay: bool = True,
               private_key: str | Secret | None = None, *, idempotency_key: str | None = None,
@@ -363,7 +362,7 @@ class Payments:
         result = Result(wire.optional_obj(self.extend(task_uuid, seconds, tx_hash), "POST /v2/extend_task"))
         applied = self.ledger.by_tx(tx_hash)
         if receipt is not None and applied is not None:  # the receipt as it stands now: applied by the server
-            receipt = PaymentReceipt(**{**receipt_from_entry(applied).to_dict(), "resumed": receipt.resumed})
+            receipt = PaymentReceipt.from_entry(applied, resumed=receipt.resumed)
         result.update(task_uuid=task_uuid, tx_hash=tx_hash, receipt=receipt,
                       tx_hash_approve=receipt.approve_tx_hash if receipt else None,
                       price=str(receipt.amount_swan) if receipt else None)
@@ -395,7 +394,7 @@ class Payments:
 
 
 def _resumed(entry: LedgerEntry) -> PaymentReceipt:
-    return PaymentReceipt(**{**receipt_from_entry(entry).to_dict(), "resumed": True})
+    return PaymentReceipt.from_entry(entry, resumed=True)
 
 
 def _as_quote(entry: LedgerEntry) -> Quote:

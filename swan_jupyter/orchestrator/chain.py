@@ -1,0 +1,130 @@
+"""Talking to the chain for payments: node errors, EIP-1559 fees, snapshots of the wallet, revert reasons.
+
+The helpers of :class:`~swan_jupyter.orchestrator.payer.Payer` that need no wallet: they turn what a node says
+(an unreachable RPC, revert data) into this package's errors and words. web3 and eth-abi are imported lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import RequestTimeoutError, TransportError, ValidationError
+from .abi import ERROR_SELECTORS
+from .ledger import LedgerEntry
+
+_pool_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def chain_errors(rpc_url: str, entry: LedgerEntry | None = None) -> Iterator[None]:
+    """Turn a node that cannot be reached (refused, reset, timed out) into a :class:`TransportError`.
+
+    During a payment the hint says where the payment stands: it is in the ledger, and paying again resumes it.
+    """
+    import requests
+
+    try:
+        yield
+    except requests.exceptions.RequestException as exc:  # refused, reset, timed out, or an HTTP error status
+        hint = (f"Check the chain's RPC URL ({rpc_url}) and that the node is up (sandbox: swan-jupyter sandbox "
+                "status).")
+        if entry is not None:
+            hint += (f" The payment for task {entry.task_uuid} is kept in the ledger; paying again resumes it and "
+                     "never pays twice.")
+        kind = RequestTimeoutError if isinstance(exc, requests.exceptions.Timeout) else TransportError
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        what = f"answered HTTP {status}" if status else f"did not answer ({type(exc).__name__})"
+        raise kind(f"The chain node {what}.", url=rpc_url, hint=hint) from None
+
+
+@dataclass(frozen=True)
+class FeePolicy:
+    """EIP-1559 fees: ``tip = clamp(node's suggestion, min, max)``, ``maxFee = 2 * base + tip``, capped."""
+
+    min_tip_wei: int = 0
+    max_tip_wei: int = 2 * 10**9
+    max_fee_cap_wei: int = 500 * 10**9
+    gas_multiplier_pct: int = 120
+
+
+@dataclass(frozen=True)
+class ChainSnapshot:
+    """What a payment needs to know about the chain, read at once before paying (all in wei)."""
+
+    swan_wei: int
+    gas_wei: int
+    allowance_wei: int
+    fees: dict[str, int]
+    nonce: int
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def concurrently(jobs: dict[str, Callable[[], int]]) -> dict[str, int]:
+    """Run independent reads in a small shared thread pool; the first error is raised."""
+    global _pool
+    with _pool_guard:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="swan-jupyter-rpc")
+    futures = {name: _pool.submit(job) for name, job in jobs.items()}
+    return {name: future.result() for name, future in futures.items()}
+
+
+def session_for(rpc_url: str) -> Any:
+    """A requests session for the RPC; for a loopback node it skips the per-request proxy lookup in the
+    environment (proxies never apply to 127.0.0.1, and the lookup costs about 1 ms per call)."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    session = requests.Session()
+    if (urlsplit(rpc_url).hostname or "") in ("127.0.0.1", "localhost", "::1"):
+        session.trust_env = False
+    return session
+
+
+def decode_revert(data: Any) -> str:
+    """Human text for revert data (``Error(string)``, ``ERC20InsufficientAllowance``, ...)."""
+    from eth_abi import decode
+
+    text = data if isinstance(data, str) else ("0x" + bytes(data).hex() if data else "")
+    selector, body = text[:10], bytes.fromhex(text[10:]) if len(text) > 10 else b""
+    name = ERROR_SELECTORS.get(selector)
+    if name is None:
+        return f"custom error {selector}"
+    types = name[name.index("(") + 1:-1].split(",") if not name.endswith("()") else []
+    try:
+        values = decode(types, body)
+    except Exception:
+        return name
+    if name.startswith("Error("):
+        return str(values[0])
+    if name.startswith("ERC20InsufficientAllowance"):
+        return f"allowance too low ({values[1]} wei approved, {values[2]} wei needed)"
+    if name.startswith("ERC20InsufficientBalance"):
+        return f"SWAN balance too low ({values[1]} wei held, {values[2]} wei needed)"
+    return f"{name.split('(')[0]}{tuple(values)}"
+
+
+def revert_hint(data: Any) -> str:
+    text = data if isinstance(data, str) else ""
+    if text.startswith("0xe450d38c"):
+        return "Top up the wallet's SWAN balance."
+    if text.startswith("0xfb8f41b2"):
+        return "Approve the ClientPayment contract for at least the amount due."
+    return "Check the task's hardware, price and duration."
+
+
+def check_wallet(account: Any, wallet_address: str | None) -> None:
+    """The key must belong to the task's wallet (compared without regard to letter case)."""
+    if wallet_address and account.address.lower() != wallet_address.lower():
+        raise ValidationError(
+            f"The paying key belongs to {account.address}, but the task's wallet is {wallet_address}.",
+            hint="Pay with the wallet's own key (SWAN_PRIVATE_KEY_FILE), or create the task with the key's address.",
+        )
