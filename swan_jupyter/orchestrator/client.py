@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -38,16 +38,16 @@ from ..redact import Secret, credential
 from ..transport import TokenAuth, Transport, path_segment
 from . import wire
 from .amounts import MIN_DURATION, amount_due, parse_duration, price_to_wei
-from .ledger import Ledger
-from .models import Hardware, PaymentReceipt, Quote, Result, TaskResult, hardware_from_wire
-from .payer import Checkpoint, Payer
+from .models import Hardware, Quote, Result, TaskResult, hardware_from_wire
+from .payer import Checkpoint
 from .payments import Payments
+from .swan_sdk import SwanSdkPayments
 
 DEPLOY_TYPES = {"source_uri": -99, "dockerfile": 1, "yaml": 2}
 _CREATE_CHECK = "list your tasks (get_task_list, or %swan tasks) to see whether the task was created"
 
 
-class Orchestrator:
+class Orchestrator(SwanSdkPayments):
     """Client of one Orchestrator server (see the module docstring).
 
     :param url: the server's base URL.
@@ -264,6 +264,47 @@ class Orchestrator:
         """
         if auto_pay is None:
             auto_pay = private_key is not None
+        wallet, hw, seconds = self._task_basics(wallet_address, instance_type, hardware_id, region, duration)
+        if repo_uri is None and repo_owner and repo_name:
+            repo_uri = f"https://github.com/{repo_owner}/{repo_name}"
+        sources = [s for s in (app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile) if s]
+        if len(sources) != 1:
+            raise ValidationError(
+                f"Give exactly one source (got {len(sources)}).",
+                hint="One of app_repo_image, repo_uri, job_source_uri, deploy_yaml or dockerfile.",
+            )
+        if start_in < 0:
+            raise ValidationError("start_in must be >= 0 seconds.")
+        price_wei = price_to_wei(hw.price)
+        estimate = Quote(None, "Creation", hw.name, hw.hardware_id, region, seconds, hw.price, price_wei,
+                         amount_due(price_wei, seconds), wallet, None, self.payments.network())
+        if auto_pay:
+            self.payments.precheck(estimate.amount_wei, max_payment, wallet)
+        form: dict[str, Any] = {"duration": seconds, "cfg_name": hw.name, "region": region,
+                                "start_in": start_in, "wallet": wallet}
+        if deploy_yaml or dockerfile:
+            form["deploy_type"] = DEPLOY_TYPES["yaml" if deploy_yaml else "dockerfile"]
+            form["deploy_content"] = deploy_yaml or dockerfile
+        else:
+            job_source_uri = self._job_source(app_repo_image, repo_uri, repo_branch, job_source_uri, wallet, hw)
+            form.update(job_source_uri=job_source_uri, deploy_type=DEPLOY_TYPES["source_uri"],
+                        deploy_content=job_source_uri)
+        if preferred_cp_list:
+            form["preferred_cp"] = ",".join(preferred_cp_list)
+        if ip_whitelist:
+            form["ip_whitelist"] = ",".join(ip_whitelist)
+        task = self._create(form)
+        result = TaskResult(task=task, task_uuid=task["uuid"], instance_type=hw.name, hardware_id=hw.hardware_id,
+                            region=region, price=str(hw.price), duration=seconds, job_source_uri=job_source_uri,
+                            wallet_address=wallet, status=task.get("status"), config_order=None, tx_hash=None,
+                            tx_hash_approve=None, receipt=None, amount_wei=estimate.amount_wei)
+        if auto_pay:
+            self._pay_created(result, estimate, private_key, max_payment)
+        return result
+
+    def _task_basics(self, wallet_address: str | None, instance_type: str | None, hardware_id: int | None,
+                     region: str, duration: str | int) -> tuple[str, Hardware, int]:
+        """The wallet, the hardware (available, offered in ``region``) and the duration of a new task, checked."""
         wallet = wallet_address or self.settings.wallet_address
         if not wallet:
             raise ValidationError("wallet_address is required.", hint="Pass it, or set SWAN_WALLET_ADDRESS.")
@@ -281,53 +322,30 @@ class Orchestrator:
                 f"Hardware {hw.name} is not offered in region {region!r}.",
                 hint="Offered regions: " + ", ".join(hw.regions) + " (or 'global').",
             )
-        if repo_uri is None and repo_owner and repo_name:
-            repo_uri = f"https://github.com/{repo_owner}/{repo_name}"
-        sources = [s for s in (app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile) if s]
-        if len(sources) != 1:
-            raise ValidationError(
-                f"Give exactly one source (got {len(sources)}).",
-                hint="One of app_repo_image, repo_uri, job_source_uri, deploy_yaml or dockerfile.",
-            )
-        if start_in < 0:
-            raise ValidationError("start_in must be >= 0 seconds.")
-        estimate = Quote(None, "Creation", hw.name, hw.hardware_id, region, seconds, hw.price,
-                         price_to_wei(hw.price), amount_due(price_to_wei(hw.price), seconds), wallet, None,
-                         self.payments.network())
-        if auto_pay:
-            self.payments.precheck(estimate.amount_wei, max_payment, wallet)
-        form: dict[str, Any] = {"duration": seconds, "cfg_name": hw.name, "region": region,
-                                "start_in": start_in, "wallet": wallet}
-        if deploy_yaml or dockerfile:
-            form["deploy_type"] = DEPLOY_TYPES["yaml" if deploy_yaml else "dockerfile"]
-            form["deploy_content"] = deploy_yaml or dockerfile
-        else:
-            if app_repo_image:
-                repo_uri = self.get_app_repo_image(app_repo_image)
-            if repo_uri:
-                job_source_uri = self.get_source_uri(repo_uri, wallet, hw.hardware_id, repo_branch)
-            form["job_source_uri"] = job_source_uri
-            form["deploy_type"] = DEPLOY_TYPES["source_uri"]
-            form["deploy_content"] = job_source_uri
-        if preferred_cp_list:
-            form["preferred_cp"] = ",".join(preferred_cp_list)
-        if ip_whitelist:
-            form["ip_whitelist"] = ",".join(ip_whitelist)
-        task = self._create(form)
-        result = TaskResult(task=task, task_uuid=task["uuid"], instance_type=hw.name, hardware_id=hw.hardware_id,
-                            region=region, price=str(hw.price), duration=seconds, job_source_uri=job_source_uri,
-                            wallet_address=wallet, status=task.get("status"), config_order=None, tx_hash=None,
-                            tx_hash_approve=None, receipt=None, amount_wei=estimate.amount_wei)
-        if auto_pay:
-            try:  # bound to the catalogue quote this call was made with: a different answer is never paid
-                receipt, order = self.payments.pay(task["uuid"], private_key=private_key, max_payment=max_payment,
-                                                   task=task, confirmed=estimate)
-            except QuoteChangedError as exc:
-                raise QuoteChangedError(f"Task {task['uuid']} was created but not paid: {exc.message}",
-                                        quote=exc.quote, task_uuid=task["uuid"], hint=exc.hint) from None
-            result.update(receipt=receipt, tx_hash=receipt.tx_hash, tx_hash_approve=receipt.approve_tx_hash,
-                          status="paid", config_order=order)
-        return result
+        return wallet, hw, seconds
+
+    def _job_source(self, app: str | None, repo_uri: str | None, branch: str | None, job_source_uri: str | None,
+                    wallet: str, hw: Hardware) -> str | None:
+        """The job source URI of an example app, a repository, or the one given."""
+        if app:
+            repo_uri = self.get_app_repo_image(app)
+        if repo_uri:
+            return self.get_source_uri(repo_uri, wallet, hw.hardware_id, branch)
+        return job_source_uri
+
+    def _pay_created(self, result: TaskResult, estimate: Quote, private_key: str | Secret | None,
+                     max_payment: str | Decimal | None) -> None:
+        """Pay a task just created, bound to the catalogue quote it was created with (a different answer from
+        the server is never paid)."""
+        uuid = result["task_uuid"]
+        try:
+            receipt, order = self.payments.pay(uuid, private_key=private_key, max_payment=max_payment,
+                                               task=result["task"], confirmed=estimate)
+        except QuoteChangedError as exc:
+            raise QuoteChangedError(f"Task {uuid} was created but not paid: {exc.message}", quote=exc.quote,
+                                    task_uuid=uuid, hint=exc.hint) from None
+        result.update(receipt=receipt, tx_hash=receipt.tx_hash, tx_hash_approve=receipt.approve_tx_hash,
+                      status="paid", config_order=order)
 
     def _create(self, form: dict[str, Any]) -> dict[str, Any]:
         """``POST /v2/task_deployment-dp``; an answer that cannot be read is an unknown outcome (never resent)."""
@@ -344,7 +362,7 @@ class Orchestrator:
 
     def get_deployment_info(self, task_uuid: str) -> Result:
         """``{task, jobs, computing_providers, config_orders}`` of a task; NotFoundError if unknown."""
-        _check_uuid(task_uuid)
+        wire.check_uuid(task_uuid)
         try:
             data = self._call("GET", f"/v2/task_deployment/{path_segment(task_uuid, 'task uuid')}")
         except RemoteError as exc:
@@ -424,7 +442,7 @@ class Orchestrator:
 
     def terminate_task(self, task_uuid: str) -> Result:
         """Stop the task early; the unused time is refunded on chain."""
-        _check_uuid(task_uuid)
+        wire.check_uuid(task_uuid)
         return _result(self._call("POST", "/terminate_task", data={"task_uuid": task_uuid},
                                   outcome_check="check the task's status with get_deployment_info"),
                        "POST /terminate_task")
@@ -439,79 +457,6 @@ class Orchestrator:
                                                                            "tx_hash": tx_hash}),
                        "POST /v2/config_order_status")
 
-    # -- payments (held by orch.payments; these are swan-sdk's names) ------------------------------------------
-
-    @property
-    def ledger(self) -> Ledger:
-        """The persistent payment ledger (``settings.ledger_file``)."""
-        return self.payments.ledger
-
-    def payer(self, private_key: str | Secret | None = None) -> Payer:
-        """The web3 payer for this server's chain and the configured wallet (built once)."""
-        with self._lock:
-            return self.payments.payer(private_key)
-
-    def quote(self, task_uuid: str, *, order_type: str = "Creation", duration: str | int | None = None,
-              task: Mapping[str, Any] | None = None) -> Quote:
-        """The exact amount a payment for ``task_uuid`` needs, with its contract and chain: what a confirmation
-        shows, and what ``pay(..., confirmed=quote)`` will sign or refuse (see :class:`Payments`)."""
-        return self.payments.quote(task_uuid, order_type=order_type, duration=duration, task=task)
-
-    def submit_payment(self, task_uuid: str, private_key: str | Secret | None = None, duration: int | None = None,
-                       *, order_type: str = "Creation", idempotency_key: str | None = None,
-                       max_payment: str | Decimal | None = None, task: Mapping[str, Any] | None = None,
-                       confirmed: Quote | None = None) -> PaymentReceipt:
-        """Pay on chain for a task without server validation (swan-sdk's name); see :meth:`Payments.submit`."""
-        return self.payments.submit(task_uuid, private_key, duration, order_type=order_type,
-                                    idempotency_key=idempotency_key, max_payment=max_payment, task=task,
-                                    confirmed=confirmed)
-
-    def validate_payment(self, tx_hash: str, task_uuid: str) -> Result:
-        """Have the server check a payment transaction for a task (``POST /v2/task_payment_validate``).
-
-        Safe to repeat: the server treats a known tx hash as the same order, so a lost answer is retried.
-        """
-        _check_uuid(task_uuid)
-        return self.payments.validate(tx_hash, task_uuid)
-
-    def pay(self, task_uuid: str, *, private_key: str | Secret | None = None,
-            max_payment: str | Decimal | None = None, confirmed: Quote | None = None) -> PaymentReceipt:
-        """Pay for a new task and have the payment validated (``make_payment``); resumes, never pays twice.
-
-        ``confirmed``: the :class:`Quote` the user confirmed; if the payment would now differ in any way,
-        :class:`~swan_jupyter.errors.QuoteChangedError` is raised with the new quote and nothing is signed.
-        """
-        return self.payments.pay(task_uuid, private_key=private_key, max_payment=max_payment,
-                                 confirmed=confirmed)[0]
-
-    make_payment = pay
-
-    def resume_payment(self, task_uuid: str) -> PaymentReceipt | None:
-        """Finish every interrupted payment of ``task_uuid`` (see :meth:`Payments.resume`); never pays twice."""
-        return self.payments.resume(task_uuid)
-
-    def renew_task(self, task_uuid: str, duration: str | int = 3600, tx_hash: str | None = None,
-                   auto_pay: bool = True, private_key: str | Secret | None = None, *,
-                   idempotency_key: str | None = None, max_payment: str | Decimal | None = None,
-                   confirmed: Quote | None = None) -> Result:
-        """Extend a task by ``duration``: pay ``renewPayment`` (unless ``tx_hash`` is given), then extend.
-
-        ``confirmed``: the renewal :class:`Quote` the user confirmed (``quote(uuid, order_type="Renewal",
-        duration=...)``); a payment that would differ is refused with the new quote.
-        """
-        return self.payments.renew(task_uuid, duration, tx_hash, auto_pay, private_key,
-                                   idempotency_key=idempotency_key, max_payment=max_payment, confirmed=confirmed)
-
-    def balance(self) -> dict[str, Any]:
-        """SWAN and gas balances of the configured wallet (exact wei and display text)."""
-        return self.payments.balance()
-
-
 def _result(data: Any, endpoint: str) -> Result:
     """A :class:`Result` of an answer that must be an object (``None`` reads as an empty one)."""
     return Result(wire.optional_obj(data, endpoint))
-
-
-def _check_uuid(task_uuid: str) -> None:
-    if not isinstance(task_uuid, str) or not task_uuid.strip() or "/" in task_uuid or len(task_uuid) > 100:
-        raise ValidationError(f"{task_uuid!r} is not a task uuid.", hint="Task uuids look like 'be49dc4b-...'.")

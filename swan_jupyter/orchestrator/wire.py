@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..errors import ProtocolError
+from ..errors import ProtocolError, ValidationError
 
 
 def _what(value: Any) -> str:
@@ -88,3 +88,8 @@ def price(data: dict[str, Any], key: str, endpoint: str, *, where: str = "") -> 
     if not amount.is_finite() or amount < 0:
         raise fail(endpoint, where + key, "a non-negative price", value)
     return amount
+
+
+def check_uuid(task_uuid: str) -> None:
+    if not isinstance(task_uuid, str) or not task_uuid.strip() or "/" in task_uuid or len(task_uuid) > 100:
+        raise ValidationError(f"{task_uuid!r} is not a task uuid.", hint="Task uuids look like 'be49dc4b-...'.")
