@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,7 +26,9 @@ import pytest
 from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Screenshots go to a temporary folder, so a test run never changes the repository; scripts/refresh-screenshots
+# runs the browser tests with SWAN_SCREENSHOTS=docs/screenshots to refresh the README's pictures.
+SCREENSHOTS = Path(os.environ.get("SWAN_SCREENSHOTS") or Path(tempfile.gettempdir()) / "swan-jupyter-screenshots")
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 
 
@@ -120,7 +123,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def shot(target: Any, name: str) -> Path:
-    """Save a screenshot of a page or locator into docs/screenshots/ (shown by the README)."""
+    """Save a screenshot of a page or locator into ``SCREENSHOTS`` (docs/screenshots/ when refreshing)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     target.screenshot(path=str(path))
