@@ -19,8 +19,9 @@ Every error the package raises on purpose derives from :class:`SwanJupyterError`
 Each error has a ``message`` (what went wrong) and a ``hint`` (how to fix it). Their text never contains
 secrets: it goes through :func:`swan_jupyter.redact.redact`.
 
-In IPython these errors show as two short lines instead of a traceback (the cell still fails, so
-nbclient/papermill stop); ``%config SwanMagics.short_errors = False`` shows full tracebacks. Unexpected
+With the extension loaded, IPython shows these errors as two short lines instead of a traceback (the cell still
+fails, so nbclient/papermill stop); ``%config SwanMagics.short_errors = False`` shows full tracebacks. The IPython
+layer owns that rendering (:mod:`swan_jupyter.magics.render`); this module knows nothing of IPython. Unexpected
 internal errors are never wrapped and keep their traceback. With the extension loaded, every traceback the
 shell renders (ours or not, verbose or not) has registered secrets masked (:func:`install_traceback_redaction`).
 """
@@ -30,16 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .redact import redact, redact_rendered, scrub_exception
-
-
-class _RenderSettings:
-    """Process-wide rendering switch, set by the IPython layer (``SwanMagics.short_errors``)."""
-
-    short = True
-
-
-render_settings = _RenderSettings()
+from .redact import redact
 
 
 class SwanJupyterError(Exception):
@@ -57,56 +49,12 @@ class SwanJupyterError(Exception):
             return f"{self.message}\nHint: {self.hint}"
         return self.message
 
-    def _render_traceback_(self) -> list[str]:
-        """IPython hook: a short, fatal error (full traceback when short errors are switched off)."""
-        if not render_settings.short:
-            try:
-                from IPython import get_ipython
-
-                shell = get_ipython()
-                if shell is not None:
-                    scrub_exception(self)
-                    stb = shell.InteractiveTB.structured_traceback(type(self), self, self.__traceback__)
-                    return [redact_rendered(line) for line in stb]
-            except Exception:  # never raise from a render hook
-                pass
+    def summary_lines(self) -> list[str]:
+        """The error in two short lines (name and message, then the hint), as IPython shows it by default."""
         lines = [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {redact(self.message)}"]
         if self.hint:
             lines.append(f"Hint: {redact(self.hint)}")
         return lines
-
-
-def install_traceback_redaction(shell: Any) -> None:
-    """Mask registered secrets in every traceback ``shell`` renders (idempotent; ``%load_ext`` calls it).
-
-    Wraps ``shell.InteractiveTB.structured_traceback``, which IPython and ipykernel use for every error shown
-    in a cell, ``%tb`` and the verbose mode (``%xmode Verbose`` prints the values of local variables): the
-    exception's own text is scrubbed in place (so the kernel's ``evalue`` is masked too) and every rendered
-    line goes through :func:`~swan_jupyter.redact.redact_rendered`. Only registered values are masked, so
-    tracebacks of unrelated errors are unchanged.
-    """
-    tb = getattr(shell, "InteractiveTB", None)
-    if tb is None or getattr(tb.structured_traceback, "_swan_original", None) is not None:
-        return
-    original = tb.structured_traceback
-
-    def structured_traceback(etype: Any, evalue: Any, *args: Any, **kwargs: Any) -> list[str]:
-        if isinstance(evalue, BaseException):
-            scrub_exception(evalue)
-        return [redact_rendered(line) for line in original(etype, evalue, *args, **kwargs)]
-
-    structured_traceback._swan_original = original  # type: ignore[attr-defined]
-    tb.structured_traceback = structured_traceback
-
-
-def uninstall_traceback_redaction(shell: Any) -> None:
-    """Undo :func:`install_traceback_redaction` (``%unload_ext`` calls it)."""
-    tb = getattr(shell, "InteractiveTB", None)
-    original = getattr(getattr(tb, "structured_traceback", None), "_swan_original", None)
-    if tb is not None and original is not None:
-        del tb.structured_traceback  # the instance attribute; the class's method shows through again
-        if getattr(tb.structured_traceback, "__func__", None) is not getattr(original, "__func__", None):
-            tb.structured_traceback = original
 
 
 class ConfigurationError(SwanJupyterError):
@@ -265,7 +213,4 @@ __all__ = [
     "TransportError",
     "UnknownOutcomeError",
     "ValidationError",
-    "install_traceback_redaction",
-    "render_settings",
-    "uninstall_traceback_redaction",
 ]

@@ -9,7 +9,6 @@ import sys
 import pytest
 from IPython.core.error import UsageError
 
-from swan_jupyter import errors
 from swan_jupyter.errors import ConfigurationError, SwanJupyterError
 from tests.helpers import TestingShell, env
 
@@ -29,12 +28,14 @@ def test_load_registers_and_unload_removes(ip: TestingShell) -> None:
 
 
 def test_config_traits_reach_the_instance(ip: TestingShell) -> None:
-    ip.run_line_magic("config", "SwanMagics.short_errors = False")
-    assert errors.render_settings.short is False
-    ip.run_line_magic("config", "SwanMagics.short_errors = True")
-    assert errors.render_settings.short is True
-    ip.run_line_magic("config", "SwanMagics.max_auto_spend = 'lots'")  # refused by the validator (logged)
     magics = ip.magics_manager.registry["SwanMagics"]
+    ip.run_line_magic("config", "SwanMagics.short_errors = False")
+    assert magics.short_errors is False
+    err = ConfigurationError("Unknown profile 'x'.")
+    assert "Traceback" in "".join(ip.InteractiveTB.structured_traceback(type(err), err, None))
+    ip.run_line_magic("config", "SwanMagics.short_errors = True")
+    assert ip.InteractiveTB.structured_traceback(type(err), err, None) == err.summary_lines()
+    ip.run_line_magic("config", "SwanMagics.max_auto_spend = 'lots'")  # refused by the validator (logged)
     assert magics.max_auto_spend == ""
     ip.run_line_magic("config", "SwanMagics.max_auto_spend = '12.5'")
     assert magics.max_auto_spend == "12.5"
@@ -42,7 +43,7 @@ def test_config_traits_reach_the_instance(ip: TestingShell) -> None:
 
 def test_short_error_rendering() -> None:
     err = ConfigurationError("Unknown profile 'x'.", hint="Known profiles: sandbox")
-    lines = err._render_traceback_()
+    lines = err.summary_lines()
     assert len(lines) == 2 and "ConfigurationError" in lines[0] and lines[1] == "Hint: Known profiles: sandbox"
     assert "Traceback" not in "\n".join(lines)
 

@@ -72,7 +72,7 @@ def test_a_lost_message_answer_is_reported_with_how_to_check_and_never_resent(
         assert injected(sandbox, "abaco").get("abaco:lose", 0) == 1  # the server took it, then lost it
         error = info.value
         assert "message_count" in error.check and "executions_since" in error.check and aid in error.check
-        assert "\n".join(error._render_traceback_()).count("\n") <= 3  # short, and it says how to check
+        assert "\n".join(error.summary_lines()).count("\n") <= 3  # short, and it says how to check
         # The checks the error names find exactly one execution: the message was taken once, never resent.
         taken = _wait_for(lambda: actors.executions_since(aid, sent_at))
         assert len(taken) == 1

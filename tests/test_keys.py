@@ -149,7 +149,7 @@ def test_transaction_hashes_and_addresses_are_never_masked(fresh: tuple[str, str
     account_from_key(key)
     err = PaymentError(f"Transaction {tx} from {address} is pending.", tx_hashes=[tx],
                        hint=f"Validate it instead of paying again: validate_payment({tx!r}, 'task-1')")
-    text = str(err) + "".join(err._render_traceback_())
+    text = str(err) + "".join(err.summary_lines())
     assert tx in err.message and address in err.message and f"validate_payment({tx!r}" in text
 
 
@@ -240,7 +240,7 @@ def test_a_folder_or_a_huge_file_is_not_taken_for_a_key_file(tmp_path: Path) -> 
 
 
 def test_the_traceback_hook_is_installed_once_and_removed_on_unload(ip: TestingShell) -> None:
-    from swan_jupyter.errors import install_traceback_redaction
+    from swan_jupyter.magics.render import install as install_traceback_redaction
 
     hooked = ip.InteractiveTB.structured_traceback
     assert getattr(hooked, "_swan_original", None) is not None

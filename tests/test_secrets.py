@@ -60,7 +60,7 @@ def test_nothing_visible_contains_a_secret(sandbox: dict[str, Any], ip: TestingS
                  lambda: orch.validate_payment("0x" + "00" * 32, task["task_uuid"])):
         with pytest.raises(SwanJupyterError) as info:
             call()
-        texts += [str(info.value), repr(info.value), "\n".join(info.value._render_traceback_())]
+        texts += [str(info.value), repr(info.value), "\n".join(info.value.summary_lines())]
     # widgets: their synced state is what a saved notebook would keep
     from swan_jupyter.widgets.confirm import PaymentConfirmation
     from swan_jupyter.widgets.deploy_form import DeployForm
@@ -124,7 +124,7 @@ def test_the_actor_side_shows_no_token_and_no_nonce(sandbox: dict[str, Any], ip:
                      lambda: client.with_nonce("DEV_notanonce0000").get(aid)):
             with pytest.raises(SwanJupyterError) as info:
                 call()
-            texts += [str(info.value), repr(info.value), "\n".join(info.value._render_traceback_())]
+            texts += [str(info.value), repr(info.value), "\n".join(info.value.summary_lines())]
         form = ActorMessageForm(client, background=False, wait_timeout=60)
         form.actor.value = aid
         form.message.value = "four five"

@@ -273,7 +273,7 @@ def test_a_credential_with_a_control_character_inside_is_refused_without_showing
     for attempt in attempts:
         with pytest.raises(ConfigurationError) as info:
             attempt()
-        text = str(info.value) + repr(info.value) + "".join(info.value._render_traceback_())
+        text = str(info.value) + repr(info.value) + "".join(info.value.summary_lines())
         assert "x" * 10 not in text and "y" * 10 not in text, text
         assert "control character" in text
 

@@ -28,20 +28,20 @@ def _classes() -> list[type]:
 
 def load(ip: Any) -> None:
     """Register the magics on shell ``ip`` (replacing any earlier registration) and mask secrets in tracebacks."""
-    from ..errors import install_traceback_redaction
+    from .render import install
 
     unload(ip)
     for cls in _classes():
         ip.register_magics(cls)
-    install_traceback_redaction(ip)
+    install(ip)
 
 
 def unload(ip: Any) -> None:
     """Remove every magic, configurable and session state this extension registered on ``ip``."""
-    from ..errors import uninstall_traceback_redaction
     from ..session import reset_default_session
+    from .render import uninstall
 
-    uninstall_traceback_redaction(ip)
+    uninstall(ip)
     manager = ip.magics_manager
     names = {spec.partition(":")[2] for spec in MAGICS_CLASSES}
     for cls_name in names:

@@ -24,7 +24,6 @@ from typing import Any
 from IPython.core.magic import Magics, line_magic, magics_class
 from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
-from .. import errors
 from ..display import Rich, esc, kv_text
 from ..session import Session, default_session
 from .parsing import HelpShown, MagicArgumentParser
@@ -61,14 +60,6 @@ class SwanMagics(Magics):
     auto_confirm = Bool(False, help="Pay without the confirmation widget, within max_auto_spend.").tag(config=True)
     max_auto_spend = Unicode("", help="Cap (SWAN) for payments made without confirmation.").tag(config=True)
     progress_after = Float(2.0, help="Seconds before a progress bar appears.").tag(config=True)
-
-    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
-        super().__init__(shell=shell, **kwargs)
-        errors.render_settings.short = self.short_errors
-
-    @observe("short_errors")
-    def _short_errors_changed(self, change: dict[str, Any]) -> None:
-        errors.render_settings.short = bool(change["new"])
 
     @observe("profile")
     def _profile_changed(self, change: dict[str, Any]) -> None:
