@@ -21,6 +21,8 @@ from .errors import (
     NotFoundError,
     PaymentError,
     PermissionDeniedError,
+    ProtocolError,
+    QuoteChangedError,
     RemoteError,
     RequestTimeoutError,
     SwanJupyterError,
@@ -42,6 +44,10 @@ _LAZY = {
     "Settings": ("swan_jupyter.config", "Settings"),
     "load_settings": ("swan_jupyter.config", "load_settings"),
 }
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def __getattr__(name: str) -> Any:
@@ -89,9 +95,15 @@ def resource(
             f"Unknown service_name {service_name!r}.",
             hint="swan_jupyter.resource supports service_name='Orchestrator'.",
         )
+    from .config import load_settings
     from .orchestrator import Orchestrator
+    from .session import Session
 
-    return Orchestrator.connect(api_key=api_key, url=url_endpoint or login_url, **settings)
+    url = url_endpoint or login_url
+    if url is None:  # the active profile (the sandbox, started if needed, by default)
+        resolved = Session(**settings).settings
+        return Orchestrator(resolved.orchestrator_url or "", api_key or resolved.api_key, settings=resolved)
+    return Orchestrator(url, api_key, settings=load_settings(**settings))
 
 
 __all__ = [
@@ -102,6 +114,8 @@ __all__ = [
     "Orchestrator",
     "PaymentError",
     "PermissionDeniedError",
+    "ProtocolError",
+    "QuoteChangedError",
     "RemoteError",
     "RequestTimeoutError",
     "Session",
@@ -112,6 +126,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "load_ipython_extension",
+    "load_settings",
     "resource",
     "unload_ipython_extension",
 ]

@@ -6,7 +6,6 @@ sandbox it runs ``python -m swan_jupyter.sandbox start`` as a separate process.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
@@ -89,15 +88,3 @@ def _start(state_dir: Path, timeout: float) -> dict[str, Any]:
     if not description:
         raise ConfigurationError(f"The sandbox started but wrote no {state_dir}/sandbox.json.")
     return description
-
-
-def describe_endpoints(description: dict[str, Any]) -> str:
-    """One line per endpoint of a sandbox description (no secrets)."""
-    parts = []
-    for key in ("orchestrator", "abaco"):
-        if isinstance(description.get(key), dict):
-            parts.append(f"{key}={description[key]['url']}")
-    chain = description.get("chain")
-    if isinstance(chain, dict):
-        parts.append(f"chain={chain.get('rpc_url')}")
-    return json.dumps(parts)

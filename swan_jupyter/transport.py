@@ -197,6 +197,10 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport({self.base_url!r}, envelope={self.envelope!r}, auth={self.session.auth!r})"
 
+    def set_auth(self, auth: AuthBase | None) -> None:
+        """Use ``auth`` (e.g. :class:`TokenAuth`) for every later request of this transport."""
+        self.session.auth = auth
+
     def with_auth(self, auth: AuthBase | None) -> Transport:
         """A transport to the same service sharing this one's connection pool but with other credentials."""
         clone = object.__new__(Transport)
@@ -351,10 +355,7 @@ class Transport:
         if status == 404:
             return NotFoundError(text, **kwargs)
         if status == 429:
-            retry_after = ""
-            return RemoteError(
-                text + retry_after, hint="The server is rate limiting; wait a little and try again.", **kwargs
-            )
+            return RemoteError(text, hint="The server is rate limiting; wait a little and try again.", **kwargs)
         return RemoteError(text, **kwargs)
 
     def _transport_error(

@@ -80,3 +80,11 @@ def test_loading_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_package_face_lists_its_lazy_names() -> None:
+    import swan_jupyter
+
+    lazy = set(swan_jupyter._LAZY)
+    assert lazy <= set(dir(swan_jupyter)) and lazy <= set(swan_jupyter.__all__)
+    assert all(hasattr(swan_jupyter, name) for name in swan_jupyter.__all__)

@@ -86,16 +86,6 @@ class Orchestrator(SwanSdkPayments):
             )
         return cls(settings.orchestrator_url, settings.api_key, settings=settings)
 
-    @classmethod
-    def connect(cls, api_key: str | None = None, url: str | None = None, **overrides: Any) -> Orchestrator:
-        """``swan_jupyter.resource(...)``: explicit URL and key, else the active profile (sandbox by default)."""
-        if url is None:
-            from ..session import Session
-
-            settings = Session(**overrides).settings
-            return cls(settings.orchestrator_url or "", api_key or settings.api_key, settings=settings)
-        return cls(url, api_key, settings=load_settings(**overrides))
-
     def close(self) -> None:
         """Close connections."""
         self.transport.close()
@@ -116,7 +106,7 @@ class Orchestrator(SwanSdkPayments):
         if not isinstance(token, str) or not token:
             raise ConfigurationError("The Orchestrator answered the login without a token.")
         self._token = credential(token, "the Orchestrator's login token")
-        self.transport.session.auth = TokenAuth(self._token)
+        self.transport.set_auth(TokenAuth(self._token))
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         with self._lock:
