@@ -139,19 +139,17 @@ class OrchestratorMagics(Magics):
         unattended = args.pay and self._auto(args.yes)
         cap = self._unattended_cap(quote.amount_wei, orch) if unattended else None
         is_dockerfile = args.dockerfile or looks_like_dockerfile(body)
-        task = orch.create_task(
+        task = orch.create_task(  # unattended: paid within the cap, bound to the catalogue estimate
             instance_type=args.hardware, region=args.region, duration=duration, app_repo_image=args.app,
             repo_uri=args.repo, repo_branch=args.branch, job_source_uri=args.source_uri,
             deploy_yaml=body if body and not is_dockerfile else None,
             dockerfile=body if body and is_dockerfile else None, start_in=args.start_in,
+            auto_pay=unattended, max_payment=cap,
         )
         if not args.pay:
             return self._store(args.var, task)
         uuid = task["task_uuid"]
-        if unattended:  # bound to the estimate checked against the cap: a different answer is never paid
-            receipt = orch.pay(uuid, max_payment=cap, confirmed=quote)
-            task.update(receipt=receipt, tx_hash=receipt.tx_hash, tx_hash_approve=receipt.approve_tx_hash,
-                        status="paid")
+        if unattended:
             if args.wait:
                 info = orch.wait_until_running(uuid, timeout=args.timeout, progress=True)
                 task.update(status=(info.get("task") or {}).get("status"), urls=orch.get_real_url(uuid))
@@ -160,8 +158,7 @@ class OrchestratorMagics(Magics):
 
         widget = PaymentConfirmation(orch.quote(uuid, task=task.get("task")),
                                      lambda shown: orch.pay(uuid, confirmed=shown),
-                                     on_done=lambda receipt: task.update(receipt=receipt, tx_hash=receipt.tx_hash,
-                                                                         status="paid"))
+                                     on_done=task.record_payment)
         display(widget)
         return self._store(args.var, task)
 

@@ -334,8 +334,7 @@ class Orchestrator(SwanSdkPayments):
         except QuoteChangedError as exc:
             raise QuoteChangedError(f"Task {uuid} was created but not paid: {exc.message}", quote=exc.quote,
                                     task_uuid=uuid, hint=exc.hint) from None
-        result.update(receipt=receipt, tx_hash=receipt.tx_hash, tx_hash_approve=receipt.approve_tx_hash,
-                      status="paid", config_order=order)
+        result.record_payment(receipt, order)
 
     def _create(self, form: dict[str, Any]) -> dict[str, Any]:
         """``POST /v2/task_deployment-dp``; an answer that cannot be read is an unknown outcome (never resent)."""

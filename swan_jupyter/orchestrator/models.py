@@ -70,6 +70,13 @@ def _find(data: Any, name: str, depth: int = 0) -> tuple[bool, Any]:
 class TaskResult(Result, Rich):
     """Result of ``create_task``: task, config order, payment hashes, price, duration, ..."""
 
+    def record_payment(self, receipt: Any, order: Any = None) -> None:
+        """Note a confirmed payment of this task (``receipt``) and, once validated, its config ``order``."""
+        self.update(receipt=receipt, tx_hash=receipt.tx_hash, tx_hash_approve=receipt.approve_tx_hash,
+                    status="paid")
+        if order is not None:
+            self["config_order"] = order
+
     def __repr__(self) -> str:
         return self._repr_text_()
 

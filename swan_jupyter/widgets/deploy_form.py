@@ -167,7 +167,7 @@ class DeployForm:
     def _paid(self, receipt: Any) -> None:
         from .status import DeploymentStatus
 
-        self.task.update(receipt=receipt, tx_hash=receipt.tx_hash, status="paid")
+        self.task.record_payment(receipt)
         self.status_view = DeploymentStatus(self.orch, self.task["task_uuid"], interval=self._status_interval,
                                             autostart=self._background, background=self._background)
         self.result.children = (self.confirmation.widget, self.status_view.widget)
