@@ -50,7 +50,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -224,6 +224,27 @@ class Settings:
 
 def _coerce(key: str, value: Any, source: str) -> Any:
     """Validate and convert one raw value for field ``key``; raise ConfigurationError naming the fix."""
+    _check_key(key, source)
+    if value is None:
+        return None
+    try:
+        if key in _SECRET_FIELDS:
+            return credential(value if isinstance(value, Secret) else str(value), f"setting '{key}' ({source})")
+        for kinds, convert in _CONVERTERS:
+            if key in kinds:
+                return convert(key, value, source)
+    except ConfigurationError:
+        raise
+    except (ValueError, InvalidOperation, TypeError):
+        raise ConfigurationError(
+            f"Setting '{key}' has an invalid value {value!r} ({source}).",
+            hint=f"Give '{key}' a positive number" + (" of seconds." if "timeout" in key else "."),
+        ) from None
+    return str(value)
+
+
+def _check_key(key: str, source: str) -> None:
+    """Refuse forbidden keys (a private key is never a setting) and unknown ones (with the closest match)."""
     valid = {f.name for f in fields(Settings)} - {"sources"}
     if key in _FORBIDDEN_KEYS:
         raise ConfigurationError(f"'{key}' is not accepted as a setting ({source}).", hint=_FORBIDDEN_KEYS[key])
@@ -236,82 +257,83 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             f"Unknown setting '{key}' ({source}).{suggestion}",
             hint="Valid settings: " + ", ".join(sorted(valid)),
         )
-    if value is None:
-        return None
-    try:
-        if key in _SECRET_FIELDS:
-            return credential(value if isinstance(value, Secret) else str(value), f"setting '{key}' ({source})")
-        if key in _BOOL_FIELDS:
-            if isinstance(value, bool):
-                return value
-            word = str(value).strip().lower()
-            if word not in _TRUE | _FALSE:
-                raise ConfigurationError(
-                    f"Setting '{key}' must be true or false, got {value!r} ({source}).",
-                    hint=f"Write {key} = true in the config file, or 1/0 in the environment variable.",
-                )
-            return word in _TRUE
-        if key in _PATH_FIELDS:
-            return Path(str(value)).expanduser()
-        if key in _DECIMAL_FIELDS:
-            if isinstance(value, float):
-                raise ConfigurationError(
-                    f"'{key}' must be a decimal string or an integer, not a float ({source}).",
-                    hint=f'Write it as a string, e.g. {key} = "12.5".',
-                )
-            amount = Decimal(str(value))
-            if not amount.is_finite() or amount < 0:
-                raise InvalidOperation
-            return amount
-        if key in _FLOAT_FIELDS:
-            number = float(value)
-            if not number > 0:
-                raise ValueError
-            return number
-        if key in _INT_FIELDS:
-            integer = int(value)
-            if integer < 0 or (not isinstance(value, int) and str(integer) != str(value).strip()):
-                raise ValueError
-            return integer
-    except ConfigurationError:
-        raise
-    except (ValueError, InvalidOperation, TypeError):
+
+
+def _to_bool(key: str, value: Any, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word not in _TRUE | _FALSE:
         raise ConfigurationError(
-            f"Setting '{key}' has an invalid value {value!r} ({source}).",
-            hint=f"Give '{key}' a positive number" + (" of seconds." if "timeout" in key else "."),
-        ) from None
-    if key in _URL_FIELDS:
-        text = str(value).strip().rstrip("/")
-        if not (text.startswith("http://") or text.startswith("https://")):
-            raise ConfigurationError(
-                f"Setting '{key}' must be an http(s) URL, got {text!r} ({source}).",
-                hint=f"Write the full URL, e.g. {key} = \"https://example.org\".",
-            )
-        return text
-    if key == "abaco_flavor":
-        text = str(value).strip().lower()
-        if text not in ("v2", "v3"):
-            raise ConfigurationError(
-                f"abaco_flavor must be 'v2' or 'v3', got {value!r} ({source}).",
-                hint="Use v2 for Agave-era servers (/actors/v2) and v3 for Tapis (/v3/actors).",
-            )
-        return text
-    if key in _ADDRESS_FIELDS:
-        text = str(value).strip()
-        if not (text.startswith("0x") and len(text) == 42):
-            raise ConfigurationError(
-                f"{key} {text!r} is not an Ethereum address ({source}).",
-                hint="An address is 0x followed by 40 hex digits.",
-            )
-        try:
-            int(text[2:], 16)
-        except ValueError:
-            raise ConfigurationError(
-                f"{key} {text!r} is not an Ethereum address ({source}).",
-                hint="An address is 0x followed by 40 hex digits.",
-            ) from None
-        return text
-    return str(value)
+            f"Setting '{key}' must be true or false, got {value!r} ({source}).",
+            hint=f"Write {key} = true in the config file, or 1/0 in the environment variable.",
+        )
+    return word in _TRUE
+
+
+def _to_decimal(key: str, value: Any, source: str) -> Decimal:
+    if isinstance(value, float):
+        raise ConfigurationError(
+            f"'{key}' must be a decimal string or an integer, not a float ({source}).",
+            hint=f'Write it as a string, e.g. {key} = "12.5".',
+        )
+    amount = Decimal(str(value))
+    if not amount.is_finite() or amount < 0:
+        raise InvalidOperation
+    return amount
+
+
+def _to_float(key: str, value: Any, source: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError
+    return number
+
+
+def _to_int(key: str, value: Any, source: str) -> int:
+    integer = int(value)
+    if integer < 0 or (not isinstance(value, int) and str(integer) != str(value).strip()):
+        raise ValueError
+    return integer
+
+
+def _to_url(key: str, value: Any, source: str) -> str:
+    text = str(value).strip().rstrip("/")
+    if not (text.startswith("http://") or text.startswith("https://")):
+        raise ConfigurationError(
+            f"Setting '{key}' must be an http(s) URL, got {text!r} ({source}).",
+            hint=f"Write the full URL, e.g. {key} = \"https://example.org\".",
+        )
+    return text
+
+
+def _to_flavor(key: str, value: Any, source: str) -> str:
+    text = str(value).strip().lower()
+    if text not in ("v2", "v3"):
+        raise ConfigurationError(
+            f"abaco_flavor must be 'v2' or 'v3', got {value!r} ({source}).",
+            hint="Use v2 for Agave-era servers (/actors/v2) and v3 for Tapis (/v3/actors).",
+        )
+    return text
+
+
+def _to_address(key: str, value: Any, source: str) -> str:
+    text = str(value).strip()
+    hexdigits = text[2:]
+    if not (text.startswith("0x") and len(text) == 42 and all(c in "0123456789abcdefABCDEF" for c in hexdigits)):
+        raise ConfigurationError(
+            f"{key} {text!r} is not an Ethereum address ({source}).",
+            hint="An address is 0x followed by 40 hex digits.",
+        )
+    return text
+
+
+_CONVERTERS: tuple[tuple[frozenset[str], Callable[[str, Any, str], Any]], ...] = (
+    (_BOOL_FIELDS, _to_bool), (_PATH_FIELDS, lambda _k, v, _s: Path(str(v)).expanduser()),
+    (_DECIMAL_FIELDS, _to_decimal), (_FLOAT_FIELDS, _to_float), (_INT_FIELDS, _to_int), (_URL_FIELDS, _to_url),
+    (frozenset({"abaco_flavor"}), _to_flavor), (_ADDRESS_FIELDS, _to_address),
+)
+
 
 
 def read_config_file(path: Path | None = None) -> dict[str, Any]:

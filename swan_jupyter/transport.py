@@ -35,6 +35,7 @@ from requests.auth import AuthBase
 from urllib3.util.retry import Retry
 
 from ._version import __version__
+from .auth import NonceAuth, TokenAuth
 from .errors import (
     AuthenticationError,
     NotFoundError,
@@ -45,7 +46,7 @@ from .errors import (
     UnknownOutcomeError,
     ValidationError,
 )
-from .redact import Secret, credential, install_log_redaction, redact, scrub_exception
+from .redact import install_log_redaction, redact, scrub_exception
 
 log = logging.getLogger("swan_jupyter.transport")
 install_log_redaction()
@@ -65,43 +66,6 @@ _ABACO_AUTH_MESSAGES = (
     "Nonce does not exist",
     "No remaining uses left for this nonce",
 )
-
-
-class TokenAuth(AuthBase):
-    """Put a secret token in a header (``Authorization: Bearer ...`` or ``X-Tapis-Token: ...``).
-
-    Surrounding whitespace (a trailing newline from a file) is stripped; a control character inside the token
-    raises :class:`~swan_jupyter.errors.ConfigurationError` without showing the token.
-    """
-
-    def __init__(self, token: str | Secret, *, header: str = "Authorization", prefix: str = "Bearer ") -> None:
-        self._token = credential(token, "the token")
-        self._header = header
-        self._prefix = prefix
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers[self._header] = self._prefix + self._token.reveal()
-        return r
-
-    def __repr__(self) -> str:
-        return f"TokenAuth(header={self._header!r}, token=*****)"
-
-
-class NonceAuth(AuthBase):
-    """Abaco nonce authentication: adds ``x-nonce=<id>`` to the query string (and no token header).
-
-    The nonce id is checked like a token (see :class:`TokenAuth`).
-    """
-
-    def __init__(self, nonce: str | Secret) -> None:
-        self._nonce = credential(nonce, "the nonce id")
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.prepare_url(r.url, {"x-nonce": self._nonce.reveal()})
-        return r
-
-    def __repr__(self) -> str:
-        return "NonceAuth(nonce=*****)"
 
 
 @dataclass(frozen=True)

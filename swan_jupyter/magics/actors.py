@@ -299,6 +299,14 @@ def _actors_table() -> Subcommands:
     p.add_argument("--level", default="EXECUTE", help="READ, EXECUTE or UPDATE (default EXECUTE)")
     p.add_argument("--max-uses", dest="max_uses", type=int, default=-1, help="-1 = unlimited (default)")
     p.add_argument("--description")
+    _add_execution_commands(t)
+    t.help()
+    return t
+
+
+def _add_execution_commands(t: Subcommands) -> None:
+    """Executions, logs, results, metrics, search and the widgets."""
+    f = _frames
     t.add("executions", lambda m, a: f().executions_frame(_client().list_executions(a.actor).executions,
                                                           actor_id=a.actor),
           "the actor's executions (DataFrame)", "", "actor")
@@ -326,8 +334,6 @@ def _actors_table() -> Subcommands:
     t.add("form", lambda m, a: _widget("form"), "a form to send a message and see the execution, logs and results")
     t.add("create-form", lambda m, a: _widget("create-form"), "a form to register an actor")
     t.add("explore", lambda m, a: _widget("explore"), "an explorer of execution metrics (needs the widgets)")
-    t.help()
-    return t
 
 
 @magics_class

@@ -257,12 +257,7 @@ class Orchestrator(SwanSdkPayments):
         wallet, hw, seconds = self._task_basics(wallet_address, instance_type, hardware_id, region, duration)
         if repo_uri is None and repo_owner and repo_name:
             repo_uri = f"https://github.com/{repo_owner}/{repo_name}"
-        sources = [s for s in (app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile) if s]
-        if len(sources) != 1:
-            raise ValidationError(
-                f"Give exactly one source (got {len(sources)}).",
-                hint="One of app_repo_image, repo_uri, job_source_uri, deploy_yaml or dockerfile.",
-            )
+        _one_source(app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
         if start_in < 0:
             raise ValidationError("start_in must be >= 0 seconds.")
         price_wei = price_to_wei(hw.price)
@@ -271,19 +266,17 @@ class Orchestrator(SwanSdkPayments):
         if auto_pay:
             self.payments.precheck(estimate.amount_wei, max_payment, wallet)
         form: dict[str, Any] = {"duration": seconds, "cfg_name": hw.name, "region": region,
-                                "start_in": start_in, "wallet": wallet}
+                                "start_in": start_in, "wallet": wallet,
+                                "preferred_cp": ",".join(preferred_cp_list or []) or None,
+                                "ip_whitelist": ",".join(ip_whitelist or []) or None}
         if deploy_yaml or dockerfile:
-            form["deploy_type"] = DEPLOY_TYPES["yaml" if deploy_yaml else "dockerfile"]
-            form["deploy_content"] = deploy_yaml or dockerfile
+            form.update(deploy_type=DEPLOY_TYPES["yaml" if deploy_yaml else "dockerfile"],
+                        deploy_content=deploy_yaml or dockerfile)
         else:
             job_source_uri = self._job_source(app_repo_image, repo_uri, repo_branch, job_source_uri, wallet, hw)
             form.update(job_source_uri=job_source_uri, deploy_type=DEPLOY_TYPES["source_uri"],
                         deploy_content=job_source_uri)
-        if preferred_cp_list:
-            form["preferred_cp"] = ",".join(preferred_cp_list)
-        if ip_whitelist:
-            form["ip_whitelist"] = ",".join(ip_whitelist)
-        task = self._create(form)
+        task = self._create({k: v for k, v in form.items() if v is not None})
         result = TaskResult(task=task, task_uuid=task["uuid"], instance_type=hw.name, hardware_id=hw.hardware_id,
                             region=region, price=str(hw.price), duration=seconds, job_source_uri=job_source_uri,
                             wallet_address=wallet, status=task.get("status"), config_order=None, tx_hash=None,
@@ -445,6 +438,13 @@ class Orchestrator(SwanSdkPayments):
         return _result(self._call("POST", "/v2/config_order_status", data={"task_uuid": task_uuid,
                                                                            "tx_hash": tx_hash}),
                        "POST /v2/config_order_status")
+
+def _one_source(*sources: str | None) -> None:
+    given = [s for s in sources if s]
+    if len(given) != 1:
+        raise ValidationError(f"Give exactly one source (got {len(given)}).",
+                              hint="One of app_repo_image, repo_uri, job_source_uri, deploy_yaml or dockerfile.")
+
 
 def _result(data: Any, endpoint: str) -> Result:
     """A :class:`Result` of an answer that must be an object (``None`` reads as an empty one)."""
