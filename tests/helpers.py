@@ -127,3 +127,17 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, interval: f
             return True
         time.sleep(interval)
     return predicate()
+
+
+class Crash(BaseException):
+    """Stands for the paying process dying at a checkpoint (a BaseException: no ``except Exception`` stops it)."""
+
+
+def crash_at(point: str) -> Callable[[str], None]:
+    """A checkpoint hook that "kills" the payer (raises :class:`Crash`) when it reaches step ``point``."""
+
+    def hook(step: str) -> None:
+        if step == point:
+            raise Crash(step)
+
+    return hook

@@ -9,12 +9,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.helpers import Crash
+
 CRASH_POINTS = ("before_sign", "after_sign", "after_send", "after_receipt", "before_validate", "after_validate",
                 "lost_validate_response", "signed_then_other_payment", None)
-
-
-class Crash(BaseException):
-    """Stands for the paying process dying at a checkpoint."""
 
 
 def set_faults(description: dict[str, Any], target: str, body: dict[str, Any] | None) -> dict[str, Any]:

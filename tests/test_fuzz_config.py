@@ -61,7 +61,3 @@ def test_any_bytes_as_a_config_file(text: str) -> None:
             assert str(exc).strip()
         else:
             assert isinstance(result, Settings)
-
-
-def test_report_case_count() -> None:
-    print(f"\nproperty-based config cases run: {CASES['n']}")

@@ -41,10 +41,6 @@ def test_any_magic_line_fails_cleanly(sandbox: dict[str, Any], ip: TestingShell,
         CASES["swan"] += 1
 
 
-def test_report_magic_fuzz_counts() -> None:
-    print(f"\nmagic-line fuzz cases: {CASES}")
-
-
 ACTOR_TOKENS = ["list", "get", "create", "update", "delete", "state", "permissions", "grant", "workers", "nonces",
                 "add-nonce", "executions", "logs", "results", "metrics", "aliases", "search", "add-workers",
                 "--image", "abacosamples/test", "--level", "READ", "EXECUTE", "BOGUS", "--max-uses", "-3", "2",
@@ -123,8 +119,3 @@ def test_any_swan_deploy_cell_body_fails_cleanly(sandbox: dict[str, Any], ip: Te
     except SwanJupyterError as exc:
         assert str(exc).strip()
         SEND_CASES["swan"] += 1
-
-
-def test_report_actor_magic_fuzz_counts() -> None:
-    print(f"\n%actors, %%actor_send and %%swan_deploy fuzz cases (lines and cell bodies): {SEND_CASES}")
-    assert SEND_CASES["n"] >= 300

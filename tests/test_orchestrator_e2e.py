@@ -13,7 +13,7 @@ from eth_account import Account
 from swan_jupyter.errors import PaymentError, RemoteError, ValidationError
 from swan_jupyter.orchestrator import Orchestrator
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import TestingShell
+from tests.helpers import Crash, TestingShell
 
 
 @pytest.fixture
@@ -21,9 +21,6 @@ def orch(sandbox: dict[str, Any]) -> Orchestrator:
     reset_default_session()
     return Session(notify=lambda _m: None).orchestrator()
 
-
-class Crash(BaseException):
-    pass
 
 
 def test_full_lifecycle_create_pay_run_renew_terminate_refund(orch: Orchestrator) -> None:

@@ -20,20 +20,9 @@ from swan_jupyter.magics.orchestrator import OrchestratorMagics, looks_like_dock
 from swan_jupyter.orchestrator import Orchestrator, amount_due, price_to_wei
 from swan_jupyter.sandbox.chain.anvil import rpc_call
 from swan_jupyter.session import Session, reset_default_session
+from tests.helpers import Crash, crash_at
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class Crash(BaseException):
-    """Stands for the paying process dying at a checkpoint."""
-
-
-def crash_at(point: str) -> Any:
-    def hook(step: str) -> None:
-        if step == point:
-            raise Crash(step)
-
-    return hook
 
 
 @pytest.fixture

@@ -24,22 +24,11 @@ from swan_jupyter import errors
 from swan_jupyter.errors import ValidationError
 from swan_jupyter.orchestrator import Orchestrator
 from swan_jupyter.session import Session, reset_default_session
+from tests.helpers import Crash, crash_at
 from tests.proxy import RewritingProxy, task_detail_rewrite
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = 480_000_000_000_000_000  # C1ae.small, 1 h
-
-
-class Crash(BaseException):
-    """Stands for the paying process dying at a checkpoint."""
-
-
-def crash_at(point: str) -> Any:
-    def hook(step: str) -> None:
-        if step == point:
-            raise Crash(step)
-
-    return hook
 
 
 def client(tmp_path: Path, ledger: str = "ledger.sqlite", **overrides: Any) -> Orchestrator:

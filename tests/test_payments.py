@@ -22,13 +22,10 @@ from swan_jupyter.orchestrator.chain import check_wallet
 from swan_jupyter.orchestrator.ledger import Ledger, LedgerEntry
 from swan_jupyter.orchestrator.payer import Payer
 from swan_jupyter.sandbox.chain import HardwarePrice, faucet, start_chain
+from tests.helpers import Crash
 
 PRICE = "0.48"
 STEPS = ("before_sign", "after_sign", "after_send", "after_receipt")
-
-
-class Crash(BaseException):
-    """Stands for the paying process dying at a step."""
 
 
 @pytest.fixture(scope="module")
