@@ -7,7 +7,9 @@ configuration); an unknown path or method under ``/actors`` is a 405 before auth
 paths get a JSON 404 envelope); then the caller is identified (token, or ``x-nonce`` redeemed against the
 path); the body is read (bounded) and parsed; the privileged-field check runs on every POST/PUT body; for
 actor-scoped routes the path id is resolved (actor id or alias) and the permission level checked; finally the
-route's handler runs. Errors become Abaco envelopes; nothing malformed reaches a 500.
+route's handler runs. Errors become Abaco envelopes. The only 500s are those Abaco itself answers for a
+well-formed request it then fails on (an unknown cron unit, an unknown queue or a bad hint on PUT: see
+``FIDELITY.md``); other malformed input is a 400.
 """
 
 from __future__ import annotations

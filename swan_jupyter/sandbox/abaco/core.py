@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .auth import WORLD, Authenticator, Caller, level_value
+from .models import QUEUES
 from .runtime import Runtime
 from .store import Store
 from .wire import AbacoError, Flavour
@@ -22,6 +23,18 @@ Doc = dict[str, Any]
 DEFAULT_MAX_CONTENT = 500 * 1024 * 1024
 MAX_JSON_BODY = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 100  # deeper bodies are treated as unparseable (they could not be echoed back safely)
+
+
+def queues_setting(value: Any) -> tuple[str, ...]:
+    """The setting ``abaco_queues`` (a list or a comma-separated string, like Abaco's ``[spawner] host_queues``);
+    default: the reference configuration's ``default, special``."""
+    if value is None:
+        return QUEUES
+    items = value.split(",") if isinstance(value, str) else list(value)
+    queues = tuple(str(q).strip() for q in items if str(q).strip())
+    if not queues:
+        raise ValueError("abaco_queues names no queue")
+    return queues
 
 
 def _depth(value: Any) -> int:
@@ -130,6 +143,7 @@ class Core:
         self.auth = auth
         self.max_content = int(settings.get("abaco_max_content_length", DEFAULT_MAX_CONTENT))
         self.internal_camel = str(settings.get("abaco_internal_case", "camel")) == "camel"
+        self.queues = queues_setting(settings.get("abaco_queues"))
         self.base_url = ""
 
     @staticmethod

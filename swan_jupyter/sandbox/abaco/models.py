@@ -8,9 +8,20 @@ values) on camel flavours. Request fields are accepted in snake or camel case on
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from typing import Any
 
-from .wire import AbacoError, Flavour, cased, display_time, display_time_or_null, plain_cased, rfc1123
+from .wire import (
+    AbacoError,
+    Flavour,
+    cased,
+    display_time,
+    display_time_or_null,
+    plain_cased,
+    rfc1123,
+    under_to_camel,
+)
 
 Doc = dict[str, Any]
 
@@ -47,24 +58,34 @@ ACTOR_DEFAULTS: Doc = {
     "use_container_uid": False, "queue": "default", "log_ex": None, "cron_schedule": None, "cron_on": False,
     "run_as_executor": False, "type": "none",
 }
-QUEUES = ("default",)
+QUEUES = ("default", "special")  # the reference configuration's ``[spawner] host_queues`` (local-dev.conf)
+CRON_UNITS = ("hours", "hour", "days", "day", "weeks", "week", "months", "month")
+_CRON = re.compile(r"(.+?) \+ (.+?) (.+?)", re.DOTALL)
+_CRON_START = re.compile(r"(.+?)-(.+?)-(.+?) (.+?)", re.DOTALL)
 LOG_EX_DEFAULT = 43200
 LOG_EX_LIMIT = 86400
 _TRUE = {"true", "t", "1", "on", "yes", "y"}
 _FALSE = {"false", "f", "0", "off", "no", "n", ""}
-_HINT_FORBIDDEN = "\"'{}[]"
+HINT_FORBIDDEN = ('"', "'", "{", "}", "[", "]")  # checked in this order (controllers.py validate_post)
 
+# auth.py check_privileged: in this order, each refused when the body's value is truthy (a form's "false" too)
 PRIVILEGED_CHECKS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("privileged",), "make privileged actors."),
     (("max_workers", "maxWorkers"), "set max workers."),
     (("max_cpus", "maxCpus"), "set max CPUs."),
     (("mem_limit", "memLimit"), "set mem limit."),
-    (("use_container_uid", "useContainerUid"), "use the container uid."),
+    (("queue",), "set queue."),
+    (("use_container_uid", "useContainerUid"), "use container uid."),
 )
+BAD_REQUEST_500 = "Unrecognized exception type: <class 'werkzeug.exceptions.BadRequest'>. Exception: 400 Bad Request: "
+UNPROCESSABLE = "Invalid actor description: Unable to process the JSON description.: 400 Bad Request: "
 
 
-def _invalid(name: str) -> AbacoError:
-    return AbacoError(f"Invalid actor description: {({name: ACTOR_HELP.get(name, name)})}")
+def _invalid(name: str, flavour: Flavour | None = None) -> AbacoError:
+    """flask-restful's refusal of one argument: ``{name: help}``, the name as the parser knows it (camel on
+    camel servers: ``models.py`` ``request_parser`` adds each argument as ``under_to_camel(name)``)."""
+    key = under_to_camel(name) if flavour is not None and flavour.camel else name
+    return AbacoError(f"Invalid actor description: {({key: ACTOR_HELP.get(name, name)})}")
 
 
 def field(body: dict[str, Any], snake: str) -> Any:
@@ -83,7 +104,7 @@ def has_field(body: dict[str, Any], snake: str) -> bool:
     return snake in body or under_to_camel(snake) in body
 
 
-def parse_bool(value: Any, name: str) -> bool:
+def parse_bool(value: Any, name: str, flavour: Flavour | None = None) -> bool:
     """flask-restful's ``inputs.boolean``: JSON booleans, 0/1 and the usual strings."""
     if isinstance(value, bool):
         return value
@@ -91,13 +112,13 @@ def parse_bool(value: Any, name: str) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise _invalid(name)
+    raise _invalid(name, flavour)
 
 
-def parse_int(value: Any, name: str) -> int:
+def parse_int(value: Any, name: str, flavour: Flavour | None = None) -> int:
     """An integer given as a JSON number or a numeric string."""
     if isinstance(value, bool):
-        raise _invalid(name)
+        raise _invalid(name, flavour)
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -107,81 +128,135 @@ def parse_int(value: Any, name: str) -> int:
             return int(value.strip())
         except ValueError:
             pass
-    raise _invalid(name)
+    raise _invalid(name, flavour)
 
 
 def check_privileged_fields(body: Any, privileged: bool) -> None:
-    """Abaco runs this on every POST/PUT body (message bodies included): privileged fields need the role."""
+    """Abaco runs this on every POST/PUT body (message bodies included): privileged fields need the role.
+
+    ``auth.py`` ``check_privileged`` (master 299-345): a field is refused when its value is truthy, so a form's
+    ``privileged=false`` is refused too (and, on Abaco, ``"queue": "default"``: tolerated here for now).
+    """
     if privileged or not isinstance(body, dict):
         return
     for keys, what in PRIVILEGED_CHECKS:
-        for key in keys:
-            value = body.get(key)
-            if value not in (None, False, "", 0, "false", "False"):
-                raise AbacoError(f"Not authorized -- only admins and privileged users can {what}")
-    queue = body.get("queue")
-    if queue not in (None, "", "default"):
-        raise AbacoError("Not authorized -- only admins and privileged users can set the actor queue.")
+        if keys == ("queue",) and body.get("queue") == "default":
+            # Abaco refuses this too; tolerated until swan_jupyter's agavepy-style update stops sending back the
+            # displayed "queue": "default" (FIDELITY.md lists it as a temporary difference)
+            continue
+        if any(body.get(key) for key in keys):
+            raise AbacoError(f"Not authorized -- only admins and privileged users can {what}")
 
 
-def parse_actor_body(body: dict[str, Any], existing: Doc | None) -> Doc:
+def next_cron(schedule: str, now: float) -> str:
+    """Abaco's ``Actor.set_cron`` and the unit check of ``POST``/``PUT /actors`` (models.py 896-933,
+    controllers.py 901-912 and 1050-1061): the first execution's ``cron_next_ex`` (``"Y-M-D H"``).
+
+    Refusals: 400 ``The cron is not in the correct format`` (no ``<start> + <n> <unit>``), 400 ``The starting
+    date <start> is not in the correct format``, 400 ``The starting datetime is old. The current UTC time is
+    <Y-m-d H:00:00>``; an unknown unit is a werkzeug ``BadRequest`` raised outside any handler, which Abaco's
+    error handler answers with a 500 ``Unrecognized exception type`` (so does a start or count that is not a
+    number, there a ``ValueError``).
+    """
+    current = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
+    hour = current.replace(minute=0, second=0, microsecond=0)
+    found = _CRON.fullmatch(schedule)
+    if found is None:
+        raise AbacoError("The cron is not in the correct format")
+    start, count, unit = found.groups()
+    if start in ("now", "Now"):
+        try:
+            int(count)
+        except ValueError:
+            raise AbacoError(f"Unrecognized exception type: <class 'ValueError'>. Exception: invalid literal for "
+                             f"int() with base 10: {count!r}", 500) from None
+        start = f"{hour.year}-{hour.month}-{hour.day} {hour.hour}"
+    else:
+        parts = _CRON_START.fullmatch(start)
+        if parts is None:
+            raise AbacoError(f"The starting date {start} is not in the correct format")
+        try:
+            year, month, day, hour_of_day = (int(p) for p in parts.groups())
+            first = datetime(year, month, day, hour_of_day)
+        except ValueError as exc:
+            raise AbacoError(f"Unrecognized exception type: <class 'ValueError'>. Exception: {exc}", 500) from None
+        if first < hour:
+            raise AbacoError(f"The starting datetime is old. The current UTC time is {hour}")
+    if unit not in CRON_UNITS:
+        raise AbacoError(f"{BAD_REQUEST_500}{unit} is an invalid unit of time", 500)
+    return start
+
+
+def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavour | None = None,
+                     queues: tuple[str, ...] = QUEUES, now: float = 0.0) -> Doc:
     """Validate a POST (``existing`` None) or PUT body into actor fields; PUT is a full replacement.
 
-    Raises :class:`AbacoError` with Abaco's ``Invalid actor description: ...`` messages.
+    Raises :class:`AbacoError` with Abaco's ``Invalid actor description: ...`` messages; argument names in
+    them are camel on camel flavours (``request_parser``, models.py 637-658).
     """
     image = field(body, "image")
     if image is None or (isinstance(image, str) and not image.strip()):
-        raise _invalid("image")
+        raise _invalid("image", flavour)
     fields: Doc = dict(ACTOR_DEFAULTS)
     for name in STR_FIELDS:
         if has_field(body, name) and field(body, name) is not None:
             value = field(body, name)
             if isinstance(value, dict | list):
-                raise _invalid(name)
+                raise _invalid(name, flavour)
             fields[name] = str(value)
     for name in BOOL_FIELDS:
         if has_field(body, name) and field(body, name) is not None:
-            fields[name] = parse_bool(field(body, name), name)
+            fields[name] = parse_bool(field(body, name), name, flavour)
     for name in INT_FIELDS:
         if has_field(body, name) and field(body, name) not in (None, ""):
-            fields[name] = parse_int(field(body, name), name)
+            fields[name] = parse_int(field(body, name), name, flavour)
     env = field(body, "default_environment")
     if isinstance(env, str):
         try:
             env = json.loads(env) if env.strip() else {}
         except ValueError:
-            raise _invalid("default_environment") from None
+            raise _invalid("default_environment", flavour) from None
     if env is None:
         env = {}
     if not isinstance(env, dict):
-        raise _invalid("default_environment")
-    fields["default_environment"] = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in env.items()}
+        raise _invalid("default_environment", flavour)
+    fields["default_environment"] = {str(k): v for k, v in env.items()}  # kept as given, like Mongo keeps it
     hints = field(body, "hints")
     if hints is None:
         hints = []
     if isinstance(hints, str):
         hints = [h.strip() for h in hints.split(",") if h.strip()]
     if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
-        raise _invalid("hints")
+        raise _invalid("hints", flavour)
     for hint in hints:
-        if any(c in hint for c in _HINT_FORBIDDEN):
-            raise AbacoError(f"Invalid actor description: hints cannot contain any of the characters "
-                             f"{_HINT_FORBIDDEN}; got {hint!r}.")
+        for char in HINT_FORBIDDEN:
+            if char in hint:
+                # controllers.py: inside validate_post's try on POST (a 400 DAOError), outside any try on PUT
+                text = f"Hints must be simple stings or numbers, no lists or dicts. Error character: {char}"
+                if existing is None:
+                    raise AbacoError(UNPROCESSABLE + text)
+                raise AbacoError(BAD_REQUEST_500 + text, 500)
     fields["hints"] = hints
     if fields["max_workers"] is not None and fields["max_workers"] < 1:
-        raise _invalid("max_workers")
+        raise _invalid("max_workers", flavour)
     if not fields["stateless"] and fields["max_workers"] is not None and fields["max_workers"] > 1:
         raise AbacoError("Invalid actor description: stateful actors can only have 1 worker.")
     if fields["use_container_uid"] and fields["run_as_executor"]:
         raise AbacoError("Invalid actor description: use_container_uid and run_as_executor are mutually exclusive.")
-    if fields["queue"] not in QUEUES:
-        raise AbacoError(f"Invalid actor description: queue {fields['queue']} does not exist.")
+    if fields["queue"] and fields["queue"] not in queues:
+        # controllers.py master 829-833 (POST, inside validate_post's try) and 1062-1066 (PUT, outside it)
+        if existing is None:
+            raise AbacoError(UNPROCESSABLE + "Invalid queue name.")
+        raise AbacoError(BAD_REQUEST_500 + "Invalid queue name.", 500)
     if fields["log_ex"] is not None:
         if fields["log_ex"] <= 0:
-            raise _invalid("log_ex")
+            raise _invalid("log_ex", flavour)
         fields["log_ex"] = min(fields["log_ex"], LOG_EX_LIMIT)
+    fields["cron_next_ex"] = None
     if fields["cron_schedule"]:
-        fields["cron_on"] = True
+        fields["cron_next_ex"] = next_cron(fields["cron_schedule"], now)
+        if existing is None:
+            fields["cron_on"] = True  # POST only (controllers.py master 907-910); PUT keeps the body's cronOn
     if existing is not None:
         if not existing["stateless"] and fields["stateless"]:
             raise AbacoError("Invalid actor description: an actor that was not stateless cannot be updated to be "

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .auth import LEVELS
+from .auth import LEVELS, Caller
 from .core import Call, Core, Route
 from .local_code import check_caller
 from .models import display_actor, display_worker, parse_actor_body
@@ -16,6 +16,13 @@ from .wire import AbacoError, new_hashid, ok, to_datetime
 
 Doc = dict[str, Any]
 MAX_WORKERS = 50  # workers are local processes: more per actor would only exhaust the machine
+
+
+def searchable_actors(core: Core, caller: Caller) -> list[Doc]:
+    """The actors a search looks at: those with an entry for the caller in their permissions, admins included
+    (``Search.get_db_specific_sections``, models.py master 132-163: ``{'permissions.<user>': {'$exists': True}}``)."""
+    return [a for a in core.store.actors(caller.tenant)
+            if caller.user in core.store.permissions(caller.tenant, "actor", a["id"])]
 
 
 def raw_record(doc: Doc, time_keys: tuple[str, ...]) -> Doc:
@@ -45,15 +52,12 @@ async def list_actors(call: Call, core: Core) -> Response:
     """GET /actors: the caller's actors, or a search over them when any parameter is given."""
     caller = call.caller
     actors = core.store.actors(caller.tenant)
-    if not caller.admin:
-        mine = core.store.permitted_actor_ids(caller.tenant, caller.user)
-        if call.search_mode:
-            visible = mine | {a["id"] for a in actors if core.store.permissions(caller.tenant, "actor", a["id"])
-                              .get(caller.user) is not None}
-        else:
-            visible = mine
-            if not call.flavour.v3:
-                visible |= {a["id"] for a in actors if core.has_level(caller, "actor", a["id"], "READ")}
+    if call.search_mode:  # Search always needs an entry `permissions.<user>`, admins included (models.py)
+        actors = searchable_actors(core, caller)
+    elif not caller.admin:
+        visible = core.store.permitted_actor_ids(caller.tenant, caller.user)
+        if not call.flavour.v3:
+            visible |= {a["id"] for a in actors if core.has_level(caller, "actor", a["id"], "READ")}
         actors = [a for a in actors if a["id"] in visible]
     if call.search_mode:
         result = run_search(actor_records(core, call, actors), call.query, call.flavour)
@@ -74,17 +78,20 @@ def _check_link(core: Core, call: Call, fields: Doc, actor_id: str | None) -> No
     link = fields.get("link")
     if not link:
         return
+    # validate_link (controllers.py master 742-778): an unknown link, a link to itself, a cycle. Its EXECUTE check
+    # calls check_permissions, which returns False instead of raising, so Abaco never refuses on it.
     try:
         target = core.resolve(call, link)
     except AbacoError:
-        raise AbacoError(f"Invalid actor description: no actor found for the link {link}.") from None
-    if not core.has_level(call.caller, "actor", target["id"], "EXECUTE"):
-        raise AbacoError("Invalid actor description: you need EXECUTE permission on the linked actor.")
+        raise AbacoError("Invalid link parameter; unable to retrieve linked actor data. The link must be a valid "
+                         "actor id or alias for which you have EXECUTE permission. ") from None
+    if target["id"] == actor_id:
+        raise AbacoError("Invalid link parameter. An actor cannot link to itself.")
     seen = {actor_id} if actor_id else set()
     current: Doc | None = target
     while current is not None:
         if current["id"] in seen:
-            raise AbacoError("Invalid actor description: this link would create a cycle.")
+            raise AbacoError("Error: this update would result in a cycle of linked actors.")
         seen.add(current["id"])
         nxt = current.get("link")
         current = None
@@ -98,16 +105,16 @@ def _check_link(core: Core, call: Call, fields: Doc, actor_id: str | None) -> No
 async def create_actor(call: Call, core: Core) -> Response:
     """POST /actors: register an actor; it is SUBMITTED and becomes READY when its first worker is up."""
     body = _body_dict(call)
-    fields = parse_actor_body(body, None)
+    now = core.now()
+    fields = parse_actor_body(body, None, call.flavour, core.queues, now)
     check_caller(fields["image"], call.caller, core.runtime.local_code_users)
     _check_link(core, call, fields, None)
-    now = core.now()
     token_given = "token" in body
     fields.pop("force", None)
     doc: Doc = {
         **fields, "id": new_hashid(), "tenant": call.caller.tenant, "owner": call.caller.user, "status": "SUBMITTED",
         "status_message": "", "state": {}, "revision": 1, "create_time": now, "last_update_time": now,
-        "cron_next_ex": None, "token_from_config": not token_given,
+        "token_from_config": not token_given,
     }
     core.store.add_actor(doc, call.caller.user)
     core.runtime.spawn_worker(doc)
@@ -124,7 +131,7 @@ async def update_actor(call: Call, core: Core) -> Response:
     revision, sets SUBMITTED and restarts the workers. The updater gets UPDATE."""
     actor = call.the_actor
     body = _body_dict(call)
-    fields = parse_actor_body(body, actor)
+    fields = parse_actor_body(body, actor, call.flavour, core.queues, core.now())
     if fields["image"] != actor["image"]:
         check_caller(fields["image"], call.caller, core.runtime.local_code_users)
     _check_link(core, call, fields, actor["id"])
@@ -252,8 +259,7 @@ async def add_workers(call: Call, core: Core) -> Response:
         raise AbacoError("Invalid workers description: {'num': 'Number of workers to start (default: 1).'}") from None
     if num < 1 or num > MAX_WORKERS:
         raise AbacoError(f"Invalid workers description: num must be an integer between 1 and {MAX_WORKERS}.")
-    if not actor["stateless"] and num > 1:
-        raise AbacoError("Invalid workers description: stateful actors can only have 1 worker.")
+    # no one-worker check for stateful actors here: Abaco has it only at registration (WorkersResource.post)
     scheduled, previous = core.runtime.add_workers(actor, num)
     if scheduled == 0:
         return ok(call.flavour, None, f"Actor {actor['id']} already had {num} worker(s).")

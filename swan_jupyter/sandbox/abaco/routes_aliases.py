@@ -14,7 +14,7 @@ from .routes_actors import parse_permission
 from .wire import AbacoError, is_hashid, ok
 
 Doc = dict[str, Any]
-RESERVED_WORDS = ["executions", "nonces", "logs", "messages", "adapters", "admin", "utilization", "search"]
+RESERVED_WORDS = ["executions", "nonces", "logs", "messages", "adapters", "admin"]  # Alias.RESERVED_WORDS
 FORBIDDEN_CHARS = ["\\", " ", '"', ":", "/", "?", "#", "[", "]", "@", "!", "$", "&", "'", "(", ")", "*", "+", ",",
                    ";", "="]
 _FORBIDDEN_LIST = "', '".join(FORBIDDEN_CHARS)
@@ -40,31 +40,45 @@ def alias_access(call: Call, core: Core, level: str, actor_too: bool = False) ->
     return alias
 
 
-def _validate_alias(name: Any) -> str:
-    if not isinstance(name, str) or not name:
-        raise AbacoError("Invalid alias description: {'alias': 'Actual alias for the actor; must be unique within "
-                         "a tenant.'}")
+ALIAS_HELP = {"alias": "Actual alias for the actor; must be unique within a tenant.",
+              "actor_id": "The human readable id for the actor associated with this alias."}
+
+
+def _missing(call: Call, name: str) -> AbacoError:
+    """flask-restful's refusal of a missing required argument, as AliasesResource reports it
+    (controllers.py master 437-448)."""
+    key = call.flavour.key(name)
+    return AbacoError(f"Invalid alias description. Missing required field: {({key: ALIAS_HELP[name]})}")
+
+
+def _alias_argument(call: Call) -> str:
+    """The ``alias`` argument of a POST (required; an Abaco hash id is refused)."""
+    name = call.body.get("alias") if isinstance(call.body, dict) else None
+    if name is None or (isinstance(name, dict | list)):
+        raise _missing(call, "alias")
+    name = str(name)
     if is_hashid(name):
         raise AbacoError("Invalid alias description. Alias cannot be an Abaco hash id.")
-    if name in RESERVED_WORDS:
-        raise AbacoError(f"Invalid alias description. {name} is a reserved word. The following reserved words "
-                         f"cannot be used for an alias: {RESERVED_WORDS}.")
-    for char in FORBIDDEN_CHARS:
-        if char in name:
-            raise AbacoError(f"Invalid alias description. '{char}' is a forbidden character. The following "
-                             f"characters cannot be used for an alias: ['{_FORBIDDEN_LIST}'].")
     return name
 
 
-def _target(call: Call, core: Core) -> Doc:
+def _check_words(name: str) -> None:
+    """``Alias.check_reserved_words`` and ``check_forbidden_char`` (models.py master 1157-1168): DAOErrors
+    without the ``Invalid alias description.`` prefix."""
+    if name in RESERVED_WORDS:
+        raise AbacoError(f"{name} is a reserved word. The following reserved words cannot be used for an alias: "
+                         f"{RESERVED_WORDS}.")
+    for char in FORBIDDEN_CHARS:
+        if char in name:
+            raise AbacoError(f"'{char}' is a forbidden character. The following characters cannot be used for an "
+                             f"alias: ['{_FORBIDDEN_LIST}'].")
+
+
+def _actor_argument(call: Call) -> str:
     actor_id = call.body_field("actor_id")
-    if not isinstance(actor_id, str) or not actor_id:
-        raise AbacoError("Invalid alias description: {'actor_id': 'The human readable id for the actor associated "
-                         "with this alias.'}")
-    actor = core.find_actor(call.caller.tenant, actor_id)
-    if actor is None:
-        raise AbacoError(f"No actor found with identifier: {actor_id}.", 404)
-    return actor
+    if actor_id is None or isinstance(actor_id, dict | list) or actor_id == "":
+        raise _missing(call, "actor_id")
+    return str(actor_id)
 
 
 async def list_aliases(call: Call, core: Core) -> Response:
@@ -75,11 +89,16 @@ async def list_aliases(call: Call, core: Core) -> Response:
 
 
 async def create_alias(call: Call, core: Core) -> Response:
-    """POST /actors/aliases ``{alias, actor_id|actorId}``."""
-    body = call.body if isinstance(call.body, dict) else {}
-    name = _validate_alias(body.get("alias"))
-    actor = _target(call, core)
-    core.check(call, actor, "UPDATE")
+    """POST /actors/aliases ``{alias, actor_id|actorId}``, in AliasesResource.post's order (controllers.py master
+    450-475): arguments, hash id, the actor (404), UPDATE on it, reserved words, characters, uniqueness."""
+    name = _alias_argument(call)
+    actor_id = _actor_argument(call)
+    actor = core.find_actor(call.caller.tenant, actor_id)
+    if actor is None:
+        raise AbacoError(f"No actor found with id: {actor_id}.", 404)
+    if not core.has_level(call.caller, "actor", actor["id"], "UPDATE"):
+        raise AbacoError(f"Not authorized -- you do not have access to {actor_id}.")
+    _check_words(name)
     if not core.store.add_alias(call.caller.tenant, name, actor["id"], call.caller.user, core.now()):
         raise AbacoError(f"Alias {name} already exists.")
     alias = core.store.alias(call.caller.tenant, name)
@@ -94,14 +113,20 @@ async def get_alias(call: Call, core: Core) -> Response:
 
 
 async def update_alias(call: Call, core: Core) -> Response:
-    """PUT /actors/aliases/{alias} ``{actor_id}``: point the alias at another actor (the name cannot change)."""
+    """PUT /actors/aliases/{alias} ``{actor_id}``: point the alias at another actor; any ``alias`` key is refused
+    and UPDATE on the new actor is needed (AliasResource.validate_put and put, controllers.py master 494-548)."""
     alias = alias_access(call, core, "UPDATE")
-    body = call.body if isinstance(call.body, dict) else {}
-    if body.get("alias") not in (None, alias["alias"]):
-        raise AbacoError("Invalid alias update description. The alias itself cannot be updated.")
-    actor = _target(call, core)
-    if not call.caller.admin and not core.has_level(call.caller, "actor", actor["id"], "UPDATE"):
-        raise AbacoError("Not authorized -- you do not have access to this alias and actor.")
+    # Abaco refuses any `alias` key; the same name is tolerated until swan_jupyter's update_alias stops sending it
+    # (FIDELITY.md lists it as a temporary difference)
+    if isinstance(call.body, dict) and call.body.get("alias", alias["alias"]) != alias["alias"]:
+        raise AbacoError("Invalid alias update description. The alias itself cannot be updated in a PUT request.")
+    actor_id = _actor_argument(call)
+    actor = core.find_actor(call.caller.tenant, actor_id)
+    if actor is None or not core.has_level(call.caller, "actor", actor["id"], "UPDATE"):
+        if actor is None and call.caller.admin:
+            raise AbacoError(f"No actor found with id: {actor_id}.", 404)
+        raise AbacoError("Not authorized -- you do not have UPDATE access to the actor you want to associate "
+                         "with this alias.")
     core.store.retarget_alias(call.caller.tenant, alias["alias"], actor["id"])
     updated = core.store.alias(call.caller.tenant, alias["alias"])
     assert updated is not None

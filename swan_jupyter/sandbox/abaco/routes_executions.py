@@ -3,6 +3,7 @@ rows 11-16, §14, §15)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.responses import Response
@@ -24,8 +25,23 @@ def execution_records(executions: list[Doc], call: Call) -> list[tuple[Doc, Doc]
         shown = display_execution(e, call.flavour, call.base)
         shown.pop("api_server", None)
         shown.pop("apiServer", None)
-        records.append((raw_record(e, EXECUTION_TIMES), shown))
+        raw = raw_record(e, EXECUTION_TIMES)
+        final = raw.get("final_state")
+        if isinstance(final, dict):  # Mongo keeps the container's StartedAt/FinishedAt as datetimes
+            raw["final_state"] = {k: _naive_utc(v) if k in ("StartedAt", "FinishedAt") else v for k, v in final.items()}
+        records.append((raw, shown))
     return records
+
+
+def _naive_utc(value: Any) -> Any:
+    """A Docker-style ISO time as a naive UTC datetime (other values unchanged)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 def log_records(core: Core, executions: list[Doc], call: Call) -> list[tuple[Doc, Doc]]:

@@ -1,15 +1,16 @@
 """The mailbox: send a message (async or synchronous), count and purge queued messages (spec §12, §13).
 
-How a POST body becomes a message (§12.1): a ``message`` argument (JSON key, form field or query parameter)
-is the message as ``str``; else an ``application/octet-stream`` body (``Content-Length`` required, at most the
-configured maximum) is a binary message; else a truthy JSON body is an ``application/json`` message; else the
-body must parse as JSON and is a ``str`` message; otherwise 400. Every query parameter except ``message``
-becomes an environment variable of the execution (``x-nonce`` is left out too: the emulator never hands a
-nonce to actor code).
+How a POST body becomes a message (§12.1): a non-empty ``message`` argument (JSON key, query parameter or form
+field) is the message as ``str``; else an ``application/octet-stream`` body (``Content-Length`` required, at most
+the configured maximum) is a binary message; else a truthy JSON body is an ``application/json`` message; else the
+body must parse as JSON and is a ``str`` message; otherwise 400. Whatever JSON value the message is, the actor's
+``MSG`` is its Python ``str()`` (``{'key': 'value'}``, not JSON text), as on Abaco. Every query parameter except
+``message`` becomes an environment variable of the execution (``x-nonce`` is left out too: the emulator never
+hands a nonce to actor code).
 
-Synchronous execution (``?_abaco_synchronous=true``) answers the first result item as raw bytes, or the logs
-as text when the execution completes without results. Unlike Abaco, it does not hang when the execution ends
-in ERROR or the actor cannot run: it answers 400 with the reason.
+Synchronous execution (``?_abaco_synchronous=true``, refused only while more than 3 messages wait) answers the
+first result item as raw bytes, or the logs as text when the execution completes without results. Unlike Abaco,
+it does not hang when the execution ends in ERROR or the actor cannot run: it answers 400 with the reason.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from typing import Any
 from starlette.responses import Response
 
 from .core import Call, Core, Route
+from .runtime import python_str
 from .wire import AbacoError, new_hashid, ok, plain_cased, raw_response
 
 Doc = dict[str, Any]
 BINARY = "application/octet-stream"
 SYNC_POLL = 0.1
+SYNC_MAX_WAITING = 3  # controllers.py master 1786-1792: refused only when `box_len > 3`, whatever the message says
 
 
 def _links(call: Call, actor: Doc) -> Doc:
@@ -48,36 +51,44 @@ async def purge_messages(call: Call, core: Core) -> Response:
               "The request was successful")
 
 
-def read_message(call: Call, max_content: int) -> tuple[bytes, str, Any]:
-    """The message bytes given to the actor, its Abaco content type and the ``msg`` echoed in the answer."""
+def _message_argument(call: Call) -> str | None:
+    """flask-restful's ``message`` argument (``type=str``): the JSON body's key first, then the query string,
+    then a form field; ``None`` when absent or null (``controllers.py`` master 1704-1710)."""
     body = call.body
-    if isinstance(body, dict) and "message" in body and call.content_type != BINARY:
-        text = str(body["message"])
-        return text.encode(), "str", text
-    query_message = call.arg("message")
-    if query_message is not None:
-        return query_message.encode(), "str", query_message
+    if call.content_type.startswith("application/json") and isinstance(body, dict) and "message" in body:
+        return None if body["message"] is None else str(body["message"])
+    query = call.arg("message")
+    if query is not None:
+        return query
+    if call.content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")) \
+            and isinstance(body, dict) and "message" in body:
+        return str(body["message"])
+    return None
+
+
+def read_message(call: Call, max_content: int) -> tuple[bytes, str, Any]:
+    """The message bytes given to the actor (``MSG`` as UTF-8, or the binary body), its Abaco content type and
+    the ``msg`` echoed in the answer, as ``MessagesResource.validate_post`` reads them (master 1704-1746):
+    a non-empty ``message`` argument is a ``str`` message; else a binary body; else a truthy JSON body is an
+    ``application/json`` message; else the body must parse as JSON and is a ``str`` message."""
+    argument = _message_argument(call)
+    if argument:  # an empty message argument falls through to the body, as `if not args.get('message')` does
+        return argument.encode(), "str", argument
     if call.content_type == BINARY:
         if call.request.headers.get("content-length") is None:
             raise AbacoError("Content Length required for application/octet-stream.")
         if len(call.raw) > max_content:
             raise AbacoError(f"Message exceeds max content length of: {max_content}")
         return call.raw, BINARY, "binary - omitted"
+    body = call.body
     if call.content_type.startswith("application/json") and body:
-        return json.dumps(body).encode(), "application/json", body
+        return python_str(body).encode(), "application/json", body
     try:
-        json.loads(call.raw)
-    except (ValueError, UnicodeDecodeError):
+        parsed = json.loads(call.raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise AbacoError("message POST body could not be serialized. Pass JSON data or use the message "
                          "attribute.") from None
-    text = call.raw.decode("utf-8")
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = text
-    if isinstance(parsed, str):
-        text = parsed
-    return text.encode(), "str", text
+    return python_str(parsed).encode(), "str", parsed
 
 
 async def send_message(call: Call, core: Core) -> Response:
@@ -85,7 +96,7 @@ async def send_message(call: Call, core: Core) -> Response:
     actor = call.the_actor
     synchronous = (call.arg("_abaco_synchronous") or "").lower() == "true"
     data, content_type, echoed = read_message(call, core.max_content)
-    if synchronous and core.store.mailbox_count(actor["id"]) > 0:
+    if synchronous and core.store.mailbox_count(actor["id"]) > SYNC_MAX_WAITING:
         raise AbacoError("Cannot issue synchronous execution when actor message queue > 0.")
     env: dict[str, str] = {}
     for key, value in call.query:

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from .core import Call, Core, Route
-from .routes_actors import actor_records, worker_records
+from .routes_actors import actor_records, searchable_actors, worker_records
 from .routes_executions import execution_records, log_records
 from .search import run_search
 from .wire import V3, AbacoError, ok
@@ -19,19 +19,13 @@ SEARCH_TYPES = ("actors", "workers", "executions", "logs")
 SANDBOX_SITE = "sandbox"
 
 
-def _searchable_actors(call: Call, core: Core) -> list[Doc]:
-    actors = core.store.actors(call.caller.tenant)
-    if call.caller.admin:
-        return actors
-    return [a for a in actors if call.caller.user in core.store.permissions(call.caller.tenant, "actor", a["id"])]
-
-
 async def search(call: Call, core: Core) -> Response:
-    """GET /actors/search/{type}: any user; records of actors on which the caller has any permission entry."""
+    """GET /actors/search/{type}: any user, admins too; records of actors on which the caller has a permission
+    entry."""
     kind = call.path["type"]
     if kind not in SEARCH_TYPES:
         raise AbacoError(f"Invalid search type: {kind}. Valid types are: {list(SEARCH_TYPES)}.")
-    actors = _searchable_actors(call, core)
+    actors = searchable_actors(core, call.caller)
     records: list[tuple[Doc, Doc]]
     if kind == "actors":
         records = actor_records(core, call, actors)

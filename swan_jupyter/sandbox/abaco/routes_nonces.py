@@ -19,6 +19,7 @@ from .wire import AbacoError, new_hashid, ok
 Doc = dict[str, Any]
 ALIAS_LEVELS = ("NONE", "READ", "EXECUTE")
 MAX_USES_MESSAGE = "The max uses parameter must be a positive integer or -1 (to denote unlimited uses)."
+MAX_USES_HELP = "Maximum number of times this nonce can be redeemed. Default is unlimited."
 
 
 def redeem(core: Core, nonce_id: str, level: str, actor_id: str | None, alias: str | None) -> Caller:
@@ -41,10 +42,13 @@ def redeem(core: Core, nonce_id: str, level: str, actor_id: str | None, alias: s
 
 
 def _parse_nonce_body(call: Call, levels: tuple[str, ...]) -> tuple[str, int, str]:
+    """``level`` (default EXECUTE; exact, upper-case), ``max_uses`` and ``description`` of a nonce POST, with
+    Abaco's refusals (controllers.py master 1510-1535 for actors, 624-650 for aliases; the levels are the
+    tuples of codes.py 66-68, printed as tuples)."""
     body = call.body if isinstance(call.body, dict) else {}
     level = body.get("level", "EXECUTE")
-    if not isinstance(level, str) or level.upper() not in levels:
-        raise AbacoError(f"Invalid nonce description: level must be one of {list(levels)}.")
+    if not isinstance(level, str) or level not in levels:
+        raise AbacoError(f"Invalid nonce description. The level attribute must be one of: {levels}")
     raw_uses = call.body_field("max_uses")
     if raw_uses is None or raw_uses == "":
         max_uses = -1
@@ -54,11 +58,12 @@ def _parse_nonce_body(call: Call, levels: tuple[str, ...]) -> tuple[str, int, st
                 raise ValueError
             max_uses = int(raw_uses)
         except (TypeError, ValueError):
-            raise AbacoError(MAX_USES_MESSAGE) from None
+            key = call.flavour.key("max_uses")  # flask-restful names the argument as the parser knows it
+            raise AbacoError(f"Invalid nonce description: {({key: MAX_USES_HELP})}") from None
     if max_uses == 0 or max_uses < -1:
         raise AbacoError(MAX_USES_MESSAGE)
     description = body.get("description", "")
-    return level.upper(), max_uses, "" if description is None else str(description)
+    return level, max_uses, "" if description is None else str(description)
 
 
 def _new_nonce(call: Call, core: Core, levels: tuple[str, ...], actor_id: str | None, alias: str | None) -> Doc:

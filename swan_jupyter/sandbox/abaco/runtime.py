@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import os
@@ -65,6 +64,15 @@ LOG_EX_DEFAULT = 43200
 MAX_AUTOSCALE = 50  # autoscaling stops here whatever max_workers says (workers are local processes)
 KILLED_EXIT = 128 + signal.SIGKILL
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[3])
+
+
+def python_str(value: Any) -> str:
+    """An environment value as docker-py writes it: ``str()`` of the Python value (a dict as ``{'k': 1}``).
+
+    Abaco queues a message as the parsed value and puts it into the container environment as ``MSG``
+    (``docker_utils.py`` master 538-542), so ``MSG`` of a JSON object is its Python ``str()``, ``true`` is
+    ``True`` and a JSON string arrives without quotes; the actor state and default environment likewise."""
+    return value if isinstance(value, str) else str(value)
 
 
 def docker_time(ts: float) -> str:
@@ -174,8 +182,9 @@ class Runtime:
     """Workers and executions of every actor of the store."""
 
     def __init__(self, store: Store, token_for: Callable[[str, str], str], run_root: Path | None = None,
-                 local_code_users: frozenset[str] | None = None) -> None:
+                 local_code_users: frozenset[str] | None = None, time_scale: float = 1.0) -> None:
         self.store = store
+        self.time_scale = time_scale if time_scale > 0 else 1.0
         self.local_code_users = local_code.resolve_users(None) if local_code_users is None else local_code_users
         self.run_root = run_root
         self.token_for = token_for
@@ -453,7 +462,10 @@ class Runtime:
         }
         pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         env["PYTHONPATH"] = os.pathsep.join([*pythonpath, _PROJECT_ROOT])
-        env.update({str(k): str(v) for k, v in actor["default_environment"].items()})
+        # worker.py master 406-422 and docker_utils.py 525-542: the default environment, then the message's query
+        # parameters and Abaco's message variables, then the actor's; docker-py writes every value with str()
+        # (a None value is a bare name, which sets nothing).
+        env.update({str(k): python_str(v) for k, v in actor["default_environment"].items() if v is not None})
         env.update(message.env)
         if message.content_type != "application/octet-stream":
             env["MSG"] = message.body.decode("utf-8", errors="replace")
@@ -466,9 +478,9 @@ class Runtime:
             "_abaco_actor_dbid": f"{actor['tenant']}_{actor['id']}",
             "_abaco_worker_id": worker_id,
             "_abaco_actor_revision": str(actor["revision"]),
-            "_abaco_actor_name": str(actor.get("name")),
+            "_abaco_actor_name": str(actor.get("name") or "None"),
             "_abaco_container_repo": actor["image"],
-            "_abaco_actor_state": json.dumps(actor.get("state", {})),
+            "_abaco_actor_state": python_str(actor.get("state", {})),
             "_abaco_api_server": self.base_url,
             "_abaco_jwt_header_name": "X-Tapis-Token",
             "_abaco_access_token": token,
@@ -483,7 +495,7 @@ class Runtime:
         """The command line of the actor's image; local code only for an owner allowed to run it."""
         if local_code.is_local(actor["image"]) and actor["owner"] not in self.local_code_users:
             raise images.ImageError(local_code.refusal(self.local_code_users))
-        return images.resolve(actor["image"])
+        return images.resolve(actor["image"], self.time_scale)
 
     async def _execute(self, handle: WorkerHandle, message: Message, execution: Doc) -> None:
         actor = self.store.get("actors", handle.actor_id)

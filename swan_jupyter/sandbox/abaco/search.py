@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from .wire import AbacoError, Flavour, camel_to_under
@@ -25,15 +25,41 @@ SPECIAL = ("search", "exactsearch", "skip", "limit", "x-nonce")
 _MISSING = object()
 
 
+_BROAD_ISO = re.compile(r"(\d{4})(?:-(\d\d)(?:-(\d\d)(?:T(?:(\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?)?)?)?)?)?"
+                        r"(?:([+-])(\d\d):?(\d\d))?")
+BAD_TIME = ("Inputted datetime was in an incorrect format. Please refer to docs and follow ISO 8601 formatting. "
+            "e.g. '2020-05-01T14:45:41.591Z'")
+
+
 def _parse_time(text: str) -> datetime:
-    value = text.strip().replace("Z", "+00:00")
+    """A broadly conforming ISO 8601 time, as ``Search.broad_ISO_to_datetime`` accepts it (models.py master
+    447-489): ``Z`` dropped, any prefix from the year down to microseconds (``2000``, ``2000-05``,
+    ``2000-05-01T``, ``2000-05-01T14:45``...), an optional ``+HH:MM``/``-HHMM`` offset (``2000-05:00`` is the
+    year 2000 at UTC-5). Compared as naive UTC. Anything else is refused with Abaco's ``ValueError`` text, as a
+    400 where Abaco answers a 500 (the emulator keeps malformed input away from 500s)."""
+    found = _BROAD_ISO.fullmatch(text.replace("Z", ""))
+    if found is None:
+        raise AbacoError(BAD_TIME)
+    year, month, day, hour, minute, second, fraction, sign, tz_h, tz_m = found.groups()
     try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise AbacoError(f"Could not parse the time value {text!r} (use ISO 8601).") from None
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
+        dt = datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
+                      int(second or 0), int((fraction or "0").ljust(6, "0")))
+        if sign:
+            offset = timedelta(hours=int(tz_h), minutes=int(tz_m))
+            dt = (dt.replace(tzinfo=timezone(offset if sign == "+" else -offset))).astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise AbacoError(BAD_TIME) from None
     return dt
+
+
+def lookup(record: Doc, name: str) -> Any:
+    """A record's value at a dotted key: ``final_state.StartedAt`` is a nested path, as in Mongo."""
+    value: Any = record
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
 
 
 def _coerce(key: str, value: str) -> Any:
@@ -131,8 +157,9 @@ def run_search(records: list[tuple[Doc, Doc]], params: list[tuple[str, str]], fl
             name, _, op = key.rpartition(".")
             if not name or op not in OPERATORS:
                 name, op = key, "eq"
-            if flavour.camel:
-                name = camel_to_under(name)
+            if flavour.camel:  # only the first segment of a dotted key (models.py master 74-80, dict_to_under)
+                head, dot, tail = name.partition(".")
+                name = camel_to_under(head) + dot + tail
             want: Any
             if op in ("like", "nlike"):
                 want = value
@@ -159,7 +186,7 @@ def run_search(records: list[tuple[Doc, Doc]], params: list[tuple[str, str]], fl
             filters.append((name, op, want))
     matched: list[tuple[int, Doc]] = []
     for raw, shown in records:
-        if not all(_compare(op, raw.get(name, _MISSING), want) for name, op, want in filters):
+        if not all(_compare(op, lookup(raw, name), want) for name, op, want in filters):
             continue
         score = 0
         if words or phrase is not None:

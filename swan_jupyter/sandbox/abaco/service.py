@@ -5,7 +5,9 @@ State lives in ``STATE_DIR/abaco/``: ``jwt_secret`` (0600, created once; signs t
 ``abaco_max_content_length`` (bytes, default 500 MB), ``abaco_internal_case`` (``camel`` or ``snake`` for the
 ``/actors`` prefix, default camel), ``abaco_strict_auth`` (gateway-style 401 for a missing/invalid token),
 ``abaco_jwt_assertion`` (accept ``X-Jwt-Assertion-<TENANT>`` JWTs signed with ``jwt_secret``; default off),
-``abaco_local_code_users`` (who may register ``file://``/``python:`` images, see :mod:`.local_code`).
+``abaco_local_code_users`` (who may register ``file://``/``python:`` images, see :mod:`.local_code`),
+``abaco_queues`` (the queues an actor may name, a list or ``"default, special"``; default: the reference
+configuration's ``default, special``). The context's ``time_scale`` shortens the samples' fixed sleeps.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class AbacoService:
             self.store.close()
             self._lock.close()
             raise
-        self.runtime = Runtime(self.store, self._actor_token, run_root, self.local_code_users)
+        self.runtime = Runtime(self.store, self._actor_token, run_root, self.local_code_users, ctx.time_scale)
         self.jwt_assertion = bool(ctx.settings.get("abaco_jwt_assertion", False))
         auth = Authenticator(self._secret, bool(ctx.settings.get("abaco_strict_auth", False)), self.jwt_assertion)
         self.core = Core(self.store, self.runtime, auth, dict(ctx.settings))

@@ -261,8 +261,10 @@ class OrchestratorRoutes:
         return await self._create(request, legacy=True)
 
     async def deployment_info(self, request: Request) -> Response:
-        task = self._task(request.path_params["task_uuid"])
-        return ok(self._info(task, time.time()), "Getting task deployment info successfully")
+        task_uuid = request.path_params["task_uuid"]
+        task = self._task(task_uuid)
+        # the real servers' answer, captured in python-swan-sdk test/object/conftest.py (task_deployment_response)
+        return ok(self._info(task, time.time()), f"fetch task info for task_uuid='{task_uuid}' successfully")
 
     def _new_order(self, task: dict[str, Any], tx_hash: str, order_type: str, duration: int,
                    now: float) -> dict[str, Any]:

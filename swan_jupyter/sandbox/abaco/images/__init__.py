@@ -2,10 +2,13 @@
 
 Abaco runs Docker images; the sandbox runs local Python programs as child processes instead:
 
-* built-in samples (modules of this package): ``abacosamples/test`` (prints its environment and
-  ``Contents of MSG: ...``; also ``jstubbs/abaco_test``), ``abacosamples/wc`` (word count of ``MSG``),
-  ``abacosamples/sleep_loop`` (sleeps as the message says) and ``abacosamples/py3_func`` (runs a cloudpickled
-  function, also ``abacosamples/py3_func_v3``). A docker-style ``:tag`` suffix is ignored.
+* built-in samples (modules of this package), each following its source in ``TACC/abaco``:
+  ``abacosamples/test`` (``Contents of MSG: ...``, 2 s, the environment; ``samples/abaco_test``),
+  ``jstubbs/abaco_test`` (the shorter ``images/abaco_test``; ``jstubbs/abaco_test2``, whose source is not
+  published and which Abaco's tests only switch an actor to, runs the same), ``abacosamples/wc`` (word count
+  of ``MSG``, sent as a bytes result; ``samples/word_count``), ``abacosamples/sleep_loop`` (sleeps as the
+  message says; ``samples/sleep_loop``) and ``abacosamples/py3_func`` (runs a cloudpickled function, also
+  ``abacosamples/py3_func_v3``; ``samples/py3_func``). A docker-style ``:tag`` suffix is ignored.
 * ``file:///abs/path.py``: a Python file, run as ``python /abs/path.py``.
 * ``python:package.module``: a module importable by the sandbox's interpreter, run as ``python -m``.
 
@@ -20,13 +23,14 @@ import os
 import sys
 from pathlib import Path
 
-BUILTIN: dict[str, str] = {
-    "abacosamples/test": "test",
-    "jstubbs/abaco_test": "test",
-    "abacosamples/wc": "wc",
-    "abacosamples/sleep_loop": "sleep_loop",
-    "abacosamples/py3_func": "py3_func",
-    "abacosamples/py3_func_v3": "py3_func",
+BUILTIN: dict[str, tuple[str, ...]] = {
+    "abacosamples/test": ("test",),
+    "jstubbs/abaco_test": ("test", "--short"),
+    "jstubbs/abaco_test2": ("test", "--short"),
+    "abacosamples/wc": ("wc",),
+    "abacosamples/sleep_loop": ("sleep_loop",),
+    "abacosamples/py3_func": ("py3_func",),
+    "abacosamples/py3_func_v3": ("py3_func",),
 }
 
 
@@ -41,8 +45,9 @@ def _strip_tag(image: str) -> str:
     return image
 
 
-def resolve(image: str) -> list[str]:
-    """The command line (interpreter first) that runs ``image``; raises :class:`ImageError`."""
+def resolve(image: str, time_scale: float = 1.0) -> list[str]:
+    """The command line (interpreter first) that runs ``image``; raises :class:`ImageError`. Built-in samples
+    get the sandbox's time scale (their fixed sleeps are in sandbox seconds)."""
     image = image.strip()
     if image.startswith("file://"):
         path = Path(image[len("file://"):])
@@ -67,4 +72,5 @@ def resolve(image: str) -> list[str]:
         raise ImageError(
             f"Could not pull image {image}: the sandbox runs local programs, not Docker images. Use one of "
             f"{', '.join(sorted(BUILTIN))}, file:///abs/path.py or python:package.module.")
-    return [sys.executable, "-m", f"{__name__}.{builtin}"]
+    module, *args = builtin
+    return [sys.executable, "-m", f"{__name__}.{module}", *args, f"--time-scale={time_scale:g}"]

@@ -1,42 +1,42 @@
-"""``abacosamples/sleep_loop``: sleep in a loop, printing one line per iteration (for force-quit tests).
+"""``abacosamples/sleep_loop``: Abaco's sleep-loop sample (``samples/sleep_loop/sleep_loop.py``), as a local
+program (for force-quit tests).
 
-The message says how long: a number is the iteration count; a JSON object may give ``iterations`` and
-``sleep`` (seconds per iteration). The environment variables ``iterations`` and ``sleep`` (for example from
-the actor's default environment or the message's query string) are the defaults; without anything it sleeps
-100 iterations of 1 second.
+The message is a dict (``MSG`` read with ``literal_eval``, like agavepy's ``message_dict``: a JSON object or
+its Python text) that may give ``iterations`` (default 6) and ``sleep`` (seconds per iteration, default 10);
+anything else runs the defaults. Each iteration prints ``starting iteration <i>`` and sleeps; the end prints
+``sleep_loop completed.``. One difference, on purpose: ``sleep`` may be fractional here (the sample's
+``int()`` would make ``0.5`` zero), so tests and notebooks can loop quickly.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
+
+from swan_jupyter.sandbox.abaco.images.support import get_context
+
+ITERATIONS_DEFAULT = 6
+SLEEP_DEFAULT = 10
 
 
 def _settings() -> tuple[int, float]:
-    iterations = int(os.environ.get("iterations", "100"))  # noqa: SIM112 (Abaco sample names)
-    sleep = float(os.environ.get("sleep", "1"))  # noqa: SIM112
-    text = os.environ.get("MSG", "").strip()
-    try:
-        parsed = json.loads(text) if text else None
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, int | float) and not isinstance(parsed, bool):
-        iterations = int(parsed)
-    elif isinstance(parsed, dict):
-        iterations = int(parsed.get("iterations", iterations))
-        sleep = float(parsed.get("sleep", sleep))
-    return max(iterations, 0), max(sleep, 0.0)
+    message = get_context()["message_dict"]
+    iterations, sleep = ITERATIONS_DEFAULT, float(SLEEP_DEFAULT)
+    if message:
+        try:
+            iterations = int(message.get("iterations", ITERATIONS_DEFAULT))
+            sleep = float(message.get("sleep", SLEEP_DEFAULT))
+        except Exception as exc:
+            print(f"Got exception {exc} trying to read iterations and sleep from msg_dict")
+    return iterations, max(sleep, 0.0)
 
 
 def main() -> None:
     """Sleep ``iterations`` times ``sleep`` seconds."""
     iterations, sleep = _settings()
-    print(f"sleep_loop: {iterations} iterations of {sleep} s", flush=True)
     for i in range(iterations):
+        print(f"starting iteration {i}", flush=True)
         time.sleep(sleep)
-        print(f"iteration {i + 1} of {iterations}", flush=True)
-    print("sleep_loop: done", flush=True)
+    print("sleep_loop completed.", flush=True)
 
 
 if __name__ == "__main__":

@@ -11,32 +11,57 @@
 
 from __future__ import annotations
 
-import json
+import ast
 import os
 import socket
+import sys
+import time
 from typing import Any
 
 RESULTS_SOCK_ENV = "_abaco_results_sock"
 BINARY_DATA_ENV = "_abaco_binary_data"
+TIME_SCALE_ARG = "--time-scale="
+
+
+def literal(text: str | None) -> Any:
+    """``ast.literal_eval`` of an environment value, ``None`` when it is not a Python literal (how agavepy's
+    ``get_context`` reads ``MSG`` into ``message_dict``: Abaco puts ``str()`` of the message there)."""
+    try:
+        return ast.literal_eval(text) if text else None
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
+
+
+def sleep_scaled(seconds: float, argv: list[str] | None = None) -> None:
+    """Sleep ``seconds`` sandbox seconds: the runtime passes the sandbox's time scale to the built-in samples
+    as ``--time-scale=<x>`` (1 unless the sandbox runs faster), so a sample's fixed sleep shrinks with it."""
+    scale = 1.0
+    for arg in sys.argv[1:] if argv is None else argv:
+        if arg.startswith(TIME_SCALE_ARG):
+            try:
+                scale = max(float(arg[len(TIME_SCALE_ARG):]), 1e-6)
+            except ValueError:
+                scale = 1.0
+    time.sleep(seconds / scale)
 
 
 def get_context() -> dict[str, Any]:
-    """The execution's context: ``raw_message``, ``content_type``, ids, username, state and the environment."""
+    """The execution's context: ``raw_message``, ``message_dict`` (``MSG`` read as a Python literal when it is
+    a dict, else ``{}``, like agavepy's), ``content_type``, ids, username, state and the environment."""
     env = dict(os.environ)
     state_text = env.get("_abaco_actor_state", "{}")
-    try:
-        state: Any = json.loads(state_text)
-    except ValueError:
-        state = state_text
+    state = literal(state_text)
+    message = literal(env.get("MSG"))
     return {
         "raw_message": env.get("MSG"),
+        "message_dict": message if isinstance(message, dict) else {},
         "content_type": env.get("_abaco_Content_Type"),
         "execution_id": env.get("_abaco_execution_id"),
         "worker_id": env.get("_abaco_worker_id"),
         "actor_id": env.get("_abaco_actor_id"),
         "actor_dbid": env.get("_abaco_actor_dbid"),
         "username": env.get("_abaco_username"),
-        "state": state,
+        "state": state_text if state is None else state,
         "api_server": env.get("_abaco_api_server"),
         "environment": env,
     }
