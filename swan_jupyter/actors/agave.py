@@ -131,6 +131,8 @@ class ActorsResource:
         # agavepy code often sends back a whole fetched actor: keep the fields a PUT takes, ignore the rest.
         keep = set(UPDATABLE_FIELDS) | {"force", "run_as_executor"}
         changes = {k: v for k, v in _mapping(body, "update").items() if to_snake(str(k)) in keep}
+        if changes.get("queue") == "default":  # echoed back from a fetched actor: Abaco refuses any queue from a
+            changes.pop("queue")                # non-privileged user, and "default" changes nothing
         return self._c(nonce).update(actorId, changes)
 
     def delete(self, actorId: str, nonce: str | None = None, **_: Any) -> None:

@@ -135,8 +135,8 @@ class ActorsExtras:
         return Alias.from_wire(self._get(f"/aliases/{_seg(alias)}"))
 
     def update_alias(self, alias: str, actor_id: str) -> Alias:
-        """Point an alias at another actor."""
-        body = self._wire({"alias": alias, "actor_id": actor_id})
+        """Point an alias at another actor (the body names only the actor: Abaco refuses ``alias`` in a PUT)."""
+        body = self._wire({"actor_id": actor_id})
         return Alias.from_wire(self._put(f"/aliases/{_seg(alias)}", json=body))
 
     def delete_alias(self, alias: str) -> None:

@@ -276,7 +276,7 @@ def test_10_queues_are_a_setting_with_abacos_refusal(make: Callable[..., Api], t
     (PUT: outside it, a 500); local-dev.conf 40 (``host_queues: default, special``); auth.py 326-328 (a
     non-privileged ``queue``, any truthy value, is refused)."""
     user, privileged = make("user", "v3"), make("privileged", "v3")
-    assert user.error("POST", "", json={"image": "abacosamples/test", "queue": "special"}) == \
+    assert user.error("POST", "", json={"image": "abacosamples/test", "queue": "default"}) == \
         "Not authorized -- only admins and privileged users can set queue."
     assert privileged.create(image="abacosamples/test", queue="special")["queue"] == "special"
     assert privileged.error("POST", "", json={"image": "abacosamples/test", "queue": "nope"}) == \

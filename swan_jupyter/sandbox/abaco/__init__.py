@@ -35,8 +35,7 @@ environment variable; ``abacosamples/test`` prints the length of ``_abaco_access
 synchronous executions end with a 400 instead of hanging when the execution or the actor fails; ``io`` counts
 bytes read and written by the process instead of network bytes; ``runtime`` is rounded up to whole seconds;
 events to ``link``/``webhook``, cron schedules, actor configs and admin routes are accepted where Abaco
-accepts them but not acted upon (configs and admin routes answer 405). ``FIDELITY.md`` beside this package is
-the audit of every refusal, status and environment variable against Abaco's source, differences included.
+accepts them but not acted upon (configs and admin routes answer 405).
 """
 
 from __future__ import annotations

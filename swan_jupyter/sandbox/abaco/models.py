@@ -134,16 +134,12 @@ def parse_int(value: Any, name: str, flavour: Flavour | None = None) -> int:
 def check_privileged_fields(body: Any, privileged: bool) -> None:
     """Abaco runs this on every POST/PUT body (message bodies included): privileged fields need the role.
 
-    ``auth.py`` ``check_privileged`` (master 299-345): a field is refused when its value is truthy, so a form's
-    ``privileged=false`` is refused too (and, on Abaco, ``"queue": "default"``: tolerated here for now).
+    ``auth.py`` ``check_privileged`` (master 299-345): a field is refused when its value is truthy, so
+    ``"queue": "default"`` and a form's ``privileged=false`` are refused too.
     """
     if privileged or not isinstance(body, dict):
         return
     for keys, what in PRIVILEGED_CHECKS:
-        if keys == ("queue",) and body.get("queue") == "default":
-            # Abaco refuses this too; tolerated until swan_jupyter's agavepy-style update stops sending back the
-            # displayed "queue": "default" (FIDELITY.md lists it as a temporary difference)
-            continue
         if any(body.get(key) for key in keys):
             raise AbacoError(f"Not authorized -- only admins and privileged users can {what}")
 

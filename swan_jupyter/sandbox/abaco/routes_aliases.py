@@ -116,9 +116,7 @@ async def update_alias(call: Call, core: Core) -> Response:
     """PUT /actors/aliases/{alias} ``{actor_id}``: point the alias at another actor; any ``alias`` key is refused
     and UPDATE on the new actor is needed (AliasResource.validate_put and put, controllers.py master 494-548)."""
     alias = alias_access(call, core, "UPDATE")
-    # Abaco refuses any `alias` key; the same name is tolerated until swan_jupyter's update_alias stops sending it
-    # (FIDELITY.md lists it as a temporary difference)
-    if isinstance(call.body, dict) and call.body.get("alias", alias["alias"]) != alias["alias"]:
+    if isinstance(call.body, dict) and "alias" in call.body:
         raise AbacoError("Invalid alias update description. The alias itself cannot be updated in a PUT request.")
     actor_id = _actor_argument(call)
     actor = core.find_actor(call.caller.tenant, actor_id)
