@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._storage import write_private
 from .service import SandboxContext, SandboxService
 
 log = logging.getLogger("swan_jupyter.sandbox")
@@ -73,15 +74,7 @@ def resolve_state_dir(state: str | Path | None = None) -> Path:
 
 def write_private_json(path: Path, data: Any) -> None:
     """Write JSON atomically, readable and writable by the owner only (0600)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    write_private(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def read_description(state_dir: Path) -> dict[str, Any] | None:
@@ -257,121 +250,147 @@ def _hosted_server_class() -> Any:
     return HostedServer
 
 
-async def _serve(state_dir: Path, time_scale: float, settings: dict[str, Any]) -> None:
-    import dataclasses
-    import secrets
+class _Listeners:
+    """Binds each service to its loopback port (the previous one when it is free), behind the guards."""
 
-    import uvicorn
+    def __init__(self, previous: dict[str, Any], faults: Any) -> None:
+        self.previous = previous
+        self.faults = faults
+        self.servers: list[tuple[Any, socket.socket]] = []
+        self._server_class = _hosted_server_class()
 
-    from .faults import FaultMiddleware, FaultState, RpcProxy
-    from .guard import LoopbackGuard
+    def listen(self, stack: contextlib.AsyncExitStack, name: str, app: Any) -> tuple[Any, str]:
+        """A uvicorn server for ``app`` on its own socket (closed when ``stack`` closes), and its URL."""
+        import uvicorn
 
-    hosted_server = _hosted_server_class()
-    previous = read_description(state_dir) or {}
-    faults = FaultState(admin_token=secrets.token_urlsafe(24))
-    faults.load_file(state_dir / "faults.json")
-    chain_process: Any = None
-    chain_info = None
-    proxy: RpcProxy | None = None
-    running: list[_Running] = []
-    servers: list[tuple[Any, socket.socket]] = []
-    stop_event = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop_event.set)
+        from .faults import FaultMiddleware
+        from .guard import LoopbackGuard
 
-    def listen(name: str, app: Any) -> tuple[Any, socket.socket, str]:
-        old_url = str((previous.get(name) or {}).get("url") or (previous.get(name) or {}).get("rpc_url") or "")
-        old_port = int(old_url.rsplit(":", 1)[1]) if old_url.count(":") == 2 else 0
-        sock = _bind(old_port)
+        old = self.previous.get(name) or {}
+        old_url = str(old.get("url") or old.get("rpc_url") or "")
+        sock = _bind(int(old_url.rsplit(":", 1)[1]) if old_url.count(":") == 2 else 0)
+        stack.callback(sock.close)
         port = sock.getsockname()[1]
-        url = f"http://127.0.0.1:{port}"
         # the guard is outermost: a foreign Host or Origin reaches neither health, admin, faults nor the service
-        config = uvicorn.Config(
-            LoopbackGuard(HealthMiddleware(FaultMiddleware(app, name, faults, jsonrpc=name == "chain"), name),
-                          port, name),
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-            timeout_keep_alive=30,
-            http=nodelay_protocol(),
-        )
-        return hosted_server(config), sock, url
+        app = LoopbackGuard(HealthMiddleware(FaultMiddleware(app, name, self.faults, jsonrpc=name == "chain"), name),
+                            port, name)
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30,
+                                http=nodelay_protocol())
+        server = self._server_class(config)
+        self.servers.append((server, sock))
+        return server, f"http://127.0.0.1:{port}"
 
-    try:
-        try:
-            chain_module = importlib.import_module("swan_jupyter.sandbox.chain")
-        except ModuleNotFoundError:
-            chain_module = None
-        chain_server = None
-        if chain_module is not None and settings.get("chain", True):
-            try:
-                catalogue = importlib.import_module("swan_jupyter.sandbox.orchestrator.catalogue")
-                prices = catalogue.chain_prices()
-            except ModuleNotFoundError:
-                log.warning("no orchestrator catalogue in this installation: the chain starts without hardware")
-                prices = []
-            chain_process = await asyncio.to_thread(chain_module.start_chain, state_dir, prices)
-            proxy = RpcProxy(chain_process.info.rpc_url)
-            chain_server, chain_sock, proxy_url = listen("chain", proxy)
-            # everyone (clients and emulators) reaches the chain through the proxy, so chain faults apply
-            chain_info = dataclasses.replace(chain_process.info, rpc_url=proxy_url)
-        ctx = SandboxContext(state_dir=state_dir, time_scale=time_scale, chain=chain_info, settings=settings)
-        if chain_server is not None:
-            servers.append((chain_server, chain_sock))
-        for name, spec in SERVICE_FACTORIES.items():
-            factory = _load_factory(spec)
-            if factory is None:
-                log.warning("service %s is not available in this installation", name)
-                continue
-            service = factory(ctx)
-            server, sock, url = listen(name, service.app)
-            await service.start(url)
-            running.append(_Running(service, server, sock, url))
-            servers.append((server, sock))
-        tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
-        for server, _ in servers:
+    async def run(self, stack: contextlib.AsyncExitStack) -> None:
+        """Start every server; wait until all accept connections (a server that fails to start raises)."""
+        tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in self.servers]
+
+        async def stop() -> None:
+            for server, _ in self.servers:
+                server.should_exit = True
+            await asyncio.sleep(0.05)
+
+        stack.push_async_callback(stop)
+        for server, _ in self.servers:
             while not server.started:
                 for t in tasks:
                     if t.done() and t.exception() is not None:
                         raise RuntimeError(f"a sandbox server failed to start: {t.exception()!r}")
                 await asyncio.sleep(0.01)
-        description: dict[str, Any] = {
-            "host": {"pid": os.getpid(), "started_at": time.time(), "state_dir": str(state_dir),
-                     "time_scale": time_scale, "admin_token": faults.admin_token,
-                     "options": {k: settings[k] for k in TRUST_OPTIONS if k in settings}},
+
+
+async def _start_chain(stack: contextlib.AsyncExitStack, listeners: _Listeners, state_dir: Path,
+                       settings: dict[str, Any]) -> tuple[Any, Any]:
+    """anvil with the contracts, behind an RPC proxy (so chain faults apply): ``(process, info)`` or Nones."""
+    import dataclasses
+
+    from .faults import RpcProxy
+
+    try:
+        chain_module = importlib.import_module("swan_jupyter.sandbox.chain")
+    except ModuleNotFoundError:
+        return None, None
+    if not settings.get("chain", True):
+        return None, None
+    try:
+        prices = importlib.import_module("swan_jupyter.sandbox.orchestrator.catalogue").chain_prices()
+    except ModuleNotFoundError:
+        log.warning("no orchestrator catalogue in this installation: the chain starts without hardware")
+        prices = []
+    process = await asyncio.to_thread(chain_module.start_chain, state_dir, prices)
+    stack.push_async_callback(asyncio.to_thread, process.stop)
+    proxy = RpcProxy(process.info.rpc_url)
+    stack.callback(proxy.close)
+    _server, proxy_url = listeners.listen(stack, "chain", proxy)
+    # everyone (clients and emulators) reaches the chain through the proxy
+    return process, dataclasses.replace(process.info, rpc_url=proxy_url)
+
+
+async def _start_services(stack: contextlib.AsyncExitStack, listeners: _Listeners,
+                          ctx: SandboxContext) -> list[_Running]:
+    """Every emulator this installation has, each on its own port, stopped (15 s at most) when ``stack`` closes."""
+    running: list[_Running] = []
+    for name, spec in SERVICE_FACTORIES.items():
+        factory = _load_factory(spec)
+        if factory is None:
+            log.warning("service %s is not available in this installation", name)
+            continue
+        service = factory(ctx)
+        server, url = listeners.listen(stack, name, service.app)
+        await service.start(url)
+
+        async def stop(service: SandboxService = service) -> None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(service.stop(), timeout=15)
+
+        stack.push_async_callback(stop)
+        running.append(_Running(service, server, listeners.servers[-1][1], url))
+    return running
+
+
+def _describe(state_dir: Path, time_scale: float, settings: dict[str, Any], admin_token: str,
+              running: list[_Running], chain_process: Any, chain_info: Any) -> dict[str, Any]:
+    """The content of ``sandbox.json``."""
+    description: dict[str, Any] = {
+        "host": {"pid": os.getpid(), "started_at": time.time(), "state_dir": str(state_dir),
+                 "time_scale": time_scale, "admin_token": admin_token,
+                 "options": {k: settings[k] for k in TRUST_OPTIONS if k in settings}},
+    }
+    for r in running:
+        description[r.service.name] = {**r.service.describe(), "url": r.url}
+    if chain_info is not None and chain_process is not None:
+        description["chain"] = {
+            "rpc_url": chain_info.rpc_url, "node_url": chain_process.info.rpc_url, "chain_id": chain_info.chain_id,
+            "swan_token": chain_info.swan_token, "client_payment": chain_info.client_payment,
+            "wallet": {"address": chain_info.wallet_address, "private_key_file": str(chain_info.private_key_file)},
+            "pid": chain_process.pid,
         }
-        for r in running:
-            description[r.service.name] = {**r.service.describe(), "url": r.url}
-        if chain_info is not None and chain_process is not None:
-            description["chain"] = {
-                "rpc_url": chain_info.rpc_url,
-                "node_url": chain_process.info.rpc_url,
-                "chain_id": chain_info.chain_id,
-                "swan_token": chain_info.swan_token,
-                "client_payment": chain_info.client_payment,
-                "wallet": {"address": chain_info.wallet_address,
-                           "private_key_file": str(chain_info.private_key_file)},
-                "pid": chain_process.pid,
-            }
-        write_private_json(state_dir / DESCRIPTION, description)
+    return description
+
+
+async def _serve(state_dir: Path, time_scale: float, settings: dict[str, Any]) -> None:
+    """Run the chain and every emulator until SIGTERM/SIGINT; everything started is stopped, in reverse order,
+    however the start or the run ends (an ``AsyncExitStack``)."""
+    import secrets
+
+    from .faults import FaultState
+
+    faults = FaultState(admin_token=secrets.token_urlsafe(24))
+    faults.load_file(state_dir / "faults.json")
+    stop_event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_event.set)
+    listeners = _Listeners(read_description(state_dir) or {}, faults)
+    async with contextlib.AsyncExitStack() as stack:
+        chain_process, chain_info = await _start_chain(stack, listeners, state_dir, settings)
+        ctx = SandboxContext(state_dir=state_dir, time_scale=time_scale, chain=chain_info, settings=settings)
+        running = await _start_services(stack, listeners, ctx)
+        await listeners.run(stack)
+        write_private_json(state_dir / DESCRIPTION, _describe(state_dir, time_scale, settings, faults.admin_token,
+                                                              running, chain_process, chain_info))
         log.info("sandbox ready: %s", ", ".join(f"{r.service.name} {r.url}" for r in running))
         print("SANDBOX READY", flush=True)
         await stop_event.wait()
-    finally:
-        for server, _ in servers:
-            server.should_exit = True
-        await asyncio.sleep(0.05)
-        for r in running:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(r.service.stop(), timeout=15)
-        for _, sock in servers:
-            with contextlib.suppress(Exception):
-                sock.close()
-        if proxy is not None:
-            proxy.close()
-        if chain_process is not None:
-            await asyncio.to_thread(chain_process.stop)
 
 
 def trust_settings(jwt_assertion: bool = False, local_code_users: str | Sequence[str] | None = None

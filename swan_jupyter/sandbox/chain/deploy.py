@@ -45,6 +45,7 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
+from .._storage import write_private
 from ..service import ChainInfo
 from .amounts import price_to_wei
 from .anvil import CHAIN_ID, STATE_FILE_NAME, AnvilProcess, ChainError, ChainStateError
@@ -224,23 +225,6 @@ def faucet(info: ChainInfo, address: str, swan_wei: int, eth_wei: int) -> dict[s
 # ---------------------------------------------------------------------------------------------- state files
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically with mode 0600 from creation on."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            fd = -1
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-    finally:
-        if fd != -1:
-            os.close(fd)
-    os.replace(tmp, path)
-
-
 def _read_record(state_dir: Path) -> dict[str, Any] | None:
     path = state_dir / CHAIN_FILE
     if not path.exists():
@@ -273,7 +257,7 @@ def _load_wallet_key(state_dir: Path) -> str | None:
 def _new_wallet_key(state_dir: Path) -> str:
     account = Account.create()
     key = "0x" + bytes(account.key).hex()
-    _write_private(state_dir / WALLET_KEY_FILE, key + "\n")
+    write_private(state_dir / WALLET_KEY_FILE, key + "\n")
     return key
 
 
@@ -410,7 +394,7 @@ def start_chain(state_dir: Path, hardware: Sequence[HardwarePrice], *, timeout: 
             "deployed_block": deployed_block,
             "hardware": [asdict(entry) for entry in catalogue],
         }
-        _write_private(state_dir / CHAIN_FILE, json.dumps(new_record, indent=2, sort_keys=True) + "\n")
+        write_private(state_dir / CHAIN_FILE, json.dumps(new_record, indent=2, sort_keys=True) + "\n")
         info = ChainInfo(
             rpc_url=node.url,
             chain_id=CHAIN_ID,
