@@ -339,73 +339,65 @@ def start_chain(state_dir: Path, hardware: Sequence[HardwarePrice], *, timeout: 
     state_dir.mkdir(parents=True, exist_ok=True)
     catalogue = _normalise_catalogue(hardware)
     record = _read_record(state_dir)
-    try:
-        node = AnvilProcess.start(state_dir, timeout=timeout)
-    except ChainStateError:
-        # an unreadable state file (e.g. cut short by a crash): keep it aside and start from a new chain
-        state_file = state_dir / STATE_FILE_NAME
-        aside = state_file.with_name(f"{STATE_FILE_NAME}.unreadable-{int(time.time())}")
-        log.warning("sandbox chain: %s cannot be loaded; moved to %s, deploying a new chain", state_file, aside)
-        os.replace(state_file, aside)
-        node = AnvilProcess.start(state_dir, timeout=timeout)
+    node = _start_node(state_dir, timeout)
     try:
         w3 = connect(node.url)
-        reuse = (
-            record is not None
-            and int(record.get("chain_id", CHAIN_ID)) == CHAIN_ID
-            and _has_code(w3, record["swan_token"])
-            and _has_code(w3, record["client_payment"])
-        )
-        wallet_key = _load_wallet_key(state_dir)
-        if reuse:
-            assert record is not None
-            token_address = str(Web3.to_checksum_address(record["swan_token"]))
-            payment_address = str(Web3.to_checksum_address(record["client_payment"]))
-            deployed_block = int(record.get("deployed_block", 0))
-            retired = [int(h["hardware_id"]) for h in record.get("hardware", []) if isinstance(h, dict)]
-            written = sync_catalogue(w3, payment_address, catalogue, retired)
-            if written:
-                log.info("sandbox chain: %d hardware entries re-registered", written)
-            if wallet_key is None or Account.from_key(wallet_key).address.lower() != str(
-                record.get("wallet_address", "")
-            ).lower():
-                if wallet_key is None:
-                    wallet_key = _new_wallet_key(state_dir)
-                _fund_wallet(w3, token_address, Account.from_key(wallet_key).address)
-        else:
-            if record is not None:
-                log.warning("sandbox chain: recorded contracts are missing from the chain state; deploying again")
-            token_address = _deploy(w3, "SwanToken")
-            payment_address = _deploy(w3, "ClientPayment", token_address)
-            deployed_block = int(w3.eth.block_number)
-            sync_catalogue(w3, payment_address, catalogue)
-            if wallet_key is None:
-                wallet_key = _new_wallet_key(state_dir)
-            _fund_wallet(w3, token_address, Account.from_key(wallet_key).address)
+        token_address, payment_address, deployed_block, wallet_key = _contracts(w3, state_dir, record, catalogue)
         wallet_address = str(Account.from_key(wallet_key).address)
         new_record = {
-            "version": _CHAIN_FILE_VERSION,
-            "chain_id": CHAIN_ID,
-            "swan_token": token_address,
-            "client_payment": payment_address,
-            "operator_address": OPERATOR_ADDRESS,
-            "wallet_address": wallet_address,
-            "private_key_file": WALLET_KEY_FILE,
-            "deployed_block": deployed_block,
+            "version": _CHAIN_FILE_VERSION, "chain_id": CHAIN_ID, "swan_token": token_address,
+            "client_payment": payment_address, "operator_address": OPERATOR_ADDRESS, "wallet_address": wallet_address,
+            "private_key_file": WALLET_KEY_FILE, "deployed_block": deployed_block,
             "hardware": [asdict(entry) for entry in catalogue],
         }
         write_private(state_dir / CHAIN_FILE, json.dumps(new_record, indent=2, sort_keys=True) + "\n")
-        info = ChainInfo(
-            rpc_url=node.url,
-            chain_id=CHAIN_ID,
-            swan_token=token_address,
-            client_payment=payment_address,
-            wallet_address=wallet_address,
-            private_key_file=state_dir / WALLET_KEY_FILE,
-            operator_address=OPERATOR_ADDRESS,
-            operator_private_key=OPERATOR_PRIVATE_KEY,
-        )
+        info = ChainInfo(rpc_url=node.url, chain_id=CHAIN_ID, swan_token=token_address,
+                         client_payment=payment_address, wallet_address=wallet_address,
+                         private_key_file=state_dir / WALLET_KEY_FILE, operator_address=OPERATOR_ADDRESS,
+                         operator_private_key=OPERATOR_PRIVATE_KEY)
     except BaseException:
         node.stop(timeout=5.0)
         raise
     return ChainProcess(node, info)
+
+
+def _start_node(state_dir: Path, timeout: float) -> AnvilProcess:
+    """anvil on ``state_dir``; an unreadable state file (cut short by a crash) is kept aside for a new chain."""
+    try:
+        return AnvilProcess.start(state_dir, timeout=timeout)
+    except ChainStateError:
+        state_file = state_dir / STATE_FILE_NAME
+        aside = state_file.with_name(f"{STATE_FILE_NAME}.unreadable-{int(time.time())}")
+        log.warning("sandbox chain: %s cannot be loaded; moved to %s, deploying a new chain", state_file, aside)
+        os.replace(state_file, aside)
+        return AnvilProcess.start(state_dir, timeout=timeout)
+
+
+def _contracts(w3: Web3, state_dir: Path, record: dict[str, Any] | None,
+               catalogue: list[HardwarePrice]) -> tuple[str, str, int, str]:
+    """The recorded contracts when the chain still has them (catalogue re-synced), else newly deployed ones;
+    the sandbox wallet key, created and funded when needed. ``(token, payment, deployed block, wallet key)``."""
+    wallet_key = _load_wallet_key(state_dir)
+    reuse = (record is not None and int(record.get("chain_id", CHAIN_ID)) == CHAIN_ID
+             and _has_code(w3, record["swan_token"]) and _has_code(w3, record["client_payment"]))
+    if record is not None and reuse:
+        token_address = str(Web3.to_checksum_address(record["swan_token"]))
+        payment_address = str(Web3.to_checksum_address(record["client_payment"]))
+        retired = [int(h["hardware_id"]) for h in record.get("hardware", []) if isinstance(h, dict)]
+        written = sync_catalogue(w3, payment_address, catalogue, retired)
+        if written:
+            log.info("sandbox chain: %d hardware entries re-registered", written)
+        recorded_wallet = str(record.get("wallet_address", "")).lower()
+        if wallet_key is None or Account.from_key(wallet_key).address.lower() != recorded_wallet:
+            wallet_key = wallet_key or _new_wallet_key(state_dir)
+            _fund_wallet(w3, token_address, Account.from_key(wallet_key).address)
+        return token_address, payment_address, int(record.get("deployed_block", 0)), wallet_key
+    if record is not None:
+        log.warning("sandbox chain: recorded contracts are missing from the chain state; deploying again")
+    token_address = _deploy(w3, "SwanToken")
+    payment_address = _deploy(w3, "ClientPayment", token_address)
+    deployed_block = int(w3.eth.block_number)
+    sync_catalogue(w3, payment_address, catalogue)
+    wallet_key = wallet_key or _new_wallet_key(state_dir)
+    _fund_wallet(w3, token_address, Account.from_key(wallet_key).address)
+    return token_address, payment_address, deployed_block, wallet_key
