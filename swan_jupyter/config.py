@@ -3,7 +3,7 @@
 1. built-in defaults and the built-in profiles (``sandbox``, ``testnet``, ``mainnet``);
 2. the user config file (TOML, ``<user config dir>/swan-jupyter/config.toml`` or ``$SWAN_JUPYTER_CONFIG``),
    whose ``[profiles.NAME]`` tables refine built-in profiles or define new ones;
-3. environment variables (table below);
+3. environment variables (:data:`ENV_VARS` maps each to its setting; the README has the table);
 4. explicit keyword arguments (the magics pass ``%config SwanMagics.*`` values this way).
 
 Config file example::
@@ -21,13 +21,6 @@ Config file example::
     [profiles.lab]
     inherit = "mainnet"
     read_timeout = 60
-
-Environment variables: ``SWAN_PROFILE``, ``SWAN_API_KEY``, ``SWAN_ORCHESTRATOR_URL``, ``SWAN_WALLET_ADDRESS``,
-``SWAN_PRIVATE_KEY_FILE``, ``SWAN_KEYSTORE_FILE``, ``SWAN_CHAIN_RPC_URL``, ``SWAN_MAX_PAYMENT``,
-``SWAN_MAX_SESSION_SPEND``, ``SWAN_CONNECT_TIMEOUT``, ``SWAN_READ_TIMEOUT``, ``SWAN_RETRIES``,
-``SWAN_SANDBOX_STATE``, ``ABACO_URL``, ``ABACO_TOKEN``, ``ABACO_FLAVOR`` (``v2`` or ``v3``), ``ABACO_TENANT``,
-``ABACO_USER`` (which sandbox user to act as), ``SWAN_ALLOW_INSECURE_KEY_FILE``, ``SWAN_CHAIN_ID``,
-``SWAN_CLIENT_PAYMENT_ADDRESS``, ``SWAN_TOKEN_ADDRESS``.
 
 Credentials (``api_key``, ``abaco_token``) are stripped of surrounding whitespace wherever they come from; a
 control character inside one is refused (see :func:`swan_jupyter.redact.credential`).
