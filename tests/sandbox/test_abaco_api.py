@@ -14,9 +14,7 @@ import pytest
 import requests
 
 from swan_jupyter.sandbox.abaco.wire import is_hashid, new_hashid
-from tests.sandbox.test_abaco_helpers import AbacoServer, Api, abaco, wait_for
-
-__all__ = ["abaco"]
+from tests.sandbox.abaco_tools import AbacoServer, Api, wait_for
 
 METHOD_NOT_ALLOWED = "Invalid request: the API endpoint does not exist or the provided HTTP method is not allowed."
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+Z\d*)?$")

@@ -16,9 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox.test_abaco_helpers import ROOT, AbacoServer, abaco
-
-__all__ = ["abaco"]
+from tests.sandbox.abaco_tools import ROOT, AbacoServer
 
 VENVS = ROOT / "benchmarks" / ".venvs"
 

@@ -12,17 +12,7 @@ from typing import Any
 import cloudpickle
 import pytest
 
-from tests.sandbox.test_abaco_helpers import (
-    AbacoProcess,
-    AbacoServer,
-    Api,
-    abaco,
-    process_alive_with_env,
-    wait_for,
-    write_script,
-)
-
-__all__ = ["abaco"]
+from tests.sandbox.abaco_tools import AbacoProcess, AbacoServer, Api, process_alive_with_env, wait_for, write_script
 
 
 @pytest.fixture(params=["v2", "v3"])

@@ -15,9 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.sandbox.test_abaco_helpers import AbacoServer, Api, abaco, wait_for
-
-__all__ = ["abaco"]
+from tests.sandbox.abaco_tools import AbacoServer, Api, wait_for
 
 
 @pytest.fixture(params=["v2", "v3"])
@@ -303,7 +301,7 @@ def test_10_queues_are_a_setting_with_abacos_refusal(make: Callable[..., Api], t
 def test_12_deployment_info_message_is_the_real_servers(tmp_path: Path) -> None:
     """python-swan-sdk test/object/conftest.py 119-347 (``task_deployment_response``: ``fetch task info for
     task_uuid='<uuid>' successfully``), 73-77 (creation: ``Task_uuid initialized.``), 431-436 (unknown task)."""
-    from tests.sandbox.test_orchestrator_helpers import Emulator
+    from tests.sandbox.orchestrator_tools import Emulator
 
     emu = Emulator(tmp_path, None, 1.0)
     try:

@@ -14,7 +14,7 @@ from web3 import Web3
 
 from swan_jupyter.sandbox.chain import ChainProcess, payment_contract, start_chain
 from swan_jupyter.sandbox.orchestrator import catalogue as cat
-from tests.sandbox.test_orchestrator_helpers import Emulator, Wallet, wallet_key
+from tests.sandbox.orchestrator_tools import Emulator, Wallet, wallet_key
 
 TIME_SCALE = 120.0
 

@@ -20,7 +20,7 @@ from web3 import Web3
 from swan_jupyter.sandbox.chain import ChainProcess, amount_due, faucet, send_transaction, start_chain
 from swan_jupyter.sandbox.orchestrator import catalogue as cat
 from swan_jupyter.sandbox.orchestrator.routes import swan
-from tests.sandbox.test_orchestrator_helpers import SUBMIT4, Emulator, Wallet, fake_uuid, wallet_key
+from tests.sandbox.orchestrator_tools import SUBMIT4, Emulator, Wallet, fake_uuid, wallet_key
 
 TIME_SCALE = 120.0  # one real second = two task-minutes: jobs run after 1 s, one hour lasts 30 s
 PRICE_048 = 480_000_000_000_000_000

@@ -24,7 +24,7 @@ import requests
 
 from swan_jupyter.sandbox.chain import ChainProcess, start_chain
 from swan_jupyter.sandbox.orchestrator import catalogue as cat
-from tests.sandbox.test_orchestrator_helpers import Emulator, Wallet, wallet_key
+from tests.sandbox.orchestrator_tools import Emulator, Wallet, wallet_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_PYTHON = ROOT / "benchmarks" / ".venvs" / "swan-sdk" / "bin" / "python"

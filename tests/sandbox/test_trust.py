@@ -24,7 +24,7 @@ import requests
 
 from swan_jupyter.sandbox import host
 from swan_jupyter.sandbox.abaco.auth import SANDBOX_USERS, load_secret, mint_token
-from tests.sandbox.test_abaco_helpers import write_script
+from tests.sandbox.abaco_tools import write_script
 
 EVIL = "http://evil.example"
 ADMIN_CLAIMS = {"http://wso2.org/claims/enduser": "testuser@carbon.super", "tapis/username": "testuser",

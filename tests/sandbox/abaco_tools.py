@@ -1,8 +1,8 @@
 """Helpers for the Abaco emulator tests: the service served by uvicorn on 127.0.0.1 (in a thread, or as a
 separate process for kill tests) and a small HTTP client for both flavours.
 
-Importing the fixtures (``from tests.sandbox.test_abaco_helpers import abaco``) gives a test module one
-emulator per module in a temporary state folder, stopped (children killed) at teardown.
+The ``abaco`` fixture (``tests/sandbox/conftest.py``) gives each test module one emulator in a temporary state
+folder, stopped (children killed) at teardown.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from swan_jupyter.sandbox.abaco import create_service
@@ -227,14 +226,3 @@ def process_alive_with_env(key: str, value: str) -> bool:
         except (psutil.Error, OSError):
             continue
     return False
-
-
-@pytest.fixture(scope="module")
-def abaco(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AbacoServer]:
-    """One emulator per test module (max binary message 4096 bytes so the size limit is testable), accepting
-    ``X-Jwt-Assertion-<TENANT>`` signed with its key (the start option ``--jwt-assertion``) for agavepy's JWT
-    mode and Abaco's v2 test-suite style."""
-    server = AbacoServer(tmp_path_factory.mktemp("abaco-state"), {"abaco_max_content_length": 4096,
-                                                                  "abaco_jwt_assertion": True})
-    yield server
-    server.stop()
