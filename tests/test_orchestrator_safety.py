@@ -127,7 +127,7 @@ def test_a_payment_that_loses_a_race_is_mined_reverted_and_reported(orch: Orches
     second = Session(notify=lambda _m: None, ledger_path=str(tmp_path / "b.sqlite")).orchestrator()
     payer = first.payer()
     # enough allowance for both, so neither needs an approve mined while mining is paused
-    payer._send_simple(payer.token.functions.approve(payer.contract.address, 10**19), payer._fees())
+    payer.approve(10**19)
     swan_before = payer.balances()["swan_wei"]
     rpc_call(node, "evm_setAutomine", [False])
     try:
@@ -154,7 +154,7 @@ def test_a_payment_that_loses_a_race_is_mined_reverted_and_reported(orch: Orches
     assert payer.amount_paid(uuid) == receipt.amount_wei == 480_000_000_000_000_000
     assert payer.balances()["swan_wei"] == swan_before - receipt.amount_wei
     assert [o["tx_hash"].lower() for o in creation_orders(orch, uuid)] == [receipt.tx_hash.lower()]
-    payer._send_simple(payer.token.functions.approve(payer.contract.address, 0), payer._fees())
+    payer.approve(0)
 
 
 # -- a payer process killed with SIGKILL -------------------------------------------------------------------------

@@ -319,6 +319,18 @@ class Payer:
             )
         return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
 
+    def approve(self, amount_wei: int) -> str:
+        """Set the payment contract's allowance from this wallet to exactly ``amount_wei`` (0 revokes it), under
+        the wallet's lock and after reconciling; returns the approve transaction's hash once it is mined.
+
+        Payments approve what they need by themselves; this is for paying several tasks from one allowance, or
+        for revoking an allowance.
+        """
+        with self.locked():
+            self.reconcile()
+            return self._send_simple(self.token.functions.approve(self.contract.address, int(amount_wei)),
+                                     self._fees())
+
     def _send_simple(self, call: Any, fees: dict[str, int], nonce: int | None = None,
                      entry: LedgerEntry | None = None) -> str:
         """Sign and send one transaction (the approve), wait for it, return its hash."""
