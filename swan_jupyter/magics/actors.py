@@ -18,6 +18,7 @@ a terminal).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -68,10 +69,10 @@ ACTORS_HELP = """Abaco actors: %actors SUBCOMMAND [ARGS] [VAR]   (each subcomman
   add-workers ACTOR [N]         ensure N workers (admins only)
   nonces ACTOR                  nonces (DataFrame; the ids, credentials, are masked)
   add-nonce ACTOR [--level L] [--max-uses N]
-  executions ACTOR              executions (DataFrame)
+  executions ACTOR              the actor's executions (DataFrame, the same schema as metrics)
   logs ACTOR EXECUTION          an execution's logs
   results ACTOR EXECUTION       drain an execution's results (list of bytes)
-  metrics [--actor A ...] [--filter K=V ...]   per-execution metrics across actors (DataFrame)
+  metrics [--actor A ...] [--filter K=V ...] [--since T] [--refresh]   executions across actors (DataFrame)
   aliases                       every alias of the tenant (DataFrame)
   search KIND [K=V ...] [--limit N] [--skip N]   search actors, executions, workers or logs
   form | explore                interactive widgets (when installed)
@@ -152,6 +153,25 @@ def message_from_body(body: str, kind: str | None) -> Any:
     return text
 
 
+def parse_since(text: str | None) -> datetime | None:
+    """``--since``: ISO 8601 (naive = UTC) or a span back from now such as ``30min``, ``2h``, ``1d``."""
+    if text is None:
+        return None
+    from ..actors.models import parse_time
+
+    span = text.strip().lower()
+    units = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400}
+    number = span.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = span[len(number):]
+    if number and unit in units and number.replace(".", "", 1).isascii() and number.replace(".", "", 1).isdigit():
+        return datetime.now(UTC) - timedelta(seconds=float(number) * units[unit])
+    when = parse_time(text)
+    if when is None:
+        raise UsageError(f"--since expects ISO 8601 (2026-11-01T10:00) or a span such as 30min, 2h, 1d; "
+                         f"got {text!r}.")
+    return when
+
+
 def _filters(tokens: list[str]) -> tuple[dict[str, Any], str | None]:
     """``KEY=VALUE`` search filters, and a trailing VAR (a token without ``=``)."""
     var = None
@@ -217,13 +237,18 @@ def _actors_parser() -> MagicArgumentParser:
     add("results", "Drain an execution's results (each result is returned once).", "actor", "execution")
     p = add("metrics", "Per-execution metrics across actors, as a DataFrame (all your actors by default).\n\n"
                        "Examples:\n  %actors metrics df\n  %actors metrics --actor {a.id} --actor my-alias df\n"
-                       "  %actors metrics --filter image=abacosamples/wc df")
+                       "  %actors metrics --filter image=abacosamples/wc df\n  %actors metrics --since 1h recent\n"
+                       "  %actors metrics --refresh df      (append only what is new to df)")
     p.add_argument("--actor", action="append", dest="actors", metavar="ACTOR", help="only this actor (repeat)")
     p.add_argument("--filter", action="append", dest="filters", default=[], metavar="KEY=VALUE",
                    help="only actors matching this search filter (repeat)")
     p.add_argument("--method", choices=("auto", "search", "details"), default="auto",
                    help="how to fetch (default auto: search API, else one GET per execution)")
     p.add_argument("--workers", type=int, default=16, help="concurrent requests (default 16)")
+    p.add_argument("--since", metavar="TIME", help="only executions received since TIME: ISO 8601 (UTC unless it "
+                                                   "has an offset) or a span back from now (30min, 2h, 1d)")
+    p.add_argument("--refresh", action="store_true",
+                   help="VAR holds a frame: fetch only the executions newer than its newest row and append them")
     add("aliases", "Every alias of the tenant as a DataFrame.")
     p = add("search", "Search actors, executions, workers or logs (Abaco's search syntax).\n\n"
                       "Examples:\n  %actors search executions status=COMPLETE runtime.gt=1 --limit 10\n"
@@ -407,19 +432,14 @@ class ActorMagics(Magics):
             return client.add_nonce(args.actor, level=args.level, max_uses=args.max_uses,
                                     description=args.description)
         if cmd == "executions":
-            return frames.executions_frame(client.list_executions(args.actor).executions, actor_id=args.actor)
+            actor = client.get(args.actor)  # an unknown actor is an error here, not an empty frame
+            return frames.execution_metrics(client, [str(actor.id)], progress_after=self._progress_after())
         if cmd == "logs":
             return TextBlock(client.get_logs(args.actor, args.execution))
         if cmd == "results":
             return ResultList(client.results(args.actor, args.execution))
         if cmd == "metrics":
-            selection: Any = args.actors
-            if args.filters:
-                if args.actors:
-                    raise UsageError("Give either --actor or --filter, not both.")
-                selection = parse_env(args.filters, "--filter")
-            return frames.execution_metrics(client, selection, method=args.method, max_workers=args.workers,
-                                            progress_after=self._progress_after())
+            return self._metrics(client, args)
         if cmd == "aliases":
             return frames.aliases_frame(client.list_aliases())
         if cmd == "search":
@@ -428,6 +448,31 @@ class ActorMagics(Magics):
             frame.attrs["total_count"] = page.total_count
             return frame
         raise UsageError(f"Unknown subcommand {cmd!r}.")  # pragma: no cover (argparse refuses it first)
+
+    def _metrics(self, client: Any, args: Any) -> Any:
+        """``%actors metrics``: a new frame, or (``--refresh VAR``) the frame in VAR brought up to date."""
+        from ..frames import actors as frames
+
+        if args.refresh:
+            if not args.var:
+                raise UsageError("--refresh needs the variable that holds the frame: %actors metrics --refresh df")
+            assert self.shell is not None
+            current = self.shell.user_ns.get(args.var)
+            if "execution_id" not in getattr(current, "columns", ()):
+                raise UsageError(f"{args.var!r} does not hold an execution frame "
+                                 f"(make one: %actors metrics {args.var}).")
+            if args.actors or args.filters or args.since:
+                raise UsageError("--refresh fetches for the actors the frame was built for: "
+                                 "drop --actor/--filter/--since.")
+            return frames.refresh_execution_metrics(client, current, max_workers=args.workers,
+                                                    progress_after=self._progress_after())
+        selection: Any = args.actors
+        if args.filters:
+            if args.actors:
+                raise UsageError("Give either --actor or --filter, not both.")
+            selection = parse_env(args.filters, "--filter")
+        return frames.execution_metrics(client, selection, since=parse_since(args.since), method=args.method,
+                                        max_workers=args.workers, progress_after=self._progress_after())
 
     def _widget(self, cmd: str) -> Any:
         """Hook for ``%actors form`` / ``%actors explore``: the widgets live in :mod:`swan_jupyter.widgets`."""
@@ -440,8 +485,9 @@ class ActorMagics(Magics):
                 from ..widgets.actor_form import ActorForm
 
                 return ActorForm(default_session().actors())
-            from ..widgets.explorer import ExecutionExplorer
+            from ..widgets.explorer import ExecutionExplorer, require_plotting
 
+            require_plotting()  # before any request: a missing matplotlib is an install hint, not a widget error
             return ExecutionExplorer(actors=default_session().actors())
         except ImportError as exc:
             raise UsageError(f"%actors {cmd} needs the interactive widgets, which are not available ({exc}).") from None
