@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotFoundError, RemoteError, ValidationError
+from ..errors import NotFoundError, RemoteError, SwanJupyterError, ValidationError
 from .models import Actor, parse_time
 
 if TYPE_CHECKING:
@@ -107,7 +107,14 @@ def resolve_actors(
 
     Refs that cannot be read (unknown alias, no permission) go to ``failures``.
     """
-    known = {str(a.id): a for a in client.list() if a.id}
+    try:
+        known = {str(a.id): a for a in client.list() if a.id}
+    except SwanJupyterError:
+        # A nonce, or a user who may not list: named actors can still be read one by one (names then come
+        # from those reads only).
+        if actors is None or (callable(actors) and not isinstance(actors, str | Sequence | Mapping)):
+            raise
+        known = {}
     if actors is None:
         return None, known
     if isinstance(actors, str):

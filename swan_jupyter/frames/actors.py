@@ -96,16 +96,13 @@ NONCE_COLUMNS = [
 PERMISSION_COLUMNS = [Column("user"), Column("level", "cat", LEVELS)]
 #: ``aliases_frame``: one row per alias.
 ALIAS_COLUMNS = [Column("alias"), Column("actor_id"), Column("owner")]
-def _dicts(items: Iterable[Model | Mapping[str, Any]]) -> list[dict[str, Any]]:
-    from ..actors.models import parse_time
 
-    rows = [dict(i) if isinstance(i, Mapping) else i.to_dict() for i in items]
-    # Parse Abaco's own time quirks here (e.g. "2Z-01-10T...", "...06.5Z00"), before pandas sees them.
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, str) and key.endswith("_time"):
-                row[key] = parse_time(value)
-    return rows
+
+def _dicts(items: Iterable[Model | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as snake_case dicts (Abaco's time quirks are undone by :func:`~swan_jupyter.frames.to_utc`)."""
+    from ..actors.cases import snake_rows
+
+    return snake_rows(i if isinstance(i, Mapping) else i.to_dict() for i in items)
 
 
 def actors_frame(items: Iterable[Actor | Mapping[str, Any]]) -> pd.DataFrame:

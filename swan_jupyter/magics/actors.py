@@ -164,7 +164,10 @@ def parse_since(text: str | None) -> datetime | None:
     number = span.rstrip("abcdefghijklmnopqrstuvwxyz")
     unit = span[len(number):]
     if number and unit in units and number.replace(".", "", 1).isascii() and number.replace(".", "", 1).isdigit():
-        return datetime.now(UTC) - timedelta(seconds=float(number) * units[unit])
+        try:
+            return datetime.now(UTC) - timedelta(seconds=float(number) * units[unit])
+        except OverflowError:
+            raise UsageError(f"--since {text}: that is further back than dates go.") from None
     when = parse_time(text)
     if when is None:
         raise UsageError(f"--since expects ISO 8601 (2026-11-01T10:00) or a span such as 30min, 2h, 1d; "
