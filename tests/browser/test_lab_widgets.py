@@ -61,6 +61,7 @@ def test_actor_widgets_render_in_jupyterlab(lab_server: LabServer, page: Any) ->
     form = page.locator(".jupyter-widgets:has-text('Send a message to an Abaco actor')").first
     form.wait_for(timeout=90_000)
     shot(form, "actor_message_form")
+    page.set_viewport_size({"width": 1024, "height": 900})  # the explorer must fit a 1024 px window
     explorer = page.locator(".jupyter-widgets:has-text('Execution explorer')").first
     explorer.wait_for(timeout=90_000)
     page.locator(".jupyter-widgets:has-text('success rate')").first.wait_for(timeout=90_000)
@@ -69,4 +70,9 @@ def test_actor_widgets_render_in_jupyterlab(lab_server: LabServer, page: Any) ->
         "() => [...document.querySelectorAll('.jupyter-widgets img')].filter(i => i.naturalWidth > 0).length >= 2",
         timeout=60_000)
     explorer.scroll_into_view_if_needed()
+    box = explorer.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1024, box
+    assert explorer.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the explorer overflows its width"
+    page.locator(".lm-TabBar-tab:has-text('Distributions')").first.click()
+    explorer.locator("img").nth(0).wait_for(state="visible", timeout=30_000)
     shot(explorer, "execution_explorer")
