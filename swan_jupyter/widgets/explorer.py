@@ -23,7 +23,7 @@ The frame is in the execution schema of :mod:`swan_jupyter.frames.actors` (``dur
 ``Refresh`` fetches only what is new (:func:`~swan_jupyter.frames.actors.refresh_execution_metrics`). Plots
 are matplotlib figures rendered to PNG (no GUI backend), so they show in JupyterLab, in a saved notebook and in
 any front end; matplotlib comes with ``pip install 'swan-jupyter[explore]'``. Everything fits a 1024 px
-window.
+window: the filter rows wrap and the plots shrink with the output area.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TIME_COLUMN = "message_received_time"
-#: Widest plot, in pixels (a 1024 px window leaves about 900 px to a notebook output).
-PLOT_WIDTH_PX = 840
+#: Plot width, in pixels; plots shrink with the output area (a 1024 px JupyterLab window with its side bar
+#: open leaves about 600 px), and the filter rows wrap.
+PLOT_WIDTH_PX = 640
 #: Candidate bins for the throughput plot, smallest first; the first giving at most 120 bins is used.
 BINS = ("1s", "2s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min", "1h", "2h",
         "3h", "6h", "12h", "1D", "2D", "7D", "30D")
@@ -172,17 +173,18 @@ class ExecutionExplorer:
         self.filtered: pd.DataFrame = self.frame
         #: How many series/points each plot drew at the last render (0: the plot is empty).
         self.plotted: dict[str, int] = {}
-        self.actor_filter = w.SelectMultiple(description="Actors", rows=5, layout=w.Layout(width="330px"))
-        self.status_filter = w.SelectMultiple(description="Status", rows=5, layout=w.Layout(width="230px"))
+        self.actor_filter = w.SelectMultiple(description="Actors", rows=5, layout=w.Layout(width="300px"))
+        self.status_filter = w.SelectMultiple(description="Status", rows=5, layout=w.Layout(width="220px"))
         self.since = w.DatetimePicker(description="From", layout=w.Layout(width="auto"))
         self.until = w.DatetimePicker(description="Until", layout=w.Layout(width="auto"))
         self.refresh_button = w.Button(description="Refresh", icon="refresh",
                                        disabled=fetch is None and actors is None, layout=w.Layout(width="110px"))
         self.message = w.HTML()
         self.summary_html = w.HTML()
-        self.distribution_plot = w.Image(format="png", layout=w.Layout(max_width=f"{PLOT_WIDTH_PX}px"))
-        self.throughput_plot = w.Image(format="png", layout=w.Layout(max_width=f"{PLOT_WIDTH_PX}px"))
-        self.failure_list = w.Select(rows=8, layout=w.Layout(width=f"{PLOT_WIDTH_PX}px"))
+        plot_layout = {"width": "100%", "max_width": f"{PLOT_WIDTH_PX}px", "height": "auto"}
+        self.distribution_plot = w.Image(format="png", layout=w.Layout(**plot_layout))
+        self.throughput_plot = w.Image(format="png", layout=w.Layout(**plot_layout))
+        self.failure_list = w.Select(rows=8, layout=w.Layout(width="100%", max_width=f"{PLOT_WIDTH_PX}px"))
         self.logs_button = w.Button(description="Show logs", icon="file-text", disabled=True)
         self.logs_html = w.HTML()
         for control in (self.actor_filter, self.status_filter, self.since, self.until):
@@ -196,13 +198,14 @@ class ExecutionExplorer:
         ])
         for index, title in enumerate(("Summary", "Distributions", "Throughput", "Failures")):
             self.tabs.set_title(index, title)
+        wrap = w.Layout(flex_flow="row wrap", width="100%", align_items="flex-start")
         self.widget = w.VBox([
             w.HTML("<b>Execution explorer</b>"),
-            w.HBox([self.actor_filter, self.status_filter, w.VBox([self.refresh_button])]),
-            w.HBox([self.since, self.until]),
+            w.HBox([self.actor_filter, self.status_filter, self.refresh_button], layout=wrap),
+            w.HBox([self.since, self.until], layout=wrap),
             self.message,
             self.tabs,
-        ], layout=w.Layout(max_width="900px"))
+        ], layout=w.Layout(width="100%", max_width=f"{PLOT_WIDTH_PX + 60}px"))
         if frame is not None:
             self._load(frame)
         elif fetch is not None or actors is not None:
@@ -389,7 +392,7 @@ class ExecutionExplorer:
                 cells.append(f"<td style='{cell}'>{esc(text)}</td>")
             body += "<tr>" + "".join(cells) + "</tr>"
         self.plotted["summary"] = len(table)
-        return (f"{head}<div style='overflow-x:auto;max-width:{PLOT_WIDTH_PX + 40}px'>"
+        return (f"{head}<div style='overflow-x:auto;max-width:100%'>"
                 f"<table class='swan-summary' style='font-size:12px;border-collapse:collapse'>"
                 f"<tr>{header}</tr>{body}</table></div>")
 
@@ -397,8 +400,8 @@ class ExecutionExplorer:
         import numpy as np
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(PLOT_WIDTH_PX / 96, 3.3))
-        axes = fig.subplots(1, 2)
+        fig = Figure(figsize=(PLOT_WIDTH_PX / 96, 5.6))
+        axes = fig.subplots(2, 1)
         frame = self.filtered
         labels = _actor_labels(frame) if len(frame) else None
         drawn = 0
@@ -416,13 +419,14 @@ class ExecutionExplorer:
                 drawn += 1
             if wide:
                 ax.set_xscale("log")
+            ax.set_ylim(0, 1.03)
             ax.set_title(f"{title} per actor (ECDF{', log scale' if wide else ''})", fontsize=9)
             ax.set_xlabel("seconds", fontsize=8)
             ax.set_ylabel("fraction of executions", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
         if drawn:
-            axes[1].legend(fontsize=7, loc="lower right")
+            axes[0].legend(fontsize=7, loc="lower right")
         self.plotted["distributions"] = drawn
         fig.tight_layout()
         return figure_png(fig)
@@ -431,7 +435,7 @@ class ExecutionExplorer:
         import pandas as pd
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(PLOT_WIDTH_PX / 96, 3.0))
+        fig = Figure(figsize=(PLOT_WIDTH_PX / 96, 2.9))
         ax = fig.subplots()
         bins = throughput(self.filtered)
         self.plotted["throughput"] = 0
