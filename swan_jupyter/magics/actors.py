@@ -351,8 +351,8 @@ class ActorMagics(Magics):
         ``delete ACTOR``, ``state ACTOR [--set JSON]``, ``permissions ACTOR``, ``grant ACTOR USER LEVEL``,
         ``workers ACTOR``, ``add-workers ACTOR [N]``, ``nonces ACTOR``, ``add-nonce ACTOR [--level L]
         [--max-uses N]``, ``executions ACTOR``, ``logs ACTOR EXECUTION``, ``results ACTOR EXECUTION``,
-        ``metrics [--actor A ...] [--filter K=V ...]``, ``aliases``, ``search KIND [K=V ...] [--limit N]
-        [--skip N]``, ``form``, ``explore``.
+        ``metrics [--actor A ...] [--filter K=V ...] [--since TIME] [--refresh]``, ``aliases``,
+        ``search KIND [K=V ...] [--limit N] [--skip N]``, ``form``, ``explore``.
 
         Listings are DataFrames with stable dtypes (UTC times, ``Int64`` counts, categorical statuses). A
         trailing VAR stores the result instead of displaying it. The line expands ``{expr}`` and ``$name``.
@@ -362,6 +362,7 @@ class ActorMagics(Magics):
             %actors create --image abacosamples/test --name echo --env MODE=fast a
             %actors logs {a.id} {ex.id}
             %actors metrics --actor {a.id} m
+            %actors metrics --refresh m          # append only the executions newer than m's newest row
             %actors search executions status=COMPLETE runtime.gt=1 --limit 10
         """
         try:
