@@ -10,6 +10,10 @@ image, sent concurrently; the seeding time is reported separately), then times t
   ``listExecutions`` and ``getExecution`` for each execution (v2 server, camelCase);
 * with tapipy 25.x (``benchmarks/.venvs/tapipy``): ``list_actors``, ``list_executions``, ``get_execution``.
 
+Then, on top of those executions, ``--new`` more messages: the time of
+``refresh_execution_metrics(client, frame)`` (fetches only what is newer than the frame's newest row) against a
+full build, and the peak RSS of a fresh process that builds the whole frame (``ru_maxrss``).
+
 Both peers run in their own virtualenvs (``scripts/make_peer_venvs.sh agavepy tapipy``) and only fetch (they
 build no DataFrame); our figure includes building the typed DataFrame. Finally it measures the per-call
 overhead of our :class:`~swan_jupyter.transport.Transport` against a bare ``requests.Session`` on the same GET.
@@ -111,6 +115,45 @@ def seed(client: Any, n_actors: int, n_executions: int, concurrency: int) -> tup
     return ids, sent, time.perf_counter() - t0
 
 
+RSS_SCRIPT = r"""
+import json, os, resource, sys
+sys.path.insert(0, sys.argv[3])
+from swan_jupyter.actors import Actors
+from swan_jupyter.frames.actors import execution_metrics
+client = Actors(sys.argv[1], token=os.environ["BENCH_TOKEN"], flavor="v3")
+frame = execution_metrics(client, progress_after=-1)
+print(json.dumps({"rows": len(frame), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "frame_mb": frame.memory_usage(deep=True).sum() / 2**20}))
+"""
+
+
+def refresh_figures(client: Any, ids: list[str], n_new: int, concurrency: int) -> tuple[float, float, int]:
+    """(full build s, refresh s, rows added) after ``n_new`` more executions on top of what is there."""
+    from swan_jupyter.frames.actors import execution_metrics, refresh_execution_metrics
+
+    frame = execution_metrics(client, progress_after=-1)
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        sent = list(pool.map(lambda i: client.send_message(ids[i % len(ids)], f"new{i}"), range(n_new)))
+    for execution in sent:
+        execution.wait(600, poll=0.2)
+    t0 = time.perf_counter()
+    full = execution_metrics(client, progress_after=-1)
+    full_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    refreshed = refresh_execution_metrics(client, frame, progress_after=-1)
+    refresh_s = time.perf_counter() - t0
+    assert len(refreshed) == len(full) == len(frame) + n_new, (len(refreshed), len(full), len(frame))
+    return full_s, refresh_s, len(refreshed) - len(frame)
+
+
+def peak_rss(url: str, token: str) -> dict[str, Any]:
+    """Peak RSS of a fresh process that imports the client and builds the whole frame."""
+    out = subprocess.run([sys.executable, "-c", RSS_SCRIPT, url, "", str(ROOT)], capture_output=True, text=True,
+                         env={**os.environ, "BENCH_TOKEN": token}, timeout=600, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
 def per_call_overhead(url: str, path: str, token: str, header: str, calls: int) -> tuple[float, float]:
     """Median seconds per GET (decoded JSON) with our Transport and with a bare requests.Session."""
     import requests
@@ -154,6 +197,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent senders while seeding")
     parser.add_argument("--time-scale", type=float, default=60.0)
     parser.add_argument("--skip-peers", action="store_true", help="only time this client")
+    parser.add_argument("--new", type=int, default=100, help="executions added before timing a refresh")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from swan_jupyter.actors import Actors
@@ -203,6 +247,13 @@ def main() -> int:
             if label in results:
                 print(f"  ratio {label}: {results[label] / best:6.1f}x slower than our search path, "
                       f"{results[label] / details:6.1f}x slower than our details path")
+
+        full_s, refresh_s, added = refresh_figures(v3, ids, args.new, args.concurrency)
+        print(f"refresh after {added} new executions on top of {args.executions}: {refresh_s:.3f} s, full build "
+              f"{full_s:.2f} s: {refresh_s / full_s:.1%} of a full build", flush=True)
+        rss = peak_rss(url, token)
+        print(f"peak RSS of a fresh process building the {rss['rows']}-row frame: {rss['peak_rss_mb']:.0f} MB "
+              f"(the frame itself {rss['frame_mb']:.1f} MB)", flush=True)
 
         path = f"/v3/actors/{ids[0]}"
         ours, bare = per_call_overhead(url, path, token, "X-Tapis-Token", args.calls)

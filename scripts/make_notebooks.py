@@ -1,7 +1,8 @@
 """Write the notebooks in notebooks/ from the cell lists below (outputs empty, kernelspec python3).
 
 The notebooks are the source of truth once written; this script is how they were first laid out and can
-regenerate them: ``.venv/bin/python scripts/make_notebooks.py``.
+regenerate them: ``.venv/bin/python scripts/make_notebooks.py [NAME.ipynb ...]`` (all, or only those named),
+then ``scripts/strip-notebooks``.
 """
 
 from __future__ import annotations
@@ -158,40 +159,140 @@ results, against the sandbox's Abaco emulator (both the v2 and v3 wire formats a
 
 METRICS = [
     md("""
-# Execution metrics as data
+# Execution metrics as data: which actor is slow, which one waits, which one fails?
 
-Generate a realistic load across several actors, then analyse the execution-metrics DataFrame with pandas:
-groupby, percentiles, time series, plots, and the interactive ExecutionExplorer.
+We run a small, uneven workload on four actors and let the numbers answer three questions:
+
+1. How long does each actor really take? (Abaco's own `runtime` field is whole seconds: it cannot tell 80 ms
+   from 900 ms.)
+2. Where does the time between sending a message and getting its result go: running, or waiting in the queue?
+3. Which executions fail, and why?
+
+The actors run in the local sandbox as real processes: `abacosamples/sleep_loop` with short and long sleeps,
+`abacosamples/wc` over inputs from one word to twenty thousand, and a `sleep_loop` whose configuration is
+broken, so that every run of it fails.
 """),
     code("%load_ext swan_jupyter"),
-    code("""from swan_jupyter.session import default_session
+    code("""import random
+import time
+
+from swan_jupyter.session import default_session
 
 actors = default_session().actors()
-created = [actors.add({"image": "abacosamples/wc", "name": f"metrics-wc-{i}"}) for i in range(4)]
-created.append(actors.add({"image": "abacosamples/sleep_loop", "name": "metrics-sleep"}))
-[a.id for a in created]"""),
-    code("""import random
+short = actors.add({"image": "abacosamples/sleep_loop", "name": "nb04-short-sleep"})
+long_ = actors.add({"image": "abacosamples/sleep_loop", "name": "nb04-long-sleep"})
+wc = actors.add({"image": "abacosamples/wc", "name": "nb04-wc"})
+broken = actors.add({"image": "abacosamples/sleep_loop", "name": "nb04-broken",
+                     "default_environment": {"iterations": "not-a-number"}})  # every run fails
+created = [short, long_, wc, broken]
+{a.name: a.id for a in created}"""),
+    md("""
+Two bursts of messages with a pause between them. Each actor has one worker, so messages to the same actor
+run one after the other.
+"""),
+    code("""random.seed(4)
 
-executions = []
-for i in range(60):
-    actor = random.choice(created)
-    body = {"iterations": 1, "sleep": 0.05} if actor.name == "metrics-sleep" else " ".join(["word"] * random.randint(1, 50))
-    executions.append(actors.send_message(actor.id, body))
-for exe in executions:
-    exe.wait(120)
+def burst(n):
+    sent = []
+    for _ in range(n):
+        sent.append(actors.send_message(short.id, {"iterations": 1, "sleep": random.uniform(0.02, 0.15)}))
+        sent.append(actors.send_message(wc.id, " ".join(["word"] * int(10 ** random.uniform(0, 4.3)))))
+    for _ in range(n // 3):
+        sent.append(actors.send_message(long_.id, {"iterations": 1, "sleep": random.uniform(0.6, 1.4)}))
+    sent.append(actors.send_message(broken.id, "go"))
+    return sent
+
+executions = burst(12)
+for ex in executions:
+    ex.wait(180, poll=0.2)
+time.sleep(6)  # a quiet period: the throughput plot shows it as empty bins
+executions += (second := burst(12))
+for ex in second:
+    ex.wait(180, poll=0.2)
 len(executions)"""),
-    code("%actors metrics df\ndf.dtypes"),
-    code("df.groupby('actor_id')['runtime'].describe(percentiles=[0.5, 0.95])"),
-    code("df.groupby('status', observed=True).size()"),
-    code("df.set_index('message_received_time').resample('1s')['execution_id'].count().plot(title='executions per second');"),
-    code("df.boxplot(column='runtime', by='actor_id', rot=45);"),
-    md("## The explorer\nFilters by actor, status and time; summary figures; plots. `explorer.filtered` is the filtered frame."),
+    md("""
+## One frame, one schema
+
+`execution_metrics` fetches every execution of these actors (through Abaco's search API, millisecond times)
+and returns one row per execution. The columns are the same in `%actors executions`, `%actors metrics` and
+the explorer; units are in their names.
+"""),
+    code("""from swan_jupyter.frames.actors import execution_metrics
+
+df = execution_metrics(actors, [a.id for a in created])
+df.dtypes"""),
+    md("""
+`duration` is `finish_time - start_time` at millisecond precision; `runtime_reported_s` is Abaco's own
+field. Side by side:
+"""),
+    code("""df[["actor_name", "duration", "runtime_reported_s", "queue_wait", "cpu_ns", "io_bytes"]].sample(8, random_state=1)"""),
+    md("## 1. How long does each actor take?"),
+    code("""seconds = df.assign(duration_s=df["duration"].dt.total_seconds(),
+                    queue_wait_s=df["queue_wait"].dt.total_seconds(),
+                    reported_s=df["runtime_reported_s"].astype(float))
+seconds.groupby("actor_name")[["duration_s", "reported_s"]].describe(percentiles=[0.5, 0.95, 0.99]).round(3)"""),
+    code("""ax = seconds.boxplot(column="duration_s", by="actor_name", rot=20, figsize=(8, 3.5))
+ax.set_yscale("log"); ax.set_ylabel("duration (s, log scale)"); ax.set_title(""); ax.figure.suptitle("");"""),
+    md("## 2. Running, or waiting?"),
+    code("""turnaround = seconds.assign(turnaround_s=df["turnaround"].dt.total_seconds())
+turnaround.groupby("actor_name")[["duration_s", "queue_wait_s", "turnaround_s"]].quantile(0.95).round(2)"""),
+    md("## 3. Which executions fail, and why?"),
+    code("""failed = df[(df["status"] == "ERROR") | (df["exit_code"].fillna(0) != 0)]
+failed[["actor_name", "execution_id", "status", "exit_code", "message_received_time"]]"""),
+    code("""first_failure = failed["execution_id"].iloc[0]
+%actors logs {broken.id} {first_failure}"""),
+    md("## Throughput over time\nExecutions per 2-second bin; bins without executions are zeros, so the pause shows."),
+    code("""per_bin = df.set_index("message_received_time").resample("2s")["execution_id"].count()
+ax = per_bin.plot(drawstyle="steps-post", figsize=(8, 3), title="executions per 2 s (message time, UTC)")
+ax.set_xlabel(""); ax.set_ylim(bottom=0);"""),
+    md("""
+## Keeping the frame up to date
+
+More messages arrive; `%actors metrics --refresh df` fetches only the executions newer than the newest row
+(a search on the message time) and appends them.
+"""),
+    code("""more = [actors.send_message(wc.id, "one more message") for _ in range(5)]
+for ex in more:
+    ex.wait(60, poll=0.2)
+before = len(df)
+%actors metrics --refresh df
+len(df) - before"""),
+    md("""
+## The explorer
+
+Per-actor summary (p50/p95/p99 of duration and queue wait, success rate, CPU and I/O per execution), the
+distributions per actor (log scale when they spread over decades), throughput over time, and the failures
+with their exit code: pick one and *Show logs*. *Refresh* fetches only what is new.
+"""),
     code("%actors explore explorer\nexplorer"),
-    code("explorer.set_filters(statuses=['COMPLETE'])\nexplorer.summary()"),
+    code("explorer.summary_table().round(3)"),
+    md("""
+## What the numbers say
+
+* **Abaco's `runtime` hides the differences.** `runtime_reported_s` is 1 (sometimes 2) whatever the actor,
+  while `duration` separates them: the median of `nb04-long-sleep` is several times that of
+  `nb04-short-sleep` and of `nb04-wc`, whose slowest runs are its largest inputs. The box plot shows it on a
+  log scale; with `runtime_reported_s` it would be flat lines.
+* **In a burst, turnaround is mostly queue.** For the actors that receive many messages at once, the 95th
+  percentile of `queue_wait` is larger than that of `duration`: messages wait behind each other on the actor's
+  single worker. `nb04-broken`, which gets one message per burst, hardly waits. Faster code would help these
+  actors less than more workers (`max_workers`) or spreading the sends.
+* **`nb04-broken` fails every time**, with exit code 1, and its logs say why: a `ValueError` reading the
+  `iterations` setting of its default environment. Abaco marks these executions `COMPLETE`; the exit code is
+  what tells them apart (the explorer's success rate counts them as failures).
+"""),
 ]
 
+NOTEBOOKS = {
+    "01-quickstart.ipynb": QUICKSTART,
+    "02-deploy-and-pay.ipynb": DEPLOY,
+    "03-actors.ipynb": ACTORS,
+    "04-execution-metrics.ipynb": METRICS,
+}
+
 if __name__ == "__main__":
-    write("01-quickstart.ipynb", QUICKSTART)
-    write("02-deploy-and-pay.ipynb", DEPLOY)
-    write("03-actors.ipynb", ACTORS)
-    write("04-execution-metrics.ipynb", METRICS)
+    import sys
+
+    # ``make_notebooks.py 04-execution-metrics.ipynb`` rewrites only that one (the others stay as they are).
+    for name in sys.argv[1:] or list(NOTEBOOKS):
+        write(name, NOTEBOOKS[name])

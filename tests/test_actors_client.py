@@ -363,6 +363,7 @@ def test_frames_round_trip_dtypes(client: Actors, actor: Actor, capsys: pytest.C
     ex = frames.executions_frame(client.list_executions(aid).executions, actor_id=aid)
     assert len(ex) == 3 and str(ex["start_time"].dtype) == UTC_DTYPE and ex["start_time"].notna().all()
     assert str(ex["status"].dtype) == "category" and pd.api.types.is_timedelta64_dtype(ex["queue_wait"])
+    assert list(ex.columns) == [c.name for c in frames.EXECUTION_COLUMNS] and "1 s" in ex.attrs["time_resolution"]
     for method in ("search", "details"):
         with pytest.warns(RuntimeWarning):
             metrics = frames.execution_metrics(client, [aid, "no-such-alias-anywhere"], max_workers=4,
@@ -371,7 +372,9 @@ def test_frames_round_trip_dtypes(client: Actors, actor: Actor, capsys: pytest.C
         assert list(metrics.columns) == [c.name for c in frames.METRIC_COLUMNS]
         assert "no-such-alias-anywhere" in metrics.attrs["failures"]
         assert len(metrics) == 3 and (metrics["actor_id"] == aid).all()
-        assert {str(metrics[c].dtype) for c in ("cpu", "io", "runtime", "exit_code")} == {"Int64"}
+        assert {str(metrics[c].dtype) for c in ("cpu_ns", "io_bytes", "runtime_reported_s", "exit_code")} == {
+            "Int64"}
+        assert (metrics["actor_name"] == actor.name).all() and (metrics["image"] == actor.image).all()
         assert str(metrics["status"].dtype) == "category" and (metrics["status"] == "COMPLETE").all()
         for col in ("message_received_time", "start_time", "finish_time"):
             assert str(metrics[col].dtype) == UTC_DTYPE and metrics[col].notna().all()

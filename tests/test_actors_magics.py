@@ -88,14 +88,14 @@ def test_create_send_and_inspect(shell: Any) -> None:
     assert ip.run_line_magic("actors", "list listed") is None and actor.id in set(ip.user_ns["listed"]["id"])
     assert ip.run_line_magic("actors", "get {aid}").id == actor.id
     ex_df = ip.run_line_magic("actors", "executions {aid}")
-    assert ex.id in set(ex_df["id"]) and str(ex_df["status"].dtype) == "category"
+    assert ex.id in set(ex_df["execution_id"]) and str(ex_df["status"].dtype) == "category"
     shown: Any = ip.run_line_magic("actors", f"logs {actor.id} {ex.id}")
     assert isinstance(shown, str) and "r42" in shown and "<pre" in shown._repr_html_()
     results = ip.run_line_magic("actors", f"results {actor.id} {ex.id}")
     assert results == [] and "0 result(s)" in repr(results)
     ip.run_line_magic("actors", "metrics --actor {aid} m")
     m = ip.user_ns["m"]
-    assert list(m.columns) == [c.name for c in frames.METRIC_COLUMNS] and len(m) >= 4
+    assert list(m.columns) == [c.name for c in frames.EXECUTION_COLUMNS] and len(m) >= 4
     assert ip.run_line_magic("actors", "metrics --filter name=magic-echo --method details") is not None
     perms = ip.run_line_magic("actors", "permissions {aid}")
     assert "UPDATE" in set(perms["level"].astype(str))

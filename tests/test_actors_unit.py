@@ -258,16 +258,18 @@ def test_metric_frame_parses_quirks_and_keeps_dtypes() -> None:
                                  "message_received_time": "2020-05-01T14:45:41"}),
     ]
     frame = frames.search_frame("executions", records)
-    assert list(frame.columns) == [c.name for c in frames.METRIC_COLUMNS]
+    assert list(frame.columns) == [c.name for c in frames.EXECUTION_COLUMNS]
     assert str(frame["status"].dtype) == "category" and set(frames.EXECUTION_STATUSES) <= set(
         frame["status"].cat.categories)
-    for col in ("cpu", "io", "runtime", "exit_code"):
+    for col in ("cpu_ns", "io_bytes", "runtime_reported_s", "exit_code"):
         assert str(frame[col].dtype) == "Int64"
     for col in ("message_received_time", "start_time", "finish_time"):
         assert str(frame[col].dtype) == "datetime64[ns, UTC]"
-    assert pd.api.types.is_timedelta64_dtype(frame["queue_wait"]) and pd.api.types.is_timedelta64_dtype(
-        frame["turnaround"])
+    for col in ("duration", "queue_wait", "turnaround"):
+        assert str(frame[col].dtype) == "timedelta64[ns]"
     assert frame["queue_wait"][0].total_seconds() == 1.0 and frame["exit_code"].isna()[0]
+    assert frame["duration"][0] == pd.Timedelta(milliseconds=2091) and frame["runtime_reported_s"][0] == 2
+    assert frame["turnaround"][0] == pd.Timedelta(milliseconds=3091) and frame["cpu_ns"][0] == 10
     assert frame["start_time"].isna()[1] and frame["queue_wait"].isna()[1]
     workers = frames.workers_frame([{"id": "W", "status": "SPAWNER SETUP", "last_execution_time": "None",
                                      "create_time": "2Z-01-10T10:00:00.123Z"}])

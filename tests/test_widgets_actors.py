@@ -54,9 +54,9 @@ def test_explorer_on_real_executions(actors: Actors) -> None:
         execution.wait(60, poll=0.2)
     explorer = ExecutionExplorer(actors=actors, background=False)
     ids = {a.id for a in made}
-    assert ids <= set(explorer.actor_filter.options)
+    assert ids <= {value for _label, value in explorer.actor_filter.options}
     explorer.set_filters(actors=sorted(ids))
     assert len(explorer.filtered) == 4 and explorer.summary()["success_rate"] == 1.0
-    assert explorer.summary()["runtime_p50_s"] is not None and "100.0%" in explorer.summary_html.value
+    assert explorer.summary()["duration_p50_s"] is not None and "100.0%" in explorer.summary_html.value
     for a in made:
         actors.delete(a.id)

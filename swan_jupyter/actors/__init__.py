@@ -2,7 +2,8 @@
 
 Modules: ``client`` (:class:`Actors`, actors and messages and executions), ``more`` (state, permissions,
 workers, nonces, aliases, search), ``execution`` (the :class:`Execution` handle), ``models`` (typed results),
-``messages`` (message checks), ``cases`` (camelCase/snake_case), ``agave`` (agavepy-compatible :class:`Agave`).
+``messages`` (message checks), ``cases`` (camelCase/snake_case), ``agave`` (agavepy-compatible :class:`Agave`),
+``records`` (the executions of many actors at once, fetched concurrently: what the metrics frames are built from).
 
 Example::
 

@@ -7,7 +7,7 @@ Only the top-level keys of a mapping are converted; nested user data (``default_
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -36,6 +36,22 @@ def snake_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     return {to_snake(k if isinstance(k, str) else str(k)): v for k, v in data.items()}
 
 
+def snake_rows(items: Iterable[Any]) -> list[dict[str, Any]]:
+    """Records (either case) as snake_case dicts; a dict already in snake_case is kept as it is (no copy).
+
+    Anything that is not a mapping is skipped. For bulk answers (thousands of records).
+    """
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        if any(not isinstance(k, str) or (not k.islower() and not k.startswith("_")) for k in item):
+            out.append(snake_keys(item))
+        else:
+            out.append(item if isinstance(item, dict) else dict(item))
+    return out
+
+
 def camel_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``data`` with top-level keys in camelCase."""
     return {to_camel(str(k)): v for k, v in data.items()}
@@ -46,4 +62,4 @@ def wire_keys(data: Mapping[str, Any], flavor: str) -> dict[str, Any]:
     return camel_keys(data) if flavor == "v2" else snake_keys(data)
 
 
-__all__ = ["camel_keys", "snake_keys", "to_camel", "to_snake", "wire_keys"]
+__all__ = ["camel_keys", "snake_keys", "snake_rows", "to_camel", "to_snake", "wire_keys"]

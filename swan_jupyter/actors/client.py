@@ -308,7 +308,12 @@ class Actors(ActorsExtras):
 
     def get_execution(self, actor_id: str, execution_id: str) -> ExecutionInfo:
         """The full record of one execution (cpu, io, runtime, worker, exit code, times)."""
-        return ExecutionInfo.from_wire(self._get(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}"))
+        return ExecutionInfo.from_wire(self.get_execution_record(actor_id, execution_id))
+
+    def get_execution_record(self, actor_id: str, execution_id: str) -> dict[str, Any]:
+        """The full record of one execution as a dict with snake_case keys and the values as sent."""
+        result = self._get(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}")
+        return snake_keys(result) if isinstance(result, Mapping) else {}
 
     def execution(self, actor_id: str, execution_id: str) -> Execution:
         """A handle on an existing execution."""

@@ -40,26 +40,56 @@ class Column:
     name: str
     kind: Kind = "str"
     categories: Sequence[str] = ()
+    #: What the column holds, for the documentation.
+    doc: str = ""
 
 
 def to_utc(values: Iterable[Any]) -> pd.Series:
     """Parse timestamps to UTC; missing values, ``"None"`` and unparseable text become ``NaT``.
 
-    Accepts ISO 8601 with or without offset (naive times are taken as UTC), Abaco's ``2024-01-01 10:00:00.123``
-    form, and numbers (Unix seconds).
+    Accepts ISO 8601 with or without offset (naive times are taken as UTC), Abaco's display form with its
+    quirks (``...:41.591Z``, ``...:06.5Z00``, ``2Z-01-10T...``, see :func:`~swan_jupyter.actors.models.parse_time`),
+    RFC 1123, datetimes and numbers (Unix seconds). Text is parsed in one vectorised pass; only what that pass
+    cannot read goes through ``parse_time`` one by one, so ten thousand times take milliseconds.
     """
+    import numpy as np
     import pandas as pd
 
-    cleaned: list[Any] = []
-    for v in values:
-        if v is None or (isinstance(v, str) and v.strip() in _MISSING_STRINGS):
-            cleaned.append(None)
-        elif isinstance(v, int | float) and not isinstance(v, bool):
-            cleaned.append(pd.Timestamp(v, unit="s", tz="UTC"))
+    from ..actors.models import parse_time
+
+    items = values if isinstance(values, list) else list(values)
+    out = np.full(len(items), np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
+    text_at: list[int] = []
+    texts: list[str] = []
+    slow_at: list[int] = []
+    for i, v in enumerate(items):
+        if v is None:
+            continue
+        if isinstance(v, str):
+            t = v.strip()
+            if t in _MISSING_STRINGS:
+                continue
+            text_at.append(i)
+            # Abaco writes isoformat().replace("000", "Z"): undo it (a real ISO "Z" suffix falls to parse_time).
+            texts.append(t.replace("Z", "000"))
         else:
-            cleaned.append(v)
-    series = pd.to_datetime(pd.Series(cleaned, dtype="object"), errors="coerce", utc=True, format="mixed")
-    return series.astype("datetime64[ns, UTC]")
+            slow_at.append(i)
+    if texts:
+        parsed = pd.to_datetime(pd.Series(texts, dtype="object"), errors="coerce", utc=True, format="ISO8601")
+        naive = parsed.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+        out[text_at] = naive
+        slow_at += [text_at[j] for j in np.flatnonzero(np.isnat(naive))]
+    for i in slow_at:
+        value = items[i]
+        if isinstance(value, float) and value != value:  # NaN
+            continue
+        parsed_one = parse_time(value)
+        if parsed_one is not None:
+            try:
+                out[i] = np.datetime64(parsed_one.replace(tzinfo=None), "ns")
+            except (OverflowError, ValueError):  # outside pandas' range (years 1677-2262)
+                continue
+    return pd.Series(out, dtype="datetime64[ns]").dt.tz_localize("UTC")
 
 
 def build_frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> pd.DataFrame:
@@ -88,22 +118,21 @@ def _convert(raw: list[Any], col: Column) -> pd.Series:
 
     if col.kind == "time":
         return to_utc(raw)
+    if col.kind in ("int", "float"):
+        # Text such as "None" or "undetermined" is not a number: to_numeric makes it missing.
+        numbers = pd.Series(pd.to_numeric(pd.Series(raw, dtype="object"), errors="coerce"), dtype="Float64")
+        return numbers.round().astype("Int64") if col.kind == "int" else numbers
+    if col.kind in ("str", "cat"):
+        text = pd.Series(raw, dtype="object").astype("string")  # None -> <NA>, anything else -> str(value)
+        text = text.mask(text.str.strip().isin(_MISSING_STRINGS))
+        if col.kind == "str":
+            return text
+        cats = list(col.categories)
+        extra = sorted(set(text.dropna().unique()) - set(cats))
+        return pd.Series(pd.Categorical(text.astype("object").where(text.notna(), None), categories=cats + extra))
     values = [_none_if_missing(v) for v in raw]
-    if col.kind == "str":
-        return pd.Series([None if v is None else str(v) for v in values], dtype="string")
-    if col.kind == "int":
-        return pd.Series(pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce"), dtype="Float64").round(
-        ).astype("Int64")
-    if col.kind == "float":
-        return pd.Series(pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce"), dtype="Float64")
     if col.kind == "bool":
         return pd.Series([None if v is None else _truthy(v) for v in values], dtype="boolean")
-    if col.kind == "cat":
-        cats = list(col.categories)
-        extra = sorted({str(v) for v in values if v is not None} - set(cats))
-        return pd.Series(
-            pd.Categorical([None if v is None else str(v) for v in values], categories=cats + extra)
-        )
     if col.kind == "dur":
         secs = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce")
         return pd.to_timedelta(secs, unit="s")

@@ -1,30 +1,36 @@
-"""DataFrames of Abaco: actors, executions, workers, nonces, permissions, aliases and per-execution metrics.
+"""DataFrames of Abaco: actors, executions, workers, nonces, permissions, aliases.
 
 Every frame has fixed columns and dtypes (see :mod:`swan_jupyter.frames`), whatever the server's case or
 flavour: times are ``datetime64[ns, UTC]`` (Abaco's time quirks and the string ``"None"`` parsed, missing
 values ``NaT``), counts ``Int64``, statuses and levels ``category`` (with every known value as a category, so
-``value_counts()`` includes zeros), waits ``timedelta64[ns]``.
+``value_counts()`` includes zeros), durations ``timedelta64[ns]``.
 
-``execution_metrics`` builds one row per execution across many actors::
+**One execution schema.** ``%actors executions``, ``%actors metrics``, :func:`execution_metrics`,
+:func:`executions_frame`, ``search_frame("executions", ...)`` and the explorer all give the columns of
+:data:`EXECUTION_COLUMNS` (units in the names: ``cpu_ns``, ``io_bytes``, ``runtime_reported_s``; durations
+from the timestamps at full precision)::
 
-    from swan_jupyter.frames.actors import execution_metrics
+    from swan_jupyter.frames.actors import execution_metrics, refresh_execution_metrics
     df = execution_metrics(client)                          # every actor you can read
     df = execution_metrics(client, ["PZmwGM6voQEl5", "my-alias"])
     df = execution_metrics(client, {"image": "abacosamples/wc"})     # actors matching a search
     df = execution_metrics(client, lambda a: a.name.startswith("etl-"))
-    df.groupby("actor_id")["runtime"].describe()
+    df.groupby("actor_name")["duration"].describe()
+    df = refresh_execution_metrics(client, df)              # only what is new since the newest row
     df.attrs["failures"]                                    # {actor or execution id: error text}
+
+The fetching itself (which actors, search or one GET per execution, threads, progress) is the actors core's
+:mod:`swan_jupyter.actors.records`; this module only shapes rows into DataFrames.
 """
 
 from __future__ import annotations
 
-import json
-import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..actors.records import ActorSelection, ExecutionRecords, fetch_execution_records
 from . import Column, build_frame
 
 if TYPE_CHECKING:
@@ -46,12 +52,34 @@ ACTOR_COLUMNS = [
     Column("default_environment", "obj"), Column("create_time", "time"), Column("last_update_time", "time"),
     Column("status_message"),
 ]
-#: ``executions_frame``: one row per item of the executions summary (or per full record).
+#: Every execution frame: one row per execution (the README's "Execution schema" table).
 EXECUTION_COLUMNS = [
-    Column("actor_id"), Column("id"), Column("status", "cat", EXECUTION_STATUSES),
-    Column("message_received_time", "time"), Column("start_time", "time"), Column("finish_time", "time"),
-    Column("queue_wait", "dur"), Column("runtime", "dur"),
+    Column("actor_id", doc="the actor's id"),
+    Column("actor_name", doc="the actor's name (from one listing of your actors)"),
+    Column("image", doc="the actor's image"),
+    Column("execution_id", doc="the execution's id"),
+    Column("status", "cat", EXECUTION_STATUSES, doc="SUBMITTED, RUNNING, COMPLETE or ERROR"),
+    Column("exit_code", "int", doc="the process's exit code (missing until it ends, or when undetermined)"),
+    Column("executor", doc="the user who sent the message"),
+    Column("worker_id", doc="the worker that ran it"),
+    Column("message_received_time", "time", doc="when Abaco received the message (UTC)"),
+    Column("start_time", "time", doc="when the execution started (UTC)"),
+    Column("finish_time", "time", doc="when it finished (UTC)"),
+    Column("duration", "dur", doc="finish_time - start_time"),
+    Column("queue_wait", "dur", doc="start_time - message_received_time"),
+    Column("turnaround", "dur", doc="finish_time - message_received_time"),
+    Column("runtime_reported_s", "int", doc="Abaco's own runtime field: whole seconds"),
+    Column("cpu_ns", "int", doc="CPU time, nanoseconds"),
+    Column("io_bytes", "int", doc="I/O, bytes (Abaco: network bytes received; the sandbox: bytes read and written)"),
 ]
+#: The same schema (the name under which it was introduced).
+METRIC_COLUMNS = EXECUTION_COLUMNS
+#: Wire field -> schema column, where the names differ.
+_WIRE_NAMES = {"id": "execution_id", "cpu": "cpu_ns", "io": "io_bytes", "runtime": "runtime_reported_s"}
+#: What ``frame.attrs["time_resolution"]`` says about the times of an execution frame.
+PRECISE_TIMES = "ms (full execution records)"
+SUMMARY_TIMES = ("1 s (executions summary: durations are whole seconds; execution_metrics() fetches the "
+                 "millisecond records)")
 #: ``workers_frame``: one row per worker.
 WORKER_COLUMNS = [
     Column("id"), Column("status", "cat", WORKER_STATUSES), Column("image"), Column("ch_name"), Column("cid"),
@@ -68,34 +96,13 @@ NONCE_COLUMNS = [
 PERMISSION_COLUMNS = [Column("user"), Column("level", "cat", LEVELS)]
 #: ``aliases_frame``: one row per alias.
 ALIAS_COLUMNS = [Column("alias"), Column("actor_id"), Column("owner")]
-#: ``execution_metrics``: one row per execution. ``cpu`` nanoseconds, ``io`` bytes received, ``runtime``
-#: seconds (Abaco's integer), ``queue_wait`` = start - message received, ``turnaround`` = finish - received.
-METRIC_COLUMNS = [
-    Column("actor_id"), Column("execution_id"), Column("status", "cat", EXECUTION_STATUSES), Column("executor"),
-    Column("worker_id"), Column("cpu", "int"), Column("io", "int"), Column("runtime", "int"),
-    Column("message_received_time", "time"), Column("start_time", "time"), Column("finish_time", "time"),
-    Column("queue_wait", "dur"), Column("turnaround", "dur"), Column("exit_code", "int"),
-]
-
-ActorSelection = str | Sequence[str] | Mapping[str, Any] | Callable[["Actor"], bool] | None
 
 
 def _dicts(items: Iterable[Model | Mapping[str, Any]]) -> list[dict[str, Any]]:
-    from ..actors.models import parse_time
+    """Rows as snake_case dicts (Abaco's time quirks are undone by :func:`~swan_jupyter.frames.to_utc`)."""
+    from ..actors.cases import snake_rows
 
-    rows = [dict(i) if isinstance(i, Mapping) else i.to_dict() for i in items]
-    # Parse Abaco's own time quirks here (e.g. "2Z-01-10T...", "...06.5Z00"), before pandas sees them.
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, str) and key.endswith("_time"):
-                row[key] = parse_time(value)
-    return rows
-
-
-def _seconds_between(later: Any, earlier: Any) -> float | None:
-    if later is None or earlier is None:
-        return None
-    return float((later - earlier).total_seconds())
+    return snake_rows(i if isinstance(i, Mapping) else i.to_dict() for i in items)
 
 
 def actors_frame(items: Iterable[Actor | Mapping[str, Any]]) -> pd.DataFrame:
@@ -103,18 +110,65 @@ def actors_frame(items: Iterable[Actor | Mapping[str, Any]]) -> pd.DataFrame:
     return build_frame(_dicts(items), ACTOR_COLUMNS)
 
 
-def executions_frame(items: Iterable[ExecutionInfo | Mapping[str, Any]], actor_id: str | None = None) -> pd.DataFrame:
-    """One row per execution (summary items or full records); ``actor_id`` fills a missing actor column.
+def executions_frame(
+    items: Iterable[ExecutionInfo | Mapping[str, Any]],
+    actor_id: str | None = None,
+    *,
+    actors: Mapping[str, Actor] | None = None,
+    precise: bool | None = None,
+) -> pd.DataFrame:
+    """One row per execution in the execution schema (:data:`EXECUTION_COLUMNS`), from records or models.
 
-    ``queue_wait`` is start - message received, ``runtime`` finish - start (timedeltas; NaT until known).
+    :param items: full execution records (search items, ``get_execution``) or executions-summary items, as
+        dicts (either case) or :class:`~swan_jupyter.actors.ExecutionInfo`.
+    :param actor_id: fills a missing ``actor_id`` (summary items do not carry it).
+    :param actors: ``{id: Actor}`` for the ``actor_name`` and ``image`` columns.
+    :param precise: whether the items are full records (millisecond times). The executions summary's items
+        have whole-second times and no cpu, io, runtime or exit code; ``frame.attrs["time_resolution"]`` says
+        which. Default: full records when any item carries Abaco's ``runtime`` or ``executor`` field.
+
+    ``duration`` = finish - start, ``queue_wait`` = start - received, ``turnaround`` = finish - received, at the
+    times' full precision; Abaco's whole-second ``runtime`` is ``runtime_reported_s``. Rows keep their order.
     """
-    rows = _dicts(items)
-    for row in rows:
-        if not row.get("actor_id"):
-            row["actor_id"] = actor_id
-        row["queue_wait"] = _seconds_between(row.get("start_time"), row.get("message_received_time"))
-        row["runtime"] = _seconds_between(row.get("finish_time"), row.get("start_time"))
-    return build_frame(rows, EXECUTION_COLUMNS)
+    from ..actors.cases import snake_rows
+
+    rows = snake_rows(i if isinstance(i, Mapping) else i.to_dict() for i in items)
+    return _execution_frame(rows, actor_id, actors or {}, precise)
+
+
+def _execution_frame(
+    rows: list[dict[str, Any]], actor_id: str | None, actors: Mapping[str, Actor], precise: bool | None,
+) -> pd.DataFrame:
+    """:func:`executions_frame` of snake_case records, built column by column (no per-row copies)."""
+    import pandas as pd
+
+    from . import _convert
+
+    data: dict[str, pd.Series] = {}
+    wire = {v: k for k, v in _WIRE_NAMES.items()}
+    owners = [r.get("actor_id") or actor_id for r in rows]
+    names: dict[str, tuple[Any, Any]] = {str(k): (a.name, a.image) for k, a in actors.items()}
+    spans = {"duration": ("finish_time", "start_time"), "queue_wait": ("start_time", "message_received_time"),
+             "turnaround": ("finish_time", "message_received_time")}
+    for col in EXECUTION_COLUMNS:  # the times come before the durations computed from them
+        if col.name in spans:
+            later, earlier = spans[col.name]
+            data[col.name] = data[later] - data[earlier]
+            continue
+        if col.name == "actor_id":
+            raw = owners
+        elif col.name in ("actor_name", "image"):
+            at = 0 if col.name == "actor_name" else 1
+            raw = [names.get(str(o), (None, None))[at] for o in owners]
+        else:
+            key = wire.get(col.name, col.name)
+            raw = [r.get(key) for r in rows]
+        data[col.name] = _convert(raw, col)
+    frame = pd.DataFrame(data)
+    if precise is None:
+        precise = not rows or any(r.get("runtime") is not None or r.get("executor") is not None for r in rows)
+    frame.attrs["time_resolution"] = PRECISE_TIMES if precise else SUMMARY_TIMES
+    return frame
 
 
 def workers_frame(items: Iterable[Worker | Mapping[str, Any]]) -> pd.DataFrame:
@@ -156,170 +210,27 @@ def search_frame(kind: str, items: Iterable[Model | Mapping[str, Any]]) -> pd.Da
     if kind == "workers":
         return build_frame(rows, WORKER_COLUMNS)
     if kind == "executions":
-        return build_frame([_metric_row(r) for r in rows], METRIC_COLUMNS)
+        return executions_frame(rows)
     import pandas as pd
 
     return pd.DataFrame(rows)
-
-
-def _metric_row(info: Model | Mapping[str, Any], actor_id: str | None = None) -> dict[str, Any]:
-    get: Callable[[str], Any]
-    if isinstance(info, Mapping):
-        get = info.get
-    else:
-        model = info
-
-        def get(name: str) -> Any:
-            return getattr(model, name, None)
-
-    received, started, finished = get("message_received_time"), get("start_time"), get("finish_time")
-    return {
-        "actor_id": get("actor_id") or actor_id, "execution_id": get("id"), "status": get("status"),
-        "executor": get("executor"), "worker_id": get("worker_id"), "cpu": get("cpu"), "io": get("io"),
-        "runtime": get("runtime"), "message_received_time": received, "start_time": started,
-        "finish_time": finished, "queue_wait": _seconds_between(started, received),
-        "turnaround": _seconds_between(finished, received), "exit_code": get("exit_code"),
-    }
-
-
-class _Progress:
-    """A tqdm bar that appears only once the work has lasted ``after`` seconds (and is not finished)."""
-
-    def __init__(self, after: float, desc: str) -> None:
-        self.after = after
-        self.desc = desc
-        self.started = time.monotonic()
-        self.done = 0
-        self.total = 0
-        self.bar: Any = None
-
-    def add_total(self, n: int) -> None:
-        self.total += n
-        if self.bar is not None:
-            self.bar.total = self.total
-            self.bar.refresh()
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        elif self.after >= 0 and time.monotonic() - self.started > self.after and self.done < self.total:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=self.total, initial=self.done, desc=self.desc, unit="exec")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _resolve_actors(client: Actors, actors: ActorSelection, failures: dict[str, str]) -> list[str] | None:
-    """Actor ids to include (None = every actor the caller can see)."""
-    if actors is None:
-        return None
-    if isinstance(actors, str):
-        actors = [actors]
-    if isinstance(actors, Mapping):
-        return [a.id for a in client.search_all("actors", actors) if getattr(a, "id", None)]
-    if callable(actors):
-        predicate = actors
-        return [a.id for a in client.list() if a.id and predicate(a)]
-    wanted = list(dict.fromkeys(str(a) for a in actors))
-    known = {a.id for a in client.list() if a.id}
-    ids: list[str] = []
-    for ref in wanted:
-        if ref in known:
-            ids.append(ref)
-            continue
-        try:  # an alias, or an actor shared with you that the listing does not show
-            actor = client.get(ref)
-        except Exception as exc:
-            failures[ref] = str(exc)
-            continue
-        if actor.id:
-            ids.append(actor.id)
-    return list(dict.fromkeys(ids))
-
-
-def _search_rows(
-    client: Actors, ids: list[str] | None, page_size: int, pool: ThreadPoolExecutor, progress: _Progress,
-    failures: dict[str, str],
-) -> list[dict[str, Any]]:
-    """Every execution through ``/actors/search/executions``, pages fetched concurrently."""
-    groups: list[dict[str, Any]] = [{}] if ids is None else [
-        {"actor_id.in": json.dumps(ids[i:i + 50])} for i in range(0, len(ids), 50)
-    ]
-    if ids is not None and not ids:
-        return []
-    rows: dict[str, dict[str, Any]] = {}
-    firsts = list(pool.map(lambda f: client.search("executions", f, limit=page_size, skip=0), groups))
-    jobs = {}
-    for filters, first in zip(groups, firsts, strict=True):
-        total = first.total_count if first.total_count is not None else len(first)
-        progress.add_total(total)
-        for item in first:
-            rows[str(item.id)] = _metric_row(item)
-        progress.update(len(first))
-        if first.total_count is None and len(first) == page_size:
-            # No total from the server: walk the pages one after the other.
-            for item in client.search_all("executions", filters, page_size=page_size):
-                rows[str(item.id)] = _metric_row(item)
-            continue
-        for skip in range(len(first), total, page_size):
-            jobs[pool.submit(client.search, "executions", filters, page_size, skip)] = skip
-    for future in as_completed(jobs):
-        try:
-            page = future.result()
-        except Exception as exc:
-            failures[f"search page skip={jobs[future]}"] = str(exc)
-            continue
-        for item in page:
-            rows[str(item.id)] = _metric_row(item)
-        progress.update(len(page))
-    return list(rows.values())
-
-
-def _detail_rows(
-    client: Actors, ids: list[str] | None, pool: ThreadPoolExecutor, progress: _Progress, failures: dict[str, str],
-) -> list[dict[str, Any]]:
-    """Every execution through the summary of each actor, then one GET per execution, concurrently."""
-    actor_ids = ids if ids is not None else [a.id for a in client.list() if a.id]
-    pairs: list[tuple[str, str]] = []
-    summaries = {pool.submit(client.list_executions, a): a for a in actor_ids}
-    for done in as_completed(summaries):
-        actor_id = summaries[done]
-        try:
-            summary = done.result()
-        except Exception as exc:  # recorded, never dropped silently
-            failures[actor_id] = str(exc)
-            continue
-        pairs += [(actor_id, str(e.id)) for e in summary.executions if e.id]
-    progress.add_total(len(pairs))
-    rows: list[dict[str, Any]] = []
-    futures = {pool.submit(client.get_execution, a, e): (a, e) for a, e in pairs}
-    for future in as_completed(futures):
-        actor_id, execution_id = futures[future]
-        try:
-            rows.append(_metric_row(future.result(), actor_id))
-        except Exception as exc:
-            failures[execution_id] = str(exc)
-        progress.update(1)
-    return rows
 
 
 def execution_metrics(
     client: Actors,
     actors: ActorSelection = None,
     *,
+    since: datetime | str | None = None,
     max_workers: int = 16,
     progress_after: float = 2.0,
     page_size: int = 10_000,
     method: str = "auto",
 ) -> pd.DataFrame:
-    """One row per execution of the selected actors, with its metrics (columns :data:`METRIC_COLUMNS`).
+    """One row per execution of the selected actors, in the execution schema (:data:`EXECUTION_COLUMNS`).
 
     :param actors: None (every actor you can read), an id or alias, a list of them, a dict of actor search
         filters (``{"image": "abacosamples/wc"}``), or a predicate on :class:`~swan_jupyter.actors.Actor`.
+    :param since: only executions whose message arrived at or after this time (UTC datetime or ISO text).
     :param max_workers: concurrent requests (over the client's pooled connections).
     :param progress_after: seconds before a progress bar appears (negative: never).
     :param page_size: records per search page (large pages mean few round trips; Abaco sets no maximum).
@@ -327,52 +238,113 @@ def execution_metrics(
         actor's summary, then one GET per execution) or ``"auto"`` (search, falling back to details when the
         server has no search API).
 
-    Columns: ``actor_id, execution_id, status, executor, worker_id, cpu`` (ns), ``io`` (bytes received),
-    ``runtime`` (s), ``message_received_time, start_time, finish_time`` (UTC), ``queue_wait`` and
-    ``turnaround`` (timedeltas), ``exit_code``. Rows are sorted by actor and message time. Anything that could
-    not be fetched is listed in ``frame.attrs["failures"]`` (``{id: error}``) and announced with a
-    ``RuntimeWarning``; ``frame.attrs["method"]`` says how the rows were fetched.
+    Rows are sorted by actor and message time. Times are the full records' (milliseconds), so ``duration``
+    is exact where Abaco's ``runtime_reported_s`` says 1 for anything under a second. ``frame.attrs``:
+    ``failures`` (``{id: error}``, announced with a ``RuntimeWarning``), ``method`` (how the rows were
+    fetched), ``time_resolution``, ``actor_ids`` (the selection, None for all: what
+    :func:`refresh_execution_metrics` fetches again) and ``since``.
     """
-    from ..errors import NotFoundError, RemoteError, ValidationError
+    records = fetch_execution_records(client, actors, since=since, max_workers=max_workers,
+                                      progress_after=progress_after, page_size=page_size, method=method)
+    frame = _records_frame(records)
+    frame.attrs["since"] = since
+    _warn_failures(records.failures)
+    return frame
 
-    if method not in ("auto", "search", "details"):
-        raise ValidationError(f"Unknown method {method!r}.", hint='Use "auto", "search" or "details".')
-    if page_size < 1:
-        raise ValidationError("page_size must be at least 1.")
-    failures: dict[str, str] = {}
-    ids = _resolve_actors(client, actors, failures)
-    progress = _Progress(progress_after, "executions")
-    used = method
-    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="swan-metrics") as pool:
-        try:
-            if method == "details":
-                rows = _detail_rows(client, ids, pool, progress, failures)
-            else:
-                try:
-                    rows = _search_rows(client, ids, page_size, pool, progress, failures)
-                    used = "search"
-                except (NotFoundError, RemoteError) as exc:
-                    if method == "search" or (exc.status not in (404, 405, 501)):
-                        raise
-                    used = "details"
-                    rows = _detail_rows(client, ids, pool, progress, failures)
-        finally:
-            progress.close()
-    rows.sort(key=lambda r: (r["actor_id"] or "", r["message_received_time"] is None,
-                             r["message_received_time"] or 0, r["execution_id"] or ""))
-    frame = build_frame(rows, METRIC_COLUMNS)
-    frame.attrs["failures"] = failures
-    frame.attrs["method"] = used
+
+def refresh_execution_metrics(
+    client: Actors,
+    frame: pd.DataFrame,
+    *,
+    max_workers: int = 16,
+    progress_after: float = 2.0,
+    method: str | None = None,
+) -> pd.DataFrame:
+    """``frame`` brought up to date: only the executions newer than its newest row are fetched, and appended.
+
+    Executions still SUBMITTED or RUNNING in ``frame`` are fetched again too (the search starts at the
+    oldest of them, when that is earlier than the newest row), and their rows replaced. The actors are those
+    ``frame`` was built for (``frame.attrs["actor_ids"]``; all you can read when absent). Returns a new frame
+    in the execution schema; ``frame`` is left as it was. Example::
+
+        df = execution_metrics(client)
+        ...                                          # more messages are sent
+        df = refresh_execution_metrics(client, df)   # fetches only the new executions
+    """
+    import pandas as pd
+
+    if len(frame) == 0 or "message_received_time" not in frame:
+        fresh = execution_metrics(client, frame.attrs.get("actor_ids"), max_workers=max_workers,
+                                  progress_after=progress_after, method=method or "auto")
+        fresh.attrs["since"] = frame.attrs.get("since")
+        return fresh
+    received = frame["message_received_time"]
+    since = received.max()
+    pending = ~frame["status"].astype("string").isin(["COMPLETE", "ERROR"]).fillna(False)
+    if pending.any() and received[pending].notna().any():
+        since = min(since, received[pending].min())
+    if pd.isna(since):
+        since = None
+    ids = frame.attrs.get("actor_ids")
+    records = fetch_execution_records(
+        client, ids, since=None if since is None else since.to_pydatetime(), max_workers=max_workers,
+        progress_after=progress_after, method=method or frame.attrs.get("method") or "auto")
+    new = _records_frame(records)
+    old = frame[~frame["execution_id"].isin(new["execution_id"]).fillna(False)]
+    merged = _sorted(_concat(old, new))
+    merged.attrs = {**frame.attrs, "failures": {**frame.attrs.get("failures", {}), **records.failures},
+                    "method": records.method}
+    if not records.precise:
+        merged.attrs["time_resolution"] = SUMMARY_TIMES
+    _warn_failures(records.failures)
+    return merged
+
+
+def _records_frame(records: ExecutionRecords) -> pd.DataFrame:
+    frame = _sorted(_execution_frame(records.rows, None, records.actors, records.precise))
+    frame.attrs.update(failures=records.failures, method=records.method, actor_ids=records.actor_ids)
+    return frame
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows by actor, then message time (missing last), then execution id (one numpy lexsort)."""
+    import numpy as np
+    import pandas as pd
+
+    actor_codes, _ = pd.factorize(frame["actor_id"], sort=True, use_na_sentinel=False)
+    execution_codes, _ = pd.factorize(frame["execution_id"], sort=True, use_na_sentinel=False)
+    received = frame["message_received_time"].to_numpy(dtype="datetime64[ns]").view("i8").copy()
+    received[received == np.iinfo("i8").min] = np.iinfo("i8").max  # NaT last
+    order = np.lexsort((execution_codes, received, actor_codes))
+    out = frame.take(order).reset_index(drop=True)
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def _concat(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Rows of both frames, with the schema's dtypes kept (categories are merged, not lost to ``object``)."""
+    import pandas as pd
+
+    if len(old) == 0:
+        return new
+    if len(new) == 0:
+        return old
+    categories = list(dict.fromkeys([*old["status"].cat.categories, *new["status"].cat.categories]))
+    parts = [old.assign(status=old["status"].cat.set_categories(categories)),
+             new.assign(status=new["status"].cat.set_categories(categories))]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _warn_failures(failures: Mapping[str, str]) -> None:
     if failures:
         warnings.warn(
             f"{len(failures)} actor(s)/execution(s) could not be fetched; see frame.attrs['failures'].",
-            RuntimeWarning, stacklevel=2,
+            RuntimeWarning, stacklevel=3,
         )
-    return frame
 
 
 __all__ = [
     "ACTOR_COLUMNS", "ALIAS_COLUMNS", "EXECUTION_COLUMNS", "METRIC_COLUMNS", "NONCE_COLUMNS", "PERMISSION_COLUMNS",
-    "WORKER_COLUMNS", "actors_frame", "aliases_frame", "execution_metrics", "executions_frame", "nonces_frame",
-    "permissions_frame", "search_frame", "workers_frame",
+    "WORKER_COLUMNS", "ActorSelection", "actors_frame", "aliases_frame", "execution_metrics", "executions_frame",
+    "nonces_frame", "permissions_frame", "refresh_execution_metrics", "search_frame", "workers_frame",
 ]

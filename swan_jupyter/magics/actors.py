@@ -18,6 +18,7 @@ a terminal).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -140,6 +141,28 @@ def message_from_body(body: str, kind: str | None) -> Any:
     return text
 
 
+def parse_since(text: str | None) -> datetime | None:
+    """``--since``: ISO 8601 (naive = UTC) or a span back from now such as ``30min``, ``2h``, ``1d``."""
+    if text is None:
+        return None
+    from ..actors.models import parse_time
+
+    span = text.strip().lower()
+    units = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400}
+    number = span.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = span[len(number):]
+    if number and unit in units and number.replace(".", "", 1).isascii() and number.replace(".", "", 1).isdigit():
+        try:
+            return datetime.now(UTC) - timedelta(seconds=float(number) * units[unit])
+        except OverflowError:
+            raise UsageError(f"--since {text}: that is further back than dates go.") from None
+    when = parse_time(text)
+    if when is None:
+        raise UsageError(f"--since expects ISO 8601 (2026-11-01T10:00) or a span such as 30min, 2h, 1d; "
+                         f"got {text!r}.")
+    return when
+
+
 def _filters(tokens: list[str]) -> tuple[dict[str, Any], str | None]:
     """``KEY=VALUE`` search filters, and a trailing VAR (a token without ``=``)."""
     var = None
@@ -217,13 +240,31 @@ def _add_workers(m: ActorMagics, args: Any) -> Any:
 
 
 def _metrics(m: ActorMagics, args: Any) -> Any:
+    """``%actors metrics``: a new frame, or (``--refresh VAR``) the frame in VAR brought up to date."""
+    frames, client = _frames(), _client()
+    if args.refresh:
+        if not args.var:
+            raise UsageError("--refresh needs the variable that holds the frame: %actors metrics --refresh df")
+        current = m.shell.user_ns.get(args.var) if m.shell is not None else None
+        if "execution_id" not in getattr(current, "columns", ()):
+            raise UsageError(f"{args.var!r} does not hold an execution frame (make one: %actors metrics {args.var}).")
+        if args.actors or args.filters or args.since:
+            raise UsageError("--refresh fetches for the actors the frame was built for: drop --actor/--filter/--since.")
+        return frames.refresh_execution_metrics(client, current, max_workers=args.workers,
+                                                progress_after=m._progress_after())
     selection: Any = args.actors
     if args.filters:
         if args.actors:
             raise UsageError("Give either --actor or --filter, not both.")
         selection = parse_env(args.filters, "--filter")
-    return _frames().execution_metrics(_client(), selection, method=args.method, max_workers=args.workers,
-                                       progress_after=m._progress_after())
+    return frames.execution_metrics(client, selection, since=parse_since(args.since), method=args.method,
+                                    max_workers=args.workers, progress_after=m._progress_after())
+
+
+def _executions(m: ActorMagics, args: Any) -> Any:
+    client = _client()
+    actor = client.get(args.actor)  # an unknown actor is an error here, not an empty frame
+    return _frames().execution_metrics(client, [str(actor.id)], progress_after=m._progress_after())
 
 
 def _search(m: ActorMagics, args: Any) -> Any:
@@ -245,8 +286,9 @@ def _widget(cmd: str) -> Any:
             from ..widgets.actor_form import ActorForm
 
             return ActorForm(_client())
-        from ..widgets.explorer import ExecutionExplorer
+        from ..widgets.explorer import ExecutionExplorer, require_plotting
 
+        require_plotting()  # before any request: a missing matplotlib is an install hint, not a widget error
         return ExecutionExplorer(actors=_client())
     except ImportError as exc:
         raise UsageError(f"%actors {cmd} needs the interactive widgets, which are not available ({exc}).") from None
@@ -307,22 +349,26 @@ def _actors_table() -> Subcommands:
 def _add_execution_commands(t: Subcommands) -> None:
     """Executions, logs, results, metrics, search and the widgets."""
     f = _frames
-    t.add("executions", lambda m, a: f().executions_frame(_client().list_executions(a.actor).executions,
-                                                          actor_id=a.actor),
-          "the actor's executions (DataFrame)", "", "actor")
+    t.add("executions", _executions, "the actor's executions (DataFrame, the same schema as metrics)", "",
+          "actor")
     t.add("logs", lambda m, a: TextBlock(_client().get_logs(a.actor, a.execution)), "an execution's logs",
           "Example: %actors logs {actor.id} {ex.id}", "actor", "execution")
     t.add("results", lambda m, a: ResultList(_client().results(a.actor, a.execution)),
           "drain an execution's results (each result is returned once)", "", "actor", "execution")
     p = t.add("metrics", _metrics, "per-execution metrics across actors (DataFrame; all your actors by default)",
               "Examples:\n  %actors metrics df\n  %actors metrics --actor {a.id} --actor my-alias df\n"
-              "  %actors metrics --filter image=abacosamples/wc df")
+              "  %actors metrics --filter image=abacosamples/wc df\n  %actors metrics --since 1h recent\n"
+              "  %actors metrics --refresh df      (append only what is new to df)")
     p.add_argument("--actor", action="append", dest="actors", metavar="ACTOR", help="only this actor (repeat)")
     p.add_argument("--filter", action="append", dest="filters", default=[], metavar="KEY=VALUE",
                    help="only actors matching this search filter (repeat)")
     p.add_argument("--method", choices=("auto", "search", "details"), default="auto",
                    help="how to fetch (default auto: search API, else one GET per execution)")
     p.add_argument("--workers", type=int, default=16, help="concurrent requests (default 16)")
+    p.add_argument("--since", metavar="TIME", help="only executions received since TIME: ISO 8601 (UTC unless it "
+                                                   "has an offset) or a span back from now (30min, 2h, 1d)")
+    p.add_argument("--refresh", action="store_true",
+                   help="VAR holds a frame: fetch only the executions newer than its newest row and append them")
     t.add("aliases", lambda m, a: f().aliases_frame(_client().list_aliases()), "every alias of the tenant "
           "(DataFrame)")
     p = t.add("search", _search, "search actors, executions, workers or logs (Abaco's search syntax)",

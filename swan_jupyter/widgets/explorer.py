@@ -1,17 +1,29 @@
-"""``ExecutionExplorer``: filter, summarise and plot the execution-metrics DataFrame.
+"""``ExecutionExplorer``: explore an execution frame: per-actor summary, distributions, throughput, failures.
 
 ::
 
     from swan_jupyter.widgets import ExecutionExplorer
-    explorer = ExecutionExplorer(actors=session.actors())   # fetches the metrics frame
-    explorer                                                # filters, summary figures, plots
+    explorer = ExecutionExplorer(actors=session.actors())   # fetches the execution frame
+    explorer                                                # filters, then four tabs
     explorer.filtered                                       # the filtered DataFrame, for further analysis
+    explorer.summary_table()                                # the per-actor summary as a DataFrame
 
-The frame's columns are those of :func:`swan_jupyter.frames.actors.execution_metrics`: ``actor_id``,
-``status``, ``runtime`` (seconds), ``cpu``, ``io``, ``message_received_time`` (UTC) and so on. Filters: actors,
-statuses, and a time window on the message-received time. Summary: count, success rate, p50/p95 runtime, total
-and mean cpu and io. Plots (matplotlib, rendered to PNG so they work in any front end): runtime distribution per
-actor and executions over time.
+The frame is in the execution schema of :mod:`swan_jupyter.frames.actors` (``duration``, ``queue_wait``,
+``cpu_ns``, ``io_bytes``, ...). Filters: actor (by name), status, and a time window on the message time. Tabs:
+
+* **Summary**: one line per actor: executions, success rate (COMPLETE with exit code 0), p50/p95/p99 of
+  ``duration`` and ``queue_wait``, CPU and I/O per execution;
+* **Distributions**: the empirical distribution (ECDF) of ``duration`` and ``queue_wait`` per actor, on a
+  log scale when the values spread over more than two decades;
+* **Throughput**: executions per time bin (the bin suits the span: 1 s to 1 day), failures in red, empty
+  bins at zero;
+* **Failures**: ERROR executions and those with a non-zero exit code, with their exit code; pick one and
+  *Show logs* fetches its logs.
+
+``Refresh`` fetches only what is new (:func:`~swan_jupyter.frames.actors.refresh_execution_metrics`). Plots
+are matplotlib figures rendered to PNG (no GUI backend), so they show in JupyterLab, in a saved notebook and in
+any front end; matplotlib comes with ``pip install 'swan-jupyter[explore]'``. Everything fits a 1024 px
+window: the filter rows wrap and the plots shrink with the output area.
 """
 
 from __future__ import annotations
@@ -21,51 +33,124 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..display import esc
+from ..errors import ConfigurationError
 from ._base import error_html, figure_png, run_background
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SUCCESS_STATUSES = frozenset({"COMPLETE", "COMPLETED", "SUCCESS"})
 TIME_COLUMN = "message_received_time"
+#: Plot width, in pixels; plots shrink with the output area (a 1024 px JupyterLab window with its side bar
+#: open leaves about 600 px), and the filter rows wrap.
+PLOT_WIDTH_PX = 640
+#: Candidate bins for the throughput plot, smallest first; the first giving at most 120 bins is used.
+BINS = ("1s", "2s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min", "1h", "2h",
+        "3h", "6h", "12h", "1D", "2D", "7D", "30D")
+INSTALL_HINT = ("pip install 'swan-jupyter[explore]' (or pip install matplotlib) in the kernel's environment, "
+                "then restart the kernel.")
+
+
+def require_plotting() -> None:
+    """Raise :class:`~swan_jupyter.errors.ConfigurationError` with an install hint when matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ConfigurationError("The execution explorer draws its plots with matplotlib, which is not installed.",
+                                 hint=INSTALL_HINT) from None
+
+
+def failures_of(frame: pd.DataFrame) -> pd.Series:
+    """Boolean mask: the execution failed (status ERROR, or a non-zero exit code)."""
+    status = frame["status"].astype("string")
+    exit_code = frame["exit_code"].astype("Float64")
+    return ((status == "ERROR") | (exit_code.notna() & (exit_code != 0))).fillna(False).astype(bool)
+
+
+def _succeeded(frame: pd.DataFrame) -> pd.Series:
+    status = frame["status"].astype("string")
+    exit_code = frame["exit_code"].astype("Float64")
+    return ((status == "COMPLETE") & (exit_code.isna() | (exit_code == 0))).fillna(False).astype(bool)
 
 
 def _seconds(series: pd.Series) -> pd.Series:
-    import pandas as pd
-
-    if pd.api.types.is_timedelta64_dtype(series):
-        return series.dt.total_seconds()
-    return pd.to_numeric(series, errors="coerce").astype("float64")
+    return series.dt.total_seconds().astype("float64")
 
 
 def summarise(frame: pd.DataFrame) -> dict[str, Any]:
-    """Summary figures of an execution-metrics frame (count, success rate, runtime percentiles, cpu, io)."""
-    count = len(frame)
-    if count == 0:
-        return {"count": 0, "success_rate": None, "runtime_p50_s": None, "runtime_p95_s": None,
-                "cpu_total": None, "cpu_mean": None, "io_total": None, "io_mean": None}
-    statuses = frame["status"].astype("string").str.upper() if "status" in frame else None
-    runtime = _seconds(frame["runtime"]) if "runtime" in frame else None
-    out: dict[str, Any] = {"count": count}
-    out["success_rate"] = float(statuses.isin(SUCCESS_STATUSES).mean()) if statuses is not None else None
-    out["runtime_p50_s"] = float(runtime.quantile(0.5)) if runtime is not None and runtime.notna().any() else None
-    out["runtime_p95_s"] = float(runtime.quantile(0.95)) if runtime is not None and runtime.notna().any() else None
-    for col in ("cpu", "io"):
-        if col in frame:
-            values = frame[col].astype("Float64")
-            out[f"{col}_total"] = int(values.sum()) if values.notna().any() else None
-            out[f"{col}_mean"] = float(values.mean()) if values.notna().any() else None
-        else:
-            out[f"{col}_total"] = out[f"{col}_mean"] = None
+    """Figures of a whole execution frame: count, success rate, p50/p95/p99 of duration and queue wait (s),
+    CPU (ns) and I/O (bytes) in total and per execution."""
+    out: dict[str, Any] = {"count": len(frame)}
+    out["success_rate"] = float(_succeeded(frame).mean()) if len(frame) else None
+    for column in ("duration", "queue_wait"):
+        values = _seconds(frame[column]).dropna()
+        for q in (50, 95, 99):
+            out[f"{column}_p{q}_s"] = float(values.quantile(q / 100)) if len(values) else None
+    for column in ("cpu_ns", "io_bytes"):
+        values = frame[column].astype("Float64").dropna()
+        out[f"{column}_total"] = int(values.sum()) if len(values) else None
+        out[f"{column}_mean"] = float(values.mean()) if len(values) else None
+    return out
+
+
+def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per actor (name, or id when unnamed): the figures of :func:`summarise`, busiest actor first."""
+    import pandas as pd
+
+    if len(frame) == 0:
+        return pd.DataFrame(columns=["actor", "count", "success_rate"])
+    label = _actor_labels(frame)
+    rows = []
+    for actor, group in frame.groupby(label, sort=False, observed=True):
+        figures = summarise(group)
+        rows.append({"actor": actor, **{k: v for k, v in figures.items() if not k.endswith("_total")}})
+    table = pd.DataFrame(rows).sort_values(["count", "actor"], ascending=[False, True], ignore_index=True)
+    return table
+
+
+def _actor_labels(frame: pd.DataFrame) -> pd.Series:
+    names = frame["actor_name"].astype("string")
+    ids = frame["actor_id"].astype("string")
+    return names.where(names.notna() & (names != ""), ids).fillna("?")
+
+
+def throughput_bin(span: pd.Timedelta) -> str:
+    """The smallest bin of :data:`BINS` that cuts ``span`` into at most 120 bins."""
+    import pandas as pd
+
+    for rule in BINS:
+        if span / pd.Timedelta(rule) <= 120:
+            return rule
+    return BINS[-1]
+
+
+def throughput(frame: pd.DataFrame) -> pd.DataFrame:
+    """Executions and failures per time bin of the message time (:func:`throughput_bin` of the span), every bin
+    from the first to the last present, empty ones at zero. Columns ``executions``, ``failed``; UTC index."""
+    import pandas as pd
+
+    times = frame[TIME_COLUMN]
+    if not times.notna().any():
+        return pd.DataFrame({"executions": pd.Series(dtype="int64"), "failed": pd.Series(dtype="int64")})
+    rule = throughput_bin(times.max() - times.min())
+    index = pd.date_range(times.min().floor(rule), times.max().floor(rule), freq=rule, name="bin")
+    counts = times.dt.floor(rule).value_counts().reindex(index, fill_value=0)
+    failed = times[failures_of(frame)].dt.floor(rule).value_counts().reindex(index, fill_value=0)
+    out = pd.DataFrame({"executions": counts.to_numpy(), "failed": failed.to_numpy()}, index=index)
+    out.attrs["bin"] = rule
     return out
 
 
 class ExecutionExplorer:
-    """Interactive explorer of execution metrics (see the module docstring).
+    """Interactive explorer of an execution frame (see the module docstring).
 
-    :param frame: an execution-metrics DataFrame; or
-    :param actors: an :class:`~swan_jupyter.actors.Actors` client to fetch it from (``Refresh`` refetches);
-    :param fetch: any callable returning the frame (takes precedence over ``actors``).
+    :param frame: an execution frame (``%actors metrics df``); or
+    :param actors: an :class:`~swan_jupyter.actors.Actors` client to fetch it from (``Refresh`` then fetches
+        only what is new, and *Show logs* works);
+    :param fetch: any callable returning the frame (takes precedence over ``actors`` for fetching);
+    :param logs: ``logs(actor_id, execution_id) -> str`` for *Show logs* (default: the client's ``get_logs``);
+    :param background: fetch in a background thread (False: in the caller's, as tests do).
+
+    Raises :class:`~swan_jupyter.errors.ConfigurationError` with an install hint when matplotlib is missing.
     """
 
     def __init__(
@@ -74,76 +159,115 @@ class ExecutionExplorer:
         *,
         actors: Any = None,
         fetch: Callable[[], pd.DataFrame] | None = None,
+        logs: Callable[[str, str], str] | None = None,
         background: bool = True,
     ) -> None:
+        require_plotting()
         import ipywidgets as w
 
-        if fetch is None and actors is not None:
-            from ..frames.actors import execution_metrics
-
-            def fetch() -> pd.DataFrame:
-                return execution_metrics(actors)
-
+        self._client = actors
         self._fetch = fetch
+        self._logs = logs if logs is not None else (actors.get_logs if actors is not None else None)
         self._background = background
         self.frame: pd.DataFrame = frame if frame is not None else _empty()
         self.filtered: pd.DataFrame = self.frame
-        self.actor_filter = w.SelectMultiple(description="Actors", rows=6, layout=w.Layout(width="320px"))
-        self.status_filter = w.SelectMultiple(description="Status", rows=6, layout=w.Layout(width="260px"))
-        self.since = w.DatetimePicker(description="From")
-        self.until = w.DatetimePicker(description="Until")
-        self.refresh_button = w.Button(description="Refresh", icon="refresh", disabled=fetch is None)
-        self.summary_html = w.HTML()
+        #: How many series/points each plot drew at the last render (0: the plot is empty).
+        self.plotted: dict[str, int] = {}
+        self.actor_filter = w.SelectMultiple(description="Actors", rows=5, layout=w.Layout(width="300px"))
+        self.status_filter = w.SelectMultiple(description="Status", rows=5, layout=w.Layout(width="220px"))
+        self.since = w.DatetimePicker(description="From", layout=w.Layout(width="auto"))
+        self.until = w.DatetimePicker(description="Until", layout=w.Layout(width="auto"))
+        self.refresh_button = w.Button(description="Refresh", icon="refresh",
+                                       disabled=fetch is None and actors is None, layout=w.Layout(width="110px"))
         self.message = w.HTML()
-        self.runtime_plot = w.Image(format="png", layout=w.Layout(max_width="560px"))
-        self.timeline_plot = w.Image(format="png", layout=w.Layout(max_width="560px"))
+        self.summary_html = w.HTML()
+        plot_layout = {"width": "100%", "max_width": f"{PLOT_WIDTH_PX}px", "height": "auto"}
+        self.distribution_plot = w.Image(format="png", layout=w.Layout(**plot_layout))
+        self.throughput_plot = w.Image(format="png", layout=w.Layout(**plot_layout))
+        self.failure_list = w.Select(rows=8, layout=w.Layout(width="100%", max_width=f"{PLOT_WIDTH_PX}px"))
+        self.logs_button = w.Button(description="Show logs", icon="file-text", disabled=True)
+        self.logs_html = w.HTML()
         for control in (self.actor_filter, self.status_filter, self.since, self.until):
             control.observe(self._on_filter, names="value")
+        self.failure_list.observe(lambda _c: self._update_logs_button(), names="value")
         self.refresh_button.on_click(lambda _b: self.refresh())
+        self.logs_button.on_click(lambda _b: self.show_logs())
+        self.tabs = w.Tab(children=[
+            self.summary_html, self.distribution_plot, self.throughput_plot,
+            w.VBox([self.failure_list, self.logs_button, self.logs_html]),
+        ])
+        for index, title in enumerate(("Summary", "Distributions", "Throughput", "Failures")):
+            self.tabs.set_title(index, title)
+        wrap = w.Layout(flex_flow="row wrap", width="100%", align_items="flex-start")
         self.widget = w.VBox([
             w.HTML("<b>Execution explorer</b>"),
-            w.HBox([self.actor_filter, self.status_filter, w.VBox([self.since, self.until, self.refresh_button])]),
+            w.HBox([self.actor_filter, self.status_filter, self.refresh_button], layout=wrap),
+            w.HBox([self.since, self.until], layout=wrap),
             self.message,
-            self.summary_html,
-            w.HBox([self.runtime_plot, self.timeline_plot]),
-        ])
+            self.tabs,
+        ], layout=w.Layout(width="100%", max_width=f"{PLOT_WIDTH_PX + 60}px"))
         if frame is not None:
             self._load(frame)
-        elif fetch is not None:
+        elif fetch is not None or actors is not None:
             self.refresh()
 
     # -- data -------------------------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Fetch the frame again (in the background unless ``background=False``)."""
-        if self._fetch is None:
+        """Fetch what is new (in the background unless ``background=False``) and show it.
+
+        With a client and a frame in hand, only the executions newer than the newest row are fetched
+        (:func:`~swan_jupyter.frames.actors.refresh_execution_metrics`); with ``fetch=``, that callable runs.
+        """
+        work = self._work()
+        if work is None:
             return
         self.refresh_button.disabled = True
         self.message.value = "<i>Fetching executions…</i>"
 
         def done(frame: pd.DataFrame) -> None:
             self._load(frame)
-            self.message.value = ""
             self.refresh_button.disabled = False
 
         def failed(exc: BaseException) -> None:
             self.message.value = error_html(exc)
             self.refresh_button.disabled = False
 
-        run_background(self._fetch, on_done=done, on_error=failed, synchronous=not self._background)
+        run_background(work, on_done=done, on_error=failed, synchronous=not self._background)
+
+    def _work(self) -> Callable[[], pd.DataFrame] | None:
+        if self._fetch is not None:
+            return self._fetch
+        if self._client is None:
+            return None
+        from ..frames.actors import execution_metrics, refresh_execution_metrics
+
+        client, current = self._client, self.frame
+        if len(current) and "execution_id" in current:
+            return lambda: refresh_execution_metrics(client, current, progress_after=-1)
+        return lambda: execution_metrics(client, progress_after=-1)
 
     def _load(self, frame: pd.DataFrame) -> None:
         self.frame = frame
-        actors = sorted(str(a) for a in frame["actor_id"].dropna().unique()) if "actor_id" in frame else []
-        statuses = sorted(str(s) for s in frame["status"].dropna().unique()) if "status" in frame else []
-        self.actor_filter.options = actors
-        self.status_filter.options = statuses
+        labels = _actor_labels(frame) if len(frame) else None
+        pairs = {} if labels is None else dict(zip(frame["actor_id"].astype(str), labels, strict=True))
+        options = sorted(((f"{name} ({aid[:6]})" if name != aid else aid, aid) for aid, name in pairs.items()),
+                         key=lambda o: o[0].lower())
+        keep_actors = tuple(a for a in self.actor_filter.value if a in pairs)
+        statuses = sorted(str(s) for s in frame["status"].dropna().unique()) if len(frame) else []
+        keep_statuses = tuple(s for s in self.status_filter.value if s in statuses)
+        self._loading = True
+        try:
+            self.actor_filter.options = options
+            self.actor_filter.value = keep_actors
+            self.status_filter.options = statuses
+            self.status_filter.value = keep_statuses
+        finally:
+            self._loading = False
         failures = frame.attrs.get("failures") if hasattr(frame, "attrs") else None
-        if failures:
-            self.message.value = (
-                f"<div style='color:#b26a00'>{len(failures)} actor(s) could not be read: "
-                f"{esc(', '.join(map(str, list(failures)[:5])))}</div>"
-            )
+        self.message.value = "" if not failures else (
+            f"<div style='color:#b26a00'>{len(failures)} actor(s)/execution(s) could not be read: "
+            f"{esc(', '.join(map(str, list(failures)[:5])))}</div>")
         self.apply()
 
     def set_filters(
@@ -154,9 +278,15 @@ class ExecutionExplorer:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
     ) -> pd.DataFrame:
-        """Set filters programmatically; returns the filtered frame."""
+        """Set filters programmatically (``actors`` by id or name); returns the filtered frame."""
         if actors is not None:
-            self.actor_filter.value = tuple(a for a in actors if a in self.actor_filter.options)
+            by_label = {label: value for label, value in self.actor_filter.options}
+            values = {value for _label, value in self.actor_filter.options}
+            chosen = [a if a in values else by_label.get(a) for a in actors]
+            names = dict(zip(self.frame["actor_id"].astype(str), _actor_labels(self.frame), strict=True)) \
+                if len(self.frame) else {}
+            chosen += [aid for aid, name in names.items() if name in actors]
+            self.actor_filter.value = tuple(dict.fromkeys(c for c in chosen if c in values))
         if statuses is not None:
             self.status_filter.value = tuple(s for s in statuses if s in self.status_filter.options)
         if since is not None:
@@ -166,96 +296,206 @@ class ExecutionExplorer:
         return self.apply()
 
     def _on_filter(self, _change: Any) -> None:
-        self.apply()
+        if not getattr(self, "_loading", False):
+            self.apply()
 
     def apply(self) -> pd.DataFrame:
-        """Apply the current filters, update the summary and plots, and return :attr:`filtered`."""
+        """Apply the current filters, redraw the tabs, and return :attr:`filtered`."""
         import pandas as pd
 
         frame = self.frame
         mask = pd.Series(True, index=frame.index)
-        if self.actor_filter.value and "actor_id" in frame:
+        if self.actor_filter.value:
             mask &= frame["actor_id"].astype("string").isin(self.actor_filter.value).fillna(False)
-        if self.status_filter.value and "status" in frame:
+        if self.status_filter.value:
             mask &= frame["status"].astype("string").isin(self.status_filter.value).fillna(False)
-        if TIME_COLUMN in frame:
-            times = frame[TIME_COLUMN]
-            if self.since.value is not None:
-                mask &= (times >= _utc(self.since.value)).fillna(False)
-            if self.until.value is not None:
-                mask &= (times <= _utc(self.until.value)).fillna(False)
+        times = frame[TIME_COLUMN]
+        if self.since.value is not None:
+            mask &= (times >= _utc(self.since.value)).fillna(False)
+        if self.until.value is not None:
+            mask &= (times <= _utc(self.until.value)).fillna(False)
         self.filtered = frame[mask.astype(bool)]
         self._render()
         return self.filtered
 
     def summary(self) -> dict[str, Any]:
-        """The summary figures of :attr:`filtered`."""
+        """The figures of :attr:`filtered` as a whole (see :func:`summarise`)."""
         return summarise(self.filtered)
+
+    def summary_table(self) -> pd.DataFrame:
+        """The per-actor summary of :attr:`filtered` (see :func:`summary_table`)."""
+        return summary_table(self.filtered)
+
+    def failures(self) -> pd.DataFrame:
+        """The failed executions of :attr:`filtered` (status ERROR or non-zero exit code), newest first."""
+        failed = self.filtered[failures_of(self.filtered)]
+        return failed.sort_values(TIME_COLUMN, ascending=False, na_position="last")
+
+    def show_logs(self, execution_id: str | None = None) -> str:
+        """Fetch and show the logs of ``execution_id`` (default: the one selected in the Failures tab)."""
+        execution_id = execution_id or self.failure_list.value
+        if not execution_id or self._logs is None:
+            return ""
+        rows = self.frame[self.frame["execution_id"] == execution_id]
+        if not len(rows):
+            return ""
+        actor_id = str(rows["actor_id"].iloc[0])
+        try:
+            text = self._logs(actor_id, execution_id)
+        except Exception as exc:
+            self.logs_html.value = error_html(exc)
+            return ""
+        self.logs_html.value = (
+            f"<div style='color:#555'>Logs of {esc(execution_id)} ({esc(actor_id)})</div>"
+            f"<pre style='white-space:pre-wrap;max-height:240px;overflow:auto'>{esc(text) or '(empty)'}</pre>")
+        return text
+
+    def _update_logs_button(self) -> None:
+        self.logs_button.disabled = self._logs is None or not self.failure_list.value
 
     # -- rendering --------------------------------------------------------------------------------------------
 
     def _render(self) -> None:
-        s = self.summary()
-
-        def fmt(value: Any, pattern: str) -> str:
-            return "-" if value is None else pattern.format(value)
-
-        cells = [
-            ("executions", fmt(s["count"], "{:,}")),
-            ("success rate", fmt(s["success_rate"], "{:.1%}")),
-            ("runtime p50", fmt(s["runtime_p50_s"], "{:.2f} s")),
-            ("runtime p95", fmt(s["runtime_p95_s"], "{:.2f} s")),
-            ("cpu total / mean", f"{fmt(s['cpu_total'], '{:,}')} / {fmt(s['cpu_mean'], '{:,.0f}')}"),
-            ("io total / mean", f"{fmt(s['io_total'], '{:,}')} / {fmt(s['io_mean'], '{:,.0f}')}"),
+        self.summary_html.value = self._summary_html()
+        self.distribution_plot.value = self._distribution_figure()
+        self.throughput_plot.value = self._throughput_figure()
+        failed = self.failures()
+        self.failure_list.options = [
+            (f"{_when(row[TIME_COLUMN])}  {row['label']}  {row['execution_id']}  {row['status']}  "
+             f"exit code {_fmt(row['exit_code'], '{}')}", str(row["execution_id"]))
+            for _, row in failed.assign(label=_actor_labels(failed)).head(500).iterrows()
         ]
-        self.summary_html.value = "<table class='swan-summary'><tr>" + "".join(
-            f"<td style='padding:0 12px'><div style='color:#777'>{esc(k)}</div><b>{esc(v)}</b></td>"
-            for k, v in cells
-        ) + "</tr></table>"
-        self.runtime_plot.value = self._runtime_figure()
-        self.timeline_plot.value = self._timeline_figure()
+        self.plotted["failures"] = len(failed)
+        self._update_logs_button()
 
-    def _runtime_figure(self) -> bytes:
+    def _summary_html(self) -> str:
+        s = self.summary()
+        table = self.summary_table()
+        head = (f"<div style='margin:4px 0'><b>{s['count']:,}</b> executions, success rate "
+                f"<b>{_fmt(s['success_rate'], '{:.1%}')}</b>, duration p50 <b>{_secs(s['duration_p50_s'])}</b> "
+                f"p95 <b>{_secs(s['duration_p95_s'])}</b>, queue wait p50 <b>{_secs(s['queue_wait_p50_s'])}</b>"
+                "</div>")
+        columns = [("actor", "actor", "{}"), ("count", "executions", "{:,}"), ("success_rate", "success", "{:.1%}"),
+                   ("duration_p50_s", "duration p50", "s"), ("duration_p95_s", "p95", "s"),
+                   ("duration_p99_s", "p99", "s"), ("queue_wait_p50_s", "queue wait p50", "s"),
+                   ("queue_wait_p95_s", "p95", "s"), ("queue_wait_p99_s", "p99", "s"),
+                   ("cpu_ns_mean", "CPU / exec", "cpu"), ("io_bytes_mean", "I/O / exec", "io")]
+        cell = "padding:2px 8px;text-align:right;white-space:nowrap"
+        header = "".join(f"<th style='{cell}'>{esc(title)}</th>" for _key, title, _f in columns)
+        body = ""
+        for row in table.to_dict("records"):
+            cells = []
+            for key, _title, pattern in columns:
+                value = row.get(key)
+                text = _secs(value) if pattern == "s" else _cpu(value) if pattern == "cpu" else \
+                    _bytes(value) if pattern == "io" else _fmt(value, pattern)
+                cells.append(f"<td style='{cell}'>{esc(text)}</td>")
+            body += "<tr>" + "".join(cells) + "</tr>"
+        self.plotted["summary"] = len(table)
+        return (f"{head}<div style='overflow-x:auto;max-width:100%'>"
+                f"<table class='swan-summary' style='font-size:12px;border-collapse:collapse'>"
+                f"<tr>{header}</tr>{body}</table></div>")
+
+    def _distribution_figure(self) -> bytes:
+        import numpy as np
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(5.5, 3.2))
-        ax = fig.subplots()
+        fig = Figure(figsize=(PLOT_WIDTH_PX / 96, 5.6))
+        axes = fig.subplots(2, 1)
         frame = self.filtered
-        if len(frame) and "runtime" in frame and "actor_id" in frame:
-            runtime = _seconds(frame["runtime"])
-            groups = [(str(a), runtime[frame["actor_id"] == a].dropna().to_numpy())
-                      for a in frame["actor_id"].dropna().unique()]
-            groups = sorted([g for g in groups if len(g[1])], key=lambda g: -len(g[1]))[:15]
-            if groups:
-                ax.boxplot([g[1] for g in groups], showfliers=False)
-                ax.set_xticks(range(1, len(groups) + 1), [g[0][:8] for g in groups], rotation=60, fontsize=7)
-        ax.set_title("Runtime per actor (s)", fontsize=9)
-        ax.set_ylabel("seconds", fontsize=8)
+        labels = _actor_labels(frame) if len(frame) else None
+        drawn = 0
+        for ax, column, title in ((axes[0], "duration", "Duration"), (axes[1], "queue_wait", "Queue wait")):
+            series = [] if labels is None else [
+                (str(name), np.sort(_seconds(frame[column][labels == name]).dropna().to_numpy()))
+                for name in labels.value_counts().index[:10]
+            ]
+            series = [(name, values) for name, values in series if len(values)]
+            positive = np.concatenate([v[v > 0] for _n, v in series]) if series else np.array([])
+            wide = len(positive) > 1 and np.quantile(positive, 0.99) > 100 * np.quantile(positive, 0.01)
+            for name, values in series:
+                ax.step(np.maximum(values, positive.min()) if wide else values,
+                        np.arange(1, len(values) + 1) / len(values), where="post", label=name[:18], linewidth=1.2)
+                drawn += 1
+            if wide:
+                ax.set_xscale("log")
+            ax.set_ylim(0, 1.03)
+            ax.set_title(f"{title} per actor (ECDF{', log scale' if wide else ''})", fontsize=9)
+            ax.set_xlabel("seconds", fontsize=8)
+            ax.set_ylabel("fraction of executions", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+        if drawn:
+            axes[0].legend(fontsize=7, loc="lower right")
+        self.plotted["distributions"] = drawn
+        fig.tight_layout()
         return figure_png(fig)
 
-    def _timeline_figure(self) -> bytes:
+    def _throughput_figure(self) -> bytes:
+        import pandas as pd
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(5.5, 3.2))
+        fig = Figure(figsize=(PLOT_WIDTH_PX / 96, 2.9))
         ax = fig.subplots()
-        frame = self.filtered
-        if len(frame) and TIME_COLUMN in frame and frame[TIME_COLUMN].notna().any():
-            times = frame[TIME_COLUMN].dropna()
-            span = (times.max() - times.min()).total_seconds()
-            rule = "1s" if span <= 120 else "1min" if span <= 7200 else "1h" if span <= 172800 else "1D"
-            counts = times.dt.floor(rule).value_counts().sort_index()
-            ax.plot(counts.index.tz_convert(None), counts.to_numpy(), marker=".", linewidth=1)
-            ax.tick_params(axis="x", labelsize=7, rotation=30)
+        bins = throughput(self.filtered)
+        self.plotted["throughput"] = 0
+        if len(bins):
+            rule = bins.attrs["bin"]
+            width = pd.Timedelta(rule).total_seconds() / 86_400 * 0.9  # matplotlib dates are in days
+            x = pd.DatetimeIndex(bins.index).tz_convert(None)
+            ax.bar(x, bins["executions"].to_numpy(), width=width, align="edge", color="#4c72b0", label="executions")
+            if bins["failed"].any():
+                ax.bar(x, bins["failed"].to_numpy(), width=width, align="edge", color="#c44e52", label="failed")
             ax.set_ylabel(f"executions per {rule}", fontsize=8)
-        ax.set_title("Executions over time (UTC)", fontsize=9)
+            ax.legend(fontsize=7, loc="upper right")
+            ax.tick_params(axis="x", labelsize=7, rotation=20)
+            ax.tick_params(axis="y", labelsize=7)
+            self.plotted["throughput"] = int(bins["executions"].sum())
+        ax.set_title("Throughput (message time, UTC; empty bins are zero)", fontsize=9)
+        fig.tight_layout()
         return figure_png(fig)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         return self.widget._repr_mimebundle_(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
-        s = self.summary()
-        return f"ExecutionExplorer({s['count']} of {len(self.frame)} executions shown)"
+        return f"ExecutionExplorer({len(self.filtered)} of {len(self.frame)} executions shown)"
+
+
+def _fmt(value: Any, pattern: str) -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "-"
+    return pattern.format(value)
+
+
+def _secs(value: float | None) -> str:
+    if value is None or value != value:
+        return "-"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    return f"{value:.2f} s" if value < 100 else f"{value:,.0f} s"
+
+
+def _cpu(value: float | None) -> str:
+    return "-" if value is None or value != value else _secs(value / 1e9)
+
+
+def _bytes(value: float | None) -> str:
+    if value is None or value != value:
+        return "-"
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1000
+    return "-"  # pragma: no cover
+
+
+def _when(value: Any) -> str:
+    import pandas as pd
+
+    return "-" if value is None or pd.isna(value) else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _utc(value: dt.datetime) -> Any:
@@ -266,6 +506,6 @@ def _utc(value: dt.datetime) -> Any:
 
 
 def _empty() -> pd.DataFrame:
-    import pandas as pd
+    from ..frames.actors import executions_frame
 
-    return pd.DataFrame({"actor_id": pd.Series(dtype="string"), "status": pd.Series(dtype="string")})
+    return executions_frame([])

@@ -52,7 +52,10 @@ def test_actor_widgets_render_in_jupyterlab(lab_server: LabServer, page: Any) ->
         "from swan_jupyter.session import default_session\n"
         "actors = default_session().actors()\n"
         "wc = actors.add({'image': 'abacosamples/wc', 'name': 'browser-wc'})\n"
-        "[actors.send_message(wc.id, 'a b c').wait(60, poll=0.2) for _ in range(3)];",
+        "sleeper = actors.add({'image': 'abacosamples/sleep_loop', 'name': 'browser-sleep'})\n"
+        "sent = [actors.send_message(wc.id, 'a b c ' * n) for n in (1, 100, 3000)]\n"
+        "sent += [actors.send_message(sleeper.id, {'iterations': 1, 'sleep': s}) for s in (0.02, 0.1, 0.4, 0.9)]\n"
+        "[ex.wait(60, poll=0.2) for ex in sent];",
         "%actors form",
         "%actors explore",
     ])
@@ -61,6 +64,7 @@ def test_actor_widgets_render_in_jupyterlab(lab_server: LabServer, page: Any) ->
     form = page.locator(".jupyter-widgets:has-text('Send a message to an Abaco actor')").first
     form.wait_for(timeout=90_000)
     shot(form, "actor_message_form")
+    page.set_viewport_size({"width": 1024, "height": 900})  # the explorer must fit a 1024 px window
     explorer = page.locator(".jupyter-widgets:has-text('Execution explorer')").first
     explorer.wait_for(timeout=90_000)
     page.locator(".jupyter-widgets:has-text('success rate')").first.wait_for(timeout=90_000)
@@ -69,4 +73,16 @@ def test_actor_widgets_render_in_jupyterlab(lab_server: LabServer, page: Any) ->
         "() => [...document.querySelectorAll('.jupyter-widgets img')].filter(i => i.naturalWidth > 0).length >= 2",
         timeout=60_000)
     explorer.scroll_into_view_if_needed()
+    box = explorer.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1024, box
+    clipped = explorer.evaluate("""e => {
+        const area = (e.closest('.jp-OutputArea-output') || e.parentElement).getBoundingClientRect();
+        return [...e.querySelectorAll('img, input, select, button, .lm-TabBar')]
+            .filter(c => c.offsetParent !== null && c.getBoundingClientRect().right > area.right + 1)
+            .map(c => c.tagName + ' ' + (c.className || '') + ' ' + Math.round(c.getBoundingClientRect().right)
+                      + ' > ' + Math.round(area.right));
+    }""")
+    assert clipped == [], clipped
+    page.locator(".lm-TabBar-tab:has-text('Distributions')").first.click()
+    explorer.locator("img").nth(0).wait_for(state="visible", timeout=30_000)
     shot(explorer, "execution_explorer")

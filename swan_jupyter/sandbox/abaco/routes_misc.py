@@ -11,7 +11,7 @@ from starlette.responses import Response
 from .core import Call, Core, Route
 from .routes_actors import actor_records, searchable_actors, worker_records
 from .routes_executions import execution_records, log_records
-from .search import run_search
+from .search import received_since, run_search
 from .wire import V3, AbacoError, ok
 
 Doc = dict[str, Any]
@@ -32,7 +32,9 @@ async def search(call: Call, core: Core) -> Response:
     elif kind == "workers":
         records = worker_records([w for a in actors for w in core.store.workers(a["id"])], call)
     elif kind == "executions":
-        records = execution_records([e for a in actors for e in core.store.executions(a["id"])], call)
+        since = received_since(call.query, call.flavour)
+        records = execution_records(
+            [e for a in actors for e in core.store.executions(a["id"], received_since=since)], call)
     else:
         records = log_records(core, [e for a in actors for e in core.store.executions(a["id"])], call)
     return ok(call.flavour, run_search(records, call.query, call.flavour), "Search completed successfully.")

@@ -136,6 +136,21 @@ def _nonneg(name: str, value: str) -> int:
     return number
 
 
+def received_since(params: list[tuple[str, str]], flavour: Flavour) -> float | None:
+    """The earliest message time a ``message_received_time.gte/.gt`` filter can match (Unix seconds, one
+    millisecond early for the stored times' truncation), so the store reads only those executions, as Mongo's
+    query would; :func:`run_search` still applies the filter itself. None when there is no such filter."""
+    bounds = []
+    for key, value in params:
+        name, _, op = key.rpartition(".")
+        if op in ("gte", "gt") and (camel_to_under(name) if flavour.camel else name) == "message_received_time":
+            try:
+                bounds.append(_parse_time(value).replace(tzinfo=UTC).timestamp() - 0.001)
+            except AbacoError:
+                return None  # run_search reports the bad value
+    return max(bounds) if bounds else None
+
+
 def run_search(records: list[tuple[Doc, Doc]], params: list[tuple[str, str]], flavour: Flavour) -> Doc:
     """Filter, rank and page ``(raw, display)`` records; returns the search envelope's ``result``."""
     skip, limit = 0, 100

@@ -300,12 +300,16 @@ class Store:
                               content_type=str(row[3]), env=json.loads(row[4]), sender=str(row[5]))
             return message, execution
 
-    def executions(self, actor_id: str | None = None, status: str | None = None) -> list[Doc]:
-        """Executions of one actor (or all), optionally of one status, oldest first."""
-        sql, args = "SELECT doc FROM executions WHERE 1 = 1", []
+    def executions(self, actor_id: str | None = None, status: str | None = None,
+                   received_since: float | None = None) -> list[Doc]:
+        """Executions of one actor (or all), optionally of one status or received since a time, oldest first."""
+        sql, args = "SELECT doc FROM executions WHERE 1 = 1", list[str | float]()
         if actor_id is not None:
             sql += " AND actor_id = ?"
             args.append(actor_id)
+        if received_since is not None:  # ``created`` is the message's received time
+            sql += " AND created >= ?"
+            args.append(received_since)
         if status is not None:
             sql += " AND status = ?"
             args.append(status)
