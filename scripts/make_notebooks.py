@@ -169,12 +169,14 @@ We run a small, uneven workload on four actors and let the numbers answer three 
 3. Which executions fail, and why?
 
 The actors run in the local sandbox as real processes: `abacosamples/sleep_loop` with short and long sleeps,
-`abacosamples/wc` over inputs from one word to twenty thousand, and a `sleep_loop` whose configuration is
-broken, so that every run of it fails.
+`abacosamples/wc` over inputs from one word to twenty thousand, and an `abacosamples/py3_func` actor sent a
+function that always raises, so that every run of it fails.
 """),
     code("%load_ext swan_jupyter"),
     code("""import random
 import time
+
+import cloudpickle
 
 from swan_jupyter.session import default_session
 
@@ -182,8 +184,12 @@ actors = default_session().actors()
 short = actors.add({"image": "abacosamples/sleep_loop", "name": "nb04-short-sleep"})
 long_ = actors.add({"image": "abacosamples/sleep_loop", "name": "nb04-long-sleep"})
 wc = actors.add({"image": "abacosamples/wc", "name": "nb04-wc"})
-broken = actors.add({"image": "abacosamples/sleep_loop", "name": "nb04-broken",
-                     "default_environment": {"iterations": "not-a-number"}})  # every run fails
+broken = actors.add({"image": "abacosamples/py3_func", "name": "nb04-broken"})
+
+def parse_setting(text):
+    return int(text)  # "not-a-number" is not: every run fails with a ValueError
+
+failing_call = cloudpickle.dumps({"func": parse_setting, "args": ["not-a-number"], "kwargs": {}})
 created = [short, long_, wc, broken]
 {a.name: a.id for a in created}"""),
     md("""
@@ -199,7 +205,7 @@ def burst(n):
         sent.append(actors.send_message(wc.id, " ".join(["word"] * int(10 ** random.uniform(0, 4.3)))))
     for _ in range(n // 3):
         sent.append(actors.send_message(long_.id, {"iterations": 1, "sleep": random.uniform(0.6, 1.4)}))
-    sent.append(actors.send_message(broken.id, "go"))
+    sent.append(actors.send_binary(broken.id, failing_call))
     return sent
 
 executions = burst(12)
@@ -277,8 +283,8 @@ with their exit code: pick one and *Show logs*. *Refresh* fetches only what is n
   percentile of `queue_wait` is larger than that of `duration`: messages wait behind each other on the actor's
   single worker. `nb04-broken`, which gets one message per burst, hardly waits. Faster code would help these
   actors less than more workers (`max_workers`) or spreading the sends.
-* **`nb04-broken` fails every time**, with exit code 1, and its logs say why: a `ValueError` reading the
-  `iterations` setting of its default environment. Abaco marks these executions `COMPLETE`; the exit code is
+* **`nb04-broken` fails every time**, with exit code 1, and its logs say why: the `ValueError` of
+  `int("not-a-number")`, with its traceback. Abaco marks these executions `COMPLETE`; the exit code is
   what tells them apart (the explorer's success rate counts them as failures).
 """),
 ]

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import cloudpickle
 import pandas as pd
 import pytest
 
@@ -27,7 +28,9 @@ DTYPES = {"str": "string", "int": "Int64", "time": "datetime64[ns, UTC]", "cat":
 
 def _client(sandbox: dict[str, Any], flavor: str = "v3") -> Actors:
     abaco = sandbox["abaco"]
-    return Actors(abaco["url"], token=abaco["users"]["user"]["token"], flavor=flavor)  # type: ignore[arg-type]
+    # the user the magics act as (the sandbox profile's default, ABACO_USER=admin): Abaco's search shows only
+    # actors the searching user has a permission on, admins included (TACC/abaco actors/models.py)
+    return Actors(abaco["url"], token=abaco["users"]["admin"]["token"], flavor=flavor)  # type: ignore[arg-type]
 
 
 def assert_schema(frame: pd.DataFrame) -> None:
@@ -42,11 +45,15 @@ def workload(sandbox: dict[str, Any]) -> Iterator[dict[str, Any]]:
     client = _client(sandbox)
     sleeper = client.add({"image": "abacosamples/sleep_loop", "name": "m-sleep"})
     counter = client.add({"image": "abacosamples/wc", "name": "m-wc"})
-    broken = client.add({"image": "abacosamples/sleep_loop", "name": "m-broken",
-                         "default_environment": {"iterations": "not-a-number"}})
+    broken = client.add({"image": "abacosamples/py3_func", "name": "m-broken"})
+
+    def parse_setting(text: str) -> int:  # pickled by value: every run fails with a ValueError (exit code 1)
+        return int(text)
+
+    failing_call = cloudpickle.dumps({"func": parse_setting, "args": ["not-a-number"], "kwargs": {}})
     sent = [client.send_message(str(sleeper.id), {"iterations": 1, "sleep": s}) for s in SLEEPS]
     sent += [client.send_message(str(counter.id), " ".join(["w"] * n)) for n in (1, 500, 20_000)]
-    sent += [client.send_message(str(broken.id), "x") for _ in range(2)]
+    sent += [client.send_binary(str(broken.id), failing_call) for _ in range(2)]
     for execution in sent:
         execution.wait(120, poll=0.1)
     actors = {"sleep": sleeper, "wc": counter, "broken": broken}
@@ -69,7 +76,7 @@ def test_every_execution_frame_has_the_one_schema(workload: dict[str, Any], ip: 
     assert_schema(metrics)
     assert len(metrics) == 9 and metrics.attrs["time_resolution"] == frames.PRECISE_TIMES
     assert set(metrics["actor_name"]) == {"m-sleep", "m-wc", "m-broken"}
-    assert set(metrics["image"]) == {"abacosamples/sleep_loop", "abacosamples/wc"}
+    assert set(metrics["image"]) == {"abacosamples/sleep_loop", "abacosamples/wc", "abacosamples/py3_func"}
     assert_schema(frames.execution_metrics(client, ids, method="details", progress_after=-1))
     assert_schema(frames.search_frame("executions", client.search("executions", {"actor_id": sleeper.id})))
     summary = frames.executions_frame(client.list_executions(str(sleeper.id)).executions, actor_id=sleeper.id)
