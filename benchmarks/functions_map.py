@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-VENVS = ROOT / "benchmarks" / ".venvs"
 
 AGAVEPY_SCRIPT = r"""
 import json, os, sys, time, urllib.parse
@@ -89,19 +87,6 @@ print(json.dumps({"seconds": seconds, "ok": ok, "items": n,
 
 def inc(x: int) -> int:
     return x + 1
-
-
-def run_peer(actor_id: str, url: str, token: str, n: int) -> dict[str, Any] | str:
-    python = VENVS / "agavepy" / "bin" / "python"
-    if not python.exists():
-        return "virtualenv missing (scripts/make_peer_venvs.sh agavepy)"
-    out = subprocess.run([str(python), "-c", AGAVEPY_SCRIPT, url, actor_id, str(n)], capture_output=True,
-                         text=True, env={**os.environ, "BENCH_TOKEN": token}, timeout=7200,
-                         cwd=tempfile.gettempdir())
-    if out.returncode != 0:
-        return "failed:\n" + out.stderr[-3000:]
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
 
 
 def overhead(client: Any, handle: Any, token: str, calls: int) -> dict[str, tuple[float, float]]:
@@ -181,7 +166,10 @@ def main() -> int:
               f"(median duration {frame['duration'].median().total_seconds() * 1000:.0f} ms, "
               f"median queue wait {frame['queue_wait'].median().total_seconds() * 1000:.0f} ms)", flush=True)
         if not args.skip_peer:
-            outcome = run_peer(handle.actor_id, url, token, args.peer_items)
+            sys.path.insert(0, str(ROOT / "benchmarks"))
+            from actors_metrics import run_peer  # the peer runner shared with the metrics benchmark
+
+            outcome = run_peer("agavepy", AGAVEPY_SCRIPT, [url, handle.actor_id, str(args.peer_items)], token)
             if isinstance(outcome, str):
                 print(f"agavepy 0.9.5 loop: {outcome}")
             else:
