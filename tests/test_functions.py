@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -55,7 +56,7 @@ def sq(client: Actors) -> FunctionHandle:
 def test_one_call_and_the_actor_is_reused(client: Actors, sq: FunctionHandle) -> None:
     assert sq(7) == 49
     assert sq.trust == "owned" and sq.workers == 4
-    assert sq.remote_python is not None and sq.remote_python.startswith(f"{os.sys.version_info[0]}.")
+    assert sq.remote_python is not None and sq.remote_python.startswith(f"{sys.version_info[0]}.{sys.version_info[1]}.")
     again = client.function(square)
     assert again.actor_id == sq.actor_id  # your own swan-fn-square, found by name, image and owner
 
@@ -178,13 +179,11 @@ def test_a_timeout_of_one_item_while_the_others_finish(client: Actors) -> None:
     assert (frame.drop(index=3)["status"] == "ok").all()
     killed = client.get_execution(handle.actor_id, str(frame.loc[3, "execution_id"]))
     assert killed.status == "COMPLETE" and str(killed.exit_code) == "137"  # force-quit: no orphan left running
+    handle.timeout = 2  # a direct call over time: raised, and its execution stopped too
     with pytest.raises(RequestTimeoutError):
-        handle.__class__.__call__(_with_timeout(handle, 2), 3)
-
-
-def _with_timeout(handle: FunctionHandle, seconds: float) -> FunctionHandle:
-    handle.timeout = seconds
-    return handle
+        handle(3)
+    assert wait_until(lambda: not [e for e in client.list_executions(handle.actor_id).executions
+                                   if e.status in ("RUNNING", "SUBMITTED")], timeout=10)
 
 
 def test_an_interrupt_during_a_map_leaves_no_orphan_work(client: Actors) -> None:
