@@ -289,11 +289,66 @@ with their exit code: pick one and *Show logs*. *Refresh* fetches only what is n
 """),
 ]
 
+FUNCTIONS = [
+    md("""
+# Python functions on Abaco
+
+Call a Python function remotely, map it over data, and get results and metrics as one DataFrame. The function
+goes to an `abacosamples/py3_func` actor, cloudpickled; its value comes back through the results queue. Runs
+against the sandbox.
+
+**Trust:** results are unpickled, and unpickling runs code: use only your own function actors or actors you
+name yourself. Anyone with EXECUTE on a py3_func actor runs any code as its owner: do not share them.
+"""),
+    code("%load_ext swan_jupyter"),
+    md("## Define a function and bind it\n`%%actor_function` runs the cell here, then binds the name to a handle "
+       "on your function actor (`swan-fn-NAME`, reused or registered) with the workers asked for."),
+    code("""%%actor_function score --workers 4
+import math
+
+def score(x):
+    if x == 57:
+        raise ValueError(f"no score for {x}")
+    return math.sqrt(x) * 10"""),
+    code("score"),
+    md("## One call\nThe value comes back; `score.fn` is the local function."),
+    code("score(16), score.fn(16)"),
+    md("A remote exception is raised here as `RemoteFunctionError`, with the remote traceback and the execution id."),
+    code("""from swan_jupyter.errors import RemoteFunctionError
+
+try:
+    score(57)
+except RemoteFunctionError as err:
+    print(err.execution_id)
+    print(err.remote_traceback)"""),
+    md("## A map over 200 inputs\nInput 57 fails on purpose: it becomes a row with its error, never an "
+       "exception in the middle of the map, and the summary line names it."),
+    code("inputs = list(range(200))"),
+    code("%actors map score inputs df --max-in-flight 8 --timeout 120"),
+    code("df.head()"),
+    code("df[df.status != 'ok'][['arg', 'status', 'error', 'execution_id']]"),
+    code("df.dtypes"),
+    md("## Durations\n`duration` (finish - start) and `queue_wait` (start - received) come from each execution's "
+       "own record."),
+    code("df.groupby(df.index // 50 * 50)['duration'].describe()"),
+    code("df.groupby('status', observed=True)[['duration', 'queue_wait']].mean()"),
+    md("## With the execution metrics\nJoined on `execution_id`: cpu, io, worker and times next to each input."),
+    code("""from swan_jupyter.frames.functions import join_metrics
+from swan_jupyter.session import default_session
+
+full = join_metrics(df, client=default_session().actors())
+full.head()"""),
+    md("## The explorer on the function actor"),
+    code("explorer = score.explore()\nexplorer"),
+    code("explorer.summary()"),
+]
+
 NOTEBOOKS = {
     "01-quickstart.ipynb": QUICKSTART,
     "02-deploy-and-pay.ipynb": DEPLOY,
     "03-actors.ipynb": ACTORS,
     "04-execution-metrics.ipynb": METRICS,
+    "05-functions.ipynb": FUNCTIONS,
 }
 
 if __name__ == "__main__":

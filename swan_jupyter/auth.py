@@ -31,6 +31,32 @@ class TokenAuth(AuthBase):
     def __repr__(self) -> str:
         return f"TokenAuth(header={self._header!r}, token=*****)"
 
+    def claimed_username(self) -> str | None:
+        """The username a JWT token claims (``tapis/username``, WSO2's ``enduser`` claim, or ``sub`` before
+        ``@``), read without verifying the signature; None for an opaque token.
+
+        For the client's own decisions about its own identity only (which actors it owns): the server, not
+        this claim, decides what the token may do.
+        """
+        import base64
+        import json
+
+        parts = self._token.reveal().split(".")
+        if len(parts) != 3:
+            return None
+        try:
+            padded = parts[1] + "=" * (-len(parts[1]) % 4)
+            claims = json.loads(base64.urlsafe_b64decode(padded))
+        except (ValueError, TypeError):
+            return None
+        if not isinstance(claims, dict):
+            return None
+        for key, value in claims.items():
+            if (key == "tapis/username" or key.endswith("/enduser")) and isinstance(value, str) and value:
+                return value.split("@", 1)[0]
+        sub = claims.get("sub")
+        return sub.split("@", 1)[0] if isinstance(sub, str) and sub else None
+
 
 class NonceAuth(AuthBase):
     """Abaco nonce authentication: adds ``x-nonce=<id>`` to the query string (and no token header).

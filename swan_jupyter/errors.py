@@ -13,8 +13,9 @@ Every error the package raises on purpose derives from :class:`SwanJupyterError`
     │   ├── PermissionDeniedError   authenticated, but not allowed to do this
     │   └── NotFoundError           the object does not exist (or is not visible to you)
     │   └── ProtocolError           the answer cannot be read (not JSON, a field missing or of the wrong type)
-    └── PaymentError                an on-chain payment did not complete (carries state and tx hashes)
-        └── QuoteChangedError       the payment would differ from what was confirmed: nothing was signed
+    ├── PaymentError                an on-chain payment did not complete (carries state and tx hashes)
+    │   └── QuoteChangedError       the payment would differ from what was confirmed: nothing was signed
+    └── RemoteFunctionError         a Python function run on Abaco raised, or ended without a result
 
 Each error has a ``message`` (what went wrong) and a ``hint`` (how to fix it). Their text never contains
 secrets: it goes through :func:`swan_jupyter.redact.redact`.
@@ -199,6 +200,53 @@ class QuoteChangedError(PaymentError):
         super().__init__(message, state="intent", task_uuid=task_uuid, hint=hint)
 
 
+class RemoteFunctionError(SwanJupyterError):
+    """A Python function run on an Abaco function actor raised an exception, or its execution ended without a
+    result (it crashed, or its result could not be sent or read).
+
+    Attributes: ``execution_id`` and ``actor_id`` of the execution; ``remote_type`` and ``remote_message``
+    (the remote exception's class name and text, empty when there was no exception to report);
+    ``remote_traceback`` (the remote traceback as text, sent back through the results queue); ``log_tail``
+    (the last lines of the execution's logs, for an execution that ended without a result). IPython shows
+    the remote traceback under the summary line.
+    """
+
+    default_hint = "The traceback above is the remote one; fix the function or its input and call it again."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        execution_id: str | None = None,
+        actor_id: str | None = None,
+        remote_type: str = "",
+        remote_message: str = "",
+        remote_traceback: str = "",
+        log_tail: str = "",
+        hint: str | None = None,
+    ) -> None:
+        self.execution_id = execution_id
+        self.actor_id = actor_id
+        self.remote_type = remote_type
+        self.remote_message = redact(remote_message)
+        self.remote_traceback = redact(remote_traceback)
+        self.log_tail = redact(log_tail)
+        super().__init__(message, hint=hint)
+
+    def __str__(self) -> str:
+        detail = self.remote_traceback or self.log_tail
+        text = super().__str__()
+        return f"{text}\n{detail.rstrip()}" if detail else text
+
+    def summary_lines(self) -> list[str]:
+        """The summary line, the remote traceback (or the log tail), then the hint."""
+        lines = super().summary_lines()
+        detail = (self.remote_traceback or self.log_tail).rstrip()
+        if detail:
+            lines[1:1] = detail.splitlines()
+        return lines
+
+
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
@@ -208,6 +256,7 @@ __all__ = [
     "ProtocolError",
     "QuoteChangedError",
     "RemoteError",
+    "RemoteFunctionError",
     "RequestTimeoutError",
     "SwanJupyterError",
     "TransportError",

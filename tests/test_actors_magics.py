@@ -15,7 +15,7 @@ from swan_jupyter.frames import actors as frames
 
 SUBCOMMANDS = ["list", "get", "create", "update", "delete", "state", "permissions", "grant", "workers",
                "add-workers", "nonces", "add-nonce", "executions", "logs", "results", "metrics", "aliases",
-               "search", "form", "explore"]
+               "search", "form", "explore", "map"]
 
 
 @pytest.fixture(params=["v2", "v3"])

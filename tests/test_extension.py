@@ -75,9 +75,8 @@ def test_loading_is_light() -> None:
     code = (
         "import sys, json; from IPython.core.interactiveshell import InteractiveShell;"
         "ip = InteractiveShell.instance(); ip.run_line_magic('load_ext', 'swan_jupyter');"
-        "print(json.dumps([m for m in ('web3', 'pandas', 'ipywidgets', 'eth_account', 'swan_jupyter.sandbox',"
-        " 'matplotlib')"
-        " if m in sys.modules]))"
+        "print(json.dumps([m for m in ('web3', 'pandas', 'ipywidgets', 'eth_account', 'cloudpickle',"
+        " 'swan_jupyter.sandbox', 'matplotlib') if m in sys.modules]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -11,7 +11,8 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-EXPECTED = ["01-quickstart.ipynb", "02-deploy-and-pay.ipynb", "03-actors.ipynb", "04-execution-metrics.ipynb"]
+EXPECTED = ["01-quickstart.ipynb", "02-deploy-and-pay.ipynb", "03-actors.ipynb", "04-execution-metrics.ipynb",
+            "05-functions.ipynb"]
 
 
 def test_every_expected_notebook_exists() -> None:

@@ -14,7 +14,7 @@ Answers are returned as models with snake_case attributes whatever the server's 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,6 +30,7 @@ from .more import ActorsExtras
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from .functions import FunctionHandle
 
 Flavor = Literal["v2", "v3"]
 BASE_PATHS: dict[str, str] = {"v2": "/actors/v2", "v3": "/v3/actors"}
@@ -344,6 +345,41 @@ class Actors(ActorsExtras):
     def force_quit(self, actor_id: str, execution_id: str) -> None:
         """Stop a RUNNING execution (it becomes COMPLETE)."""
         self._delete(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}")
+
+    # -- functions -------------------------------------------------------------------------------------------
+
+    def function(self, fn: Callable[..., Any], actor: str | None = None, *, image: str = "abacosamples/py3_func",
+                 workers: int | None = None, python_version: str | None = None,
+                 allow_version_mismatch: bool = False, timeout: float = 300.0,
+                 max_message_bytes: int | None = None) -> FunctionHandle:
+        """A handle that runs the Python function ``fn`` on an Abaco function actor (``abacosamples/py3_func``).
+
+        ``handle(*args, **kwargs)`` returns the value (a remote exception is raised as
+        :class:`~swan_jupyter.errors.RemoteFunctionError` with the remote traceback), ``handle.submit(...)`` a
+        ``Future``, ``handle.map(items)`` a DataFrame with one row per item. See
+        :mod:`swan_jupyter.actors.functions` for the details, and the README for the trust boundary.
+
+        :param actor: an actor id or alias to use (you name it, so its results are trusted); by default your own
+            function actor for ``fn`` (``swan-fn-<name>``, owned by you) is reused, or one is registered.
+        :param workers: make sure the actor has this many workers (adding workers needs Abaco's admin role;
+            otherwise a warning says how many it has).
+        :param python_version: the image's Python (``"3.11"``); a minor version other than the kernel's is
+            refused unless ``allow_version_mismatch``. Assumed equal on the sandbox (a loopback URL).
+        :param timeout: seconds a call may take from its send (default 300).
+        :param max_message_bytes: largest payload sent (default the client's ``max_binary_bytes``).
+
+        An unpicklable ``fn`` is refused with the pickling error before any request. Example::
+
+            def square(x):
+                return x * x
+            sq = client.function(square, workers=4)
+            sq(7), sq.map(range(100)).head()
+        """
+        from .functions import make_function
+
+        return make_function(self, fn, actor, image=image, workers=workers, python_version=python_version,
+                             allow_version_mismatch=allow_version_mismatch, timeout=timeout,
+                             max_message_bytes=max_message_bytes)
 
 
 __all__ = ["BASE_PATHS", "UPDATABLE_FIELDS", "Actors", "Flavor"]

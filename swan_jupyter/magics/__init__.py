@@ -15,6 +15,7 @@ MAGICS_CLASSES: tuple[str, ...] = (
     "swan_jupyter.magics.core:SwanMagics",
     "swan_jupyter.magics.orchestrator:OrchestratorMagics",
     "swan_jupyter.magics.actors:ActorMagics",
+    "swan_jupyter.magics.functions:FunctionMagics",
 )
 
 

@@ -27,6 +27,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from ..display import Rich, esc, kv_html, kv_text
 from ..session import default_session
 from .core import store, swan_magics
+from .functions import add_map_command
 from .parsing import HelpShown, MagicArgumentParser, Subcommands
 
 SEND_HELP = """Send the cell body as a message to an Abaco actor.
@@ -342,6 +343,7 @@ def _actors_table() -> Subcommands:
     p.add_argument("--max-uses", dest="max_uses", type=int, default=-1, help="-1 = unlimited (default)")
     p.add_argument("--description")
     _add_execution_commands(t)
+    add_map_command(t)
     t.help()
     return t
 

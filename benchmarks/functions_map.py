@@ -1,0 +1,198 @@
+"""Remote Python functions on the sandbox: ``FunctionHandle.map`` against the agavepy way, client overhead, RSS.
+
+Starts its own sandbox (temporary state folder; stopped at the end) and registers one ``abacosamples/py3_func``
+actor with ``--workers`` workers (the sandbox's admin user: Abaco lets only admins add workers). Then:
+
+* **map**: ``handle.map(range(N))`` of a trivial function (``x + 1``), ``--items`` inputs (default 1,000),
+  ``max_in_flight`` twice the workers; calls per second, every row checked.
+* **the agavepy way** (agavepy 0.9.5 in ``benchmarks/.venvs/agavepy``, v2 server, same actor): a loop of
+  ``sendBinaryMessage`` with ``cloudpickle.dumps({"func", "args", "kwargs"})``, polling ``getExecution``
+  every 50 ms until ``COMPLETE``, ``getOneExecutionResult``, ``cloudpickle.loads``; ``--peer-items`` calls
+  (default 200: the loop is sequential, so its rate is steady and 1,000 calls would only take longer).
+  Calls per second and the ratio.
+* **client overhead per call**: the three requests one call makes (POST the binary message, GET the
+  execution, GET the result) with this client (pickling the call, models, decoding the result included)
+  against bare ``requests.Session`` calls with a pre-pickled payload; medians over ``--calls`` repetitions.
+* **peak RSS** of a fresh process mapping ``--rss-items`` small inputs (default 10,000; target < 300 MB).
+
+Usage: ``.venv/bin/python benchmarks/functions_map.py [--items 1000] [--workers 8] [--peer-items 200]
+[--rss-items 10000] [--calls 200]``. The machine's load matters: the sandbox runs every execution as a local
+Python process, so the figures are the sandbox's, not Abaco's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+AGAVEPY_SCRIPT = r"""
+import json, os, sys, time, urllib.parse
+import cloudpickle
+from agavepy.agave import Agave, load_resource
+base, actor_id, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def http(o):
+    if isinstance(o, dict):
+        return {k: http(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [http(v) for v in o]
+    if isinstance(o, str) and o.startswith("https://"):
+        return "http://" + o[len("https://"):]
+    return o
+ag = Agave(api_server=base, token=os.environ["BENCH_TOKEN"], resources=http(load_resource(base)))
+ag.all.http_client.authenticator.host = urllib.parse.urlparse(base).hostname
+def f(x):
+    return x + 1
+t0 = time.perf_counter()
+results = []
+for i in range(n):
+    msg = cloudpickle.dumps({"func": f, "args": [i], "kwargs": {}})
+    ex = ag.actors.sendBinaryMessage(actorId=actor_id, message=msg)
+    eid = ex["executionId"]
+    while ag.actors.getExecution(actorId=actor_id, executionId=eid)["status"] != "COMPLETE":
+        time.sleep(0.05)
+    raw = ag.actors.getOneExecutionResult(actorId=actor_id, executionId=eid)
+    data = raw if isinstance(raw, bytes) else getattr(raw, "content", raw)
+    results.append(cloudpickle.loads(data))
+seconds = time.perf_counter() - t0
+assert results == [i + 1 for i in range(n)], results[:5]
+print(json.dumps({"seconds": seconds, "calls": n}))
+"""
+
+RSS_SCRIPT = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[4])
+from swan_jupyter.actors import Actors
+url, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+client = Actors(url, token=token, flavor="v3", pool_size=64)
+def inc(x):
+    return x + 1
+handle = client.function(inc, actor=sys.argv[5], workers=int(sys.argv[6]))
+t0 = time.perf_counter()
+frame = handle.map(range(n), progress_after=-1, verbose=False)
+seconds = time.perf_counter() - t0
+ok = int((frame["status"] == "ok").sum())
+print(json.dumps({"seconds": seconds, "ok": ok, "items": n,
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def inc(x: int) -> int:
+    return x + 1
+
+
+def overhead(client: Any, handle: Any, token: str, calls: int) -> dict[str, tuple[float, float]]:
+    """Median seconds per request, ours and bare, for the three requests of one call."""
+    import cloudpickle
+    import requests
+
+    from swan_jupyter.actors.functions import encode_call
+
+    base = client.base_url + f"/{handle.actor_id}"
+    bare = requests.Session()
+    bare.headers["X-Tapis-Token"] = token
+    payload = cloudpickle.dumps({"func": inc, "args": [1], "kwargs": {}})
+    done = handle.submit(1)
+    done.result(timeout=120)
+    eid = client.list_executions(handle.actor_id).executions[-1].id
+
+    def ours_post() -> Any:
+        return client.send_binary(handle.actor_id, encode_call(handle._blob, (1,), {}, handle.max_message_bytes))
+
+    def bare_post() -> Any:
+        r = bare.post(base + "/messages", data=payload, headers={"Content-Type": "application/octet-stream"},
+                      timeout=(5, 30))
+        r.raise_for_status()
+        return r.json()["result"]["execution_id"]
+
+    pairs = {
+        "POST message": (ours_post, bare_post),
+        "GET execution": (lambda: client.get_execution(handle.actor_id, eid),
+                          lambda: bare.get(f"{base}/executions/{eid}", timeout=(5, 30)).json()["result"]),
+        "GET result": (lambda: client.get_result(handle.actor_id, eid),
+                       lambda: bare.get(f"{base}/executions/{eid}/results", timeout=(5, 30)).content),
+    }
+    out: dict[str, tuple[float, float]] = {}
+    for label, (ours, theirs) in pairs.items():
+        n = calls if label != "POST message" else max(20, calls // 4)  # each POST starts an execution
+        samples: dict[str, list[float]] = {"ours": [], "bare": []}
+        for _ in range(n):  # interleaved, so both see the same server conditions
+            for name, fn in (("ours", ours), ("bare", theirs)):
+                t0 = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - t0)
+        out[label] = (statistics.median(samples["ours"]), statistics.median(samples["bare"]))
+    bare.close()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--peer-items", type=int, default=200)
+    parser.add_argument("--rss-items", type=int, default=10_000)
+    parser.add_argument("--calls", type=int, default=200, help="repetitions for the overhead figure")
+    parser.add_argument("--time-scale", type=float, default=60.0)
+    parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--skip-rss", action="store_true")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from swan_jupyter.actors import Actors
+    from swan_jupyter.sandbox import host
+
+    state = Path(tempfile.mkdtemp(prefix="swan-bench-functions-"))
+    description = host.start(state, time_scale=args.time_scale)
+    try:
+        abaco = description["abaco"]
+        url, token = abaco["url"], abaco["users"]["admin"]["token"]
+        client = Actors(url, token=token, flavor="v3", pool_size=64)
+        handle = client.function(inc, workers=args.workers)
+        handle.map(range(2 * args.workers), progress_after=-1, verbose=False)  # warm: imports, workers up
+        t0 = time.perf_counter()
+        frame = handle.map(range(args.items), progress_after=-1, verbose=False)
+        ours_s = time.perf_counter() - t0
+        assert frame["result"].tolist() == [x + 1 for x in range(args.items)], frame.attrs["summary"]
+        ours_rate = args.items / ours_s
+        print(f"map of {args.items} calls, {handle.workers} workers: {ours_s:.1f} s, {ours_rate:.1f} calls/s "
+              f"(median duration {frame['duration'].median().total_seconds() * 1000:.0f} ms, "
+              f"median queue wait {frame['queue_wait'].median().total_seconds() * 1000:.0f} ms)", flush=True)
+        if not args.skip_peer:
+            sys.path.insert(0, str(ROOT / "benchmarks"))
+            from actors_metrics import run_peer  # the peer runner shared with the metrics benchmark
+
+            outcome = run_peer("agavepy", AGAVEPY_SCRIPT, [url, handle.actor_id, str(args.peer_items)], token)
+            if isinstance(outcome, str):
+                print(f"agavepy 0.9.5 loop: {outcome}")
+            else:
+                peer_rate = outcome["calls"] / outcome["seconds"]
+                print(f"agavepy 0.9.5 loop of {outcome['calls']} calls: {outcome['seconds']:.1f} s, "
+                      f"{peer_rate:.2f} calls/s; ratio {ours_rate / peer_rate:.1f}x (target >= 5x)", flush=True)
+        for label, (ours, bare) in overhead(client, handle, token, args.calls).items():
+            print(f"per call, {label:14s}: swan_jupyter {ours * 1e3:6.2f} ms, bare requests {bare * 1e3:6.2f} ms, "
+                  f"overhead {(ours - bare) * 1e3:+.2f} ms ({(ours / bare - 1) * 100:+.0f}%)", flush=True)
+        if not args.skip_rss:
+            out = subprocess.run([sys.executable, "-c", RSS_SCRIPT, url, token, str(args.rss_items), str(ROOT),
+                                  handle.actor_id, str(args.workers)], capture_output=True, text=True, timeout=7200)
+            if out.returncode != 0:
+                print("RSS run failed:\n" + out.stderr[-3000:])
+            else:
+                rss = json.loads(out.stdout.strip().splitlines()[-1])
+                print(f"map of {rss['items']} small inputs in a fresh process: {rss['ok']} ok in "
+                      f"{rss['seconds']:.0f} s; peak RSS {rss['max_rss_mb']:.0f} MB (target < 300 MB)", flush=True)
+        client.close()
+        return 0
+    finally:
+        host.stop(state)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,688 @@
+"""Python functions on Abaco: call one remotely, map it over data, get results and metrics as one DataFrame.
+
+A function actor runs the ``abacosamples/py3_func`` image (Abaco's ``samples/py3_func``): its binary message is
+``cloudpickle.dumps({"func": f, "args": [...], "kwargs": {...}})`` and the value of ``f(*args, **kwargs)`` comes
+back cloudpickled through the execution's **results queue** (spec §13-14). :meth:`Actors.function
+<swan_jupyter.actors.Actors.function>` gives a :class:`FunctionHandle` on such an actor::
+
+    square = client.function(lambda x: x * x, workers=4)
+    square(7)                                   # 49, computed remotely
+    fut = square.submit(8)                      # concurrent.futures.Future
+    df = square.map(range(200), max_in_flight=8, timeout=60)
+    df[df.status != "ok"]                       # failures are rows, never raised mid-map
+
+**How a call travels.** The function is cloudpickled once, when the handle is made (an unpicklable function
+is refused then, with the pickling error). Each call sends a small runner (pickled by value, so the image
+needs nothing but cloudpickle) with the function's bytes and the arguments; the runner calls the function and
+returns ``{"ok": True, "value": ...}`` or, when it raises, the exception's type, text and traceback, so even a
+remote exception comes back through the results queue, never through stdout. An execution that ends without
+a result (the process crashed, the result could not be pickled or sent) is a failure whose **log tail** is
+attached. A payload over the message size limit is refused with its size before anything is sent.
+
+**Python versions.** cloudpickle does not travel across minor Python versions. For a real Abaco server pass
+the image's version (``python_version="3.11"``): a version different from the kernel's is refused up front
+(``allow_version_mismatch=True`` sends anyway, with a warning); when it is not given the handle warns once.
+On the sandbox (a loopback URL) py3_func runs with the sandbox's own interpreter. Every result also carries
+the remote version (``handle.remote_python``), and a difference is warned about.
+
+**Trust boundary.** Unpickling runs code. A handle unpickles results only from an actor the user owns (one it
+registered, or one whose ``owner`` is the user named by the token) or names explicitly (``actor=``); it never
+picks up another user's actor on its own. Conversely, anyone with EXECUTE on a py3_func actor runs any code
+they like as that actor's owner: do not share function actors.
+
+**Interrupts.** A ``KeyboardInterrupt`` during :meth:`FunctionHandle.map` stops sending, force-quits the
+executions still running, purges the actor's mailbox of the messages still queued (owned actors only), and
+raises :class:`MapInterrupted` with the partial frame and the list of executions that could not be stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import re
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from ..errors import (
+    RemoteError,
+    RemoteFunctionError,
+    RequestTimeoutError,
+    SwanJupyterError,
+    TransportError,
+    ValidationError,
+)
+from .execution import FINAL_STATUSES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .client import Actors
+    from .models import ExecutionInfo
+
+#: The image Abaco's function-call sample is published as.
+DEFAULT_IMAGE = "abacosamples/py3_func"
+#: Names of the function actors a handle registers: ``swan-fn-<function name>``.
+ACTOR_PREFIX = "swan-fn-"
+#: Longest argument repr kept in a map row.
+ARG_REPR_CHARS = 80
+#: Lines of an execution's logs attached to a failed row.
+LOG_TAIL_LINES = 20
+#: Statuses of a call: ``ok``; ``error`` (the function raised, or the execution ended without a result);
+#: ``timeout``; ``refused`` (not sent: pickling or size); ``cancelled`` (interrupted).
+CALL_STATUSES = ("ok", "error", "timeout", "refused", "cancelled")
+
+_RUNNER_SOURCE = '''
+def swan_jupyter_runner(blob, args, kwargs):
+    """Load the function from its cloudpickle bytes, call it, and return the outcome as a plain dict."""
+    import sys
+    import traceback
+
+    import cloudpickle
+
+    version = tuple(sys.version_info[:3])
+
+    def failure(exc, skip):
+        tb = exc.__traceback__
+        for _ in range(skip):
+            tb = tb.tb_next if tb is not None and tb.tb_next is not None else tb
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
+        return {"swan_jupyter": 1, "ok": False, "python": version,
+                "error": {"type": type(exc).__name__, "message": str(exc), "traceback": text}}
+
+    try:
+        fn = cloudpickle.loads(blob)
+    except BaseException as exc:
+        return failure(exc, 0)
+    try:
+        value = fn(*args, **kwargs)
+    except BaseException as exc:
+        return failure(exc, 1)
+    return {"swan_jupyter": 1, "ok": True, "python": version, "value": value}
+'''
+
+_runner_cache: list[Callable[..., Any]] = []
+
+
+def _runner() -> Callable[..., Any]:
+    """The runner function, defined in a module that is not importable, so cloudpickle sends it by value."""
+    if not _runner_cache:
+        namespace: dict[str, Any] = {"__name__": "swan_jupyter_remote_runner"}
+        exec(compile(_RUNNER_SOURCE, "<swan_jupyter runner>", "exec"), namespace)
+        _runner_cache.append(namespace["swan_jupyter_runner"])
+    return _runner_cache[0]
+
+
+def kernel_python() -> str:
+    """This kernel's ``major.minor`` Python version."""
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _minor(version: str | Sequence[int]) -> str:
+    if isinstance(version, str):
+        parts = version.strip().split(".")
+        if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
+            raise ValidationError(f"Cannot read {version!r} as a Python version.", hint='Pass e.g. "3.11".')
+        return f"{int(parts[0])}.{int(parts[1])}"
+    return f"{int(version[0])}.{int(version[1])}"
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def pickle_function(fn: Callable[..., Any]) -> bytes:
+    """``cloudpickle.dumps(fn)``, or :class:`ValidationError` carrying the pickling error."""
+    import cloudpickle
+
+    if not callable(fn):
+        raise ValidationError(f"{fn!r} is not callable.", hint="Pass a function: client.function(my_function).")
+    try:
+        return bytes(cloudpickle.dumps(fn))
+    except Exception as exc:
+        raise ValidationError(
+            f"The function {getattr(fn, '__qualname__', fn)!r} cannot be pickled: {type(exc).__name__}: {exc}",
+            hint="A function sent to Abaco must be picklable with cloudpickle: it cannot close over sockets, "
+                 "open files, locks or clients; create those inside the function.",
+        ) from exc
+
+
+def encode_call(fn_blob: bytes, args: Sequence[Any], kwargs: dict[str, Any], limit: int) -> bytes:
+    """The py3_func message of one call (the runner, the function's bytes, the arguments), at most ``limit``
+    bytes; :class:`ValidationError` for arguments that cannot be pickled or a payload over the limit."""
+    import cloudpickle
+
+    try:
+        payload = bytes(cloudpickle.dumps({"func": _runner(), "args": [fn_blob, list(args), dict(kwargs)],
+                                           "kwargs": {}}))
+    except Exception as exc:
+        raise ValidationError(
+            f"The arguments cannot be pickled: {type(exc).__name__}: {exc}",
+            hint="Pass values cloudpickle can serialise (numbers, text, lists, dicts, arrays, dataclasses).",
+        ) from exc
+    if len(payload) > limit:
+        raise ValidationError(
+            f"The call's payload is {len(payload):,} bytes, over the message size limit of {limit:,} bytes.",
+            hint="Send smaller arguments (put large data in object storage and pass its location), or raise the "
+                 "limit with client.function(..., max_message_bytes=...) up to the server's own limit.",
+        )
+    return payload
+
+
+def _short_repr(value: Any, limit: int = ARG_REPR_CHARS) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a broken __repr__ must not break the map
+        text = f"<unrepresentable {type(value).__name__}: {exc}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+@dataclass
+class CallOutcome:
+    """What became of one call: its status, value or error, and its execution record (one row of a map)."""
+
+    index: int
+    arg: str
+    status: str = "cancelled"
+    value: Any = None
+    actor_id: str | None = None
+    execution_id: str | None = None
+    info: ExecutionInfo | None = None
+    error: str | None = None
+    remote_type: str = ""
+    remote_message: str = ""
+    traceback: str | None = None
+    log_tail: str | None = None
+    #: Set when the execution may still run or wait (it could not be stopped): its status then.
+    left: str | None = None
+
+    @property
+    def duration(self) -> timedelta | None:
+        """finish - start, from the execution record."""
+        info = self.info
+        if info is None or info.finish_time is None or info.start_time is None:
+            return None
+        return info.finish_time - info.start_time
+
+    @property
+    def queue_wait(self) -> timedelta | None:
+        """start - message received, from the execution record."""
+        info = self.info
+        if info is None or info.start_time is None or info.message_received_time is None:
+            return None
+        return info.start_time - info.message_received_time
+
+    def to_error(self) -> SwanJupyterError:
+        """The exception a single call raises for this outcome."""
+        where = f"execution {self.execution_id} of actor {self.actor_id}"
+        if self.status == "timeout":
+            return RequestTimeoutError(f"The call did not finish in time ({where}); {self.error}.",
+                                       hint="Give more time (timeout=...), or look at the execution's logs.")
+        return RemoteFunctionError(
+            f"{self.error} ({where})" if self.execution_id else str(self.error),
+            execution_id=self.execution_id, actor_id=self.actor_id, remote_type=self.remote_type,
+            remote_message=self.remote_message, remote_traceback=self.traceback or "", log_tail=self.log_tail or "",
+        )
+
+
+class MapInterrupted(KeyboardInterrupt):
+    """A map interrupted by the user (Ctrl-C / the kernel's interrupt): a ``KeyboardInterrupt`` carrying what
+    was done. ``frame`` holds every row (unfinished ones ``cancelled``); ``left`` lists the executions that
+    could not be stopped, ``(execution_id, status)``: empty when no work was left behind."""
+
+    def __init__(self, frame: pd.DataFrame, left: list[tuple[str, str]]) -> None:
+        self.frame = frame
+        self.left = left
+        what = (f"{len(left)} execution(s) could not be stopped: " + ", ".join(f"{e} ({s})" for e, s in left)
+                if left else "no execution was left running or queued")
+        super().__init__(f"map interrupted: {what}; the partial results are in .frame")
+
+
+class _Progress:
+    """A tqdm bar that appears only once the work has lasted ``after`` seconds (negative: never)."""
+
+    def __init__(self, total: int, after: float, desc: str) -> None:
+        self.total, self.after, self.desc = total, after, desc
+        self.started = time.monotonic()
+        self.done = 0
+        self.bar: Any = None
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif 0 <= self.after < time.monotonic() - self.started and self.done < self.total:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total, initial=self.done, desc=self.desc, unit="call")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class FunctionHandle:
+    """A Python function bound to an Abaco function actor (see the module docstring). Made by
+    :meth:`Actors.function <swan_jupyter.actors.Actors.function>`; not built directly.
+
+    Attributes: ``fn`` (the local function), ``actor_id``, ``image``, ``workers`` (the workers the actor has, as
+    far as the handle could ensure them), ``trust`` (``"owned"`` or ``"named"``), ``python_version`` (the
+    image's, as given or assumed), ``remote_python`` (as reported by the last result), ``timeout`` (seconds a
+    call may take from its send), ``max_message_bytes``.
+    """
+
+    def __init__(self, client: Actors, fn: Callable[..., Any], fn_blob: bytes, actor_id: str, *, image: str,
+                 workers: int, trust: str, python_version: str | None, timeout: float,
+                 max_message_bytes: int) -> None:
+        self.client = client
+        self.fn = fn
+        self._blob = fn_blob
+        self.actor_id = actor_id
+        self.image = image
+        self.workers = workers
+        self.trust = trust
+        self.python_version = python_version
+        self.remote_python: str | None = None
+        self.timeout = timeout
+        self.max_message_bytes = max_message_bytes
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._warned_version = False
+
+    @property
+    def name(self) -> str:
+        """The function's name."""
+        return str(getattr(self.fn, "__name__", "function"))
+
+    def __repr__(self) -> str:
+        return (f"<FunctionHandle {self.name} on actor {self.actor_id} ({self.image}, {self.workers} worker(s), "
+                f"{self.trust})>")
+
+    # -- one call ----------------------------------------------------------------------------------------------
+
+    def encode(self, *args: Any, **kwargs: Any) -> bytes:
+        """The message one call would send (checks pickling and size; sends nothing)."""
+        return encode_call(self._blob, args, kwargs, self.max_message_bytes)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` remotely and return its value.
+
+        Raises :class:`ValidationError` before sending (unpicklable arguments, payload too large),
+        :class:`~swan_jupyter.errors.RemoteFunctionError` when the function raised remotely (with the remote
+        traceback and the execution id) or its execution ended without a result (with the log tail), and
+        :class:`~swan_jupyter.errors.RequestTimeoutError` after ``timeout`` seconds (the execution is stopped).
+        An interrupt stops the execution too.
+        """
+        payload = self.encode(*args, **kwargs)
+        outcome = self._run(0, "", payload, self.timeout, threading.Event())
+        if outcome.status != "ok":
+            raise outcome.to_error()
+        return outcome.value
+
+    def submit(self, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Start one call in the background: a :class:`concurrent.futures.Future` of its value (``result()``
+        raises what a direct call would). Pickling and size are checked here, before anything is sent."""
+        payload = self.encode(*args, **kwargs)
+        cancel = threading.Event()
+
+        def job() -> Any:
+            outcome = self._run(0, "", payload, self.timeout, cancel)
+            if outcome.status != "ok":
+                raise outcome.to_error()
+            return outcome.value
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=max(4, 2 * self.workers),
+                                                thread_name_prefix="swan-function")
+            return self._pool.submit(job)
+
+    # -- many calls --------------------------------------------------------------------------------------------
+
+    def map(self, iterable: Iterable[Any], *, max_in_flight: int | None = None, timeout: float | None = None,
+            ordered: bool = True, star: bool = False, progress_after: float = 2.0,
+            verbose: bool = True) -> pd.DataFrame:
+        """Call the function on every item and return one row per item (a DataFrame).
+
+        :param iterable: the inputs; each item is the one positional argument (``star=True``: a tuple of
+            positional arguments).
+        :param max_in_flight: calls sent and not yet finished at any time (default twice the workers).
+        :param timeout: seconds each call may take from its send, queueing included (default the handle's).
+            A call over time is stopped (force-quit) and recorded as ``timeout``; the others go on.
+        :param ordered: rows in input order (default); ``False`` keeps the order in which calls finished.
+        :param progress_after: seconds before a progress bar appears (negative: never).
+        :param verbose: print the summary line (failures by input) at the end.
+
+        Columns (see :func:`swan_jupyter.frames.functions.map_frame`): the index ``input`` (position in the
+        iterable), ``arg`` (repr, truncated), ``result``, ``status`` (ok, error, timeout, refused,
+        cancelled), ``actor_id``, ``execution_id``, ``duration`` (finish - start) and ``queue_wait`` (start -
+        received) as timedeltas from each execution's record, ``error``, ``traceback`` (remote) and ``log_tail``
+        (failed executions without a result). Failures are rows, never raised; ``frame.attrs`` has
+        ``summary``, ``failures`` (input positions) and ``left`` (executions that could not be stopped).
+        A ``KeyboardInterrupt`` raises :class:`MapInterrupted` (see the module docstring).
+        """
+        from ..frames.functions import map_frame, summarise
+
+        items = list(iterable)
+        limit = max_in_flight if max_in_flight is not None else max(1, 2 * self.workers)
+        if limit < 1:
+            raise ValidationError("max_in_flight must be at least 1.")
+        per_call = float(timeout if timeout is not None else self.timeout)
+        if per_call <= 0:
+            raise ValidationError("timeout must be a positive number of seconds.")
+        cancel = threading.Event()
+        outcomes: list[CallOutcome] = []
+        progress = _Progress(len(items), progress_after, self.name)
+        started = time.monotonic()
+        pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="swan-map")
+        running: dict[Future[CallOutcome], int] = {}
+        next_item = 0
+        try:
+            while next_item < len(items) or running:
+                while next_item < len(items) and len(running) < limit:
+                    running[pool.submit(self._item, next_item, items[next_item], star, per_call, cancel)] = next_item
+                    next_item += 1
+                done, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    outcomes.append(future.result())
+                    progress.update(1)
+        except KeyboardInterrupt:
+            cancel.set()
+            left = self._stop_all(running, outcomes)
+            outcomes += [CallOutcome(i, _short_repr(items[i])) for i in range(next_item, len(items))]
+            pool.shutdown(wait=True)
+            progress.close()
+            frame = map_frame(outcomes, ordered=ordered)
+            frame.attrs["left"] = left
+            raise MapInterrupted(frame, left) from None
+        finally:
+            pool.shutdown(wait=False)
+            progress.close()
+        frame = map_frame(outcomes, ordered=ordered)
+        frame.attrs["left"] = [(o.execution_id, o.left) for o in outcomes if o.left and o.execution_id]
+        frame.attrs["summary"] = summarise(frame, time.monotonic() - started)
+        frame.attrs["failures"] = [int(i) for i in frame.index[frame["status"] != "ok"]]
+        if verbose:
+            print(frame.attrs["summary"])
+        return frame
+
+    def _item(self, index: int, item: Any, star: bool, per_call: float, cancel: threading.Event) -> CallOutcome:
+        arg = _short_repr(item)
+        if cancel.is_set():
+            return CallOutcome(index, arg, actor_id=self.actor_id)
+        args = tuple(item) if star else (item,)
+        try:
+            payload = encode_call(self._blob, args, {}, self.max_message_bytes)
+        except ValidationError as exc:
+            return CallOutcome(index, arg, "refused", actor_id=self.actor_id, error=exc.message)
+        return self._run(index, arg, payload, per_call, cancel)
+
+    def _stop_all(self, running: dict[Future[CallOutcome], int],
+                  outcomes: list[CallOutcome]) -> list[tuple[str, str]]:
+        """After an interrupt: collect the calls in flight (each stops its own execution when it sees the
+        cancel flag), purge the mailbox of messages still queued, and return what could not be stopped."""
+        for future in list(running):
+            with contextlib.suppress(KeyboardInterrupt):
+                outcomes.append(future.result(timeout=30))
+        queued = [o for o in outcomes if o.left == "SUBMITTED" and o.execution_id]
+        if queued and self.trust == "owned":
+            try:
+                self.client.purge_messages(self.actor_id)
+            except SwanJupyterError:
+                queued = []
+            for o in queued:
+                # A message purged from the mailbox never runs: its record stays SUBMITTED (as in Abaco). One
+                # taken by a worker just before the purge is RUNNING: stop it.
+                o.left = self._stop_one(o.execution_id or "")
+                if o.left == "SUBMITTED":
+                    o.left, o.error = None, "interrupted: dropped from the mailbox before it ran"
+        return [(o.execution_id, o.left) for o in outcomes if o.left and o.execution_id]
+
+    # -- the life of one call ----------------------------------------------------------------------------------
+
+    def _run(self, index: int, arg: str, payload: bytes, per_call: float, cancel: threading.Event) -> CallOutcome:
+        outcome = CallOutcome(index, arg, actor_id=self.actor_id)
+        try:
+            ex = self.client.send_binary(self.actor_id, payload)
+        except SwanJupyterError as exc:
+            outcome.status, outcome.error = "error", f"not sent: {exc.message}"
+            return outcome
+        outcome.execution_id = ex.id
+        deadline = time.monotonic() + per_call
+        interval = 0.02
+        try:
+            while True:
+                if cancel.is_set():
+                    outcome.status, outcome.error = "cancelled", "interrupted"
+                    outcome.left = self._stop_one(ex.id)
+                    return outcome
+                try:
+                    info = self.client.get_execution(self.actor_id, ex.id)
+                except TransportError:
+                    info = None  # a lost poll: poll again until the deadline
+                if info is not None and info.status in FINAL_STATUSES:
+                    outcome.info = info
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    outcome.status, outcome.error = "timeout", f"still {info.status if info else 'unknown'} " \
+                                                               f"after {per_call:g} s"
+                    outcome.left = self._stop_one(ex.id)
+                    with contextlib.suppress(SwanJupyterError):
+                        outcome.info = self.client.get_execution(self.actor_id, ex.id)
+                    return outcome
+                time.sleep(min(interval, remaining))
+                interval = min(0.5, interval * 1.5)
+        except KeyboardInterrupt:  # a direct call interrupted in the kernel's main thread
+            outcome.left = self._stop_one(ex.id)
+            raise
+        except SwanJupyterError as exc:
+            outcome.status, outcome.error = "error", f"the execution could not be followed: {exc.message}"
+            return outcome
+        self._read_result(outcome)
+        return outcome
+
+    def _read_result(self, outcome: CallOutcome) -> None:
+        """Pop the one result of a finished execution and decode it into ``outcome``."""
+        import pickle
+
+        execution_id = outcome.execution_id or ""
+        try:
+            raw = self.client.get_result(self.actor_id, execution_id)
+        except SwanJupyterError as exc:
+            raw, outcome.error = None, f"the result could not be fetched: {exc.message}"
+        envelope: Any = None
+        if raw is not None:
+            try:
+                envelope = pickle.loads(raw)  # trusted: an actor the user owns or named (module docstring)
+            except Exception as exc:
+                outcome.error = f"the result could not be unpickled here: {type(exc).__name__}: {exc}"
+        if isinstance(envelope, dict) and envelope.get("swan_jupyter") == 1:
+            self._note_python(envelope.get("python"))
+            if envelope.get("ok"):
+                outcome.status, outcome.value = "ok", envelope.get("value")
+                return
+            err = envelope.get("error") or {}
+            outcome.remote_type = str(err.get("type") or "Exception")
+            outcome.remote_message = str(err.get("message") or "")
+            outcome.traceback = str(err.get("traceback") or "")
+            outcome.status = "error"
+            outcome.error = f"{outcome.remote_type}: {outcome.remote_message}"
+            return
+        outcome.status = "error"
+        if outcome.error is None:
+            info = outcome.info
+            code = f" (exit code {info.exit_code})" if info is not None and info.exit_code is not None else ""
+            outcome.error = ("the execution ended without a result" + code if raw is None
+                             else "the actor answered something that is not a function result")
+        with contextlib.suppress(SwanJupyterError):
+            outcome.log_tail = _tail(self.client.get_logs(self.actor_id, execution_id))
+
+    def _stop_one(self, execution_id: str) -> str | None:
+        """Stop one execution if it runs; its status when it may still run or wait, None when nothing is left."""
+        try:
+            info = self.client.get_execution(self.actor_id, execution_id)
+        except SwanJupyterError:
+            return "unknown"
+        if info.status in FINAL_STATUSES:
+            return None
+        if info.status == "RUNNING":
+            try:
+                self.client.force_quit(self.actor_id, execution_id)
+            except RemoteError:
+                with contextlib.suppress(SwanJupyterError):  # it may have finished meanwhile
+                    if self.client.get_execution(self.actor_id, execution_id).status in FINAL_STATUSES:
+                        return None
+                return "RUNNING"
+            except SwanJupyterError:
+                return "RUNNING"
+            return None
+        return str(info.status or "unknown")
+
+    def _note_python(self, version: Any) -> None:
+        if not isinstance(version, list | tuple) or len(version) < 2:
+            return
+        remote = _minor(version)
+        self.remote_python = ".".join(str(v) for v in version)
+        if remote != kernel_python() and not self._warned_version:
+            self._warned_version = True
+            warnings.warn(f"The function actor runs Python {self.remote_python}, this kernel {kernel_python()}: "
+                          f"cloudpickle payloads may not load across minor versions.", RuntimeWarning, stacklevel=3)
+
+    # -- metrics and housekeeping ------------------------------------------------------------------------------
+
+    def metrics(self, **options: Any) -> pd.DataFrame:
+        """The execution metrics of the function actor
+        (:func:`swan_jupyter.frames.actors.execution_metrics` on this actor)."""
+        from ..frames.actors import execution_metrics
+
+        options.setdefault("progress_after", -1)
+        return execution_metrics(self.client, [self.actor_id], **options)
+
+    def explore(self) -> Any:
+        """The :class:`~swan_jupyter.widgets.explorer.ExecutionExplorer` on the function actor's executions."""
+        from ..widgets.explorer import ExecutionExplorer
+
+        return ExecutionExplorer(fetch=self.metrics, background=False)
+
+    def close(self) -> None:
+        """Stop the background threads of :meth:`submit` (the actor stays)."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+
+    def delete(self) -> None:
+        """Delete the function actor (its executions and results go with it) and close the handle."""
+        self.close()
+        self.client.delete(self.actor_id)
+
+
+def _actor_name(fn: Callable[..., Any]) -> str:
+    name = str(getattr(fn, "__name__", "") or "function")
+    return ACTOR_PREFIX + (re.sub(r"[^A-Za-z0-9_.-]", "_", name).strip("_.") or "function")
+
+
+def _username(client: Actors) -> str | None:
+    from ..auth import TokenAuth
+
+    auth = client.transport.session.auth
+    return auth.claimed_username() if isinstance(auth, TokenAuth) else None
+
+
+def _ensure_workers(client: Actors, actor_id: str, wanted: int | None) -> int:
+    """Make sure the actor has ``wanted`` workers (Abaco lets only admins add them): the count it has."""
+    live = [w for w in client.list_workers(actor_id)
+            if w.status not in ("ERROR", "SHUTDOWN_REQUESTED", "SHUTTING_DOWN")]
+    if wanted is None or len(live) >= wanted:
+        return max(1, len(live))
+    try:
+        client.add_workers(actor_id, wanted)
+    except RemoteError as exc:
+        warnings.warn(f"Could not add workers to function actor {actor_id} ({exc.server_message or exc.message}): "
+                      f"it has {len(live)} worker(s), so at most that many calls run at a time.",
+                      RuntimeWarning, stacklevel=3)
+        return max(1, len(live))
+    return wanted
+
+
+def make_function(
+    client: Actors,
+    fn: Callable[..., Any],
+    actor: str | None = None,
+    *,
+    image: str = DEFAULT_IMAGE,
+    workers: int | None = None,
+    python_version: str | None = None,
+    allow_version_mismatch: bool = False,
+    timeout: float = 300.0,
+    max_message_bytes: int | None = None,
+) -> FunctionHandle:
+    """The body of :meth:`Actors.function <swan_jupyter.actors.Actors.function>` (documented there)."""
+    if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
+        raise ValidationError(f"workers must be at least 1, not {workers!r}.")
+    if timeout <= 0:
+        raise ValidationError("timeout must be a positive number of seconds.")
+    kernel = kernel_python()
+    if python_version is None and _is_loopback(client.base_url):
+        python_version = kernel  # the sandbox runs py3_func with its own interpreter; results confirm it
+    if python_version is None:
+        warnings.warn(f"The Python version of image {image} is not known (pass python_version=...): this kernel "
+                      f"runs {kernel}, and cloudpickle payloads do not load across minor versions.",
+                      RuntimeWarning, stacklevel=3)
+    elif _minor(python_version) != kernel and not allow_version_mismatch:
+        raise ValidationError(
+            f"Image {image} runs Python {python_version} and this kernel {kernel}: cloudpickle does not travel "
+            f"across minor versions, so calls would fail remotely.",
+            hint=f"Use an image with Python {kernel} (or a kernel with {python_version}); "
+                 f"allow_version_mismatch=True sends anyway.")
+    elif _minor(python_version) != kernel:
+        warnings.warn(f"Image {image} runs Python {python_version}, this kernel {kernel}: calls may fail "
+                      f"remotely (cloudpickle does not travel across minor versions).", RuntimeWarning, stacklevel=3)
+    blob = pickle_function(fn)  # refused before any request
+    limit = int(max_message_bytes if max_message_bytes is not None else client.max_binary_bytes)
+    if actor is not None:
+        found = client.get(actor)
+        if not found.id:
+            raise ValidationError(f"Actor {actor!r} has no id.")
+        actor_id, trust, image = found.id, "named", str(found.image or image)
+    else:
+        name, me = _actor_name(fn), _username(client)
+        mine = [a for a in client.list() if a.name == name and a.image == image and a.id and me is not None
+                and a.owner == me and a.status != "ERROR"]
+        mine.sort(key=lambda a: a.create_time.timestamp() if a.create_time else 0.0)
+        if mine:
+            actor_id = str(mine[-1].id)
+        else:
+            what = getattr(fn, "__qualname__", name)
+            created = client.add({"image": image, "name": name, "stateless": True,
+                                  "description": f"swan_jupyter function actor for {what}"})
+            actor_id = str(created.id)
+        trust = "owned"
+    count = _ensure_workers(client, actor_id, workers)
+    return FunctionHandle(client, fn, blob, actor_id, image=image, workers=count, trust=trust,
+                          python_version=python_version, timeout=float(timeout), max_message_bytes=limit)
+
+
+__all__ = [
+    "ACTOR_PREFIX", "CALL_STATUSES", "DEFAULT_IMAGE", "CallOutcome", "FunctionHandle", "MapInterrupted",
+    "encode_call", "kernel_python", "make_function", "pickle_function",
+]
