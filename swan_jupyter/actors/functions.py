@@ -60,6 +60,7 @@ from ..errors import (
     ValidationError,
 )
 from .execution import FINAL_STATUSES
+from .records import Progress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -255,29 +256,6 @@ class MapInterrupted(KeyboardInterrupt):
         super().__init__(f"map interrupted: {what}; the partial results are in .frame")
 
 
-class _Progress:
-    """A tqdm bar that appears only once the work has lasted ``after`` seconds (negative: never)."""
-
-    def __init__(self, total: int, after: float, desc: str) -> None:
-        self.total, self.after, self.desc = total, after, desc
-        self.started = time.monotonic()
-        self.done = 0
-        self.bar: Any = None
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        elif 0 <= self.after < time.monotonic() - self.started and self.done < self.total:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=self.total, initial=self.done, desc=self.desc, unit="call")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 class FunctionHandle:
     """A Python function bound to an Abaco function actor (see the module docstring). Made by
     :meth:`Actors.function <swan_jupyter.actors.Actors.function>`; not built directly.
@@ -389,7 +367,8 @@ class FunctionHandle:
             raise ValidationError("timeout must be a positive number of seconds.")
         cancel = threading.Event()
         outcomes: list[CallOutcome] = []
-        progress = _Progress(len(items), progress_after, self.name)
+        progress = Progress(progress_after, self.name, unit="call")
+        progress.add_total(len(items))
         started = time.monotonic()
         pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="swan-map")
         running: dict[Future[CallOutcome], int] = {}

@@ -69,9 +69,10 @@ class Progress:
     ``after`` negative: never. tqdm is imported only when the bar appears.
     """
 
-    def __init__(self, after: float, desc: str = "executions") -> None:
+    def __init__(self, after: float, desc: str = "executions", unit: str = "exec") -> None:
         self.after = after
         self.desc = desc
+        self.unit = unit
         self.started = time.monotonic()
         self.done = 0
         self.total = 0
@@ -92,7 +93,7 @@ class Progress:
         elif self.after >= 0 and time.monotonic() - self.started > self.after and self.done < self.total:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=self.total, initial=self.done, desc=self.desc, unit="exec")
+            self.bar = tqdm(total=self.total, initial=self.done, desc=self.desc, unit=self.unit)
 
     def close(self) -> None:
         """Close the bar, if it appeared."""
