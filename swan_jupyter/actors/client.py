@@ -16,8 +16,9 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from ..config import Flavor
 from ..errors import RemoteError, ValidationError
 from ..redact import Secret
 from ..transport import NonceAuth, RawReply, TokenAuth, Transport
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from ..config import Settings
     from .functions import FunctionHandle
 
-Flavor = Literal["v2", "v3"]
 BASE_PATHS: dict[str, str] = {"v2": "/actors/v2", "v3": "/v3/actors"}
 
 #: Fields of an actor description a PUT must repeat (spec §9.1: PUT is a full replacement).

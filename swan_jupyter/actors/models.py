@@ -21,6 +21,9 @@ from typing import Any, ClassVar, Self
 from ..display import Rich, kv_html, kv_text
 from .cases import snake_keys, to_snake
 
+#: Abaco permission levels, lowest first (``NONE`` revokes).
+LEVELS = ("NONE", "READ", "EXECUTE", "UPDATE")
+
 
 def parse_time(value: Any) -> datetime | None:
     """Parse Abaco's time strings to an aware UTC datetime (None for missing values).

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ValidationError
 from ..transport import path_segment as _seg
 from .cases import snake_keys, snake_rows
-from .models import Actor, Alias, ExecutionInfo, Model, Nonce, Record, SearchPage, Worker
+from .models import LEVELS, Actor, Alias, ExecutionInfo, Model, Nonce, Record, SearchPage, Worker
 
 if TYPE_CHECKING:
     from ..transport import Transport
 
-LEVELS = ("NONE", "READ", "EXECUTE", "UPDATE")
 SEARCH_KINDS = ("actors", "workers", "executions", "logs")
 
 

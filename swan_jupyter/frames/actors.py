@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..actors.models import LEVELS
 from ..actors.records import ActorSelection, ExecutionRecords, fetch_execution_records
 from . import Column, build_frame
 
@@ -43,8 +44,6 @@ ACTOR_STATUSES = ("SUBMITTED", "READY", "ERROR", "SHUTTING_DOWN")
 EXECUTION_STATUSES = ("SUBMITTED", "RUNNING", "COMPLETE", "ERROR")
 WORKER_STATUSES = ("REQUESTED", "SPAWNER SETUP", "PULLING IMAGE", "CREATING CONTAINER", "UPDATING STORE", "READY",
                    "BUSY", "SHUTDOWN_REQUESTED", "SHUTTING_DOWN", "ERROR")
-LEVELS = ("NONE", "READ", "EXECUTE", "UPDATE")
-
 #: ``actors_frame``: one row per actor.
 ACTOR_COLUMNS = [
     Column("id"), Column("name"), Column("image"), Column("owner"), Column("status", "cat", ACTOR_STATUSES),
