@@ -222,7 +222,7 @@ class Transport:
         outcome_check: str,
     ) -> Any:
         method = method.upper()
-        url = self.base_url + path if path.startswith("/") else f"{self.base_url}/{path}"
+        url = self.base_url + path if path.startswith("/") or not path else f"{self.base_url}/{path}"
         if json is not None and content is None:
             content = encode_json(json)
             headers = {"Content-Type": "application/json", **(headers or {})}

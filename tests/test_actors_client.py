@@ -108,7 +108,7 @@ def test_unknown_actor_is_not_found(client: Actors) -> None:
 
 def test_missing_image_is_refused_by_the_server_too(client: Actors) -> None:
     with pytest.raises(RemoteError) as info:
-        client.transport.post(client.prefix, json={"name": "no image"})
+        client.transport.post("", json={"name": "no image"})
     assert info.value.status == 400 and "image" in info.value.server_message
 
 
@@ -201,7 +201,7 @@ def test_message_refusals(client: Actors, actor: Actor) -> None:
         client.send_binary(aid, b"\0" * (client.max_binary_bytes + 1))
     # The server's own checks, reached without the client's: bad JSON, and an oversize binary message.
     with pytest.raises(RemoteError) as bad_json:
-        client.transport.post(f"{client.prefix}/{aid}/messages", content=b"{not json",
+        client.transport.post(f"/{aid}/messages", content=b"{not json",
                               headers={"Content-Type": "application/json"})
     assert bad_json.value.status == 400 and "could not be serialized" in bad_json.value.server_message
     with pytest.raises(RemoteError):
@@ -271,7 +271,7 @@ def test_state_only_for_stateful_actors(client: Actors, actor: Actor) -> None:
         with pytest.raises(ValidationError):
             client.set_state(sid, {})
         with pytest.raises(RemoteError) as bad:
-            client.transport.post(f"{client.prefix}/{sid}/state", content=b"{bad",
+            client.transport.post(f"/{sid}/state", content=b"{bad",
                                   headers={"Content-Type": "application/json"})
         assert bad.value.status == 400
     finally:

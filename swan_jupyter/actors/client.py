@@ -23,11 +23,13 @@ from ..errors import RemoteError, ValidationError
 from ..redact import Secret
 from ..transport import NonceAuth, RawReply, TokenAuth, Transport
 from ..transport import path_segment as _seg
+from .aliases import AliasCalls
 from .cases import snake_keys, wire_keys
 from .execution import Execution
+from .management import ActorManagement
 from .messages import MAX_BINARY_BYTES, check_binary, check_environment, message_body
 from .models import Actor, ExecutionInfo, ExecutionsSummary, MessageReceipt
-from .more import ActorsExtras
+from .search import SearchCalls
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -64,7 +66,7 @@ def _positive_seconds(value: Any) -> float:
                                               "without waiting and use execution.wait().")
 
 
-class Actors(ActorsExtras):
+class Actors(ActorManagement, AliasCalls, SearchCalls):
     """Client of one Abaco server (see the module docstring).
 
     :param url: server root (``https://tacc.tapis.io``) or the full actors base (``.../v3/actors``).
@@ -85,6 +87,7 @@ class Actors(ActorsExtras):
         tenant: str | None = None,
         *,
         max_binary_bytes: int = MAX_BINARY_BYTES,
+        transport: Transport | None = None,
         **transport_options: Any,
     ) -> None:
         if flavor not in BASE_PATHS:
@@ -96,10 +99,10 @@ class Actors(ActorsExtras):
         prefix = BASE_PATHS[flavor]
         if base.endswith(prefix):
             base = base[: -len(prefix)]
-        self.prefix = prefix
         self.base_url = base + prefix
-        self.transport = Transport(base, envelope="abaco", auth=self._auth(token, nonce), service="Abaco",
-                                   **transport_options)
+        # the transport is built on the API's base path: calls name paths under it ("/{id}/messages")
+        self.transport = transport or Transport(self.base_url, envelope="abaco", auth=self._auth(token, nonce),
+                                                service="Abaco", **transport_options)
 
     def _auth(self, token: str | Secret | None, nonce: str | Secret | None) -> Any:
         if nonce is not None:
@@ -144,7 +147,7 @@ class Actors(ActorsExtras):
 
     def list(self, limit: int | None = None, offset: int | None = None) -> list[Actor]:
         """Actors you can read. ``limit``/``offset`` page client-side (Abaco has no real paging, spec §8.1)."""
-        items = self._get("") or []
+        items = self.transport.get("") or []
         actors = [Actor.from_wire(i) for i in items]
         start = offset or 0
         return actors[start:start + limit] if limit is not None else actors[start:]
@@ -153,12 +156,12 @@ class Actors(ActorsExtras):
         """Register an actor; ``body`` in either case (``image`` required, e.g. ``{"image": "abacosamples/test"}``)."""
         if not body.get("image"):
             raise ValidationError("An actor needs an image.", hint='Pass {"image": "org/repo:tag", ...}.')
-        return Actor.from_wire(self._post("", json=self._wire(body),
+        return Actor.from_wire(self.transport.post("", json=self._wire(body),
                                                    outcome_check="List your actors to see whether it was created."))
 
     def get(self, actor_id: str) -> Actor:
         """One actor by id or alias."""
-        return Actor.from_wire(self._get(f"/{_seg(actor_id)}"))
+        return Actor.from_wire(self.transport.get(f"/{_seg(actor_id)}"))
 
     def update(self, actor_id: str, changes: Mapping[str, Any] | None = None, /, **more: Any) -> Actor:
         """Change some fields of an actor, keeping the others.
@@ -188,22 +191,22 @@ class Actors(ActorsExtras):
             body.pop("privileged")
         body.update(merged)
         clean = {k: v for k, v in body.items() if v is not None}
-        return Actor.from_wire(self._put(f"/{_seg(actor_id)}", json=self._wire(clean)))
+        return Actor.from_wire(self.transport.put(f"/{_seg(actor_id)}", json=self._wire(clean)))
 
     def delete(self, actor_id: str) -> None:
         """Delete an actor (its workers stop, its executions are gone)."""
-        self._delete(f"/{_seg(actor_id)}")
+        self.transport.delete(f"/{_seg(actor_id)}")
 
     # -- messages --------------------------------------------------------------------------------------------
 
     def message_count(self, actor_id: str) -> int:
         """Messages waiting in the actor's mailbox."""
-        result = self._get(f"/{_seg(actor_id)}/messages") or {}
+        result = self.transport.get(f"/{_seg(actor_id)}/messages") or {}
         return int(result.get("messages") or 0)
 
     def purge_messages(self, actor_id: str) -> None:
         """Drop every message waiting in the mailbox."""
-        self._delete(f"/{_seg(actor_id)}/messages")
+        self.transport.delete(f"/{_seg(actor_id)}/messages")
 
     def _outcome_check(self, actor_id: str, sent_at: datetime) -> str:
         when = sent_at.isoformat(timespec="seconds")
@@ -232,7 +235,7 @@ class Actors(ActorsExtras):
         params = check_environment(environment)
         body = message_body(message)
         sent_at = datetime.now(UTC)
-        result = self._post(
+        result = self.transport.post(
             f"/{_seg(actor_id)}/messages", params=params or None, json=body,
             outcome_check=self._outcome_check(actor_id, sent_at),
         )
@@ -247,7 +250,7 @@ class Actors(ActorsExtras):
         params = check_environment(environment)
         raw = check_binary(data, self.max_binary_bytes)
         sent_at = datetime.now(UTC)
-        result = self._post(
+        result = self.transport.post(
             f"/{_seg(actor_id)}/messages", params=params or None, content=raw,
             headers={"Content-Type": "application/octet-stream"},
             outcome_check=self._outcome_check(actor_id, sent_at),
@@ -272,7 +275,7 @@ class Actors(ActorsExtras):
         else:
             kwargs = {"json": message_body(message)}
         sent_at = datetime.now(UTC)
-        reply = self._post(
+        reply = self.transport.post(
             f"/{_seg(actor_id)}/messages", params=params, timeout=(self.transport.timeout[0], timeout),
             outcome_check=self._outcome_check(actor_id, sent_at), **kwargs,
         )
@@ -289,7 +292,7 @@ class Actors(ActorsExtras):
 
     def list_executions(self, actor_id: str) -> ExecutionsSummary:
         """The executions summary: totals and one short record per execution."""
-        return ExecutionsSummary.from_wire(self._get(f"/{_seg(actor_id)}/executions"))
+        return ExecutionsSummary.from_wire(self.transport.get(f"/{_seg(actor_id)}/executions"))
 
     def executions_since(self, actor_id: str, since: datetime | str) -> builtins.list[ExecutionInfo]:
         """Executions of the actor whose message arrived at or after ``since`` (a UTC datetime or ISO text).
@@ -313,7 +316,7 @@ class Actors(ActorsExtras):
 
     def get_execution_record(self, actor_id: str, execution_id: str) -> dict[str, Any]:
         """The full record of one execution as a dict with snake_case keys and the values as sent."""
-        result = self._get(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}")
+        result = self.transport.get(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}")
         return snake_keys(result) if isinstance(result, Mapping) else {}
 
     def execution(self, actor_id: str, execution_id: str) -> Execution:
@@ -322,12 +325,12 @@ class Actors(ActorsExtras):
 
     def get_logs(self, actor_id: str, execution_id: str) -> str:
         """The execution's logs (empty until it completes, or after they expire)."""
-        result = self._get(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}/logs") or {}
+        result = self.transport.get(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}/logs") or {}
         return str(result.get("logs") or "")
 
     def get_result(self, actor_id: str, execution_id: str) -> bytes | None:
         """Pop one queued result (raw bytes), or None when the queue is empty."""
-        reply = self._get(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}/results")
+        reply = self.transport.get(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}/results")
         if isinstance(reply, RawReply):
             return reply.content or None
         return None if reply in (None, b"", "") else str(reply).encode()
@@ -344,7 +347,7 @@ class Actors(ActorsExtras):
 
     def force_quit(self, actor_id: str, execution_id: str) -> None:
         """Stop a RUNNING execution (it becomes COMPLETE)."""
-        self._delete(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}")
+        self.transport.delete(f"/{_seg(actor_id)}/executions/{_seg(execution_id)}")
 
     # -- functions -------------------------------------------------------------------------------------------
 
