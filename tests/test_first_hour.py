@@ -1,0 +1,60 @@
+"""Issue 14, a newcomer's first hour: the demo as root, a pip install without the sandbox, the default time
+scale, the sandbox notice, and the messages a first session meets. Everything runs against real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.helpers import free_port, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_starts_jupyterlab_and_the_sandbox_quietly_and_ctrl_c_stops_both(tmp_path: Path) -> None:
+    """scripts/demo as the current user (root in containers and CI): JupyterLab starts (--allow-root when the
+    uid is 0), the installation step prints no setuptools banner, and Ctrl-C leaves no process behind."""
+    from swan_jupyter.sandbox import host
+
+    port, token = free_port(), "demo-test-token"
+    environ = {**os.environ, "SWAN_SANDBOX_STATE": str(tmp_path / "state"),
+               "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+               "JUPYTER_ARGS": f"--port={port} --ServerApp.port_retries=0 --IdentityProvider.token={token}"}
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(ROOT / "scripts" / "demo")], stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=environ, start_new_session=True)
+    try:
+        def lab_answers() -> bool:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/api/status", params={"token": token},
+                                    timeout=2).status_code == 200
+            except requests.RequestException:
+                return proc.poll() is not None
+
+        assert wait_until(lab_answers, timeout=240, interval=0.5), log.read_text()[-3000:]
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert host.status(tmp_path / "state")["running"]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        try:
+            proc.wait(90)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            host.stop(tmp_path / "state")
+            pytest.fail("the demo did not stop on Ctrl-C")
+    text = log.read_text()
+    assert "Running as root is not recommended" not in text
+    assert "Editable installation" not in text
+    assert not host.status(tmp_path / "state")["running"]
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert left == [], f"processes left in the demo's group: {left}"
