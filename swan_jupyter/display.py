@@ -67,3 +67,21 @@ def status_badge(status: str) -> str:
         f"<span style='background:{colour};color:white;border-radius:3px;padding:0 4px;"
         f"font-size:90%'>{esc(status)}</span>"
     )
+
+
+class Notice(Rich):
+    """A one-line informational message (blue, not the pink of stderr); text between backticks is code."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def _repr_text_(self) -> str:
+        return self.message
+
+    def _repr_html_(self) -> str:
+        parts = esc(self.message).split("`")
+        body = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+        return (
+            "<div class='swan-jupyter swan-notice' style='border-left:4px solid #1565c0;background:#e3f2fd;"
+            f"color:#0d2c4f;padding:4px 8px;margin:2px 0'>&#8505;&#65039; {body}</div>"
+        )

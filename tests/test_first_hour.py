@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.helpers import free_port, wait_until
+from swan_jupyter.session import reset_default_session
+from tests.helpers import TestingShell, env, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,3 +60,46 @@ def test_demo_starts_jupyterlab_and_the_sandbox_quietly_and_ctrl_c_stops_both(tm
     time.sleep(0.5)
     left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
     assert left == [], f"processes left in the demo's group: {left}"
+
+
+@pytest.fixture
+def own_sandbox(tmp_path: Path) -> Iterator[Path]:
+    """A state folder for a sandbox the test has the extension start; stopped at the end."""
+    from swan_jupyter.sandbox import host
+
+    state = tmp_path / "own-sandbox"
+    try:
+        with env(SWAN_SANDBOX_STATE=str(state)):
+            yield state
+    finally:
+        host.stop(state)
+
+
+def test_a_sandbox_started_by_the_extension_deploys_with_wait_in_seconds_and_says_so_as_information(
+        own_sandbox: Path, ip: TestingShell) -> None:
+    """Items 4 and 5: the extension starts the sandbox at the default time scale, so a --wait deploy takes
+    seconds; the notice is an informational display (not stderr) whose stop command works as printed."""
+    from IPython.utils.capture import capture_output
+
+    from swan_jupyter.sandbox import host
+
+    reset_default_session()
+    with capture_output() as out:
+        ip.run_line_magic("swan_config", "")
+    assert "local sandbox" not in out.stderr
+    notices = [o for o in out.outputs if "local sandbox" in o.data.get("text/plain", "")]
+    assert len(notices) == 1 and "text/html" in notices[0].data
+    text = notices[0].data["text/plain"]
+    assert str(own_sandbox) in text
+    assert host.status(own_sandbox)["time_scale"] >= 30
+    ip.run_cell('%config SwanMagics.max_auto_spend = "5"')
+    began = time.monotonic()
+    ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --duration 1h --yes --wait task")
+    assert time.monotonic() - began < 10
+    assert ip.user_ns["task"]["status"] == "completed"
+    command = text.split("`")[1]
+    assert "--state" in command
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=90, env={
+        k: v for k, v in os.environ.items() if k != "SWAN_SANDBOX_STATE"})
+    assert done.returncode == 0 and "sandbox stopped" in done.stdout, done.stdout + done.stderr
+    assert not host.status(own_sandbox)["running"]
