@@ -11,6 +11,9 @@
     stop it, and every process it started;
 ``swan-jupyter sandbox status [--state DIR] [--json]``
     show whether it runs and the health of each endpoint;
+``swan-jupyter sandbox install-chain``
+    install the local chain (the pinned anvil npm package, with npm) into the user data folder, where the
+    sandbox finds it: the way to the chain for a pip installation (a checkout has it from ``npm ci``);
 ``swan-jupyter config [--profile NAME]``
     show the active settings, secrets masked.
 """
@@ -47,8 +50,11 @@ def _parser() -> argparse.ArgumentParser:
         ("serve", "run the sandbox host in this process (used by start)"),
         ("stop", "stop the sandbox"),
         ("status", "show the sandbox's status"),
+        ("install-chain", "install the local chain (the pinned anvil npm package) into the user data folder"),
     ):
         p = ssub.add_parser(action, help=text)
+        if action == "install-chain":
+            continue
         p.add_argument("--state", help="state folder (default: $SWAN_SANDBOX_STATE or the user data folder)")
         if action in ("start", "serve"):
             p.add_argument("--time-scale", type=float, default=default_time_scale(),
@@ -89,8 +95,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{key:18s} {value}")
         return 0
 
+    from .sandbox_link import missing_sandbox_modules, sandbox_not_installed
+
+    missing = missing_sandbox_modules()
+    if missing:
+        error = sandbox_not_installed(missing)
+        print(f"error: {error.message}\n  {error.hint}", file=sys.stderr)
+        return 2
     from .sandbox import host
 
+    if args.action == "install-chain":
+        from .sandbox.chain.anvil import ChainError, install_chain
+
+        try:
+            print(f"anvil installed: {install_chain()}")
+        except ChainError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     try:
         if args.action == "serve" or (args.action == "start" and args.foreground):
             host.serve(args.state, time_scale=args.time_scale, chain=not args.no_chain,

@@ -6,6 +6,7 @@ sandbox it runs ``python -m swan_jupyter.sandbox start`` as a separate process.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import shutil
@@ -31,6 +32,33 @@ def set_notice_handler(handler: Callable[[str], None] | None) -> None:
     ``None``: stderr)."""
     global _notice_handler
     _notice_handler = handler
+
+
+#: The modules of the ``[sandbox]`` extra (import names): without them the sandbox cannot run.
+SANDBOX_MODULES: tuple[str, ...] = ("starlette", "uvicorn", "multipart", "jwt", "hashids", "cloudpickle", "psutil")
+INSTALL_SANDBOX = 'pip install "swan-jupyter[sandbox]"'
+REAL_ENDPOINTS = ("or use real endpoints: %swan_config --profile testnet, or set SWAN_ORCHESTRATOR_URL and "
+                  "ABACO_URL (README: Configuration)")
+
+
+def missing_sandbox_modules() -> list[str]:
+    """The modules of the ``[sandbox]`` extra that cannot be imported here (empty when it is installed)."""
+    out = []
+    for name in SANDBOX_MODULES:
+        try:
+            if importlib.util.find_spec(name) is None:
+                out.append(name)
+        except (ImportError, ValueError):
+            out.append(name)
+    return out
+
+
+def sandbox_not_installed(missing: list[str]) -> ConfigurationError:
+    """The error of a sandbox that cannot run because the ``[sandbox]`` extra is not installed."""
+    return ConfigurationError(
+        f"The local sandbox is not installed (missing: {', '.join(missing)}).",
+        hint=f"{INSTALL_SANDBOX}   {REAL_ENDPOINTS}",
+    )
 
 
 def cli_command() -> str:
@@ -101,6 +129,9 @@ def ensure_sandbox(
 
 
 def _start(state_dir: Path, timeout: float) -> dict[str, Any]:
+    missing = missing_sandbox_modules()
+    if missing:
+        raise sandbox_not_installed(missing)
     cmd = [sys.executable, "-m", "swan_jupyter.sandbox", "start", "--state", str(state_dir), "--timeout", str(timeout)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 10)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,3 +104,61 @@ def test_a_sandbox_started_by_the_extension_deploys_with_wait_in_seconds_and_say
         k: v for k, v in os.environ.items() if k != "SWAN_SANDBOX_STATE"})
     assert done.returncode == 0 and "sandbox stopped" in done.stdout, done.stdout + done.stderr
     assert not host.status(own_sandbox)["running"]
+
+
+# Runs the code given after it in a process where the sandbox extra's modules cannot be imported, as after
+# `pip install swan-jupyter` without [sandbox] (the wheel test below does it with a real installation).
+WITHOUT_SANDBOX_EXTRA = """
+import importlib.abc, sys
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("uvicorn", "starlette", "multipart", "jwt", "hashids", "cloudpickle"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, Absent())
+"""
+
+
+def test_without_the_sandbox_extra_the_cli_and_the_magics_say_how_to_install_it(tmp_path: Path) -> None:
+    """Item 2: a short error naming `pip install "swan-jupyter[sandbox]"` and real endpoints, no traceback."""
+    environ = {**os.environ, "SWAN_SANDBOX_STATE": str(tmp_path / "state")}
+    cli = subprocess.run([sys.executable, "-c", WITHOUT_SANDBOX_EXTRA + "from swan_jupyter.cli import main\n"
+                          "sys.exit(main(['sandbox', 'start']))"], capture_output=True, text=True, env=environ,
+                         timeout=120)
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
+    assert 'pip install "swan-jupyter[sandbox]"' in cli.stderr and len(cli.stderr.splitlines()) <= 4
+    magic = subprocess.run([sys.executable, "-c", WITHOUT_SANDBOX_EXTRA + (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance(); ip.run_line_magic('load_ext', 'swan_jupyter')\n"
+        "ip.run_cell('%swan_config')\n")], capture_output=True, text=True, env=environ, timeout=120)
+    shown = magic.stdout + magic.stderr
+    assert 'pip install "swan-jupyter[sandbox]"' in shown and "SWAN_ORCHESTRATOR_URL" in shown, shown
+    assert "Traceback" not in shown and "No module named" not in shown.split("Hint")[0].replace(
+        "missing", ""), shown
+    assert not (tmp_path / "state" / "sandbox.json").exists()
+
+
+def test_install_chain_installs_the_pinned_anvil_into_the_user_data_folder(tmp_path: Path) -> None:
+    """Item 3: `swan-jupyter sandbox install-chain` puts the pinned anvil npm package in the user data folder."""
+    import json
+
+    from swan_jupyter.sandbox.chain import anvil
+
+    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"][anvil.ANVIL_NPM_PACKAGE]
+    assert pinned == anvil.ANVIL_NPM_VERSION
+    environ = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-m", "swan_jupyter.cli", "sandbox", "install-chain"], cwd=tmp_path,
+                          capture_output=True, text=True, env=environ, timeout=300)
+    binary = tmp_path / "data" / "swan-jupyter" / "chain" / anvil.ANVIL_RELATIVE_PATH
+    assert done.returncode == 0 and str(binary) in done.stdout, done.stdout + done.stderr
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30).stdout
+    assert anvil.ANVIL_NPM_VERSION in version
+
+
+def test_install_chain_without_npm_says_how_to_get_it(tmp_path: Path) -> None:
+    """Item 3: a missing npm gets a hint, not "command not found"."""
+    environ = {**os.environ, "PATH": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-m", "swan_jupyter.cli", "sandbox", "install-chain"], cwd=tmp_path,
+                          capture_output=True, text=True, env=environ, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "npm is needed" in done.stderr and "apt-get install npm" in done.stderr and "SWAN_ANVIL" in done.stderr

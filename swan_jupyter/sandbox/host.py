@@ -445,6 +445,13 @@ def start(
                 raise SandboxError(f"The sandbox on {state_dir} runs with other options ({running}); stop it "
                                    "first: swan-jupyter sandbox stop")
             return desc
+    if chain:
+        from .chain.anvil import AnvilNotFoundError, find_anvil
+
+        try:
+            find_anvil()
+        except AnvilNotFoundError as exc:
+            raise SandboxError(f"The sandbox needs its local chain: {exc}.") from None
     _reap_chain(state_dir, read_description(state_dir))
     with contextlib.suppress(FileNotFoundError):
         (state_dir / DESCRIPTION).unlink()
