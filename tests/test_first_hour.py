@@ -10,10 +10,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from IPython.core.error import UsageError
 
+from swan_jupyter.errors import ValidationError
 from swan_jupyter.session import reset_default_session
 from tests.helpers import TestingShell, env, free_port, wait_until
 
@@ -162,3 +165,67 @@ def test_install_chain_without_npm_says_how_to_get_it(tmp_path: Path) -> None:
                           capture_output=True, text=True, env=environ, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "npm is needed" in done.stderr and "apt-get install npm" in done.stderr and "SWAN_ANVIL" in done.stderr
+
+
+@pytest.mark.parametrize(("line", "needle"), [
+    ("--app hello-world --hardware C1ae.small --region Nowhere-XX", "not offered in region"),
+    ("--app no-such-app --hardware C1ae.small", "Invalid app_repo_image"),
+    ("--app hello-world --hardware G9.nonexistent", "Unknown hardware"),
+    ("--app hello-world --hardware C1ae.small --duration=-1h", "must be positive"),
+    ("--app hello-world --hardware C1ae.small --duration -1h", "must be positive"),
+])
+def test_every_input_is_checked_before_the_spending_cap(sandbox: dict[str, Any], ip: TestingShell, line: str,
+                                                         needle: str) -> None:
+    """Item 8: with --yes and no cap, a wrong region, app, hardware or duration is reported as such (not as
+    "needs a spending cap"), and nothing is created."""
+    from swan_jupyter.session import default_session
+
+    reset_default_session()
+    before = default_session().orchestrator().get_task_list(size=100)["total"]
+    with pytest.raises((ValidationError, UsageError), match=needle):
+        ip.run_line_magic("swan_deploy", line + " --yes")
+    assert default_session().orchestrator().get_task_list(size=100)["total"] == before
+
+
+def test_negative_durations_must_be_positive_everywhere(sandbox: dict[str, Any], ip: TestingShell) -> None:
+    """Item 8: the core, %swan renew and the deploy form say "must be positive"."""
+    from swan_jupyter.orchestrator.amounts import parse_duration
+    from swan_jupyter.session import default_session
+    from swan_jupyter.widgets.deploy_form import DeployForm
+
+    for value in ("-1h", -3600, " -90m", "0"):
+        with pytest.raises(ValidationError, match="must be positive"):
+            parse_duration(value)
+    reset_default_session()
+    with pytest.raises(ValidationError, match="must be positive"):
+        ip.run_line_magic("swan", "renew 3f1e2d4c-0000-4000-8000-000000000000 --duration -1h --yes")
+    form = DeployForm(default_session().orchestrator())
+    form.duration.value = "-1h"
+    assert "must be positive" in form.errors["duration"].value
+
+
+def test_tasks_without_a_wallet_says_where_to_set_one(sandbox: dict[str, Any], ip: TestingShell) -> None:
+    """Item 8: %swan tasks on a profile without a wallet gets a hint."""
+    from swan_jupyter.session import default_session
+
+    reset_default_session()
+    default_session().configure(profile="testnet", orchestrator_url=default_session().settings.orchestrator_url)
+    with pytest.raises(ValidationError) as caught:
+        ip.run_line_magic("swan", "tasks")
+    assert "wallet_address is required" in caught.value.message
+    assert "SWAN_WALLET_ADDRESS" in (caught.value.hint or "") and "wallet_address" in (caught.value.hint or "")
+
+
+def test_broken_json_is_refused_with_the_parse_error_unless_text(sandbox: dict[str, Any], ip: TestingShell) -> None:
+    """Item 9: a body that looks like JSON but does not parse is refused (nothing sent); --text sends it."""
+    from swan_jupyter.session import default_session
+
+    reset_default_session()
+    actors = default_session().actors()
+    actor = actors.add({"image": "abacosamples/test", "name": "broken-json"})
+    ip.user_ns["a"] = actor
+    with pytest.raises(UsageError, match=r"not valid JSON.*line 1 column .*--text"):
+        ip.run_cell_magic("actor_send", "{a.id}", '{"broken json": ')
+    assert actors.list_executions(actor.id).executions == []
+    ip.run_cell_magic("actor_send", "{a.id} ex --text", '{"broken json": ')
+    assert ip.user_ns["ex"].wait(60, poll=0.2)

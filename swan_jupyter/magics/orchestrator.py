@@ -135,10 +135,14 @@ class OrchestratorMagics(Magics):
             raise UsageError("%swan_deploy: give exactly one source: --repo, --app, --source-uri, or a cell body.")
         duration = parse_duration(args.duration)
         orch = default_session().orchestrator()
+        is_dockerfile = args.dockerfile or looks_like_dockerfile(body)
+        orch.validate_task(instance_type=args.hardware, region=args.region, duration=duration,  # inputs first,
+                           app_repo_image=args.app, repo_uri=args.repo, job_source_uri=args.source_uri,  # then cap
+                           deploy_yaml=body if body and not is_dockerfile else None,
+                           dockerfile=body if body and is_dockerfile else None, start_in=args.start_in)
         quote = orch.estimate_price(args.hardware, duration)
         unattended = args.pay and self._auto(args.yes)
         cap = self._unattended_cap(quote.amount_wei, orch) if unattended else None
-        is_dockerfile = args.dockerfile or looks_like_dockerfile(body)
         task = orch.create_task(  # unattended: paid within the cap, bound to the catalogue estimate
             instance_type=args.hardware, region=args.region, duration=duration, app_repo_image=args.app,
             repo_uri=args.repo, repo_branch=args.branch, job_source_uri=args.source_uri,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -21,6 +22,9 @@ class MagicArgumentParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        # "-1h" after an option is its (negative) value, as "-1" already is: the core then says what is wrong
+        # with it ("must be positive") instead of argparse's "expected one argument".
+        self._negative_number_matcher = re.compile(r"^-\.?\d[\w.:]*$")
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}\n{self.format_usage().strip()}\n(use --help for details)")

@@ -285,12 +285,31 @@ class Orchestrator(SwanSdkPayments):
             self._pay_created(result, estimate, private_key, max_payment)
         return result
 
+    def validate_task(self, *, wallet_address: str | None = None, instance_type: str | None = None,
+                      hardware_id: int | None = None, region: str = "global", duration: str | int = 3600,
+                      app_repo_image: str | None = None, job_source_uri: str | None = None,
+                      repo_uri: str | None = None, deploy_yaml: str | None = None, dockerfile: str | None = None,
+                      start_in: int = 300) -> tuple[Hardware, int]:
+        """Check a new task's inputs as :meth:`create_task` does (wallet, hardware, region, duration, exactly one
+        source, an example app's name, ``start_in``), creating nothing; returns the hardware and the seconds.
+
+        Callers that add their own checks (the spending cap of ``--yes``) run this first, so a wrong input is
+        reported as such.
+        """
+        _wallet, hw, seconds = self._task_basics(wallet_address, instance_type, hardware_id, region, duration)
+        _one_source(app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
+        if start_in < 0:
+            raise ValidationError("start_in must be >= 0 seconds.")
+        if app_repo_image:
+            self.get_app_repo_image(app_repo_image)
+        return hw, seconds
+
     def _task_basics(self, wallet_address: str | None, instance_type: str | None, hardware_id: int | None,
                      region: str, duration: str | int) -> tuple[str, Hardware, int]:
         """The wallet, the hardware (available, offered in ``region``) and the duration of a new task, checked."""
         wallet = wallet_address or self.settings.wallet_address
         if not wallet:
-            raise ValidationError("wallet_address is required.", hint="Pass it, or set SWAN_WALLET_ADDRESS.")
+            raise ValidationError("wallet_address is required.", hint=WALLET_HINT)
         if not (wallet.startswith("0x") and len(wallet) == 42):
             raise ValidationError(f"wallet_address {wallet!r} is not an Ethereum address.")
         seconds = parse_duration(duration, minimum=MIN_DURATION)
@@ -365,7 +384,7 @@ class Orchestrator(SwanSdkPayments):
         """One page of the wallet's tasks, newest first: ``{list, page, size, total, total_page}``."""
         wallet = wallet_address or self.settings.wallet_address
         if not wallet:
-            raise ValidationError("wallet_address is required.")
+            raise ValidationError("wallet_address is required.", hint=WALLET_HINT)
         if page < 1 or not 1 <= size <= 100:
             raise ValidationError("page must be >= 1 and size between 1 and 100.")
         data = _result(self._call("GET", "/v2/task_list", params={"wallet_address": wallet, "page": page,
@@ -438,6 +457,10 @@ class Orchestrator(SwanSdkPayments):
         return _result(self._call("POST", "/v2/config_order_status", data={"task_uuid": task_uuid,
                                                                            "tx_hash": tx_hash}),
                        "POST /v2/config_order_status")
+
+WALLET_HINT = ("Pass wallet_address=..., or set the paying wallet: SWAN_WALLET_ADDRESS=0x..., or wallet_address in "
+               "the profile of the config file (README: Configuration); the sandbox profile has its own.")
+
 
 def _one_source(*sources: str | None) -> None:
     given = [s for s in sources if s]
