@@ -229,3 +229,138 @@ def test_broken_json_is_refused_with_the_parse_error_unless_text(sandbox: dict[s
     assert actors.list_executions(actor.id).executions == []
     ip.run_cell_magic("actor_send", "{a.id} ex --text", '{"broken json": ')
     assert ip.user_ns["ex"].wait(60, poll=0.2)
+
+
+def _widget_of(outputs: list[Any]) -> Any:
+    """The ipywidgets object a cell displayed (found by its model id, as the front end finds it)."""
+    from ipywidgets.widgets.widget import _instances
+
+    for output in outputs:
+        view = output.data.get("application/vnd.jupyter.widget-view+json")
+        if view:
+            return _instances[view["model_id"]]
+    raise AssertionError("no widget was displayed")
+
+
+def _buttons(widget: Any) -> dict[str, Any]:
+    """Every button inside ``widget``, by description."""
+    import ipywidgets as w
+
+    found: dict[str, Any] = {}
+    stack = [widget]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, w.Button):
+            found[item.description] = item
+        stack.extend(getattr(item, "children", ()))
+    return found
+
+
+def _html_of(widget: Any) -> str:
+    import ipywidgets as w
+
+    parts, stack = [], [widget]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, w.HTML):
+            parts.append(item.value)
+        stack.extend(getattr(item, "children", ()))
+    return "\n".join(parts)
+
+
+def test_status_renders_a_compact_task_card(sandbox: dict[str, Any], ip: TestingShell) -> None:
+    """Item 6: %swan status without --watch, and wait_until_running, give a card (status, hardware, region,
+    times, price with its unit, jobs with their URLs, payments) in HTML and in a short text."""
+    from swan_jupyter.session import default_session
+
+    reset_default_session()
+    ip.run_cell('%config SwanMagics.max_auto_spend = "5"')
+    ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --region Quebec-CA --yes task")
+    uuid = ip.user_ns["task"]["task_uuid"]
+    running = default_session().orchestrator().wait_until_running(uuid, timeout=30, poll=0.2)
+    card = ip.run_line_magic("swan", f"status {uuid}")
+    for shown in (card, running):
+        html, text = shown._repr_html_(), repr(shown)
+        assert "<table" in html and "completed" in html and "C1ae.small" in html and "Quebec-CA" in html
+        assert "0.48 SWAN/h" in html and html.count("<a href=") >= 3 and "/_jobs/" in html
+        assert "Creation" in html and shown["task"]["tx_hash"] in html
+        assert len(text.splitlines()) <= 20 and "0.48 SWAN/h" in text and "/_jobs/" in text
+        assert shown["task"]["uuid"] == uuid  # still the dict swan-sdk code reads
+    nested = ip.run_line_magic("swan", f"renew {uuid} --duration 1h --yes")
+    html = nested._repr_html_()
+    assert "Payment receipt" in html and "validated by server" in html and "PaymentReceipt(" not in html
+    assert "PaymentReceipt(" not in repr(nested) and "0.48 SWAN" in repr(nested)
+
+
+def test_cancel_says_the_task_stays_unpaid_and_offers_to_remove_it(sandbox: dict[str, Any],
+                                                                  ip: TestingShell) -> None:
+    """Item 7: Cancel leaves an `initialized` task: the widget says so and its button removes it."""
+    from IPython.utils.capture import capture_output
+
+    from swan_jupyter.session import default_session
+    from tests.helpers import wait_until
+
+    reset_default_session()
+    with capture_output() as out:
+        ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small task")
+    uuid = ip.user_ns["task"]["task_uuid"]
+    widget = _widget_of(out.outputs)
+    buttons = _buttons(widget)
+    buttons["Cancel"].click()
+    text = _html_of(widget)
+    assert "was created but not paid" in text and "initialized" in text and uuid in text
+    assert "%swan pay " + uuid in text
+    _buttons(widget)["Remove the unpaid task"].click()
+    orch = default_session().orchestrator()
+    assert wait_until(lambda: orch.get_deployment_info(uuid)["task"]["status"] == "terminated", timeout=20)
+    assert wait_until(lambda: "removed" in _html_of(widget), timeout=10), _html_of(widget)
+
+
+def test_pay_later_and_renew_an_unpaid_task(sandbox: dict[str, Any], ip: TestingShell) -> None:
+    """Item 7: renewing an unpaid task says it was never paid and how to pay it; %swan pay pays it."""
+    reset_default_session()
+    ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --no-pay task")
+    uuid = ip.user_ns["task"]["task_uuid"]
+    with pytest.raises(ValidationError, match="never paid") as caught:
+        ip.run_line_magic("swan", f"renew {uuid} --yes")
+    assert f"%swan pay {uuid}" in (caught.value.hint or "")
+    ip.run_cell('%config SwanMagics.max_auto_spend = "1"')
+    receipt = ip.run_line_magic("swan", f"pay {uuid} --yes")
+    assert receipt.amount_wei == 480_000_000_000_000_000 and "0.48 SWAN" in repr(receipt)
+
+
+def test_terminate_shows_the_refund_and_refuses_clearly(sandbox: dict[str, Any], ip: TestingShell) -> None:
+    """Item 7: terminate shows the refund (or when it comes); a bad uuid and a terminated task get clear
+    messages instead of "refused (HTTP 200)"."""
+    from swan_jupyter.errors import NotFoundError
+
+    reset_default_session()
+    ip.run_cell('%config SwanMagics.max_auto_spend = "5"')
+    ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --yes --wait task")
+    uuid = ip.user_ns["task"]["task_uuid"]
+    done = ip.run_line_magic("swan", f"terminate {uuid} --yes")
+    text, html = repr(done), done._repr_html_()
+    assert "refund" in text and "SWAN" in text and "0x" in text and "terminated" in html
+    with pytest.raises(ValidationError, match="already terminated") as again:
+        ip.run_line_magic("swan", f"terminate {uuid} --yes")
+    assert "HTTP 200" not in str(again.value)
+    with pytest.raises(ValidationError, match="not a task uuid"):
+        ip.run_line_magic("swan", "terminate not-a-uuid --yes")
+    with pytest.raises(NotFoundError, match="No task"):
+        ip.run_line_magic("swan", "terminate 3f1e2d4c-0000-4000-8000-000000000000 --yes")
+
+
+def test_the_hardware_catalogue_is_compact_with_wei_last(sandbox: dict[str, Any], ip: TestingShell) -> None:
+    """Item 10: one line per hardware (regions joined, no wrapping), status near the name, the exact wei column
+    still there but last; a slice of it stays compact."""
+    import pickle
+
+    reset_default_session()
+    hw = ip.run_line_magic("swan", "hardware")
+    columns = list(hw.columns)
+    assert columns[-1] == "price_per_hour_wei" and columns.index("status") < columns.index("description")
+    assert isinstance(hw["price_per_hour_wei"].iloc[0], int)
+    for frame in (hw, hw.head(3), hw[hw["status"] == "available"]):
+        html = frame._repr_html_()
+        assert "white-space:nowrap" in html.replace(" ", "") and "Quebec-CA" in html
+    assert list(pickle.loads(pickle.dumps(hw)).columns) == columns

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,8 +30,14 @@ def test_the_wheel_without_and_with_the_sandbox_extra(tmp_path: Path) -> None:
                if k not in ("PYTHONPATH", "SWAN_SANDBOX_STATE", "SWAN_ANVIL", "VIRTUAL_ENV")}
     environ.update(XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"),
                    SWAN_JUPYTER_CONFIG=str(home / "config.toml"), PIP_DISABLE_PIP_VERSION_CHECK="1")
+    source = tmp_path / "source"  # built from a copy: setuptools writes build/ into the tree it builds
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "swan_jupyter", source / "swan_jupyter",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     wheels = tmp_path / "wheels"
-    built = run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
+    built = run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(source)],
                 cwd=tmp_path, environ=environ, timeout=INSTALL_TIMEOUT)
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = wheels.glob("swan_jupyter-*.whl")

@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid as uuidlib
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, load_settings
 from ..errors import (
@@ -42,6 +43,9 @@ from .models import Hardware, Quote, Result, TaskResult, hardware_from_wire
 from .payer import Checkpoint
 from .payments import Payments
 from .swan_sdk import SwanSdkPayments
+
+if TYPE_CHECKING:
+    from .views import Termination
 
 DEPLOY_TYPES = {"source_uri": -99, "dockerfile": 1, "yaml": 2}
 _CREATE_CHECK = "list your tasks (get_task_list, or %swan tasks) to see whether the task was created"
@@ -372,7 +376,9 @@ class Orchestrator(SwanSdkPayments):
                                     server_message=exc.server_message, method="GET",
                                     path=f"/v2/task_deployment/{task_uuid}") from None
             raise
-        return _result(data, "GET /v2/task_deployment")
+        from .views import TaskInfo
+
+        return TaskInfo(wire.optional_obj(data, "GET /v2/task_deployment"))
 
     def get_real_url(self, task_uuid: str) -> list[str]:
         """The URLs (``job_real_uri``) of the task's running jobs."""
@@ -442,11 +448,56 @@ class Orchestrator(SwanSdkPayments):
                 bar.close()
 
     def terminate_task(self, task_uuid: str) -> Result:
-        """Stop the task early; the unused time is refunded on chain."""
-        wire.check_uuid(task_uuid)
+        """Stop the task early; the unused time is refunded on chain.
+
+        Refused before anything is sent: a malformed uuid (ValidationError), an unknown task (NotFoundError), a
+        task already terminated or finished (ValidationError saying so).
+        """
+        self.require_task_status(task_uuid, "terminate")
         return _result(self._call("POST", "/terminate_task", data={"task_uuid": task_uuid},
                                   outcome_check="check the task's status with get_deployment_info"),
                        "POST /terminate_task")
+
+    def terminate(self, task_uuid: str, *, wait: float = 10.0, poll: float = 0.5) -> Termination:
+        """Terminate the task and report the refund: waits up to ``wait`` seconds for the Orchestrator to finish
+        the termination; the answer then shows the refund (amount, transaction, wallet), or says when it comes."""
+        answer = self.terminate_task(task_uuid)
+        deadline = time.monotonic() + wait
+        while True:
+            info = self.get_deployment_info(task_uuid)
+            task = info.get("task") or {}
+            done = task.get("status") == "terminated" and (
+                task.get("refund_amount") not in (None, "") or not info.get("config_orders"))
+            if done or time.monotonic() >= deadline:
+                break
+            time.sleep(poll)
+        from .views import Termination
+
+        return Termination({**answer, "task_uuid": task_uuid, "info": info})
+
+    def require_task_status(self, task_uuid: str, action: str) -> Result:
+        """The task's deployment info when ``action`` (``"terminate"`` or ``"renew"``) can apply to it, else a
+        :class:`ValidationError` that says why and what to do (a malformed uuid, a task never paid, one already
+        terminated or finished); an unknown task raises NotFoundError."""
+        try:
+            uuidlib.UUID(str(task_uuid))
+        except ValueError:
+            raise ValidationError(f"{task_uuid!r} is not a task uuid.",
+                                  hint="Task uuids look like 'be49dc4b-3f1e-4a43-b2c7-…'; %swan tasks lists yours."
+                                  ) from None
+        info = self.get_deployment_info(task_uuid)
+        status = str((info.get("task") or {}).get("status") or "")
+        if status == "terminated":
+            raise ValidationError(f"Task {task_uuid} is already terminated.",
+                                  hint=f"Nothing to {action}; %swan status {task_uuid} shows its refund.")
+        if status in ("finished", "failed"):
+            raise ValidationError(f"Task {task_uuid} has already {'finished' if status == 'finished' else 'failed'}.",
+                                  hint=f"Nothing to {action}; deploy a new task instead.")
+        if action == "renew" and not info.get("config_orders"):
+            raise ValidationError(
+                f"Task {task_uuid} was never paid (status {status}), so it cannot be renewed.",
+                hint=f"Pay for it first: %swan pay {task_uuid}   (or remove it: %swan terminate {task_uuid} --yes)")
+        return info
 
     def claim_review(self, task_uuid: str) -> Result:
         """Ask for an uptime review (refund when uptime was below 90%)."""
