@@ -364,3 +364,14 @@ def test_the_hardware_catalogue_is_compact_with_wei_last(sandbox: dict[str, Any]
         html = frame._repr_html_()
         assert "white-space:nowrap" in html.replace(" ", "") and "Quebec-CA" in html
     assert list(pickle.loads(pickle.dumps(hw)).columns) == columns
+
+
+def test_a_comment_after_a_magic_is_a_comment(ip: TestingShell) -> None:
+    """Item 11: README lines carry `# comments` after magics; a `#` inside a word or quotes is kept."""
+    from swan_jupyter.magics.parsing import strip_comment
+
+    assert strip_comment("hardware   # the catalogue") == "hardware   "
+    assert strip_comment("--repo https://host/app#part --yes") == "--repo https://host/app#part --yes"
+    assert strip_comment("--name 'a # b' # note") == "--name 'a # b' "
+    assert strip_comment("# all comment") == ""
+    assert ip.run_line_magic("swan_config", "--no-start   # the active profile") is not None
