@@ -27,6 +27,16 @@ def swan_text(amount: Any, unit: str = "SWAN") -> str:
     return f"{format(number.normalize(), 'f')} {unit}"
 
 
+_CELL = "style='text-align:left;white-space:nowrap;padding-right:1em'"
+
+
+def _table(css_class: str, head: list[str], rows: list[list[str]]) -> str:
+    """An HTML table of ready (escaped) cells, left-aligned, each cell on one line."""
+    th = "".join(f"<th {_CELL}>{esc(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td {_CELL}>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table class='{css_class}'><tr>{th}</tr>{body}</table>"
+
+
 def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -112,22 +122,18 @@ class TaskInfo(Result, Rich):
         html = kv_html(f"Task {task.get('uuid', '')}", rows, raw_keys=["status"])
         jobs = self._jobs()
         if jobs:
-            body = "".join(
-                f"<tr><td>{esc(self._provider_of(j))}</td><td>{status_badge(str(j.get('status')))}</td><td>"
-                + (f"<a href='{esc(j['job_real_uri'])}' target='_blank'>{esc(j['job_real_uri'])}</a>"
-                   if j.get("job_real_uri") else "") + "</td></tr>" for j in jobs)
-            html += ("<table class='swan-jobs'><tr><th>provider</th><th>job</th><th>URL</th></tr>" + body
-                     + "</table>")
+            html += _table("swan-jobs", ["provider", "job", "URL"], [
+                [esc(self._provider_of(j)), status_badge(str(j.get("status"))),
+                 f"<a href='{esc(j['job_real_uri'])}' target='_blank'>{esc(j['job_real_uri'])}</a>"
+                 if j.get("job_real_uri") else ""] for j in jobs])
         else:
             html += "<div><i>No jobs yet (they start once the payment is validated).</i></div>"
         orders = self._orders()
         if orders:
-            body = "".join(
-                f"<tr><td>{esc(o.get('order_type'))}</td><td>{esc(o.get('status'))}</td>"
-                f"<td>{esc(_hours(o.get('duration')))}</td><td><code>{esc(o.get('tx_hash') or '')}</code></td>"
-                f"<td><code>{esc(o.get('refund_tx_hash') or '')}</code></td></tr>" for o in orders)
-            html += ("<table class='swan-payments'><tr><th>payment</th><th>status</th><th>duration</th>"
-                     "<th>tx hash</th><th>refund tx</th></tr>" + body + "</table>")
+            html += _table("swan-payments", ["payment", "status", "duration", "tx hash", "refund tx"], [
+                [esc(o.get("order_type")), esc(o.get("status")), esc(_hours(o.get("duration"))),
+                 f"<code>{esc(o.get('tx_hash') or '')}</code>", f"<code>{esc(o.get('refund_tx_hash') or '')}</code>"]
+                for o in orders])
         else:
             html += "<div><i>No payment yet: %swan pay TASK pays for it.</i></div>"
         return f"<div class='swan-jupyter swan-task-card'>{html}</div>"
