@@ -375,3 +375,21 @@ def test_a_comment_after_a_magic_is_a_comment(ip: TestingShell) -> None:
     assert strip_comment("--name 'a # b' # note") == "--name 'a # b' "
     assert strip_comment("# all comment") == ""
     assert ip.run_line_magic("swan_config", "--no-start   # the active profile") is not None
+
+
+def test_a_renewal_from_the_status_view_shows_the_validated_receipt(sandbox: dict[str, Any]) -> None:
+    """Item 7: the renewal's receipt renders as the widget's receipt, validated as the ledger says."""
+    from swan_jupyter.session import Session
+    from swan_jupyter.widgets.status import DeploymentStatus
+
+    reset_default_session()
+    orch = Session(notify=lambda _m: None).orchestrator()
+    task = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+    view = DeploymentStatus(orch, task["task_uuid"], autostart=False, background=False)
+    confirm = view.renew("1h")
+    confirm.click_confirm()
+    receipt = confirm.result["receipt"]
+    assert orch.ledger.by_tx(receipt.tx_hash).state == "validated"
+    html = confirm.review.value
+    assert "Task renewed" in html and "Payment receipt" in html and "0.48 SWAN" in html
+    assert "validated by server</th><td style='text-align:left'>yes" in html, html

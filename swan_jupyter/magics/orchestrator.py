@@ -199,7 +199,7 @@ def _status(m: OrchestratorMagics, args: Any) -> Any:
 
 def _renew(m: OrchestratorMagics, args: Any) -> Any:
     from ..orchestrator.amounts import parse_duration
-    from ..orchestrator.views import Renewal
+    from ..orchestrator.views import renewal
 
     orch = _orch()
     duration = parse_duration(args.duration)
@@ -207,14 +207,14 @@ def _renew(m: OrchestratorMagics, args: Any) -> Any:
     quote = orch.quote(args.task, order_type="Renewal", duration=duration)
     if m._auto(args.yes):
         cap = m._unattended_cap(quote.amount_wei, orch)
-        return Renewal(orch.renew_task(args.task, duration, max_payment=cap, confirmed=quote))
+        return renewal(orch, orch.renew_task(args.task, duration, max_payment=cap, confirmed=quote))
     import uuid as uuidlib
 
     from ..widgets.confirm import PaymentConfirmation
 
     key = uuidlib.uuid4().hex  # one renewal per widget, however many clicks
-    display(PaymentConfirmation(quote, lambda shown: Renewal(orch.renew_task(args.task, duration, idempotency_key=key,
-                                                                             confirmed=shown))))
+    display(PaymentConfirmation(quote, lambda shown: renewal(orch, orch.renew_task(
+        args.task, duration, idempotency_key=key, confirmed=shown))))
     return None
 
 

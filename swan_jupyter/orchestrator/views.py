@@ -200,3 +200,16 @@ class Renewal(Result, Rich):
 
     def __repr__(self) -> str:
         return self._repr_text_()
+
+
+def renewal(orch: Any, result: Any) -> Renewal:
+    """``renew_task``'s answer as a :class:`Renewal`, its receipt as the ledger has it now (validated once the
+    server applied it), so what is shown is what the ledger says."""
+    receipt = result.get("receipt")
+    if receipt is not None and not receipt.validated and receipt.tx_hash:
+        from .models import PaymentReceipt
+
+        entry = orch.ledger.by_tx(receipt.tx_hash)
+        if entry is not None and entry.state == "validated":
+            receipt = PaymentReceipt.from_entry(entry, resumed=receipt.resumed)
+    return Renewal({**result, "receipt": receipt})
