@@ -2,13 +2,18 @@
 
 ``swan-jupyter sandbox start [--state DIR] [--time-scale N] [--foreground] [--jwt-assertion]
 [--local-code-users USERS]``
-    start the local sandbox (in the background unless ``--foreground``) and print its endpoints;
+    start the local sandbox (in the background unless ``--foreground``) and print its endpoints; task time runs
+    ``--time-scale`` times faster than real time (default ``$SWAN_TIME_SCALE`` or 60, so ``--wait`` deploys take
+    seconds; ``--time-scale 1`` is realistic);
     ``--jwt-assertion`` accepts Abaco's ``X-Jwt-Assertion-<TENANT>`` header signed with the sandbox's key,
     ``--local-code-users`` names who may register ``file://``/``python:`` images (default ``user,admin``);
 ``swan-jupyter sandbox stop [--state DIR]``
     stop it, and every process it started;
 ``swan-jupyter sandbox status [--state DIR] [--json]``
     show whether it runs and the health of each endpoint;
+``swan-jupyter sandbox install-chain``
+    install the local chain (the pinned anvil npm package, with npm) into the user data folder, where the
+    sandbox finds it: the way to the chain for a pip installation (a checkout has it from ``npm ci``);
 ``swan-jupyter config [--profile NAME]``
     show the active settings, secrets masked.
 """
@@ -17,8 +22,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+
+#: The sandbox's default time scale: task time runs 60 times faster than real time, so a deploy's jobs run two
+#: real seconds after payment (``--wait`` returns in seconds) and a one-hour task lasts one real minute.
+DEFAULT_TIME_SCALE = 60.0
+
+
+def default_time_scale() -> float:
+    """``$SWAN_TIME_SCALE`` when set (``1`` is real time), else :data:`DEFAULT_TIME_SCALE`."""
+    value = os.environ.get("SWAN_TIME_SCALE", "").strip()
+    try:
+        return float(value) if value and float(value) > 0 else DEFAULT_TIME_SCALE
+    except ValueError:
+        return DEFAULT_TIME_SCALE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,12 +50,17 @@ def _parser() -> argparse.ArgumentParser:
         ("serve", "run the sandbox host in this process (used by start)"),
         ("stop", "stop the sandbox"),
         ("status", "show the sandbox's status"),
+        ("install-chain", "install the local chain (the pinned anvil npm package) into the user data folder"),
     ):
         p = ssub.add_parser(action, help=text)
+        if action == "install-chain":
+            continue
         p.add_argument("--state", help="state folder (default: $SWAN_SANDBOX_STATE or the user data folder)")
         if action in ("start", "serve"):
-            p.add_argument("--time-scale", type=float, default=1.0,
-                           help="task time runs this many times faster than real time (demos: 60)")
+            p.add_argument("--time-scale", type=float, default=default_time_scale(),
+                           help="task time runs this many times faster than real time (default: $SWAN_TIME_SCALE "
+                                f"or {DEFAULT_TIME_SCALE:g}: a deploy runs after 2 s, an hour lasts a minute; "
+                                "1 is real time)")
             p.add_argument("--no-chain", action="store_true", help="do not start the local chain")
             p.add_argument("--jwt-assertion", action="store_true",
                            help="accept Abaco's X-Jwt-Assertion-<TENANT> header, only with JWTs signed with the "
@@ -71,8 +95,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{key:18s} {value}")
         return 0
 
+    from .sandbox_link import missing_sandbox_modules, sandbox_not_installed
+
+    missing = missing_sandbox_modules()
+    if missing:
+        error = sandbox_not_installed(missing)
+        print(f"error: {error.message}\n  {error.hint}", file=sys.stderr)
+        return 2
     from .sandbox import host
 
+    if args.action == "install-chain":
+        from .sandbox.chain.anvil import ChainError, install_chain
+
+        try:
+            print(f"anvil installed: {install_chain()}")
+        except ChainError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     try:
         if args.action == "serve" or (args.action == "start" and args.foreground):
             host.serve(args.state, time_scale=args.time_scale, chain=not args.no_chain,

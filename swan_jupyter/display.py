@@ -67,3 +67,58 @@ def status_badge(status: str) -> str:
         f"<span style='background:{colour};color:white;border-radius:3px;padding:0 4px;"
         f"font-size:90%'>{esc(status)}</span>"
     )
+
+
+class Notice(Rich):
+    """A one-line informational message (blue, not the pink of stderr); text between backticks is code."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def _repr_text_(self) -> str:
+        return self.message
+
+    def _repr_html_(self) -> str:
+        parts = esc(self.message).split("`")
+        body = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+        return (
+            "<div class='swan-jupyter swan-notice' style='border-left:4px solid #1565c0;background:#e3f2fd;"
+            f"color:#0d2c4f;padding:4px 8px;margin:2px 0'>&#8505;&#65039; {body}</div>"
+        )
+
+
+def utc_text(timestamp: Any) -> str:
+    """A unix timestamp as ``2026-05-01 12:00:00 UTC`` (empty for None or a non-number)."""
+    import datetime as dt
+
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float) or timestamp <= 0:
+        return ""
+    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def nested_html(value: Any, depth: int = 0) -> str:
+    """Readable HTML of a nested value: a dict as a two-column table, a list of dicts as a table with one row
+    each, other lists one item a line; objects with ``_repr_html_`` (receipts) as themselves. Escaped."""
+    if hasattr(value, "_repr_html_") and not isinstance(value, dict | list):
+        return str(value._repr_html_())
+    if depth > 6:
+        return esc(value)
+    if isinstance(value, dict):
+        if not value:
+            return "<i>(empty)</i>"
+        rows = "".join(
+            f"<tr><th style='text-align:left;vertical-align:top;padding-right:1em'>{esc(k)}</th>"
+            f"<td style='text-align:left'>{nested_html(v, depth + 1)}</td></tr>" for k, v in value.items()
+        )
+        return f"<table style='border-collapse:collapse'>{rows}</table>"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "<i>(none)</i>"
+        if all(isinstance(v, dict) for v in value):
+            keys = list(dict.fromkeys(k for v in value for k in v))
+            head = "".join(f"<th style='text-align:left'>{esc(k)}</th>" for k in keys)
+            body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{nested_html(v.get(k), depth + 1)}</td>"
+                                            for k in keys) + "</tr>" for v in value)
+            return f"<table style='border-collapse:collapse'><tr>{head}</tr>{body}</table>"
+        return "<br>".join(nested_html(v, depth + 1) for v in value)
+    return esc(value)

@@ -6,6 +6,10 @@ sandbox it runs ``python -m swan_jupyter.sandbox start`` as a separate process.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -20,6 +24,59 @@ from .errors import ConfigurationError
 HEALTH_PATH = "/_sandbox/health"
 _announced: set[str] = set()
 _lock = threading.Lock()
+_notice_handler: Callable[[str], None] | None = None
+
+
+def set_notice_handler(handler: Callable[[str], None] | None) -> None:
+    """Where notices go when the caller names no ``notify`` (the IPython layer displays them as information;
+    ``None``: stderr)."""
+    global _notice_handler
+    _notice_handler = handler
+
+
+#: The modules of the ``[sandbox]`` extra (import names): without them the sandbox cannot run.
+SANDBOX_MODULES: tuple[str, ...] = ("starlette", "uvicorn", "multipart", "jwt", "hashids", "cloudpickle", "psutil")
+INSTALL_SANDBOX = 'pip install "swan-jupyter[sandbox]"'
+REAL_ENDPOINTS = ("or use real endpoints: %swan_config --profile testnet, or set SWAN_ORCHESTRATOR_URL and "
+                  "ABACO_URL (README: Configuration)")
+
+
+def missing_sandbox_modules() -> list[str]:
+    """The modules of the ``[sandbox]`` extra that cannot be imported here (empty when it is installed)."""
+    out = []
+    for name in SANDBOX_MODULES:
+        try:
+            if importlib.util.find_spec(name) is None:
+                out.append(name)
+        except (ImportError, ValueError):
+            out.append(name)
+    return out
+
+
+def sandbox_not_installed(missing: list[str]) -> ConfigurationError:
+    """The error of a sandbox that cannot run because the ``[sandbox]`` extra is not installed."""
+    return ConfigurationError(
+        f"The local sandbox is not installed (missing: {', '.join(missing)}).",
+        hint=f"{INSTALL_SANDBOX}   {REAL_ENDPOINTS}",
+    )
+
+
+def cli_command() -> str:
+    """How to run the ``swan-jupyter`` command of this installation, as a user would type it: the bare name when
+    ``PATH`` finds this very installation's script, else its full path (a checkout's ``.venv/bin`` is often not on
+    ``PATH``), else ``python -m swan_jupyter.cli``."""
+    script = Path(sys.executable).parent / "swan-jupyter"
+    on_path = shutil.which("swan-jupyter")
+    if on_path and script.exists() and os.path.samefile(on_path, script):
+        return "swan-jupyter"
+    if script.exists():
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m swan_jupyter.cli"
+
+
+def stop_command(state_dir: Path) -> str:
+    """The shell command that stops the sandbox of ``state_dir``, ready to paste into a terminal."""
+    return f"{cli_command()} sandbox stop --state {shlex.quote(str(state_dir))}"
 
 
 def _healthy(url: str, timeout: float = 1.5) -> bool:
@@ -43,7 +100,8 @@ def ensure_sandbox(
 ) -> dict[str, Any]:
     """Return the running sandbox's description, starting the sandbox in the background if needed.
 
-    Says so once per state folder and process, in one line (through ``notify``, default: stderr).
+    Says so once per state folder and process, in one line naming the state folder and the exact command that
+    stops it (through ``notify``, else the handler of :func:`set_notice_handler`, else stderr).
     """
     with _lock:
         description = read_sandbox_description(state_dir)
@@ -52,7 +110,8 @@ def ensure_sandbox(
             if not start:
                 raise ConfigurationError(
                     f"No sandbox is running on {state_dir}.",
-                    hint="Start it with: swan-jupyter sandbox start   (or configure real endpoints; see %swan_config)",
+                    hint=f"Start it with: {cli_command()} sandbox start --state {shlex.quote(str(state_dir))}   "
+                    "(or configure real endpoints; see %swan_config)",
                 )
             description = _start(state_dir, timeout)
             started = True
@@ -63,26 +122,29 @@ def ensure_sandbox(
             how = "started it in the background" if started else "already running"
             message = (
                 f"swan_jupyter: no endpoints configured, so using the local sandbox ({how}; state in {state_dir}; "
-                "stop it with `swan-jupyter sandbox stop`)."
+                f"stop it with `{stop_command(state_dir)}`)."
             )
-            (notify or (lambda m: print(m, file=sys.stderr)))(message)
+            (notify or _notice_handler or (lambda m: print(m, file=sys.stderr)))(message)
         return description
 
 
 def _start(state_dir: Path, timeout: float) -> dict[str, Any]:
+    missing = missing_sandbox_modules()
+    if missing:
+        raise sandbox_not_installed(missing)
     cmd = [sys.executable, "-m", "swan_jupyter.sandbox", "start", "--state", str(state_dir), "--timeout", str(timeout)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 10)
     except subprocess.TimeoutExpired:
         raise ConfigurationError(
             f"The local sandbox did not start within {timeout:.0f} s.",
-            hint=f"Look at {state_dir}/host.log, or start it by hand: swan-jupyter sandbox start --foreground",
+            hint=f"Look at {state_dir}/host.log, or start it by hand: {cli_command()} sandbox start --foreground",
         ) from None
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         raise ConfigurationError(
             "The local sandbox could not be started: " + " | ".join(detail),
-            hint=f"Run `swan-jupyter sandbox start --state {state_dir}` in a terminal to see why.",
+            hint=f"Run `{cli_command()} sandbox start --state {shlex.quote(str(state_dir))}` in a terminal to see why.",
         )
     description = read_sandbox_description(state_dir)
     if not description:

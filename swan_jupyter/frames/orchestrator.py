@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 TASK_STATUSES = ("initialized", "created", "accepting_bids", "completed", "finished", "terminated", "failed")
 LEDGER_STATES = ("intent", "approving", "signed", "sent", "confirmed", "validated", "failed")
 
+#: Read left to right as a catalogue: what, whether it can be had, what it costs, where; the exact wei price
+#: (for computations) last, out of the way.
 HARDWARE_COLUMNS = [
-    Column("hardware_id", "int"), Column("name"), Column("type", "cat", ("CPU", "GPU", "AI GPU")),
-    Column("description"), Column("regions", "obj"), Column("price_per_hour_swan", "float"),
-    Column("price_per_hour_wei", "obj"), Column("status", "cat", ("available", "unavailable")),
+    Column("name"), Column("status", "cat", ("available", "unavailable")),
+    Column("type", "cat", ("CPU", "GPU", "AI GPU")), Column("price_per_hour_swan", "float"), Column("description"),
+    Column("regions", "obj"), Column("hardware_id", "int"), Column("price_per_hour_wei", "obj"),
 ]
 
 TASK_COLUMNS = [
@@ -45,13 +47,16 @@ LEDGER_COLUMNS = [
 
 
 def hardware_frame(items: Iterable[Hardware]) -> pd.DataFrame:
-    """The catalogue, one row per hardware type."""
+    """The catalogue, one row per hardware type (a :class:`~.hardware.HardwareFrame`: one line each in a
+    notebook, the exact ``price_per_hour_wei`` last)."""
     rows = [{
         "hardware_id": h.hardware_id, "name": h.name, "type": h.type, "description": h.description,
         "regions": list(h.regions), "price_per_hour_swan": float(h.price),
         "price_per_hour_wei": int(h.price * 10**18), "status": h.status,
     } for h in items]
-    return build_frame(rows, HARDWARE_COLUMNS)
+    from .hardware import HardwareFrame
+
+    return HardwareFrame(build_frame(rows, HARDWARE_COLUMNS))
 
 
 def tasks_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

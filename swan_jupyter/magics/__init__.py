@@ -29,20 +29,33 @@ def _classes() -> list[type]:
 
 def load(ip: Any) -> None:
     """Register the magics on shell ``ip`` (replacing any earlier registration) and mask secrets in tracebacks."""
+    from ..sandbox_link import set_notice_handler
     from .render import install
 
     unload(ip)
     for cls in _classes():
         ip.register_magics(cls)
     install(ip)
+    set_notice_handler(show_notice)
+
+
+def show_notice(message: str) -> None:
+    """Display ``message`` as information in the cell's output (the sandbox notice)."""
+    from IPython.display import display
+
+    from ..display import Notice
+
+    display(Notice(message))
 
 
 def unload(ip: Any) -> None:
     """Remove every magic, configurable and session state this extension registered on ``ip``."""
+    from ..sandbox_link import set_notice_handler
     from ..session import reset_default_session
     from .render import uninstall
 
     uninstall(ip)
+    set_notice_handler(None)
     manager = ip.magics_manager
     names = {spec.partition(":")[2] for spec in MAGICS_CLASSES}
     for cls_name in names:

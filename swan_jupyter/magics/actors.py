@@ -35,9 +35,10 @@ SEND_HELP = """Send the cell body as a message to an Abaco actor.
   %%actor_send ACTOR [VAR] [--sync] [--timeout S] [--env KEY=VALUE ...] [--binary] [--json | --text]
 
 The body is the message. A body that parses as a non-empty JSON object or array is sent as JSON (the actor
-sees _abaco_Content_Type=application/json); anything else as text. --json insists on JSON (error otherwise),
---text sends the body as text even if it looks like JSON. --binary sends bytes: a body of exactly $name sends
-bytes(name) from your namespace, any other body its UTF-8 encoding.
+sees _abaco_Content_Type=application/json); anything else as text, except a body that looks like JSON (starts
+with { or is wrapped in [...]) but does not parse: it is refused with the parse error. --json insists on JSON
+(error otherwise), --text sends the body as text even if it looks like JSON. --binary sends bytes: a body of
+exactly $name sends bytes(name) from your namespace, any other body its UTF-8 encoding.
 
 Without --sync the answer is an Execution handle (ex.wait(), ex.status, ex.logs(), ex.results()); with --sync
 the magic waits (at most --timeout seconds, default 60) and answers the actor's first result (bytes) or, when
@@ -122,8 +123,17 @@ def parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
     return out
 
 
+def looks_like_json(text: str) -> bool:
+    """True for text meant as a JSON object or array: it starts with ``{``, or is wrapped in ``[...]``."""
+    text = text.strip()
+    return text.startswith("{") or (text.startswith("[") and text.endswith("]"))
+
+
 def message_from_body(body: str, kind: str | None) -> Any:
-    """The message of a ``%%actor_send`` body: JSON object/array (auto-detected, or forced by ``--json``) or text."""
+    """The message of a ``%%actor_send`` body: JSON object/array (auto-detected, or forced by ``--json``) or text.
+
+    A body that looks like JSON (:func:`looks_like_json`) but does not parse is refused with the parse error
+    (``--text`` sends it as text), rather than sent as text without a word."""
     text = body.strip()
     if not text:
         raise UsageError("The cell body is empty: write the message in the cell.")
@@ -131,9 +141,10 @@ def message_from_body(body: str, kind: str | None) -> Any:
         return text
     try:
         value = json.loads(text)
-    except ValueError:
-        if kind == "json":
-            raise UsageError("The cell body is not valid JSON (drop --json to send it as text).") from None
+    except ValueError as exc:
+        if kind == "json" or looks_like_json(text):
+            raise UsageError(f"The cell body is not valid JSON: {exc}. Fix it, or send it as text with --text."
+                             ) from None
         return text
     if isinstance(value, dict | list) and value:
         return value
@@ -401,7 +412,8 @@ class ActorMagics(Magics):
 
         Usage: ``%%actor_send ACTOR [VAR] [--sync] [--timeout S] [--env KEY=VALUE ...] [--binary]
         [--json | --text]``. The body is the message: a non-empty JSON object or array is sent as JSON,
-        anything else as text (``--json``/``--text`` decide explicitly); ``--binary`` sends bytes (a body of
+        anything else as text, but a body that looks like JSON and does not parse is refused with the parse
+        error (``--json``/``--text`` decide explicitly); ``--binary`` sends bytes (a body of
         exactly ``$name`` sends ``bytes(name)``). The line expands ``{expr}``/``$name``; the body never is.
 
         Without ``--sync`` the answer is an :class:`~swan_jupyter.actors.Execution` handle; with ``--sync``

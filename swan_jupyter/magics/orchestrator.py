@@ -135,10 +135,14 @@ class OrchestratorMagics(Magics):
             raise UsageError("%swan_deploy: give exactly one source: --repo, --app, --source-uri, or a cell body.")
         duration = parse_duration(args.duration)
         orch = default_session().orchestrator()
+        is_dockerfile = args.dockerfile or looks_like_dockerfile(body)
+        orch.validate_task(instance_type=args.hardware, region=args.region, duration=duration,  # inputs first,
+                           app_repo_image=args.app, repo_uri=args.repo, job_source_uri=args.source_uri,  # then cap
+                           deploy_yaml=body if body and not is_dockerfile else None,
+                           dockerfile=body if body and is_dockerfile else None, start_in=args.start_in)
         quote = orch.estimate_price(args.hardware, duration)
         unattended = args.pay and self._auto(args.yes)
         cap = self._unattended_cap(quote.amount_wei, orch) if unattended else None
-        is_dockerfile = args.dockerfile or looks_like_dockerfile(body)
         task = orch.create_task(  # unattended: paid within the cap, bound to the catalogue estimate
             instance_type=args.hardware, region=args.region, duration=duration, app_repo_image=args.app,
             repo_uri=args.repo, repo_branch=args.branch, job_source_uri=args.source_uri,
@@ -154,12 +158,9 @@ class OrchestratorMagics(Magics):
                 info = orch.wait_until_running(uuid, timeout=args.timeout, progress=True)
                 task.update(status=(info.get("task") or {}).get("status"), urls=orch.get_real_url(uuid))
             return self._store(args.var, task)
-        from ..widgets.confirm import PaymentConfirmation
+        from ..widgets.confirm import creation_confirmation
 
-        widget = PaymentConfirmation(orch.quote(uuid, task=task.get("task")),
-                                     lambda shown: orch.pay(uuid, confirmed=shown),
-                                     on_done=task.record_payment)
-        display(widget)
+        display(creation_confirmation(orch, task, on_done=task.record_payment))
         return self._store(args.var, task)
 
     # -- %swan -----------------------------------------------------------------------------------------------
@@ -198,32 +199,47 @@ def _status(m: OrchestratorMagics, args: Any) -> Any:
 
 def _renew(m: OrchestratorMagics, args: Any) -> Any:
     from ..orchestrator.amounts import parse_duration
+    from ..orchestrator.views import renewal
 
     orch = _orch()
     duration = parse_duration(args.duration)
+    orch.require_task_status(args.task, "renew")
     quote = orch.quote(args.task, order_type="Renewal", duration=duration)
     if m._auto(args.yes):
         cap = m._unattended_cap(quote.amount_wei, orch)
-        return orch.renew_task(args.task, duration, max_payment=cap, confirmed=quote)
+        return renewal(orch, orch.renew_task(args.task, duration, max_payment=cap, confirmed=quote))
     import uuid as uuidlib
 
     from ..widgets.confirm import PaymentConfirmation
 
     key = uuidlib.uuid4().hex  # one renewal per widget, however many clicks
-    display(PaymentConfirmation(quote, lambda shown: orch.renew_task(args.task, duration, idempotency_key=key,
-                                                                     confirmed=shown)))
+    display(PaymentConfirmation(quote, lambda shown: renewal(orch, orch.renew_task(
+        args.task, duration, idempotency_key=key, confirmed=shown))))
+    return None
+
+
+def _pay(m: OrchestratorMagics, args: Any) -> Any:
+    orch = _orch()
+    quote = orch.quote(args.task)
+    if m._auto(args.yes):
+        cap = m._unattended_cap(quote.amount_wei, orch)
+        return orch.pay(args.task, max_payment=cap, confirmed=quote)
+    from ..widgets.confirm import PaymentConfirmation
+
+    display(PaymentConfirmation(quote, lambda shown: orch.pay(args.task, confirmed=shown)))
     return None
 
 
 def _terminate(m: OrchestratorMagics, args: Any) -> Any:
     orch = _orch()
     if args.yes:
-        return orch.terminate_task(args.task)
+        return orch.terminate(args.task)
     from ..widgets.confirm import ConfirmAction
 
+    orch.require_task_status(args.task, "terminate")
     display(ConfirmAction(f"Terminate task {args.task}?",
                           {"task": args.task, "effect": "jobs stop now; unused time is refunded on chain"},
-                          lambda: orch.terminate_task(args.task), confirm_label="Terminate"))
+                          lambda: orch.terminate(args.task), confirm_label="Terminate"))
     return None
 
 
@@ -254,6 +270,11 @@ def _swan_table() -> Subcommands:
                   "Examples:\n  %swan renew {task.task_uuid} --duration 2h\n  %swan renew be49dc4b-... --yes",
                   "task", var=False)
     p.add_argument("--duration", default="1h", help="3600, 2h, 90m (default 1h)")
+    p.add_argument("--yes", action="store_true", help="pay without confirmation, within the cap")
+    p = table.add("pay", _pay, "pay for a task created without paying (confirmation widget)",
+                  "For a task whose confirmation was cancelled, or created with --no-pay. Shows the quote with Pay /\n"
+                  "Cancel; --yes pays without the widget within SwanMagics.max_auto_spend. Never pays twice.\n\n"
+                  "Example: %swan pay {task.task_uuid} --yes", "task", var=False)
     p.add_argument("--yes", action="store_true", help="pay without confirmation, within the cap")
     p = table.add("terminate", _terminate, "stop a task early; the unused time is refunded on chain",
                   "Example: %swan terminate {task.task_uuid} --yes", "task", var=False)

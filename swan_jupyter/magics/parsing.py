@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
+
+
+def strip_comment(line: str) -> str:
+    """``line`` without a trailing ``# comment``, as a shell reads it: a ``#`` that starts a word (at the start or
+    after whitespace) and is not inside quotes; a ``#`` inside a word (``https://host/page#part``) stays."""
+    quote = ""
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()):
+            return line[:index]
+    return line
 
 
 class HelpShown(Exception):
@@ -21,6 +37,9 @@ class MagicArgumentParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        # "-1h" after an option is its (negative) value, as "-1" already is: the core then says what is wrong
+        # with it ("must be positive") instead of argparse's "expected one argument".
+        self._negative_number_matcher = re.compile(r"^-\.?\d[\w.:]*$")
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}\n{self.format_usage().strip()}\n(use --help for details)")
@@ -31,9 +50,9 @@ class MagicArgumentParser(argparse.ArgumentParser):
         raise HelpShown()
 
     def parse_line(self, line: str) -> argparse.Namespace:
-        """Split ``line`` shell-style (quotes honoured) and parse it."""
+        """Split ``line`` shell-style (quotes honoured, a ``# comment`` dropped) and parse it."""
         try:
-            argv = shlex.split(line, posix=True)
+            argv = shlex.split(strip_comment(line), posix=True)
         except ValueError as exc:
             raise UsageError(f"{self.prog}: cannot split the arguments ({exc}); check your quotes.") from None
         return self.parse_args(argv)

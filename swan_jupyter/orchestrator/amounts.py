@@ -83,8 +83,13 @@ def format_swan(wei: int) -> str:
     return f"{text} SWAN"
 
 
+_DURATION_HINT = 'Write seconds (3600) or units: "2h", "90m", "1h30m", "1d".'
+
+
 def parse_duration(value: str | int, *, minimum: int = MIN_DURATION) -> int:
     """Seconds from ``3600``, ``"2h"``, ``"90m"``, ``"1h30m"``, ``"1d"``; at least ``minimum`` seconds.
+
+    A negative or zero duration ``must be positive`` (ValidationError); one below ``minimum`` says the minimum.
 
     >>> parse_duration("1h30m")
     5400
@@ -93,8 +98,12 @@ def parse_duration(value: str | int, *, minimum: int = MIN_DURATION) -> int:
         raise ValidationError(f"duration {value!r} is not a duration.")
     if isinstance(value, int):
         seconds = value
+        if seconds <= 0:
+            raise ValidationError(f"duration {value!r} must be positive.", hint=_DURATION_HINT)
     else:
         text = str(value).strip()
+        if text.startswith("-") or text in ("0", "+0") or (text.isascii() and text.isdigit() and int(text) == 0):
+            raise ValidationError(f"duration {value!r} must be positive.", hint=_DURATION_HINT)
         if text.isascii() and text.isdigit():
             seconds = int(text)
         else:
@@ -102,7 +111,7 @@ def parse_duration(value: str | int, *, minimum: int = MIN_DURATION) -> int:
             if not text or not match or not any(match.groups()):
                 raise ValidationError(
                     f"duration {value!r} is not understood.",
-                    hint='Write seconds (3600) or units: "2h", "90m", "1h30m", "1d".',
+                    hint=_DURATION_HINT,
                 )
             d, h, m, s = (Decimal(g) if g else Decimal(0) for g in match.groups())
             total = d * 86400 + h * 3600 + m * 60 + s

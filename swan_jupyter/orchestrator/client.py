@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid as uuidlib
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, load_settings
 from ..errors import (
@@ -42,6 +43,9 @@ from .models import Hardware, Quote, Result, TaskResult, hardware_from_wire
 from .payer import Checkpoint
 from .payments import Payments
 from .swan_sdk import SwanSdkPayments
+
+if TYPE_CHECKING:
+    from .views import Termination
 
 DEPLOY_TYPES = {"source_uri": -99, "dockerfile": 1, "yaml": 2}
 _CREATE_CHECK = "list your tasks (get_task_list, or %swan tasks) to see whether the task was created"
@@ -285,12 +289,31 @@ class Orchestrator(SwanSdkPayments):
             self._pay_created(result, estimate, private_key, max_payment)
         return result
 
+    def validate_task(self, *, wallet_address: str | None = None, instance_type: str | None = None,
+                      hardware_id: int | None = None, region: str = "global", duration: str | int = 3600,
+                      app_repo_image: str | None = None, job_source_uri: str | None = None,
+                      repo_uri: str | None = None, deploy_yaml: str | None = None, dockerfile: str | None = None,
+                      start_in: int = 300) -> tuple[Hardware, int]:
+        """Check a new task's inputs as :meth:`create_task` does (wallet, hardware, region, duration, exactly one
+        source, an example app's name, ``start_in``), creating nothing; returns the hardware and the seconds.
+
+        Callers that add their own checks (the spending cap of ``--yes``) run this first, so a wrong input is
+        reported as such.
+        """
+        _wallet, hw, seconds = self._task_basics(wallet_address, instance_type, hardware_id, region, duration)
+        _one_source(app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
+        if start_in < 0:
+            raise ValidationError("start_in must be >= 0 seconds.")
+        if app_repo_image:
+            self.get_app_repo_image(app_repo_image)
+        return hw, seconds
+
     def _task_basics(self, wallet_address: str | None, instance_type: str | None, hardware_id: int | None,
                      region: str, duration: str | int) -> tuple[str, Hardware, int]:
         """The wallet, the hardware (available, offered in ``region``) and the duration of a new task, checked."""
         wallet = wallet_address or self.settings.wallet_address
         if not wallet:
-            raise ValidationError("wallet_address is required.", hint="Pass it, or set SWAN_WALLET_ADDRESS.")
+            raise ValidationError("wallet_address is required.", hint=WALLET_HINT)
         if not (wallet.startswith("0x") and len(wallet) == 42):
             raise ValidationError(f"wallet_address {wallet!r} is not an Ethereum address.")
         seconds = parse_duration(duration, minimum=MIN_DURATION)
@@ -353,7 +376,9 @@ class Orchestrator(SwanSdkPayments):
                                     server_message=exc.server_message, method="GET",
                                     path=f"/v2/task_deployment/{task_uuid}") from None
             raise
-        return _result(data, "GET /v2/task_deployment")
+        from .views import TaskInfo
+
+        return TaskInfo(wire.optional_obj(data, "GET /v2/task_deployment"))
 
     def get_real_url(self, task_uuid: str) -> list[str]:
         """The URLs (``job_real_uri``) of the task's running jobs."""
@@ -365,7 +390,7 @@ class Orchestrator(SwanSdkPayments):
         """One page of the wallet's tasks, newest first: ``{list, page, size, total, total_page}``."""
         wallet = wallet_address or self.settings.wallet_address
         if not wallet:
-            raise ValidationError("wallet_address is required.")
+            raise ValidationError("wallet_address is required.", hint=WALLET_HINT)
         if page < 1 or not 1 <= size <= 100:
             raise ValidationError("page must be >= 1 and size between 1 and 100.")
         data = _result(self._call("GET", "/v2/task_list", params={"wallet_address": wallet, "page": page,
@@ -423,11 +448,56 @@ class Orchestrator(SwanSdkPayments):
                 bar.close()
 
     def terminate_task(self, task_uuid: str) -> Result:
-        """Stop the task early; the unused time is refunded on chain."""
-        wire.check_uuid(task_uuid)
+        """Stop the task early; the unused time is refunded on chain.
+
+        Refused before anything is sent: a malformed uuid (ValidationError), an unknown task (NotFoundError), a
+        task already terminated or finished (ValidationError saying so).
+        """
+        self.require_task_status(task_uuid, "terminate")
         return _result(self._call("POST", "/terminate_task", data={"task_uuid": task_uuid},
                                   outcome_check="check the task's status with get_deployment_info"),
                        "POST /terminate_task")
+
+    def terminate(self, task_uuid: str, *, wait: float = 10.0, poll: float = 0.5) -> Termination:
+        """Terminate the task and report the refund: waits up to ``wait`` seconds for the Orchestrator to finish
+        the termination; the answer then shows the refund (amount, transaction, wallet), or says when it comes."""
+        answer = self.terminate_task(task_uuid)
+        deadline = time.monotonic() + wait
+        while True:
+            info = self.get_deployment_info(task_uuid)
+            task = info.get("task") or {}
+            done = task.get("status") == "terminated" and (
+                task.get("refund_amount") not in (None, "") or not info.get("config_orders"))
+            if done or time.monotonic() >= deadline:
+                break
+            time.sleep(poll)
+        from .views import Termination
+
+        return Termination({**answer, "task_uuid": task_uuid, "info": info})
+
+    def require_task_status(self, task_uuid: str, action: str) -> Result:
+        """The task's deployment info when ``action`` (``"terminate"`` or ``"renew"``) can apply to it, else a
+        :class:`ValidationError` that says why and what to do (a malformed uuid, a task never paid, one already
+        terminated or finished); an unknown task raises NotFoundError."""
+        try:
+            uuidlib.UUID(str(task_uuid))
+        except ValueError:
+            raise ValidationError(f"{task_uuid!r} is not a task uuid.",
+                                  hint="Task uuids look like 'be49dc4b-3f1e-4a43-b2c7-…'; %swan tasks lists yours."
+                                  ) from None
+        info = self.get_deployment_info(task_uuid)
+        status = str((info.get("task") or {}).get("status") or "")
+        if status == "terminated":
+            raise ValidationError(f"Task {task_uuid} is already terminated.",
+                                  hint=f"Nothing to {action}; %swan status {task_uuid} shows its refund.")
+        if status in ("finished", "failed"):
+            raise ValidationError(f"Task {task_uuid} has already {'finished' if status == 'finished' else 'failed'}.",
+                                  hint=f"Nothing to {action}; deploy a new task instead.")
+        if action == "renew" and not info.get("config_orders"):
+            raise ValidationError(
+                f"Task {task_uuid} was never paid (status {status}), so it cannot be renewed.",
+                hint=f"Pay for it first: %swan pay {task_uuid}   (or remove it: %swan terminate {task_uuid} --yes)")
+        return info
 
     def claim_review(self, task_uuid: str) -> Result:
         """Ask for an uptime review (refund when uptime was below 90%)."""
@@ -438,6 +508,10 @@ class Orchestrator(SwanSdkPayments):
         return _result(self._call("POST", "/v2/config_order_status", data={"task_uuid": task_uuid,
                                                                            "tx_hash": tx_hash}),
                        "POST /v2/config_order_status")
+
+WALLET_HINT = ("Pass wallet_address=..., or set the paying wallet: SWAN_WALLET_ADDRESS=0x..., or wallet_address in "
+               "the profile of the config file (README: Configuration); the sandbox profile has its own.")
+
 
 def _one_source(*sources: str | None) -> None:
     given = [s for s in sources if s]

@@ -51,8 +51,10 @@ class Result(dict[str, Any]):
         return f"{type(self).__name__}(task_uuid={uuid!r}, status={status!r}, keys={sorted(self)})"
 
     def _repr_html_(self) -> str:
-        rows = {k: v for k, v in self.items() if not isinstance(v, dict | list)}
-        return kv_html(type(self).__name__, rows)
+        """Every field, nested objects and lists as nested tables, receipts as receipts."""
+        from ..display import esc, nested_html
+
+        return f"<div class='swan-jupyter'><strong>{esc(type(self).__name__)}</strong>{nested_html(dict(self))}</div>"
 
 
 def _find(data: Any, name: str, depth: int = 0) -> tuple[bool, Any]:
@@ -196,9 +198,10 @@ class Quote:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PaymentReceipt(Rich):
-    """A confirmed (and, when ``validated``, server-accepted) on-chain payment."""
+    """A confirmed (and, when ``validated``, server-accepted) on-chain payment; ``repr`` is the receipt card (the
+    same rows as the widget), ``to_dict()`` every field."""
 
     task_uuid: str
     order_type: str

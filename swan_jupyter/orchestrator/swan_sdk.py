@@ -29,6 +29,10 @@ class SwanSdkPayments:
     payments: Payments
     _lock: threading.RLock
 
+    def require_task_status(self, task_uuid: str, action: str) -> Result:
+        """The task's info when ``action`` can apply to it (the Orchestrator client implements it)."""
+        raise NotImplementedError
+
     @property
     def ledger(self) -> Ledger:
         """The persistent payment ledger (``settings.ledger_file``)."""
@@ -85,8 +89,11 @@ class SwanSdkPayments:
         """Extend a task by ``duration``: pay ``renewPayment`` (unless ``tx_hash`` is given), then extend.
 
         ``confirmed``: the renewal :class:`Quote` the user confirmed (``quote(uuid, order_type="Renewal",
-        duration=...)``); a payment that would differ is refused with the new quote.
+        duration=...)``); a payment that would differ is refused with the new quote. A task that was never paid,
+        or is terminated or finished, is refused first with what to do (:meth:`require_task_status`).
         """
+        if tx_hash is None and auto_pay:
+            self.require_task_status(task_uuid, "renew")
         return self.payments.renew(task_uuid, duration, tx_hash, auto_pay, private_key,
                                    idempotency_key=idempotency_key, max_payment=max_payment, confirmed=confirmed)
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..cli import DEFAULT_TIME_SCALE
 from ._storage import write_private
 from .service import SandboxContext, SandboxService
 
@@ -405,7 +406,7 @@ def trust_settings(jwt_assertion: bool = False, local_code_users: str | Sequence
     return {"abaco_jwt_assertion": bool(jwt_assertion), "abaco_local_code_users": users}
 
 
-def serve(state: str | Path | None = None, *, time_scale: float = 1.0, chain: bool = True,
+def serve(state: str | Path | None = None, *, time_scale: float = DEFAULT_TIME_SCALE, chain: bool = True,
           jwt_assertion: bool = False, local_code_users: str | Sequence[str] | None = None) -> None:
     """Run the sandbox in the foreground until SIGTERM or SIGINT (Ctrl-C). ``jwt_assertion`` and
     ``local_code_users`` are the trust options (see :func:`start`)."""
@@ -439,8 +440,8 @@ def serve_command(state_dir: Path, time_scale: float, chain: bool, options: dict
 
 
 def start(
-    state: str | Path | None = None, *, time_scale: float = 1.0, chain: bool = True, timeout: float = 120.0,
-    jwt_assertion: bool = False, local_code_users: str | Sequence[str] | None = None,
+    state: str | Path | None = None, *, time_scale: float = DEFAULT_TIME_SCALE, chain: bool = True,
+    timeout: float = 120.0, jwt_assertion: bool = False, local_code_users: str | Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Start the sandbox in the background (no-op if it is already running) and return its description.
 
@@ -463,6 +464,13 @@ def start(
                 raise SandboxError(f"The sandbox on {state_dir} runs with other options ({running}); stop it "
                                    "first: swan-jupyter sandbox stop")
             return desc
+    if chain:
+        from .chain.anvil import AnvilNotFoundError, find_anvil
+
+        try:
+            find_anvil()
+        except AnvilNotFoundError as exc:
+            raise SandboxError(f"The sandbox needs its local chain: {exc}.") from None
     _reap_chain(state_dir, read_description(state_dir))
     with contextlib.suppress(FileNotFoundError):
         (state_dir / DESCRIPTION).unlink()

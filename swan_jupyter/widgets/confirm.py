@@ -33,9 +33,14 @@ class ConfirmAction:
         danger: bool = True,
         on_done: Callable[[Any], None] | None = None,
         background: bool = True,
+        cancelled_html: str | None = None,
+        cleanup: tuple[str, Callable[[], Any]] | None = None,
     ) -> None:
         import ipywidgets as w
 
+        self._cancelled_html = cancelled_html
+        self._cleanup = cleanup
+        self.cleanup_button: Any = None
         self.title = title
         self.rows = dict(rows)
         self._action = action
@@ -98,8 +103,33 @@ class ConfirmAction:
             self.state = "cancelled"
         self.confirm_button.disabled = True
         self.cancel_button.disabled = True
-        self.status.value = "<b>Cancelled</b>: nothing was done."
+        self.status.value = self._cancelled_html or "<b>Cancelled</b>: nothing was done."
+        if self._cleanup is not None:
+            import ipywidgets as w
+
+            label, action = self._cleanup
+            self.cleanup_button = w.Button(description=label, icon="trash")
+            self.cleanup_button.on_click(lambda _b: self._run_cleanup(action))
+            self.widget.children = (*self.widget.children, self.cleanup_button)
         self._finished.set()
+
+    def _run_cleanup(self, action: Callable[[], Any]) -> None:
+        """The clean-up offered after Cancel (once): its result, or its error, replaces the cancel note."""
+        if self.cleanup_button is None or self.cleanup_button.disabled:
+            return
+        self.cleanup_button.disabled = True
+
+        def shown(result: Any) -> None:
+            html = result._repr_html_() if hasattr(result, "_repr_html_") else f"<pre>{esc(result)}</pre>"
+            self.status.value = html
+
+        def failed(exc: BaseException) -> None:
+            self.status.value = error_html(exc)
+            if self.cleanup_button is not None:
+                self.cleanup_button.disabled = False
+
+        run_background(action, on_done=shown, on_error=failed, synchronous=not self._background,
+                       name="swan-jupyter-cleanup")
 
     def click_confirm(self) -> None:
         """Programmatic click (the same path as the button)."""
@@ -157,3 +187,28 @@ class PaymentConfirmation(ConfirmAction):
         self.confirm_button.disabled = False
         self.cancel_button.disabled = False
         self._finished.set()
+
+
+def creation_confirmation(orch: Any, task: Any, *, on_done: Callable[[Any], None] | None = None,
+                          background: bool = True) -> PaymentConfirmation:
+    """The payment confirmation of a task just created (``%swan_deploy`` and the deploy form).
+
+    The task exists before the click: Cancel says it stays ``initialized`` (unpaid) on the Orchestrator, how to
+    pay it later (``%swan pay UUID``), and offers a button that removes it (terminates it; nothing was paid, so
+    nothing is refunded).
+    """
+    uuid = task["task_uuid"]
+    note = (f"<b>Cancelled</b>: nothing was paid, but task <code>{esc(uuid)}</code> was created but not paid: it "
+            "stays <code>initialized</code> on the Orchestrator. Pay it later with "
+            f"<code>%swan pay {esc(uuid)}</code>, or remove it:")
+    return PaymentConfirmation(orch.quote(uuid, task=task.get("task")), lambda shown: orch.pay(uuid, confirmed=shown),
+                               on_done=on_done, background=background, cancelled_html=note,
+                               cleanup=("Remove the unpaid task", lambda: _removed(orch, uuid)))
+
+
+def _removed(orch: Any, uuid: str) -> Any:
+    """Terminate an unpaid task and say it was removed."""
+    from ..display import Notice
+
+    orch.terminate_task(uuid)
+    return Notice(f"Task {uuid} removed (terminated; it was never paid, so there is nothing to refund).")

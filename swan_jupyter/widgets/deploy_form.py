@@ -154,14 +154,12 @@ class DeployForm:
                        synchronous=not self._background)
 
     def _created(self, task: Any) -> None:
-        from .confirm import PaymentConfirmation
+        from .confirm import creation_confirmation
 
         self.task = task
         uuid = task["task_uuid"]
         self.message.value = f"Task <b>{esc(uuid)}</b> created; confirm the payment to start it."
-        self.confirmation = PaymentConfirmation(self.orch.quote(uuid),
-                                                lambda shown: self.orch.pay(uuid, confirmed=shown),
-                                                on_done=self._paid, background=self._background)
+        self.confirmation = creation_confirmation(self.orch, task, on_done=self._paid, background=self._background)
         self.result.children = (self.confirmation.widget,)
 
     def _paid(self, receipt: Any) -> None:

@@ -152,9 +152,11 @@ class DeploymentStatus:
             self.confirm_box.children = ()
             self.refresh()
 
+        from ..orchestrator.views import renewal
+
         confirm = PaymentConfirmation(
-            quote, lambda shown: self.orch.renew_task(self.task_uuid, shown.duration, idempotency_key=key,
-                                                      confirmed=shown),
+            quote, lambda shown: renewal(self.orch, self.orch.renew_task(self.task_uuid, shown.duration,
+                                                                         idempotency_key=key, confirmed=shown)),
             on_done=done, background=self._background)
         self.confirm_box.children = (confirm.widget,)
         return confirm

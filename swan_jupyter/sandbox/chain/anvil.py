@@ -1,13 +1,15 @@
 """Find, start and stop the anvil node that serves the sandbox chain.
 
-The binary comes from the npm package ``@foundry-rs/anvil-linux-amd64`` installed project-locally by ``npm ci``
-at the root of a swan_jupyter checkout; nothing is ever downloaded at run time. Search order
-(:func:`find_anvil`):
+The binary comes from the npm package ``@foundry-rs/anvil-linux-amd64``, pinned to :data:`ANVIL_NPM_VERSION`:
+installed project-locally by ``npm ci`` at the root of a swan_jupyter checkout, or, for a pip installation, into
+the user data folder by ``swan-jupyter sandbox install-chain`` (:func:`install_chain`). Nothing is ever
+downloaded when the sandbox starts. Search order (:func:`find_anvil`):
 
 1. the environment variable ``SWAN_ANVIL`` (a path to the binary; an invalid path is an error, not a fallback);
 2. ``node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil`` in the current directory or any parent;
 3. the same path in the directory of this package or any parent (a checkout installed in editable mode);
-4. ``anvil`` on ``PATH`` (a Foundry installation).
+4. the same path under :func:`chain_install_dir` (``swan-jupyter sandbox install-chain``);
+5. ``anvil`` on ``PATH`` (a Foundry installation).
 
 :class:`AnvilProcess` runs ``anvil --host 127.0.0.1 --port 0 --chain-id 31337 --state <dir>/anvil-state.json
 --state-interval 1 --no-cors`` (no CORS: no browser page may call the node) with stdout and stderr sent to
@@ -30,7 +32,13 @@ from pathlib import Path
 import requests
 
 ANVIL_ENV_VAR = "SWAN_ANVIL"
+#: The npm package of the anvil binary and its pinned version (the same as package.json's; a test checks it).
+ANVIL_NPM_PACKAGE = "@foundry-rs/anvil-linux-amd64"
+ANVIL_NPM_VERSION = "1.7.1"
 ANVIL_RELATIVE_PATH = Path("node_modules") / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+INSTALL_HINT = ("run `swan-jupyter sandbox install-chain` (it installs the pinned anvil npm package into the user "
+                "data folder; needs npm), `npm ci` at the root of a swan_jupyter checkout, install Foundry so that "
+                f"`anvil` is on PATH, or set {ANVIL_ENV_VAR} to the binary")
 CHAIN_ID = 31337
 STATE_FILE_NAME = "anvil-state.json"
 LOG_FILE_NAME = "anvil.log"
@@ -79,13 +87,55 @@ def find_anvil() -> Path:
         found = _search_upward(start)
         if found is not None:
             return found
+    installed = chain_install_dir() / ANVIL_RELATIVE_PATH
+    if _is_executable(installed):
+        return installed
     on_path = shutil.which("anvil")
     if on_path:
         return Path(on_path)
-    raise AnvilNotFoundError(
-        "the anvil binary was not found: run `npm ci` at the root of the swan_jupyter checkout (it installs "
-        f"{ANVIL_RELATIVE_PATH}), install Foundry so that `anvil` is on PATH, or set {ANVIL_ENV_VAR} to the binary"
-    )
+    raise AnvilNotFoundError(f"the anvil binary was not found: {INSTALL_HINT}")
+
+
+def chain_install_dir() -> Path:
+    """Where ``swan-jupyter sandbox install-chain`` installs anvil: ``<user data folder>/swan-jupyter/chain``
+    (``~/.local/share/swan-jupyter/chain`` on Linux; ``$XDG_DATA_HOME`` moves it)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("swan-jupyter")) / "chain"
+
+
+def install_chain(target: Path | None = None, *, timeout: float = 600.0) -> Path:
+    """Install the pinned anvil npm package into ``target`` (default :func:`chain_install_dir`) with npm, and
+    return the binary's path (idempotent: an installed binary of the pinned version is kept).
+
+    Raises :class:`ChainError` when npm is missing (with how to get it, or another way to the chain) or fails.
+    """
+    import platform
+    import sys
+
+    target = target or chain_install_dir()
+    binary = target / ANVIL_RELATIVE_PATH
+    if not (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")):
+        raise ChainError(f"{ANVIL_NPM_PACKAGE} is built for Linux on x86-64 only; on this machine install Foundry "
+                         f"(https://getfoundry.sh) so that `anvil` is on PATH, or set {ANVIL_ENV_VAR}")
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ChainError("npm is needed to install the chain and was not found on PATH: install Node.js 20+ with "
+                         "npm (Debian/Ubuntu: `apt-get install npm`; or https://nodejs.org), then run this again; "
+                         f"or install Foundry so that `anvil` is on PATH, or set {ANVIL_ENV_VAR} to an anvil binary")
+    target.mkdir(parents=True, exist_ok=True)
+    if not (target / "package.json").exists():
+        (target / "package.json").write_text('{"name": "swan-jupyter-chain", "private": true}\n')
+    cmd = [npm, "install", "--prefix", str(target), "--no-audit", "--no-fund", "--ignore-scripts",
+           "--loglevel=error", f"{ANVIL_NPM_PACKAGE}@{ANVIL_NPM_VERSION}"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ChainError(f"npm did not finish installing {ANVIL_NPM_PACKAGE} within {timeout:.0f} s") from None
+    if done.returncode != 0 or not _is_executable(binary):
+        detail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+        raise ChainError(f"npm could not install {ANVIL_NPM_PACKAGE}@{ANVIL_NPM_VERSION}: {detail}")
+    return binary
 
 
 def _log_tail(path: Path, lines: int = 8) -> str:

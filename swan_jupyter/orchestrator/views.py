@@ -1,0 +1,215 @@
+"""Readable renderings of what the Orchestrator answers about a task.
+
+:class:`TaskInfo` is the deployment info (``get_deployment_info``, ``wait_until_running``, ``%swan status``): still
+the swan-sdk dict (``info["task"]["status"]``), shown as a compact card (status, hardware, region, times, price,
+jobs with their URLs, payments). :class:`Termination` is what terminating a task did (the refund, or when it
+comes); :class:`Renewal` is a renewal with its receipt.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..display import Rich, esc, kv_html, kv_text, nested_html, status_badge, utc_text
+from .models import Result
+
+
+def swan_text(amount: Any, unit: str = "SWAN") -> str:
+    """A decimal amount of SWAN as ``0.48 SWAN`` (trailing zeros trimmed); empty for None."""
+    if amount in (None, ""):
+        return ""
+    try:
+        number = Decimal(str(amount))
+    except InvalidOperation:
+        return f"{amount} {unit}"
+    return f"{format(number.normalize(), 'f')} {unit}"
+
+
+_CELL = "style='text-align:left;white-space:nowrap;padding-right:1em'"
+
+
+def _table(css_class: str, head: list[str], rows: list[list[str]]) -> str:
+    """An HTML table of ready (escaped) cells, left-aligned, each cell on one line."""
+    th = "".join(f"<th {_CELL}>{esc(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td {_CELL}>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table class='{css_class}'><tr>{th}</tr>{body}</table>"
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _hours(seconds: Any) -> str:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return ""
+    hours = Decimal(int(seconds)) / 3600
+    return f"{int(seconds)} s ({format(hours.normalize(), 'f')} h)"
+
+
+class TaskInfo(Result, Rich):
+    """A task's deployment info ``{task, jobs, computing_providers, config_orders}``, rendered as a card."""
+
+    def _task(self) -> dict[str, Any]:
+        return _obj(self.get("task"))
+
+    def _detail(self) -> dict[str, Any]:
+        return _obj(self._task().get("task_detail"))
+
+    def _jobs(self) -> list[dict[str, Any]]:
+        return [j for j in (self.get("jobs") or []) if isinstance(j, dict)]
+
+    def _orders(self) -> list[dict[str, Any]]:
+        return [o for o in (self.get("config_orders") or []) if isinstance(o, dict)]
+
+    def _providers(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for cp in self.get("computing_providers") or []:
+            if isinstance(cp, dict):
+                out[str(cp.get("node_id"))] = cp
+                out[str(cp.get("cp_account_address", "")).lower()] = cp
+        return out
+
+    def _provider_of(self, job: dict[str, Any]) -> str:
+        found = self._providers()
+        cp = found.get(str(job.get("node_id"))) or found.get(str(job.get("cp_account_address", "")).lower())
+        if cp:
+            return f"{cp.get('name')} ({cp.get('region')})"
+        return str(job.get("cp_account_address") or "")[:12]
+
+    def summary(self) -> dict[str, str]:
+        """The card's rows: status, hardware, region, duration, price, times, refund."""
+        task, detail = self._task(), self._detail()
+        requirements = _obj(detail.get("requirements"))
+        end_at = task.get("end_at")
+        left = ""
+        if isinstance(end_at, int | float) and str(task.get("status")) in ("completed", "accepting_bids", "created"):
+            seconds = max(0, int(end_at - time.time()))
+            left = f" ({seconds // 3600} h {seconds % 3600 // 60} min {seconds % 60} s left, wall clock)"
+        rows = {
+            "status": str(task.get("status") or "unknown"),
+            "hardware": str(detail.get("hardware") or ""),
+            "region": str(requirements.get("region") or ""),
+            "duration": _hours(detail.get("duration")),
+            "price": swan_text(detail.get("price_per_hour"), "SWAN/h"),
+            "created": utc_text(task.get("created_at")),
+            "runs from": utc_text(task.get("start_at")),
+            "ends": utc_text(end_at) + (left if utc_text(end_at) else ""),
+        }
+        if task.get("refund_amount") not in (None, ""):
+            rows["refund"] = swan_text(task.get("refund_amount"))
+        return {k: v for k, v in rows.items() if v}
+
+    def _repr_text_(self) -> str:
+        task = self._task()
+        lines = [kv_text(f"Task {task.get('uuid', '')}", self.summary())]
+        jobs = self._jobs()
+        if jobs:
+            lines.append(f"  jobs ({len(jobs)})")
+            lines += [f"    {j.get('status')!s:<12} {j.get('job_real_uri') or '-'}" for j in jobs]
+        orders = self._orders()
+        if orders:
+            lines.append("  payments")
+            lines += [f"    {o.get('order_type')!s:<9} {o.get('status')!s:<24} {o.get('tx_hash') or '-'}"
+                      for o in orders]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        task = self._task()
+        rows = self.summary()
+        rows["status"] = status_badge(rows.get("status", "unknown"))
+        html = kv_html(f"Task {task.get('uuid', '')}", rows, raw_keys=["status"])
+        jobs = self._jobs()
+        if jobs:
+            html += _table("swan-jobs", ["provider", "job", "URL"], [
+                [esc(self._provider_of(j)), status_badge(str(j.get("status"))),
+                 f"<a href='{esc(j['job_real_uri'])}' target='_blank'>{esc(j['job_real_uri'])}</a>"
+                 if j.get("job_real_uri") else ""] for j in jobs])
+        else:
+            html += "<div><i>No jobs yet (they start once the payment is validated).</i></div>"
+        orders = self._orders()
+        if orders:
+            html += _table("swan-payments", ["payment", "status", "duration", "tx hash", "refund tx"], [
+                [esc(o.get("order_type")), esc(o.get("status")), esc(_hours(o.get("duration"))),
+                 f"<code>{esc(o.get('tx_hash') or '')}</code>", f"<code>{esc(o.get('refund_tx_hash') or '')}</code>"]
+                for o in orders])
+        else:
+            html += "<div><i>No payment yet: %swan pay TASK pays for it.</i></div>"
+        return f"<div class='swan-jupyter swan-task-card'>{html}</div>"
+
+    def __repr__(self) -> str:
+        return self._repr_text_()
+
+
+class Termination(Result, Rich):
+    """What terminating a task did: the server's answer plus the task as it stands (refund, or when it comes)."""
+
+    def _info(self) -> dict[str, Any]:
+        return _obj(self.get("info"))
+
+    def rows(self) -> dict[str, str]:
+        """Task, status and the refund (amount, transaction, wallet) or when it will come."""
+        info = self._info()
+        task = _obj(info.get("task"))
+        orders = [o for o in info.get("config_orders") or [] if isinstance(o, dict)]
+        status = str(task.get("status") or self.get("task_status") or "")
+        refund_tx = next((o.get("refund_tx_hash") for o in reversed(orders) if o.get("refund_tx_hash")), None)
+        rows = {"task": str(self.get("task_uuid") or ""), "status": status}
+        if not orders:
+            rows["refund"] = "none: the task was never paid"
+        elif task.get("refund_amount") not in (None, ""):
+            rows["refund"] = swan_text(task.get("refund_amount")) + " (the unused time)"
+            rows["refund tx"] = str(refund_tx or "pending")
+            rows["to wallet"] = str(task.get("refund_wallet") or "")
+        else:
+            rows["refund"] = ("not yet: the unused time is refunded on chain when the Orchestrator finishes the "
+                              f"termination; %swan status {self.get('task_uuid')} shows it (refund, refund tx)")
+        return rows
+
+    def _repr_text_(self) -> str:
+        return kv_text("Task terminated" if self.rows()["status"] == "terminated" else "Termination queued",
+                       self.rows())
+
+    def _repr_html_(self) -> str:
+        rows = self.rows()
+        title = "Task terminated" if rows["status"] == "terminated" else "Termination queued"
+        rows["status"] = status_badge(rows["status"])
+        return kv_html(title, rows, raw_keys=["status"])
+
+    def __repr__(self) -> str:
+        return self._repr_text_()
+
+
+class Renewal(Result, Rich):
+    """A renewal's answer: the receipt rendered as the confirmation widget renders it, and the new end."""
+
+    def _repr_text_(self) -> str:
+        receipt = self.get("receipt")
+        order = _obj(self.get("config_order"))
+        head = f"Task {self.get('task_uuid')} renewed for {_hours(order.get('duration'))}".rstrip()
+        return head + ("\n" + receipt._repr_text_() if receipt is not None else f" (paid by {self.get('tx_hash')})")
+
+    def _repr_html_(self) -> str:
+        receipt = self.get("receipt")
+        order = _obj(self.get("config_order"))
+        rows = {"task": self.get("task_uuid"), "renewed by": _hours(order.get("duration")),
+                "order status": order.get("status")}
+        html = kv_html("Task renewed", rows)
+        return html + (receipt._repr_html_() if receipt is not None else nested_html({"tx hash": self.get("tx_hash")}))
+
+    def __repr__(self) -> str:
+        return self._repr_text_()
+
+
+def renewal(orch: Any, result: Any) -> Renewal:
+    """``renew_task``'s answer as a :class:`Renewal`, its receipt as the ledger has it now (validated once the
+    server applied it), so what is shown is what the ledger says."""
+    receipt = result.get("receipt")
+    if receipt is not None and not receipt.validated and receipt.tx_hash:
+        from .models import PaymentReceipt
+
+        entry = orch.ledger.by_tx(receipt.tx_hash)
+        if entry is not None and entry.state == "validated":
+            receipt = PaymentReceipt.from_entry(entry, resumed=receipt.resumed)
+    return Renewal({**result, "receipt": receipt})
