@@ -3,6 +3,8 @@ rows 11-16, §14, §15)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,13 +20,18 @@ Doc = dict[str, Any]
 EXECUTION_TIMES = ("message_received_time", "start_time", "finish_time")
 
 
-def execution_records(executions: list[Doc], call: Call) -> list[tuple[Doc, Doc]]:
-    """Search records of executions (``api_server`` is not shown in search items)."""
-    records = []
+def _search_item(execution: Doc, call: Call) -> Doc:
+    shown = display_execution(execution, call.flavour, call.base)
+    shown.pop("api_server", None)  # not shown in search items
+    shown.pop("apiServer", None)
+    return shown
+
+
+def execution_records(executions: list[Doc], call: Call) -> list[tuple[Doc, Callable[[], Doc]]]:
+    """Search records of executions; each display form is built only if its record is on the page returned."""
+    records: list[tuple[Doc, Callable[[], Doc]]] = []
     for e in executions:
-        shown = display_execution(e, call.flavour, call.base)
-        shown.pop("api_server", None)
-        shown.pop("apiServer", None)
+        shown = functools.partial(_search_item, e, call)
         raw = raw_record(e, EXECUTION_TIMES)
         final = raw.get("final_state")
         if isinstance(final, dict):  # Mongo keeps the container's StartedAt/FinishedAt as datetimes

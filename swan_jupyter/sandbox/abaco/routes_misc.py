@@ -4,6 +4,7 @@ inside actors) find the tenant."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.responses import Response
@@ -26,7 +27,7 @@ async def search(call: Call, core: Core) -> Response:
     if kind not in SEARCH_TYPES:
         raise AbacoError(f"Invalid search type: {kind}. Valid types are: {list(SEARCH_TYPES)}.")
     actors = searchable_actors(core, call.caller)
-    records: list[tuple[Doc, Doc]]
+    records: Sequence[tuple[Doc, Doc | Callable[[], Doc]]]
     if kind == "actors":
         records = actor_records(core, call, actors)
     elif kind == "workers":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -151,8 +151,13 @@ def received_since(params: list[tuple[str, str]], flavour: Flavour) -> float | N
     return max(bounds) if bounds else None
 
 
-def run_search(records: list[tuple[Doc, Doc]], params: list[tuple[str, str]], flavour: Flavour) -> Doc:
-    """Filter, rank and page ``(raw, display)`` records; returns the search envelope's ``result``."""
+def run_search(records: Sequence[tuple[Doc, Doc | Callable[[], Doc]]], params: list[tuple[str, str]],
+               flavour: Flavour) -> Doc:
+    """Filter, rank and page ``(raw, display)`` records; returns the search envelope's ``result``.
+
+    ``display`` may be a function that builds it: it is then called only for the records of the page returned
+    (formatting every record of a large store before filtering cost most of a search's time).
+    """
     skip, limit = 0, 100
     words: list[str] = []
     phrase: str | None = None
@@ -199,7 +204,7 @@ def run_search(records: list[tuple[Doc, Doc]], params: list[tuple[str, str]], fl
             else:
                 want = _coerce(name, value)
             filters.append((name, op, want))
-    matched: list[tuple[int, Doc]] = []
+    matched: list[tuple[int, Doc | Callable[[], Doc]]] = []
     for raw, shown in records:
         if not all(_compare(op, lookup(raw, name), want) for name, op, want in filters):
             continue
@@ -214,7 +219,7 @@ def run_search(records: list[tuple[Doc, Doc]], params: list[tuple[str, str]], fl
         matched.append((score, shown))
     if words:
         matched.sort(key=lambda item: -item[0])
-    page = [shown for _, shown in matched[skip:skip + limit]]
+    page = [shown() if callable(shown) else shown for _, shown in matched[skip:skip + limit]]
     meta = {"total_count": len(matched), "records_skipped": skip, "record_limit": limit,
             "count_returned": len(page)}
     if flavour.camel:
