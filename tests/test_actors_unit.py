@@ -298,3 +298,12 @@ def test_magic_body_and_argument_helpers() -> None:
         parse_env(["NOEQUALS"])
     assert _filters(["status=COMPLETE", "df"]) == ({"status": "COMPLETE"}, "df")
     assert _filters(["runtime.gt=1"]) == ({"runtime.gt": "1"}, None)
+
+
+def test_actors_show_by_name_where_they_have_one() -> None:
+    from swan_jupyter.actors.models import Actor
+
+    named = Actor(id="PZmwGM6voQEl5", name="wordcount", image="abacosamples/wc")
+    assert "Actor wordcount (PZmwGM6voQEl5)" in named._repr_text_()
+    assert "Actor wordcount (PZmwGM6voQEl5)" in named._repr_html_()
+    assert "Actor PZmwGM6voQEl5" in Actor(id="PZmwGM6voQEl5")._repr_text_()

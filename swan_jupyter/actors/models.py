@@ -156,11 +156,14 @@ class Model(Rich):
     def _rows(self) -> list[tuple[str, Any]]:
         return [(k, v) for k, v in self.to_dict().items() if not k.startswith("_") and v not in (None, "", [], {})]
 
+    def _heading(self) -> str:
+        return self._title
+
     def _repr_text_(self) -> str:
-        return kv_text(self._title, self._rows())
+        return kv_text(self._heading(), self._rows())
 
     def _repr_html_(self) -> str:
-        return kv_html(self._title, self._rows())
+        return kv_html(self._heading(), self._rows())
 
 
 @dataclass(repr=False)
@@ -195,6 +198,10 @@ class Actor(Model):
     last_update_time: datetime | None = None
     _time_fields: ClassVar[frozenset[str]] = frozenset({"create_time", "last_update_time"})
     _title: ClassVar[str] = "Actor"
+
+    def _heading(self) -> str:
+        """Actors show by name where they have one (the id beside it)."""
+        return f"Actor {self.name} ({self.id})" if self.name else f"Actor {self.id}"
 
 
 @dataclass(repr=False)
