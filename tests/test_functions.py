@@ -177,8 +177,10 @@ def test_a_timeout_of_one_item_while_the_others_finish(client: Actors) -> None:
     assert time.monotonic() - t0 < 30
     assert frame.loc[3, "status"] == "timeout" and frame.attrs["left"] == []
     assert (frame.drop(index=3)["status"] == "ok").all()
-    killed = client.get_execution(handle.actor_id, str(frame.loc[3, "execution_id"]))
-    assert killed.status == "COMPLETE" and str(killed.exit_code) == "137"  # force-quit: no orphan left running
+    stopped = str(frame.loc[3, "execution_id"])
+    assert wait_until(lambda: client.get_execution(handle.actor_id, stopped).status == "COMPLETE", timeout=20)
+    killed = client.get_execution(handle.actor_id, stopped)
+    assert str(killed.exit_code) == "137"  # force-quit: no orphan left running
     handle.timeout = 2  # a direct call over time: raised, and its execution stopped too
     with pytest.raises(RequestTimeoutError):
         handle(3)
