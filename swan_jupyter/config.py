@@ -228,7 +228,7 @@ def _coerce(key: str, value: Any, source: str) -> Any:
                 return convert(key, value, source)
     except ConfigurationError:
         raise
-    except (ValueError, InvalidOperation, TypeError):
+    except (ValueError, InvalidOperation, TypeError, RuntimeError):  # RuntimeError: "~user" of no such user
         raise ConfigurationError(
             f"Setting '{key}' has an invalid value {value!r} ({source}).",
             hint=f"Give '{key}' a positive number" + (" of seconds." if "timeout" in key else "."),
