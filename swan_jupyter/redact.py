@@ -217,7 +217,7 @@ def mask(value: str | Secret | None, *, keep: int = 0) -> str:
     raw = value.reveal() if isinstance(value, Secret) else str(value)
     if not raw:
         return "(empty)"
-    if keep and len(raw) > keep * 2:  # the kept tail is never more than half of the value
+    if keep and len(raw) > keep * 2:  # the kept tail is always less than half of the value
         return MASK + raw[-keep:]
     return MASK
 

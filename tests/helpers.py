@@ -77,19 +77,29 @@ class ScriptedServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.server, self.url, self.thread = loopback_server(Handler)
 
     def __enter__(self) -> ScriptedServer:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        stop_server(self.server, self.thread)
+
+
+def loopback_server(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str, threading.Thread]:
+    """A threading HTTP server on 127.0.0.1 (a free port), its URL, and the (not yet started) serving thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    return server, f"http://127.0.0.1:{server.server_address[1]}", thread
+
+
+def stop_server(server: ThreadingHTTPServer, thread: threading.Thread) -> None:
+    """Stop a server made by :func:`loopback_server` and wait for its thread."""
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
 
 
 def free_port() -> int:

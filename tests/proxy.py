@@ -8,12 +8,13 @@ proxy forwards to the real emulator and rewrites what ``rewrite`` says.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import requests
+
+from tests.helpers import loopback_server, stop_server
 
 #: ``rewrite(method, path, answer) -> answer``: the JSON answer as the client will see it.
 Rewrite = Callable[[str, str, Any], Any]
@@ -61,19 +62,14 @@ class RewritingProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.server, self.url, self.thread = loopback_server(Handler)
 
     def __enter__(self) -> RewritingProxy:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        stop_server(self.server, self.thread)
         self._session.close()
 
 

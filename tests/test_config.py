@@ -124,3 +124,11 @@ def test_replace_validates(tmp_path: Path) -> None:
     assert s.replace(retries=5).retries == 5
     with pytest.raises(ConfigurationError):
         s.replace(abaco_flavor="v9")
+
+
+def test_a_home_of_no_such_user_is_a_configuration_error() -> None:
+    """``~user`` of a user that does not exist: expanduser raises RuntimeError; found by the config fuzz test."""
+    from swan_jupyter.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="sandbox_state_dir"):
+        load_settings(env={"SWAN_SANDBOX_STATE": "~no-such-user-swan-jupyter"})

@@ -183,3 +183,12 @@ def test_log_records_of_every_package_logger_are_masked(caplog: pytest.LogCaptur
     text = caplog.text + "".join(r.getMessage() for r in caplog.records)
     assert len(caplog.records) == 3 and "failed with *****" in caplog.text
     assert secret not in text, text
+
+
+def test_short_ids_keep_their_tail_when_masked() -> None:
+    """A masked id keeps its last 4 characters whenever they are less than half of it (nonce ids can be short)."""
+    from swan_jupyter.redact import MASK, mask
+
+    assert mask("TACC_abcdEFGH12", keep=4) == MASK + "GH12"
+    assert mask("abcdefghi", keep=4) == MASK + "fghi"
+    assert mask("abcdefgh", keep=4) == MASK  # a tail of half or more would give too much away
