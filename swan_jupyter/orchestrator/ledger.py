@@ -153,6 +153,18 @@ class Ledger:
         with self._file_lock(self.path.with_name(f"{self.path.name}.{payer.lower()}.lock")):
             yield
 
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` write transaction: committed when the block ends, rolled back if it raises."""
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
     @staticmethod
     @contextlib.contextmanager
     def _file_lock(lock_path: Path) -> Iterator[None]:
@@ -187,21 +199,11 @@ class Ledger:
         """Record an intent (before anything is signed); returns the existing row if the key is taken."""
         now = time.time()
         entry.created_at = entry.updated_at = now
-        values = _row_values(entry)
-        db = self._connect()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write() as db:
             existing = db.execute("SELECT * FROM payments WHERE key = ?", (entry.key,)).fetchone()
             if existing:
-                db.execute("COMMIT")
                 return _entry(existing)
-            cols = ", ".join(values)
-            db.execute(f"INSERT INTO payments ({cols}) VALUES ({', '.join('?' for _ in values)})",
-                       tuple(values.values()))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            _insert(db, "INSERT", entry)
         return entry
 
     def update(self, key: str, **changes: Any) -> LedgerEntry:
@@ -242,12 +244,9 @@ class Ledger:
         chain (intent, failed, replaced) is overwritten with ``entry``'s amounts: it is what is being confirmed
         now. Returns the stored row.
         """
-        db = self._connect()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write() as db:
             existing = db.execute("SELECT * FROM payments WHERE key = ?", (entry.key,)).fetchone()
             if existing is not None and _entry(existing).reached_chain:
-                db.execute("COMMIT")
                 return _entry(existing)
             check(_committed(db, entry.payer, _window(db, since, register=True)))
             now = time.time()
@@ -255,14 +254,7 @@ class Ledger:
             entry.created_at = float(existing["created_at"]) if existing is not None else now
             if existing is not None:
                 entry.replaced_tx = entry.replaced_tx or existing["replaced_tx"]
-            values = _row_values(entry)
-            cols = ", ".join(values)
-            db.execute(f"INSERT OR REPLACE INTO payments ({cols}) VALUES ({', '.join('?' for _ in values)})",
-                       tuple(values.values()))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            _insert(db, "INSERT OR REPLACE", entry)
         stored = self.get(entry.key)
         assert stored is not None
         return stored
@@ -278,6 +270,12 @@ def _migrate(db: sqlite3.Connection) -> None:
             except sqlite3.OperationalError as exc:
                 if "duplicate column" not in str(exc):
                     raise
+
+
+def _insert(db: sqlite3.Connection, verb: str, entry: LedgerEntry) -> None:
+    values = _row_values(entry)
+    db.execute(f"{verb} INTO payments ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
+               tuple(values.values()))
 
 
 def _row_values(entry: LedgerEntry) -> dict[str, Any]:
