@@ -12,7 +12,9 @@ image, sent concurrently; the seeding time is reported separately), then times t
 
 Then, on top of those executions, ``--new`` more messages: the time of
 ``refresh_execution_metrics(client, frame)`` (fetches only what is newer than the frame's newest row) against a
-full build, and the peak RSS of a fresh process that builds the whole frame (``ru_maxrss``).
+full build, and the peak RSS of a fresh process that builds the whole frame (``VmHWM`` of
+``/proc/self/status``: ``ru_maxrss`` would report the benchmark's own peak, as Linux keeps it across
+``fork``/``exec``).
 
 Both peers run in their own virtualenvs (``scripts/make_peer_venvs.sh agavepy tapipy``) and only fetch (they
 build no DataFrame); our figure includes building the typed DataFrame. Finally it measures the per-call
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -116,13 +119,15 @@ def seed(client: Any, n_actors: int, n_executions: int, concurrency: int) -> tup
 
 
 RSS_SCRIPT = r"""
-import json, os, resource, sys
+import json, os, sys
 sys.path.insert(0, sys.argv[3])
 from swan_jupyter.actors import Actors
 from swan_jupyter.frames.actors import execution_metrics
 client = Actors(sys.argv[1], token=os.environ["BENCH_TOKEN"], flavor="v3")
 frame = execution_metrics(client, progress_after=-1)
-print(json.dumps({"rows": len(frame), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+# VmHWM is this process's own peak; ru_maxrss keeps the parent's across fork/exec.
+hwm_kb = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+print(json.dumps({"rows": len(frame), "peak_rss_mb": hwm_kb / 1024,
                   "frame_mb": frame.memory_usage(deep=True).sum() / 2**20}))
 """
 
@@ -198,13 +203,17 @@ def main() -> int:
     parser.add_argument("--time-scale", type=float, default=60.0)
     parser.add_argument("--skip-peers", action="store_true", help="only time this client")
     parser.add_argument("--new", type=int, default=100, help="executions added before timing a refresh")
+    parser.add_argument("--state", type=Path, default=None,
+                        help="sandbox state folder kept after the run; a later run with the same folder reuses the "
+                             "seeded actors instead of seeding again (the refresh step adds --new each time)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from swan_jupyter.actors import Actors
     from swan_jupyter.frames.actors import execution_metrics
     from swan_jupyter.sandbox import host
 
-    state = Path(tempfile.mkdtemp(prefix="swan-bench-actors-"))
+    state = args.state or Path(tempfile.mkdtemp(prefix="swan-bench-actors-"))
+    seeded_file = state / "bench-seeded.json"
     description = host.start(state, time_scale=args.time_scale)
     try:
         abaco = description["abaco"]
@@ -212,10 +221,15 @@ def main() -> int:
         token = abaco["users"]["user"]["token"]
         v3 = Actors(url, token=token, flavor="v3", pool_size=64)
         v2 = Actors(url, token=token, flavor="v2", pool_size=64)
-        ids, sent_s, seeded_s = seed(v3, args.actors, args.executions, args.concurrency)
-        print(f"seeding: {args.actors} actors, {args.executions} executions sent in {sent_s:.1f} s "
-              f"({args.executions / sent_s:.0f} msg/s), all final after {seeded_s:.1f} s "
-              f"({args.executions / seeded_s:.0f} executions/s)", flush=True)
+        if seeded_file.exists():
+            ids = json.loads(seeded_file.read_text())["ids"]
+            print(f"reusing the seeded sandbox in {state} ({len(ids)} actors)", flush=True)
+        else:
+            ids, sent_s, seeded_s = seed(v3, args.actors, args.executions, args.concurrency)
+            seeded_file.write_text(json.dumps({"ids": ids}))
+            print(f"seeding: {args.actors} actors, {args.executions} executions sent in {sent_s:.1f} s "
+                  f"({args.executions / sent_s:.0f} msg/s), all final after {seeded_s:.1f} s "
+                  f"({args.executions / seeded_s:.0f} executions/s)", flush=True)
 
         # Warm-up (imports pandas/tqdm, opens pooled connections), as the peers' scripts import before timing.
         execution_metrics(v3, ids[:1], progress_after=-1)
@@ -265,6 +279,8 @@ def main() -> int:
         return 0
     finally:
         host.stop(state)
+        if args.state is None:
+            shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

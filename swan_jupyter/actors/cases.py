@@ -42,11 +42,17 @@ def snake_rows(items: Iterable[Any]) -> list[dict[str, Any]]:
     Anything that is not a mapping is skipped. For bulk answers (thousands of records).
     """
     out: list[dict[str, Any]] = []
+    snake: dict[Any, bool] = {}  # key -> already snake_case (records of one answer share their keys)
     for item in items:
         if not isinstance(item, Mapping):
             continue
-        if any(not isinstance(k, str) or (not k.islower() and not k.startswith("_")) for k in item):
-            out.append(snake_keys(item))
+        for k in item:
+            fine = snake.get(k)
+            if fine is None:
+                fine = snake[k] = isinstance(k, str) and (k.islower() or k.startswith("_"))
+            if not fine:
+                out.append(snake_keys(item))
+                break
         else:
             out.append(item if isinstance(item, dict) else dict(item))
     return out

@@ -3,6 +3,7 @@ permissions, validation, state, mailbox, nonces, aliases, workers, search, tenan
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -546,6 +547,39 @@ def test_search_operators(make: Callable[..., Api], flavour: str) -> None:
     assert make(None, flavour).error("GET", "/search/actors", 404, params={"x-nonce": "DEV_x"}) == "Not authorized."
     executions = api.ok("GET", "/search/executions", params={"limit": 1})
     assert api.k("total_count") in executions["_metadata"]
+
+
+def test_execution_search_by_actor_paging_and_text(make: Callable[..., Api], flavour: str) -> None:
+    """The store reads only the actors an ``actor_id`` filter names and parses only what it filters or returns:
+    the answers must be those of a full scan (no record lost, none leaked from another user's actor)."""
+    api, other = make("user", flavour), make("user2", flavour)
+    mine = [api.create(image="abacosamples/test")["id"] for _ in range(2)]
+    theirs = other.create(image="abacosamples/test")["id"]
+    sent = {aid: [api.send(aid, f"m{i}") for i in range(2)] for aid in mine}
+    foreign = other.send(theirs, "x")
+    other.wait_execution(theirs, foreign)
+    all_mine = [eid for eids in sent.values() for eid in eids]
+    for aid, eids in sent.items():
+        for eid in eids:
+            api.wait_execution(aid, eid)
+    key = api.k("actor_id")
+
+    def found(params: dict[str, Any]) -> list[str]:
+        return [item["id"] for item in api.ok("GET", "/search/executions", params={"limit": 1000, **params})["search"]]
+
+    assert sorted(found({f"{key}.in": json.dumps([mine[0]])})) == sorted(sent[mine[0]])
+    assert sorted(found({key: mine[1]})) == sorted(sent[mine[1]])
+    assert sorted(found({f"{key}.eq": mine[1]})) == sorted(sent[mine[1]])
+    assert sorted(found({f"{key}.in": json.dumps([mine[0], theirs])})) == sorted(sent[mine[0]])
+    assert found({f"{key}.in": json.dumps([mine[0]]), key: mine[1]}) == []
+    assert sorted(found({f"{key}.in": json.dumps(mine), "status": "COMPLETE"})) == sorted(all_mine)
+    assert api.error("GET", "/search/executions", params={f"{key}.in": "[not json"}).endswith("must be a JSON list.")
+    every = found({})
+    assert set(all_mine) <= set(every) and foreign not in every
+    paged = [eid for skip in range(0, len(every), 3) for eid in found({"skip": skip, "limit": 3})]
+    assert paged == every
+    target = sent[mine[1]][0]
+    assert found({"search": target}) == [target]
 
 
 def test_tenants_are_isolated(abaco: AbacoServer, make: Callable[..., Api]) -> None:

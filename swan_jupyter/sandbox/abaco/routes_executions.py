@@ -4,7 +4,8 @@ rows 11-16, §14, §15)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,23 +21,44 @@ Doc = dict[str, Any]
 EXECUTION_TIMES = ("message_received_time", "start_time", "finish_time")
 
 
-def _search_item(execution: Doc, call: Call) -> Doc:
-    shown = display_execution(execution, call.flavour, call.base)
+class StoredExecution:
+    """A stored execution, parsed on first use: a search parses only what it filters on or returns."""
+
+    __slots__ = ("_doc", "_text")
+
+    def __init__(self, stored: Doc | str) -> None:
+        self._doc: Doc | None = stored if isinstance(stored, dict) else None
+        self._text = stored if isinstance(stored, str) else ""
+
+    def doc(self) -> Doc:
+        if self._doc is None:
+            self._doc = json.loads(self._text)
+        return self._doc
+
+
+def _search_item(stored: StoredExecution, call: Call) -> Doc:
+    shown = display_execution(stored.doc(), call.flavour, call.base)
     shown.pop("api_server", None)  # not shown in search items
     shown.pop("apiServer", None)
     return shown
 
 
-def execution_records(executions: list[Doc], call: Call) -> list[tuple[Doc, Callable[[], Doc]]]:
-    """Search records of executions; each display form is built only if its record is on the page returned."""
-    records: list[tuple[Doc, Callable[[], Doc]]] = []
-    for e in executions:
-        shown = functools.partial(_search_item, e, call)
-        raw = raw_record(e, EXECUTION_TIMES)
-        final = raw.get("final_state")
-        if isinstance(final, dict):  # Mongo keeps the container's StartedAt/FinishedAt as datetimes
-            raw["final_state"] = {k: _naive_utc(v) if k in ("StartedAt", "FinishedAt") else v for k, v in final.items()}
-        records.append((raw, shown))
+def _execution_raw(stored: StoredExecution) -> Doc:
+    raw = raw_record(stored.doc(), EXECUTION_TIMES)
+    final = raw.get("final_state")
+    if isinstance(final, dict):  # Mongo keeps the container's StartedAt/FinishedAt as datetimes
+        raw["final_state"] = {k: _naive_utc(v) if k in ("StartedAt", "FinishedAt") else v for k, v in final.items()}
+    return raw
+
+
+def execution_records(executions: Sequence[Doc | str],
+                      call: Call) -> list[tuple[Callable[[], Doc], Callable[[], Doc]]]:
+    """Search records of executions (documents or their stored JSON texts), built on demand: the raw form
+    (times as datetimes) only when the search filters, the display form only for the page returned."""
+    records: list[tuple[Callable[[], Doc], Callable[[], Doc]]] = []
+    for execution in executions:
+        stored = StoredExecution(execution)
+        records.append((functools.partial(_execution_raw, stored), functools.partial(_search_item, stored, call)))
     return records
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -151,61 +152,104 @@ def received_since(params: list[tuple[str, str]], flavour: Flavour) -> float | N
     return max(bounds) if bounds else None
 
 
-def run_search(records: Sequence[tuple[Doc, Doc | Callable[[], Doc]]], params: list[tuple[str, str]],
-               flavour: Flavour) -> Doc:
-    """Filter, rank and page ``(raw, display)`` records; returns the search envelope's ``result``.
+def actor_ids_named(params: list[tuple[str, str]], flavour: Flavour) -> set[str] | None:
+    """The actor ids an ``actor_id``/``actor_id.eq``/``actor_id.in`` filter allows, so the store reads only
+    those actors' records, as Mongo's index would; :func:`run_search` still applies the filter itself. None
+    when no such filter (or one that cannot be read: run_search reports it)."""
+    allowed: set[str] | None = None
+    for key, value in params:
+        name, _, op = key.rpartition(".")
+        if not name or op not in OPERATORS:
+            name, op = key, "eq"
+        if (camel_to_under(name) if flavour.camel else name) != "actor_id" or op not in ("eq", "in"):
+            continue
+        if op == "in":
+            try:
+                ids = json.loads(value)
+            except ValueError:
+                return None
+            if not isinstance(ids, list):
+                return None
+            named = {str(i) for i in ids if isinstance(i, str)}
+        else:
+            named = {value}
+        allowed = named if allowed is None else allowed & named
+    return allowed
 
-    ``display`` may be a function that builds it: it is then called only for the records of the page returned
-    (formatting every record of a large store before filtering cost most of a search's time).
-    """
-    skip, limit = 0, 100
-    words: list[str] = []
+
+@dataclass
+class _Query:
+    """A search's parameters, read: paging, full-text words or phrase, and ``(key, operator, value)`` filters."""
+
+    skip: int = 0
+    limit: int = 100
+    words: list[str] = field(default_factory=list)
     phrase: str | None = None
-    filters: list[tuple[str, str, Any]] = []
+    filters: list[tuple[str, str, Any]] = field(default_factory=list)
+
+
+def _filter_value(key: str, name: str, op: str, value: str) -> Any:
+    """The value a filter compares with, as Abaco coerces it (a bad regex, list or range is refused)."""
+    if op in ("like", "nlike"):
+        try:
+            re.compile(value)
+        except re.error:
+            raise AbacoError(f"Invalid regular expression for {key}: {value!r}.") from None
+        return value
+    if op in ("in", "nin"):
+        try:
+            want = json.loads(value)
+        except ValueError:
+            raise AbacoError(f"The value of {key} must be a JSON list.") from None
+        if not isinstance(want, list):
+            raise AbacoError(f"The value of {key} must be a JSON list.")
+        if any(t in name for t in TIME_KEYS):
+            want = [_parse_time(str(v)) for v in want]
+        return want
+    if op == "between":
+        parts = value.split(",")
+        if len(parts) != 2:
+            raise AbacoError(f"The value of {key} must be two values separated by a comma.")
+        return [_coerce(name, p) for p in parts]
+    return _coerce(name, value)
+
+
+def _read_query(params: list[tuple[str, str]], flavour: Flavour) -> _Query:
+    query = _Query()
     for key, value in params:
         if key == "skip":
-            skip = _nonneg("skip", value)
+            query.skip = _nonneg("skip", value)
         elif key == "limit":
-            limit = _nonneg("limit", value)
+            query.limit = _nonneg("limit", value)
         elif key == "search":
-            words.extend(w.lower() for w in value.split())
+            query.words.extend(w.lower() for w in value.split())
         elif key == "exactsearch":
-            phrase = value.lower()
-        elif key == "x-nonce":
-            continue
-        else:
+            query.phrase = value.lower()
+        elif key != "x-nonce":
             name, _, op = key.rpartition(".")
             if not name or op not in OPERATORS:
                 name, op = key, "eq"
             if flavour.camel:  # only the first segment of a dotted key (models.py master 74-80, dict_to_under)
                 head, dot, tail = name.partition(".")
                 name = camel_to_under(head) + dot + tail
-            want: Any
-            if op in ("like", "nlike"):
-                want = value
-                try:
-                    re.compile(value)
-                except re.error:
-                    raise AbacoError(f"Invalid regular expression for {key}: {value!r}.") from None
-            elif op in ("in", "nin"):
-                try:
-                    want = json.loads(value)
-                except ValueError:
-                    raise AbacoError(f"The value of {key} must be a JSON list.") from None
-                if not isinstance(want, list):
-                    raise AbacoError(f"The value of {key} must be a JSON list.")
-                if any(t in name for t in TIME_KEYS):
-                    want = [_parse_time(str(v)) for v in want]
-            elif op == "between":
-                parts = value.split(",")
-                if len(parts) != 2:
-                    raise AbacoError(f"The value of {key} must be two values separated by a comma.")
-                want = [_coerce(name, p) for p in parts]
-            else:
-                want = _coerce(name, value)
-            filters.append((name, op, want))
-    matched: list[tuple[int, Doc | Callable[[], Doc]]] = []
-    for raw, shown in records:
+            query.filters.append((name, op, _filter_value(key, name, op, value)))
+    return query
+
+
+def run_search(records: Sequence[tuple[Doc | Callable[[], Doc], Doc | Callable[[], Doc]]],
+               params: list[tuple[str, str]], flavour: Flavour) -> Doc:
+    """Filter, rank and page ``(raw, display)`` records; returns the search envelope's ``result``.
+
+    Either form may be a function that builds it: ``raw`` is then built only when the search filters or
+    ranks, ``display`` only for the records of the page returned (converting and formatting every record of
+    a large store cost most of a search's time).
+    """
+    query = _read_query(params, flavour)
+    skip, limit, words, phrase, filters = query.skip, query.limit, query.words, query.phrase, query.filters
+    everything = not (filters or words or phrase is not None)  # nothing to read: every record matches, in order
+    matched: list[tuple[int, Doc | Callable[[], Doc]]] = [(0, shown) for _, shown in records] if everything else []
+    for stored, shown in () if everything else records:
+        raw = stored() if callable(stored) else stored
         if not all(_compare(op, lookup(raw, name), want) for name, op, want in filters):
             continue
         score = 0

@@ -303,6 +303,11 @@ class Store:
     def executions(self, actor_id: str | None = None, status: str | None = None,
                    received_since: float | None = None) -> list[Doc]:
         """Executions of one actor (or all), optionally of one status or received since a time, oldest first."""
+        return [json.loads(text) for text in self.execution_texts(actor_id, status, received_since)]
+
+    def execution_texts(self, actor_id: str | None = None, status: str | None = None,
+                        received_since: float | None = None) -> list[str]:
+        """:meth:`executions` as stored JSON texts, for readers that parse only some of them (search)."""
         sql, args = "SELECT doc FROM executions WHERE 1 = 1", list[str | float]()
         if actor_id is not None:
             sql += " AND actor_id = ?"
@@ -313,7 +318,7 @@ class Store:
         if status is not None:
             sql += " AND status = ?"
             args.append(status)
-        return [json.loads(r[0]) for r in self._all(sql + " ORDER BY created", tuple(args))]
+        return [str(r[0]) for r in self._all(sql + " ORDER BY created", tuple(args))]
 
     def finish_execution(self, execution: Doc, log_text: str, log_expires: float | None) -> None:
         """Write an ended execution and its logs in one transaction."""

@@ -102,8 +102,8 @@ def to_datetime(ts: float | None) -> datetime | None:
     """A stored unix time as a naive UTC datetime truncated to milliseconds (what Mongo keeps)."""
     if ts is None:
         return None
-    dt = datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
-    return dt.replace(microsecond=(dt.microsecond // 1000) * 1000)
+    dt = datetime.fromtimestamp(ts, UTC)
+    return dt.replace(tzinfo=None, microsecond=dt.microsecond - dt.microsecond % 1000)
 
 
 def display_time(ts: float | None) -> str:
