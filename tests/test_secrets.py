@@ -216,7 +216,13 @@ def test_every_secret_the_client_handles_is_registered_and_nothing_else_is_maske
     handled = [sandbox["orchestrator"]["api_key"], user_token, *secrets_of(sandbox)[1:3], nonce_id, *listed]
     for value in handled:
         assert redact(f"<{value}>") == f"<{MASK}>", value[:6]
-    assert orch._token is not None and redact(orch._token.reveal()) == MASK
+    # the login token, as the client's transport puts it on every request (its auth object applied to one)
+    import requests
+
+    auth = orch.transport.session.auth
+    assert auth is not None  # logged in
+    token = auth(requests.Request("GET", orch.url).prepare()).headers["Authorization"].removeprefix("Bearer ")
+    assert token and redact(token) == MASK
     tx = "0x" + "7f" * 32
     wallet = str(sandbox["chain"]["wallet"]["address"])
     for visible in (tx, tx.upper(), wallet, aid, "task-" + "1" * 30):
