@@ -147,7 +147,8 @@ class TestTheActorSideShowsNoTokenAndNoNonce:
 
     def test_a_sent_message_and_its_logs(self, sandbox: dict[str, Any], ip: TestingShell,
                                          actor_side: Scenario) -> None:
-        aid, texts = actor_side["aid"], []
+        aid = actor_side["aid"]
+        texts: list[str] = []
         ex = ip.run_cell_magic("actor_send", aid, "one two three\n")
         ex.wait(timeout=30)
         shown(texts, ex)
@@ -218,9 +219,10 @@ def test_every_secret_the_client_handles_is_registered_and_nothing_else_is_maske
         assert redact(f"<{value}>") == f"<{MASK}>", value[:6]
     # the login token, as the client's transport puts it on every request (its auth object applied to one)
     import requests
+    from requests.auth import AuthBase
 
     auth = orch.transport.session.auth
-    assert auth is not None  # logged in
+    assert isinstance(auth, AuthBase)  # logged in
     token = auth(requests.Request("GET", orch.url).prepare()).headers["Authorization"].removeprefix("Bearer ")
     assert token and redact(token) == MASK
     tx = "0x" + "7f" * 32
