@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 
@@ -151,3 +152,15 @@ def crash_at(point: str) -> Callable[[str], None]:
             raise Crash(step)
 
     return hook
+
+
+class Scenario(dict[str, Any]):
+    """What the ordered steps of a scenario split into test methods hand on to the next (a class-scoped fixture
+    holds it, and tears down what the steps made). pytest runs a class's methods in definition order."""
+
+    def need(self, key: str) -> Any:
+        """The value an earlier step stored; if that step failed or did not run, this step is skipped (the earlier
+        one is the failure to read)."""
+        if key not in self:
+            pytest.skip(f"needs {key!r} from an earlier step of this scenario, which failed or was not run")
+        return self[key]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
@@ -257,83 +259,99 @@ class LoadReport:
                 f"accepted, {len(self.paid)} deployments paid and validated")
 
 
+#: The calls of one load thread, in turn: its n-th call is ``LOAD_CYCLE[n % 6]`` (a deployment, two messages, ...).
+LOAD_CYCLE = ("deploy", "message", "message", "executions", "tasks", "listings")
+
+
+class LoadClient:
+    """One thread of :func:`run_load`: its own session, one method per kind of call in :data:`LOAD_CYCLE`, and
+    :meth:`call`, which runs one and records it in the shared report."""
+
+    def __init__(self, session: Any, report: LoadReport, lock: threading.Lock) -> None:
+        self.session, self.report, self.lock = session, report, lock
+        self.orch, self.actors = session.orchestrator(), session.actors()
+
+    def call(self, kind: str, aid: str, n: int, index: int) -> None:
+        """Run the call ``kind``: its latency is recorded if it succeeds, its exception type counted if not."""
+        started = time.perf_counter()
+        try:
+            getattr(self, kind)(aid, n, index)
+        except Exception as exc:  # counted by type; the checks after the run judge the outcome
+            with self.lock:
+                self.report.failures[type(exc).__name__] += 1
+            time.sleep(0.05)
+            return
+        with self.lock:
+            self.report.latencies.setdefault(kind, []).append(time.perf_counter() - started)
+
+    def deploy(self, aid: str, n: int, index: int) -> None:
+        """Create a task (recorded before paying: a crash may cut the payment) and pay it."""
+        task = self.orch.create_task(instance_type="C1ae.small", duration=3600, app_repo_image="hello-world")
+        with self.lock:
+            self.report.tasks.append(task["task_uuid"])
+        receipt = self.orch.pay(task["task_uuid"])
+        with self.lock:
+            self.report.paid.append(receipt)
+
+    def message(self, aid: str, n: int, index: int) -> None:
+        """Send ``aid`` a message; a send whose answer was lost is recorded for the checks after a crash."""
+        from swan_jupyter.errors import UnknownOutcomeError
+
+        sent = time.time()
+        try:
+            execution = self.actors.send_message(aid, {"n": n, "worker": index})
+        except UnknownOutcomeError:
+            with self.lock:
+                self.report.unknown_messages.append((aid, sent))
+            raise
+        with self.lock:
+            self.report.messages.append((aid, str(execution.id)))
+
+    def executions(self, aid: str, n: int, index: int) -> None:
+        self.actors.list_executions(aid)
+
+    def tasks(self, aid: str, n: int, index: int) -> None:
+        self.orch.get_task_list(size=20)
+
+    def listings(self, aid: str, n: int, index: int) -> None:
+        self.actors.list()
+        self.orch.get_hardware(refresh=True)
+
+
 def run_load(make_session: Any, actor_ids: list[str], threads: int, seconds: float,
              during: Any = None) -> LoadReport:
     """``threads`` clients, each with its own session, for ``seconds``: actor messages, actor and execution
     listings, hardware and task listings, and paid deployments. ``during()`` runs in the middle (e.g. a kill)."""
-    import threading
-    import time
-
-    from swan_jupyter.errors import UnknownOutcomeError
-
-    report = LoadReport()
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    def record(kind: str, started: float) -> None:
-        with lock:
-            report.latencies.setdefault(kind, []).append(time.perf_counter() - started)
+    report, lock, stop = LoadReport(), threading.Lock(), threading.Event()
 
     def worker(index: int) -> None:
-        session = make_session()
-        orch, actors = session.orchestrator(), session.actors()
+        client = LoadClient(make_session(), report, lock)
         n = index
         while not stop.is_set():
             n += 1
-            aid = actor_ids[n % len(actor_ids)]
-            started = time.perf_counter()
-            try:
-                step = n % 6
-                if step == 0:
-                    task = orch.create_task(instance_type="C1ae.small", duration=3600, app_repo_image="hello-world")
-                    with lock:
-                        report.tasks.append(task["task_uuid"])
-                    receipt = orch.pay(task["task_uuid"])
-                    with lock:
-                        report.paid.append(receipt)
-                    record("deploy", started)
-                elif step in (1, 2):
-                    sent = time.time()
-                    try:
-                        execution = actors.send_message(aid, {"n": n, "worker": index})
-                    except UnknownOutcomeError:
-                        with lock:
-                            report.unknown_messages.append((aid, sent))
-                        raise
-                    with lock:
-                        report.messages.append((aid, str(execution.id)))
-                    record("message", started)
-                elif step == 3:
-                    actors.list_executions(aid)
-                    record("executions", started)
-                elif step == 4:
-                    orch.get_task_list(size=20)
-                    record("tasks", started)
-                else:
-                    actors.list()
-                    orch.get_hardware(refresh=True)
-                    record("listings", started)
-            except Exception as exc:  # counted by type; the checks after the run judge the outcome
-                with lock:
-                    report.failures[type(exc).__name__] += 1
-                time.sleep(0.05)
-        session.close()
+            client.call(LOAD_CYCLE[n % len(LOAD_CYCLE)], actor_ids[n % len(actor_ids)], n, index)
+        client.session.close()
 
     pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
     began = time.perf_counter()
     for t in pool:
         t.start()
-    if during is not None:
-        time.sleep(seconds / 2)
-        during()
-        time.sleep(seconds / 2)
-    else:
-        time.sleep(seconds)
+    _wait_calling_halfway(seconds, during)
     stop.set()
     for t in pool:
         t.join(120)
     report.elapsed = time.perf_counter() - began
     return report
+
+
+def _wait_calling_halfway(seconds: float, during: Any) -> None:
+    """Sleep ``seconds``, calling ``during()`` (if given) halfway."""
+    if during is None:
+        time.sleep(seconds)
+        return
+    time.sleep(seconds / 2)
+    during()
+    time.sleep(seconds / 2)
 
 
 @dataclass

@@ -14,6 +14,7 @@ import pytest
 
 from swan_jupyter.actors import Actor, Agave, ExecutionInfo, ExecutionsSummary, MessageReceipt
 from swan_jupyter.errors import NotFoundError, PermissionDeniedError, RemoteError, ValidationError
+from tests.helpers import Scenario
 
 AGAVEPY_NICKNAMES = [
     "list", "add", "get", "update", "delete", "getMessages", "sendMessage", "sendBinaryMessage", "deleteMessages",
@@ -40,65 +41,145 @@ def test_every_agavepy_operation_exists() -> None:
         Agave(api_server="http://127.0.0.1:9", username="u", password="p")
 
 
-def test_agavepy_style_session(ag: Agave, sandbox: dict[str, Any]) -> None:
-    actor: Any = ag.actors.add(body={"image": "abacosamples/test", "name": "agave-style",
-                                "defaultEnvironment": {"a": "b"}})
-    try:
+@pytest.fixture(scope="class")
+def story(sandbox: dict[str, Any]) -> Iterator[Scenario]:
+    """One agavepy-style session (TestAgavepyStyleSession): its client, and the actor it adds (deleted at the end)."""
+    abaco = sandbox["abaco"]
+    client = Agave(api_server=abaco["url"], token=abaco["users"]["user"]["token"])
+    story = Scenario(ag=client, user2=abaco["users"]["user2"]["username"])
+    yield story
+    if "alias" in story and "alias deleted" not in story:
+        with contextlib.suppress(RemoteError):
+            client.actors.deleteAlias(alias=story["alias"])
+    if "actor" in story:
+        with contextlib.suppress(RemoteError):
+            client.actors.delete(actorId=story["actor"].id)
+    client.close()
+
+
+class TestAgavepyStyleSession:
+    """An actor's life the agavepy way, one call (or pair of calls) per test, in order."""
+
+    def test_add(self, story: Scenario) -> None:
+        actor: Any = story["ag"].actors.add(body={"image": "abacosamples/test", "name": "agave-style",
+                                                  "defaultEnvironment": {"a": "b"}})
+        story["actor"] = actor
         assert isinstance(actor, Actor) and actor["defaultEnvironment"] == {"a": "b"} and actor.id
         assert actor.defaultEnvironment == {"a": "b"} and "id" in actor and dict(actor)["image"] == "abacosamples/test"
-        assert actor.id in [a["id"] for a in ag.actors.list()]
-        assert len(ag.actors.list(limit=1, offset=0)) == 1
+
+    def test_list(self, story: Scenario) -> None:
+        actor = story.need("actor")
+        assert actor.id in [a["id"] for a in story["ag"].actors.list()]
+        assert len(story["ag"].actors.list(limit=1, offset=0)) == 1
+
+    def test_update_the_agavepy_way(self, story: Scenario) -> None:
+        ag, actor = story["ag"], story.need("actor")
         fetched = ag.actors.get(actorId=actor.id)
         fetched_body = dict(fetched)
         fetched_body["description"] = "updated the agavepy way"
         updated = ag.actors.update(actorId=actor.id, body=fetched_body)
         assert updated["description"] == "updated the agavepy way" and updated["defaultEnvironment"] == {"a": "b"}
 
+    def test_send_message(self, story: Scenario) -> None:
+        ag, actor = story["ag"], story.need("actor")
         sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "hello"}, environment={"k1": "v1"})
+        story["sent"] = sent
         assert isinstance(sent, MessageReceipt) and sent["executionId"] and sent.executionId == sent.execution_id
-        json_sent = ag.actors.sendMessage(actorId=actor.id, body={"x": 1})
-        binary_sent = ag.actors.sendBinaryMessage(actorId=actor.id, message=b"\x00\x01")
-        client = ag.actors.client
-        for receipt in (sent, json_sent, binary_sent):
+
+    def test_send_json_and_binary(self, story: Scenario) -> None:
+        ag, actor = story["ag"], story.need("actor")
+        story["json_sent"] = ag.actors.sendMessage(actorId=actor.id, body={"x": 1})
+        story["binary_sent"] = ag.actors.sendBinaryMessage(actorId=actor.id, message=b"\x00\x01")
+
+    def test_the_executions_finish(self, story: Scenario) -> None:
+        actor, client = story.need("actor"), story["ag"].actors.client
+        for receipt in (story.need("sent"), story.need("json_sent"), story.need("binary_sent")):
             client.execution(actor.id, str(receipt.execution_id)).wait(timeout=30)
+
+    def test_get_execution(self, story: Scenario) -> None:
+        ag, actor, sent = story["ag"], story.need("actor"), story.need("sent")
         execution = ag.actors.getExecution(actorId=actor.id, executionId=sent["executionId"])
         assert isinstance(execution, ExecutionInfo) and execution["actorId"] == actor.id
         assert execution["status"] == "COMPLETE" and execution.get("status") == "COMPLETE"
+
+    def test_execution_logs(self, story: Scenario) -> None:
+        ag, actor, sent = story["ag"], story.need("actor"), story.need("sent")
         logs = ag.actors.getExecutionLogs(actorId=actor.id, executionId=sent["executionId"])
         assert "hello" in logs["logs"] and "v1" in logs.logs
+
+    def test_list_executions(self, story: Scenario) -> None:
+        ag, actor = story["ag"], story.need("actor")
+        sent, json_sent = story.need("sent"), story.need("json_sent")
         summary = ag.actors.listExecutions(actorId=actor.id)
         assert isinstance(summary, ExecutionsSummary)
         assert {sent.executionId, json_sent.executionId} <= {e["id"] for e in summary["executions"]}
         assert len(ag.actors.listExecutions(actorId=actor.id, limit=1)["executions"]) == 1
+
+    def test_execution_result(self, story: Scenario) -> None:
+        ag, actor, sent = story["ag"], story.need("actor"), story.need("sent")
         result = ag.actors.getOneExecutionResult(actorId=actor.id, executionId=sent["executionId"])
         assert result.content == b"" and result.status_code == 200
+
+    def test_messages(self, story: Scenario) -> None:
+        ag, actor = story["ag"], story.need("actor")
         assert ag.actors.getMessages(actorId=actor.id)["messages"] == 0
         assert ag.actors.deleteMessages(actorId=actor.id)["msg"]
 
+    def test_add_nonce(self, story: Scenario) -> None:
+        ag, actor = story["ag"], story.need("actor")
         nonce = ag.actors.addNonce(actorId=actor.id, body={"maxUses": 3, "level": "READ"})
+        story["nonce"] = nonce
         assert nonce["maxUses"] == 3 and nonce["level"] == "READ"
+
+    def test_list_nonces(self, story: Scenario) -> None:
+        ag, actor, nonce = story["ag"], story.need("actor"), story.need("nonce")
         assert nonce["id"] in [n["id"] for n in ag.actors.listNonces(actorId=actor.id)]
+
+    def test_a_call_with_the_nonce_uses_it(self, story: Scenario) -> None:
+        ag, actor, nonce = story["ag"], story.need("actor"), story.need("nonce")
         assert ag.actors.get(actorId=actor.id, nonce=nonce["id"])["id"] == actor.id  # agavepy's per-call nonce
         assert ag.actors.getNonce(actorId=actor.id, nonceId=nonce["id"])["currentUses"] == 1
+
+    def test_delete_nonce(self, story: Scenario) -> None:
+        ag, actor, nonce = story["ag"], story.need("actor"), story.need("nonce")
         ag.actors.deleteNonce(actorId=actor.id, nonceId=nonce["id"])
 
-        user2 = sandbox["abaco"]["users"]["user2"]["username"]
+    def test_permissions(self, story: Scenario) -> None:
+        ag, actor, user2 = story["ag"], story.need("actor"), story["user2"]
         perms = ag.actors.updatePermissions(actorId=actor.id, body={"user": user2, "level": "READ"})
         assert perms[user2] == "READ" and ag.actors.getPermissions(actorId=actor.id)[user2] == "READ"
+
+    def test_adding_workers_needs_an_admin(self, story: Scenario) -> None:
+        ag, actor = story["ag"], story.need("actor")
         with pytest.raises(PermissionDeniedError):
             ag.actors.addWorker(actorId=actor.id, body={"num": 2})
+
+    def test_list_workers(self, story: Scenario) -> None:
+        ag, actor = story["ag"], story.need("actor")
         assert isinstance(ag.actors.listWorkers(actorId=actor.id), list)
 
+    def test_add_alias(self, story: Scenario) -> None:
+        ag, actor = story["ag"], story.need("actor")
         alias = f"agave-{actor.id[:6].lower()}"
         created = ag.actors.addAlias(body={"alias": alias, "actorId": actor.id})
+        story["alias"] = alias
         assert created["actorId"] == actor.id and ag.actors.getAlias(alias=alias)["alias"] == alias
-        assert alias in [a["alias"] for a in ag.actors.listAliases()]
-        ag.actors.deleteAlias(alias=alias)
+
+    def test_list_aliases(self, story: Scenario) -> None:
+        alias = story.need("alias")
+        assert alias in [a["alias"] for a in story["ag"].actors.listAliases()]
+
+    def test_delete_alias(self, story: Scenario) -> None:
+        story["ag"].actors.deleteAlias(alias=story.need("alias"))
+        story["alias deleted"] = True
+
+    def test_update_state_refuses_invalid_json(self, story: Scenario) -> None:
+        ag, actor = story["ag"], story.need("actor")
         with pytest.raises(ValidationError):
             ag.actors.updateState(actorId=actor.id, body="abc")  # agavepy would send invalid JSON
-    finally:
-        with contextlib.suppress(RemoteError):
-            ag.actors.delete(actorId=actor.id)
+
+
+def test_get_of_an_unknown_actor_is_not_found(ag: Agave) -> None:
     with pytest.raises(NotFoundError):
         ag.actors.get(actorId="no-such-alias-anywhere")
 

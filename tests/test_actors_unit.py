@@ -22,7 +22,7 @@ from swan_jupyter.actors.messages import MAX_BINARY_BYTES, check_environment, me
 from swan_jupyter.actors.models import parse_time
 from swan_jupyter.errors import UnknownOutcomeError, ValidationError
 from swan_jupyter.frames import actors as frames
-from swan_jupyter.magics.actors import _filters, message_from_body, parse_env
+from swan_jupyter.magics.actors import message_from_body, parse_env
 from tests.helpers import Scripted, ScriptedServer
 
 
@@ -296,14 +296,37 @@ def test_magic_body_and_argument_helpers() -> None:
     assert parse_env(["A=1", "B=x=y"]) == {"A": "1", "B": "x=y"}
     with pytest.raises(UsageError):
         parse_env(["NOEQUALS"])
-    assert _filters(["status=COMPLETE", "df"]) == ({"status": "COMPLETE"}, "df")
-    assert _filters(["runtime.gt=1"]) == ({"runtime.gt": "1"}, None)
+
+
+def test_the_search_magic_takes_filters_and_a_last_word_as_the_variable(ip: Any) -> None:
+    """``%actors search KIND KEY=VALUE... [VAR]``: the KEY=VALUE words are the search's filters, a last word
+    without ``=`` the variable the frame goes to."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from swan_jupyter.session import default_session
+
+    def filters_sent(request: dict[str, Any]) -> dict[str, list[str]]:
+        query = parse_qs(urlsplit(request["path"]).query)
+        return {key: value for key, value in query.items() if key not in ("limit", "skip")}
+
+    page = ok({"_metadata": {"totalCount": 1, "recordsSkipped": 0, "recordLimit": 10, "countReturned": 1},
+               "search": [{"id": "E1", "actorId": "A", "status": "COMPLETE"}]})
+    with ScriptedServer() as server:
+        default_session().configure(profile="testnet", abaco_url=server.url, abaco_token="t", abaco_flavor="v2",
+                                    retries=0)
+        server.queue += [page, page]
+        assert ip.run_line_magic("actors", "search executions status=COMPLETE df") is None
+        assert filters_sent(server.requests[-1]) == {"status": ["COMPLETE"]}
+        assert list(ip.user_ns["df"]["execution_id"]) == ["E1"]
+        frame = ip.run_line_magic("actors", "search executions runtime.gt=1")
+        assert filters_sent(server.requests[-1]) == {"runtime.gt": ["1"]}
+        assert isinstance(frame, pd.DataFrame) and list(frame["execution_id"]) == ["E1"]
 
 
 def test_actors_show_by_name_where_they_have_one() -> None:
     from swan_jupyter.actors.models import Actor
 
     named = Actor(id="PZmwGM6voQEl5", name="wordcount", image="abacosamples/wc")
-    assert "Actor wordcount (PZmwGM6voQEl5)" in named._repr_text_()
+    assert "Actor wordcount (PZmwGM6voQEl5)" in repr(named)
     assert "Actor wordcount (PZmwGM6voQEl5)" in named._repr_html_()
-    assert "Actor PZmwGM6voQEl5" in Actor(id="PZmwGM6voQEl5")._repr_text_()
+    assert "Actor PZmwGM6voQEl5" in repr(Actor(id="PZmwGM6voQEl5"))

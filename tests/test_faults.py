@@ -91,10 +91,10 @@ def test_reads_survive_30_percent_503s_and_resets(served: tuple[str, FaultState,
         except Exception as exc:  # any other outcome is a defect
             pytest.fail(f"unexpected {exc!r}")
     report = admin(url, "GET").json()["injected"]
-    print(f"\n200 reads under 30% faults: {right} right, {clear_errors} transport errors; injected {report}")
-    assert right + clear_errors == 200
-    assert right >= 195  # with 6 retries, P(all 7 attempts fail) = 0.3**7
-    assert report.get("abaco:error", 0) > 20 and report.get("abaco:reset", 0) > 20
+    figures = f"200 reads under 30% faults: {right} right, {clear_errors} transport errors; injected {report}"
+    assert right + clear_errors == 200, figures
+    assert right >= 195, figures  # with 6 retries, P(all 7 attempts fail) = 0.3**7
+    assert report.get("abaco:error", 0) > 20 and report.get("abaco:reset", 0) > 20, figures
     assert time.monotonic() - started < 60
 
 

@@ -122,8 +122,8 @@ def test_actor_reads_survive_30_percent_injected_5xx_and_resets(actors: Actors, 
                     right += actors.list_executions(aid).total_executions == 0
             except TransportError:
                 errors += 1
-        print(f"\n60 Abaco reads ({actors.flavor}) under 30% injected faults: {right} right, {errors} clear errors")
-        assert right + errors == 60 and right >= 57
+        figures = f"60 Abaco reads ({actors.flavor}) under 30% injected faults: {right} right, {errors} clear errors"
+        assert right + errors == 60 and right >= 57, figures
         assert time.monotonic() - started < 60
     finally:
         faults("abaco", {"rules": []})
@@ -170,8 +170,9 @@ def test_payments_under_a_flaky_chain_end_paid_exactly_once(sandbox: dict[str, A
                 assert str(exc) and exc.hint
     counts = injected(sandbox, "chain")
     faults("chain", {"rules": []})
-    print(f"\n4 payments under a 25%-faulty chain: {clear_errors} clear errors on the way, injected {counts}")
-    assert counts.get("chain:error", 0) + counts.get("chain:reset", 0) > 5
+    figures = f"4 payments under a 25%-faulty chain: {clear_errors} clear errors on the way, injected {counts}"
+    assert counts.get("chain:error", 0) + counts.get("chain:reset", 0) > 5, figures
+    assert len(receipts) == len(tasks), figures  # each paid within its 15 tries
     payer = orch.payer()
     for task in tasks:
         uuid = task["task_uuid"]

@@ -53,9 +53,7 @@ def test_load_then_sigkill_and_restart_loses_nothing(own_sandbox: tuple[Path, di
     first_pid = int((state / "host.pid").read_text())
     report = run_load(make_session, actors, threads=4, seconds=8.0, during=lambda: kill_and_restart(state))
     assert int((state / "host.pid").read_text()) != first_pid  # it really was killed and restarted
-    print(f"\n[load + SIGKILL] {report.line()}")
-    assert report.messages and report.paid, "the load run did no work"
+    assert report.messages and report.paid, f"the load run did no work: {report.line()}"
     check = check_after_restart(make_session(), report, settle=90)
-    print(f"[after restart] {check.line()}")
-    assert check.ok(), check.line()
+    assert check.ok(), f"[load + SIGKILL] {report.line()}\n[after restart] {check.line()}"
     setup.close()

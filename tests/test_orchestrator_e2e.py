@@ -174,6 +174,6 @@ def test_randomized_payment_crashes_and_lost_validation_answers(sandbox: dict[st
         return Session(notify=lambda _m: None).orchestrator()
 
     report = run_payment_trials(make_client, sandbox, trials=16, seed=7)
-    print("\n" + report.line())
-    assert report.double == 0 and report.lost == 0
-    assert report.unvalidated == 0 and report.ledger_mismatch == 0
+    assert report.double == 0 and report.lost == 0, report.line()
+    assert report.unvalidated == 0 and report.ledger_mismatch == 0, report.line()
+    assert report.ok(), report.line()  # and none stuck, paid other than confirmed or wrongly interleaved

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from swan_jupyter.errors import SwanJupyterError
 from swan_jupyter.orchestrator import Orchestrator
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import TestingShell
+from tests.helpers import Scenario, TestingShell
 
 
 def secrets_of(sandbox: dict[str, Any]) -> list[str]:
@@ -85,58 +86,113 @@ def test_the_scanner_finds_a_planted_secret(sandbox: dict[str, Any]) -> None:
     assert scan(["nothing to see"], secrets) == []
 
 
-def test_the_actor_side_shows_no_token_and_no_nonce(sandbox: dict[str, Any], ip: TestingShell,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
-    """Abaco tokens and nonce ids (credentials) stay out of magics' outputs, frames, reprs, errors, widgets, logs."""
-    from ipywidgets.embed import embed_data
+class _Keep(logging.Handler):
+    """Keeps every record it is handed."""
 
-    from swan_jupyter.actors import Actors
-    from swan_jupyter.widgets.explorer import ExecutionExplorer
-    from swan_jupyter.widgets.message_form import ActorMessageForm
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
 
-    caplog.set_level(logging.DEBUG, logger="swan_jupyter")
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def shown(texts: list[str], value: Any) -> None:
+    """What a notebook shows of ``value``: its repr, str and HTML renderings."""
+    texts.extend([repr(value), str(value)])
+    for method in ("_repr_html_", "to_html"):
+        if hasattr(value, method):
+            texts.append(getattr(value, method)())
+
+
+@pytest.fixture(scope="class")
+def actor_side(sandbox: dict[str, Any]) -> Iterator[Scenario]:
+    """TestTheActorSideShowsNoTokenAndNoNonce's world: a client, its actor (deleted at the end) with a READ nonce,
+    the nonce ids the steps make, and every ``swan_jupyter`` log record from here to the end (at DEBUG)."""
+    keep, logger = _Keep(), logging.getLogger("swan_jupyter")
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logging.getLogger().addHandler(keep)
     reset_default_session()
     client = Session(notify=lambda _m: None).actors()
     aid = str(client.add({"image": "abacosamples/wc", "name": "secret-scan"}).id)
-    texts: list[str] = [repr(client), repr(client.transport)]
-
-    def shown(value: Any) -> None:
-        texts.extend([repr(value), str(value)])
-        for method in ("_repr_html_", "to_html"):
-            if hasattr(value, method):
-                texts.append(getattr(value, method)())
-
     try:
+        read = str(client.add_nonce(aid, level="READ").id)
+        yield Scenario(client=client, aid=aid, read_nonce=read, nonce_ids=[read], records=keep.records)
+    finally:
+        client.delete(aid)
+        logging.getLogger().removeHandler(keep)
+        logger.setLevel(level)
+
+
+class TestTheActorSideShowsNoTokenAndNoNonce:
+    """Abaco tokens and nonce ids (credentials) stay out of magics' outputs, frames, reprs, errors, widgets, logs:
+    one surface per test (each scans for the nonce ids made so far; the last scans every log record)."""
+
+    def test_client_reprs(self, sandbox: dict[str, Any], actor_side: Scenario) -> None:
+        client = actor_side["client"]
+        texts = [repr(client), repr(client.transport)]
+        assert scan(texts, [*secrets_of(sandbox), *actor_side["nonce_ids"]]) == []
+
+    def test_magic_outputs(self, sandbox: dict[str, Any], ip: TestingShell, actor_side: Scenario) -> None:
+        aid = actor_side["aid"]
         nonce = ip.run_line_magic("actors", f"add-nonce {aid} --level EXECUTE --max-uses 5")
-        nonce_ids = [str(nonce.id)]
-        nonce_ids.append(str(client.add_nonce(aid, level="READ").id))
+        actor_side["nonce_ids"].append(str(nonce.id))
+        texts: list[str] = []
         for line in ("list", f"get {aid}", f"nonces {aid}", f"permissions {aid}", f"executions {aid}", "aliases"):
-            shown(ip.run_line_magic("actors", line))
+            shown(texts, ip.run_line_magic("actors", line))
+        leaks = scan(texts, [*secrets_of(sandbox), *actor_side["nonce_ids"]])
+        assert leaks == [], leaks
+        assert len(texts) >= 12
+
+    def test_a_sent_message_and_its_logs(self, sandbox: dict[str, Any], ip: TestingShell,
+                                         actor_side: Scenario) -> None:
+        aid = actor_side["aid"]
+        texts: list[str] = []
         ex = ip.run_cell_magic("actor_send", aid, "one two three\n")
         ex.wait(timeout=30)
-        shown(ex)
-        shown(ip.run_line_magic("actors", f"logs {aid} {ex.id}"))
-        # a nonce client's own repr and errors: a refused level, a used-up nonce, a wrong token
-        by_nonce = client.with_nonce(nonce_ids[1])
-        texts.append(repr(by_nonce))
+        shown(texts, ex)
+        shown(texts, ip.run_line_magic("actors", f"logs {aid} {ex.id}"))
+        leaks = scan(texts, [*secrets_of(sandbox), *actor_side["nonce_ids"]])
+        assert leaks == [], leaks
+        assert len(texts) >= 4
+
+    def test_a_nonce_client_and_errors(self, sandbox: dict[str, Any], actor_side: Scenario) -> None:
+        """A nonce client's own repr and errors: a refused level, a used-up nonce, a wrong token."""
+        from swan_jupyter.actors import Actors
+
+        client, aid = actor_side["client"], actor_side["aid"]
+        by_nonce = client.with_nonce(actor_side["read_nonce"])
+        texts = [repr(by_nonce)]
         wrong = Actors(sandbox["abaco"]["url"], token=sandbox["abaco"]["users"]["user"]["token"][::-1])
         for call in (lambda: by_nonce.send_message(aid, "needs EXECUTE"), lambda: wrong.list(),
                      lambda: client.with_nonce("DEV_notanonce0000").get(aid)):
             with pytest.raises(SwanJupyterError) as info:
                 call()
             texts += [str(info.value), repr(info.value), "\n".join(info.value.summary_lines())]
-        form = ActorMessageForm(client, background=False, wait_timeout=60)
-        form.actor.value = aid
+        leaks = scan(texts, [*secrets_of(sandbox), *actor_side["nonce_ids"]])
+        assert leaks == [], leaks
+        assert len(texts) == 10
+
+    def test_widget_state(self, sandbox: dict[str, Any], actor_side: Scenario) -> None:
+        from ipywidgets.embed import embed_data
+
+        from swan_jupyter.widgets.explorer import ExecutionExplorer
+        from swan_jupyter.widgets.message_form import ActorMessageForm
+
+        form = ActorMessageForm(actor_side["client"], background=False, wait_timeout=60)
+        form.actor.value = actor_side["aid"]
         form.message.value = "four five"
         form.send()
-        explorer = ExecutionExplorer(actors=client, background=False)
-        texts.append(str(embed_data(views=[form.widget, explorer.widget])["manager_state"]))
-        texts += [r.getMessage() for r in caplog.records]
-        leaks = scan(texts, [*secrets_of(sandbox), *nonce_ids])
+        explorer = ExecutionExplorer(actors=actor_side["client"], background=False)
+        texts = [str(embed_data(views=[form.widget, explorer.widget])["manager_state"])]
+        assert scan(texts, [*secrets_of(sandbox), *actor_side["nonce_ids"]]) == []
+
+    def test_log_records(self, sandbox: dict[str, Any], actor_side: Scenario) -> None:
+        texts = [r.getMessage() for r in actor_side["records"]]
+        leaks = scan(texts, [*secrets_of(sandbox), *actor_side["nonce_ids"]])
         assert leaks == [], leaks
-        assert len(texts) > 25
-    finally:
-        client.delete(aid)
+        assert len(texts) >= 10  # every request of the steps above is logged at DEBUG
 
 
 def test_every_secret_the_client_handles_is_registered_and_nothing_else_is_masked(sandbox: dict[str, Any]) -> None:
@@ -161,7 +217,14 @@ def test_every_secret_the_client_handles_is_registered_and_nothing_else_is_maske
     handled = [sandbox["orchestrator"]["api_key"], user_token, *secrets_of(sandbox)[1:3], nonce_id, *listed]
     for value in handled:
         assert redact(f"<{value}>") == f"<{MASK}>", value[:6]
-    assert orch._token is not None and redact(orch._token.reveal()) == MASK
+    # the login token, as the client's transport puts it on every request (its auth object applied to one)
+    import requests
+    from requests.auth import AuthBase
+
+    auth = orch.transport.session.auth
+    assert isinstance(auth, AuthBase)  # logged in
+    token = auth(requests.Request("GET", orch.url).prepare()).headers["Authorization"].removeprefix("Bearer ")
+    assert token and redact(token) == MASK
     tx = "0x" + "7f" * 32
     wallet = str(sandbox["chain"]["wallet"]["address"])
     for visible in (tx, tx.upper(), wallet, aid, "task-" + "1" * 30):

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from swan_jupyter.sandbox.abaco.wire import is_hashid, new_hashid
+from tests.helpers import Scenario
 from tests.sandbox.abaco_tools import AbacoServer, Api, wait_for
 
 METHOD_NOT_ALLOWED = "Invalid request: the API endpoint does not exist or the provided HTTP method is not allowed."
@@ -435,54 +436,137 @@ def test_nonce_counting_and_levels(make: Callable[..., Api], flavour: str) -> No
 
 # -- aliases --------------------------------------------------------------------------------------------------
 
-def test_aliases(make: Callable[..., Api], flavour: str) -> None:
-    owner, other, admin, anonymous = (make("user", flavour), make("user2", flavour), make("admin", flavour),
-                                      make(None, flavour))
-    actor = owner.create(image="abacosamples/test")
-    aid = actor["id"]
-    name = f"counter.{flavour}.{int(time.time() * 1000) % 100000}"
-    created = owner.ok("POST", "/aliases", json={"alias": name, owner.k("actor_id"): aid})
-    assert created["alias"] == name and created[owner.k("actor_id")] == aid and created["owner"] == "jdoe"
-    assert created["_links"]["self"].endswith(f"/aliases/{name}")
-    assert owner.error("POST", "/aliases", json={"alias": name, owner.k("actor_id"): aid}) == \
-        f"Alias {name} already exists."
-    assert owner.error("POST", "/aliases", json={"alias": new_hashid(), owner.k("actor_id"): aid}) == \
-        "Invalid alias description. Alias cannot be an Abaco hash id."
-    assert owner.error("POST", "/aliases", json={"alias": "messages", owner.k("actor_id"): aid}).startswith(
-        "messages is a reserved word.")  # no prefix: models.py master 1157-1161
-    assert "'/' is a forbidden character" in owner.error("POST", "/aliases",
-                                                           json={"alias": "a/b", owner.k("actor_id"): aid})
-    assert other.error("POST", "/aliases", json={"alias": name + "x", owner.k("actor_id"): aid}) == \
-        f"Not authorized -- you do not have access to {aid}."  # controllers.py master 464-466
-    assert name in [a["alias"] for a in other.ok("GET", "/aliases")]  # listing is not filtered
-    assert owner.ok("GET", f"/aliases/{name}")["alias"] == name
-    assert other.error("GET", f"/aliases/{name}") == "Not authorized -- you do not have access to this alias."
-    assert owner.ok("GET", f"/{name}")["id"] == aid  # alias-addressed actor routes
-    assert owner.ok("GET", f"/{name}/messages")["messages"] >= 0
-    assert admin.error("GET", "/aliases/nothing-here", 404) == "No alias found: nothing-here."
-    assert owner.error("GET", "/aliases/nothing-here", 404) == "Actor with identifier 'nothing-here' not found"
-    perms = owner.ok("POST", f"/aliases/{name}/permissions", json={"user": "testotheruser", "level": "READ"})
-    assert perms == {"jdoe": "UPDATE", "testotheruser": "READ"}
-    assert other.ok("GET", f"/aliases/{name}")["alias"] == name
-    nonce = owner.ok("POST", f"/aliases/{name}/nonces", json={"level": "EXECUTE", owner.k("max_uses"): 2})
-    assert nonce["alias"] == name
-    assert nonce.get("actor_id") is None and "actorId" not in nonce
-    assert owner.error("POST", f"/aliases/{name}/nonces", json={"level": "UPDATE"}).startswith(
-        "Invalid nonce description")
-    sent = anonymous.ok("POST", f"/{name}/messages", params={"x-nonce": nonce["id"]}, json={"message": "via alias"})
-    assert sent[owner.k("execution_id")]
-    assert anonymous.error("GET", f"/{aid}", params={"x-nonce": nonce["id"]}) == "Nonce does not exist."
-    assert [n["id"] for n in owner.ok("GET", f"/aliases/{name}/nonces")] == [nonce["id"]]
-    assert owner.ok("GET", f"/aliases/{name}/nonces/{nonce['id']}")[owner.k("current_uses")] == 1
-    assert owner.ok("DELETE", f"/aliases/{name}/nonces/{nonce['id']}") is None
-    second = owner.create(image="abacosamples/wc")
-    moved = owner.ok("PUT", f"/aliases/{name}", json={owner.k("actor_id"): second["id"]})
-    assert moved[owner.k("actor_id")] == second["id"]
-    assert owner.error("PUT", f"/aliases/{name}", json={"alias": "other", owner.k("actor_id"): aid}).startswith(
-        "Invalid alias update description.")
-    response = owner.call("DELETE", f"/aliases/{name}")
-    assert response.json()["message"] == f"Alias {name} deleted successfully."
-    assert owner.error("GET", f"/{name}", 404) == f"Actor with identifier '{name}' not found"
+@pytest.fixture(scope="class", params=FLAVOURS)
+def aliases(request: pytest.FixtureRequest, abaco: AbacoServer) -> Iterator[Scenario]:
+    """TestAliases on one flavour: the owner's, another user's, the admin's and an anonymous client, and the actor
+    the alias names; the alias is deleted at the end if the delete step did not run."""
+    flavour = str(request.param)
+    apis = {who: Api(abaco.url, abaco.token(user) if user else None, flavour)
+            for who, user in (("owner", "user"), ("other", "user2"), ("admin", "admin"), ("anonymous", None))}
+    story = Scenario(flavour=flavour, **apis)
+    story["aid"] = apis["owner"].create(image="abacosamples/test")["id"]
+    yield story
+    if "name" in story and "deleted" not in story:
+        apis["owner"].call("DELETE", f"/aliases/{story['name']}")
+    for api in apis.values():
+        api.session.close()
+
+
+class TestAliases:
+    """An alias's life, one rule per test, on each flavour: create, refusals, reads, alias-addressed actor routes,
+    permissions, alias nonces, moving it to another actor, deleting it."""
+
+    def test_create(self, aliases: Scenario) -> None:
+        owner, aid = aliases["owner"], aliases["aid"]
+        name = f"counter.{aliases['flavour']}.{int(time.time() * 1000) % 100000}"
+        created = owner.ok("POST", "/aliases", json={"alias": name, owner.k("actor_id"): aid})
+        aliases["name"] = name
+        assert created["alias"] == name and created[owner.k("actor_id")] == aid and created["owner"] == "jdoe"
+        assert created["_links"]["self"].endswith(f"/aliases/{name}")
+
+    def test_an_alias_is_created_once(self, aliases: Scenario) -> None:
+        owner, name = aliases["owner"], aliases.need("name")
+        assert owner.error("POST", "/aliases", json={"alias": name, owner.k("actor_id"): aliases["aid"]}) == \
+            f"Alias {name} already exists."
+
+    def test_an_alias_may_not_be_a_hash_id(self, aliases: Scenario) -> None:
+        owner = aliases["owner"]
+        assert owner.error("POST", "/aliases", json={"alias": new_hashid(), owner.k("actor_id"): aliases["aid"]}) == \
+            "Invalid alias description. Alias cannot be an Abaco hash id."
+
+    def test_an_alias_may_not_be_a_reserved_word(self, aliases: Scenario) -> None:
+        owner, aid = aliases["owner"], aliases["aid"]
+        assert owner.error("POST", "/aliases", json={"alias": "messages", owner.k("actor_id"): aid}).startswith(
+            "messages is a reserved word.")  # no prefix: models.py master 1157-1161
+
+    def test_an_alias_may_not_hold_a_slash(self, aliases: Scenario) -> None:
+        owner, aid = aliases["owner"], aliases["aid"]
+        assert "'/' is a forbidden character" in owner.error("POST", "/aliases",
+                                                               json={"alias": "a/b", owner.k("actor_id"): aid})
+
+    def test_only_who_may_update_the_actor_names_it(self, aliases: Scenario) -> None:
+        other, aid, name = aliases["other"], aliases["aid"], aliases.need("name")
+        assert other.error("POST", "/aliases", json={"alias": name + "x", other.k("actor_id"): aid}) == \
+            f"Not authorized -- you do not have access to {aid}."  # controllers.py master 464-466
+
+    def test_the_listing_is_not_filtered(self, aliases: Scenario) -> None:
+        assert aliases.need("name") in [a["alias"] for a in aliases["other"].ok("GET", "/aliases")]
+
+    def test_the_owner_reads_the_alias(self, aliases: Scenario) -> None:
+        name = aliases.need("name")
+        assert aliases["owner"].ok("GET", f"/aliases/{name}")["alias"] == name
+
+    def test_another_user_may_not_read_it(self, aliases: Scenario) -> None:
+        assert aliases["other"].error("GET", f"/aliases/{aliases.need('name')}") == \
+            "Not authorized -- you do not have access to this alias."
+
+    def test_actor_routes_by_alias(self, aliases: Scenario) -> None:
+        owner, name = aliases["owner"], aliases.need("name")
+        assert owner.ok("GET", f"/{name}")["id"] == aliases["aid"]
+        assert owner.ok("GET", f"/{name}/messages")["messages"] >= 0
+
+    def test_an_unknown_alias(self, aliases: Scenario) -> None:
+        assert aliases["admin"].error("GET", "/aliases/nothing-here", 404) == "No alias found: nothing-here."
+        assert aliases["owner"].error("GET", "/aliases/nothing-here", 404) == \
+            "Actor with identifier 'nothing-here' not found"
+
+    def test_alias_permissions(self, aliases: Scenario) -> None:
+        name = aliases.need("name")
+        perms = aliases["owner"].ok("POST", f"/aliases/{name}/permissions",
+                                    json={"user": "testotheruser", "level": "READ"})
+        assert perms == {"jdoe": "UPDATE", "testotheruser": "READ"}
+        assert aliases["other"].ok("GET", f"/aliases/{name}")["alias"] == name
+
+    def test_an_alias_nonce(self, aliases: Scenario) -> None:
+        owner, name = aliases["owner"], aliases.need("name")
+        nonce = owner.ok("POST", f"/aliases/{name}/nonces", json={"level": "EXECUTE", owner.k("max_uses"): 2})
+        aliases["nonce"] = nonce
+        assert nonce["alias"] == name
+        assert nonce.get("actor_id") is None and "actorId" not in nonce
+
+    def test_alias_nonces_stop_at_execute(self, aliases: Scenario) -> None:
+        assert aliases["owner"].error("POST", f"/aliases/{aliases.need('name')}/nonces",
+                                      json={"level": "UPDATE"}).startswith("Invalid nonce description")
+
+    def test_an_alias_nonce_sends_on_the_alias_path(self, aliases: Scenario) -> None:
+        name, nonce = aliases.need("name"), aliases.need("nonce")
+        sent = aliases["anonymous"].ok("POST", f"/{name}/messages", params={"x-nonce": nonce["id"]},
+                                       json={"message": "via alias"})
+        assert sent[aliases["owner"].k("execution_id")]
+        aliases["sent"] = sent
+
+    def test_an_alias_nonce_is_refused_on_the_actor_path(self, aliases: Scenario) -> None:
+        nonce = aliases.need("nonce")
+        assert aliases["anonymous"].error("GET", f"/{aliases['aid']}", params={"x-nonce": nonce["id"]}) == \
+            "Nonce does not exist."
+
+    def test_alias_nonces_are_listed_with_their_uses(self, aliases: Scenario) -> None:
+        owner, name, nonce = aliases["owner"], aliases.need("name"), aliases.need("nonce")
+        aliases.need("sent")
+        assert [n["id"] for n in owner.ok("GET", f"/aliases/{name}/nonces")] == [nonce["id"]]
+        assert owner.ok("GET", f"/aliases/{name}/nonces/{nonce['id']}")[owner.k("current_uses")] == 1
+
+    def test_delete_an_alias_nonce(self, aliases: Scenario) -> None:
+        name, nonce = aliases.need("name"), aliases.need("nonce")
+        assert aliases["owner"].ok("DELETE", f"/aliases/{name}/nonces/{nonce['id']}") is None
+
+    def test_moving_the_alias_to_another_actor(self, aliases: Scenario) -> None:
+        owner, name = aliases["owner"], aliases.need("name")
+        second = owner.create(image="abacosamples/wc")
+        moved = owner.ok("PUT", f"/aliases/{name}", json={owner.k("actor_id"): second["id"]})
+        assert moved[owner.k("actor_id")] == second["id"]
+
+    def test_an_update_may_not_rename_the_alias(self, aliases: Scenario) -> None:
+        owner, name = aliases["owner"], aliases.need("name")
+        assert owner.error("PUT", f"/aliases/{name}", json={"alias": "other", owner.k("actor_id"): aliases["aid"]}
+                           ).startswith("Invalid alias update description.")
+
+    def test_delete(self, aliases: Scenario) -> None:
+        owner, name = aliases["owner"], aliases.need("name")
+        response = owner.call("DELETE", f"/aliases/{name}")
+        aliases["deleted"] = True
+        assert response.json()["message"] == f"Alias {name} deleted successfully."
+        assert owner.error("GET", f"/{name}", 404) == f"Actor with identifier '{name}' not found"
 
 
 # -- workers --------------------------------------------------------------------------------------------------

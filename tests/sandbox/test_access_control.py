@@ -21,6 +21,7 @@ import requests
 
 from swan_jupyter.sandbox.abaco.app import ROUTES as ABACO_ROUTES
 from swan_jupyter.sandbox.abaco.auth import ASSERTION_OFF
+from tests.helpers import Scenario
 
 IMAGE = "abacosamples/test"
 # prefix -> (message without credentials, for an invalid token); internal /actors paths are v2 (§1, §2). The spec
@@ -171,9 +172,8 @@ def test_abaco_requests_without_credentials_are_refused_on_every_route(ab: Abaco
     for prefix in PREFIXES:
         for route in (r for r in ABACO_ROUTES if r.method == "GET"):
             assert ab.call("GET", prefix + fill(route.pattern, ab.ids)).status_code == 200, (prefix, route.pattern)
-    print(f"\n{len(ABACO_ROUTES)} Abaco routes x {len(PREFIXES)} prefixes: {count} route/method/credential "
-          "requests refused without valid credentials")
-    assert count == len(ABACO_ROUTES) * len(PREFIXES) * 14 >= 1400
+    assert count == len(ABACO_ROUTES) * len(PREFIXES) * 14 >= 1400, (
+        f"{len(ABACO_ROUTES)} Abaco routes x {len(PREFIXES)} prefixes: {count} route/method/credential requests")
     # the exemptions: OPTIONS everywhere (and it reveals nothing), the Tapis discovery documents
     for prefix in PREFIXES:
         for route in ABACO_ROUTES:
@@ -194,16 +194,18 @@ ORCHESTRATOR_PUBLIC = {
     "/_sources/{source_id}": _NOT_API, "/_jobs/{job_uuid}/": _NOT_API, "/_jobs/{job_uuid}/{rest:path}": _NOT_API}
 
 
-def test_orchestrator_routes_refuse_requests_without_the_api_key(sandbox: dict[str, Any], tmp_path: Path) -> None:
+@pytest.fixture(scope="class")
+def orch_routes(sandbox: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    """TestOrchestratorRoutesRefuseRequestsWithoutTheApiKey's world: the route table of the Orchestrator app, a task
+    created with the key, a token issued for the key, the wallet's task count before."""
     from swan_jupyter.sandbox.orchestrator.lifecycle import Clock
     from swan_jupyter.sandbox.orchestrator.routes import OrchestratorRoutes
     from swan_jupyter.sandbox.orchestrator.store import Store
 
-    store = Store(tmp_path / "routes.db")
+    store = Store(tmp_path_factory.mktemp("orch-routes") / "routes.db")
     table = [(r.path, sorted(r.methods - {"HEAD"}))  # type: ignore[attr-defined]
              for r in OrchestratorRoutes(store, None, "unused", Clock(1.0)).app.routes]
     store.close()
-    assert set(ORCHESTRATOR_PUBLIC) <= {path for path, _ in table}  # the exemptions name real routes
     url, key = sandbox["orchestrator"]["url"], sandbox["orchestrator"]["api_key"]
     wallet = sandbox["chain"]["wallet"]["address"]
     s = requests.Session()
@@ -218,33 +220,66 @@ def test_orchestrator_routes_refuse_requests_without_the_api_key(sandbox: dict[s
         return s.get(url + "/v2/task_list", params={"wallet_address": wallet, "size": 100}, headers=good,
                      timeout=30).json()["data"]["total"]
 
-    before = tasks()
-    issued = s.post(url + "/login_by_api_key", data={"api_key": key}, timeout=30).json()["data"]
-    attempts = [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {key[:-1]}"},
-                {"Authorization": f"Bearer {key}x"}, {"Authorization": key}, {"Authorization": f"Basic {key}"},
-                {"X-API-Key": key}, {"Authorization": f"Bearer {issued[:-2]}"}, {"Authorization": "Bearer "}]
-    count, protected = 0, [(p, m) for p, m in table if p not in ORCHESTRATOR_PUBLIC]
-    for path, methods in protected:
-        filled = path.replace("{task_uuid}", task)
-        for method in methods:
-            for headers in attempts:
-                r = s.request(method, url + filled, headers=headers, data={**form, "task_uuid": task}, timeout=30)
-                assert r.status_code == 401, (method, path, headers, r.status_code, r.text[:200])
-                answer = r.json()
-                assert answer["status"] == "failed" and answer["data"] is None, answer
-                assert "login_by_api_key" in answer["message"], answer
-                count += 1
-            for bearer in (key, issued):  # control: the key and an issued token do pass authentication
-                r = s.request(method, url + filled, headers={"Authorization": f"Bearer {bearer}"}, timeout=30)
-                assert r.status_code != 401, (method, path, r.text[:200])
-    for path in ("/contract_info", "/cp/machines-dp-ssh-ready", "/cp/machines-dp", "/cp/machines", "/abi_version"):
-        assert s.get(url + path, timeout=30).json()["status"] == "success", path
-    assert tasks() == before  # no task created by a refused request
-    info = s.get(f"{url}/v2/task_deployment/{task}", headers=good, timeout=30).json()["data"]
-    assert info["task"]["status"] not in ("terminate_pending", "terminated") and info["config_orders"] == []
-    print(f"\n{len(protected)} protected Orchestrator routes: {count} route/method/credential requests refused "
-          f"without the API key; {len(ORCHESTRATOR_PUBLIC)} public routes listed")
-    assert len(protected) >= 14 and count >= 14 * len(attempts)
+    story = Scenario(table=table, url=url, key=key, s=s, good=good, form=form, task=task, tasks=tasks,
+                     before=tasks(), protected=[(p, m) for p, m in table if p not in ORCHESTRATOR_PUBLIC],
+                     issued=s.post(url + "/login_by_api_key", data={"api_key": key}, timeout=30).json()["data"])
+    yield story
+    s.close()
+
+
+class TestOrchestratorRoutesRefuseRequestsWithoutTheApiKey:
+    """Every route of the Orchestrator app but the listed public ones needs the API key; refusals change nothing."""
+
+    def test_the_exemptions_name_real_routes(self, orch_routes: Scenario) -> None:
+        assert set(ORCHESTRATOR_PUBLIC) <= {path for path, _ in orch_routes["table"]}
+
+    def test_every_protected_route_refuses_bad_credentials(self, orch_routes: Scenario) -> None:
+        w, key, issued = orch_routes, orch_routes["key"], orch_routes["issued"]
+        attempts = [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {key[:-1]}"},
+                    {"Authorization": f"Bearer {key}x"}, {"Authorization": key}, {"Authorization": f"Basic {key}"},
+                    {"X-API-Key": key}, {"Authorization": f"Bearer {issued[:-2]}"}, {"Authorization": "Bearer "}]
+        count, protected = 0, w["protected"]
+        w["refusals sent"] = True
+        for path, methods in protected:
+            filled = path.replace("{task_uuid}", w["task"])
+            for method in methods:
+                for headers in attempts:
+                    r = w["s"].request(method, w["url"] + filled, headers=headers,
+                                       data={**w["form"], "task_uuid": w["task"]}, timeout=30)
+                    assert r.status_code == 401, (method, path, headers, r.status_code, r.text[:200])
+                    answer = r.json()
+                    assert answer["status"] == "failed" and answer["data"] is None, answer
+                    assert "login_by_api_key" in answer["message"], answer
+                    count += 1
+        figures = (f"{len(protected)} protected Orchestrator routes: {count} route/method/credential requests "
+                   f"refused without the API key; {len(ORCHESTRATOR_PUBLIC)} public routes listed")
+        assert len(protected) >= 14 and count >= 14 * len(attempts), figures
+        assert count == sum(len(methods) for _, methods in protected) * len(attempts), figures
+
+    def test_the_key_and_an_issued_token_pass_authentication(self, orch_routes: Scenario) -> None:
+        w = orch_routes
+        for path, methods in w["protected"]:
+            filled = path.replace("{task_uuid}", w["task"])
+            for method in methods:
+                for bearer in (w["key"], w["issued"]):
+                    r = w["s"].request(method, w["url"] + filled, headers={"Authorization": f"Bearer {bearer}"},
+                                       timeout=30)
+                    assert r.status_code != 401, (method, path, r.text[:200])
+
+    @pytest.mark.parametrize("path", ["/contract_info", "/cp/machines-dp-ssh-ready", "/cp/machines-dp", "/cp/machines",
+                                      "/abi_version"])
+    def test_a_public_route_answers_without_the_key(self, orch_routes: Scenario, path: str) -> None:
+        assert orch_routes["s"].get(orch_routes["url"] + path, timeout=30).json()["status"] == "success", path
+
+    def test_no_refused_request_created_a_task(self, orch_routes: Scenario) -> None:
+        orch_routes.need("refusals sent")
+        assert orch_routes["tasks"]() == orch_routes["before"]
+
+    def test_no_refused_request_touched_the_task(self, orch_routes: Scenario) -> None:
+        w = orch_routes
+        w.need("refusals sent")
+        info = w["s"].get(f"{w['url']}/v2/task_deployment/{w['task']}", headers=w["good"], timeout=30).json()["data"]
+        assert info["task"]["status"] not in ("terminate_pending", "terminated") and info["config_orders"] == []
 
 
 # -- 2. a second user ------------------------------------------------------------------------------------------
@@ -288,8 +323,7 @@ def test_a_second_user_gets_exactly_the_level_granted(ab: Abaco, p: str) -> None
         ab.ok("POST", f"{p}/{aid}/permissions", json={"user": ab.names["user2"], "level": "UPDATE"})
         ab.ok("DELETE", f"{p}/{aid}", "user2")
         assert ab.call("GET", f"{p}/{aid}").status_code in (400, 404)
-        print(f"\n{p}: {checked + 4} second-user operation/level pairs checked")
-        assert checked == len(LEVELS) * (len(ops) + 3)
+        assert checked == len(LEVELS) * (len(ops) + 3), f"{p}: {checked} second-user operation/level pairs checked"
     finally:
         ab.call("DELETE", f"{p}/{aid}", "admin")
 
@@ -343,68 +377,108 @@ def test_aliases_need_their_own_permission_and_alias_nonces_need_alias_and_actor
 
 # -- 3. nonces -------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("p", ["/actors/v2", "/v3/actors"])
-def test_a_nonce_does_no_more_than_its_level_uses_and_actor(ab: Abaco, p: str) -> None:
-    aid, other = ab.new_actor(p), ab.new_actor(p)
-    nid_path = f"{p}/{aid}/nonces"
+LOW = "Nonce does not have sufficient permissions level."
 
-    def nonce(level: str, max_uses: int = -1) -> str:
-        return str(ab.ok("POST", nid_path, json={"level": level, k(p, "max_uses"): max_uses})["id"])
 
-    def use(nid: str, method: str, sub: str = "", target: str = aid, **kw: Any) -> requests.Response:
-        return ab.call(method, f"{p}/{target}{sub}", None, params={"x-nonce": nid}, **kw)
+@pytest.fixture(scope="class", params=["/actors/v2", "/v3/actors"])
+def nonces(request: pytest.FixtureRequest, ab: Abaco) -> Iterator[Scenario]:
+    """TestANonceDoesNoMoreThanItsLevelUsesAndActor on one prefix: its actor and another one (deleted at the end),
+    and the nonces its steps make."""
+    p = request.param
+    story = Scenario(p=p, aid=ab.new_actor(p), other=ab.new_actor(p))
+    story["path"] = f"{p}/{story['aid']}/nonces"
+    yield story
+    ab.call("DELETE", f"{p}/{story['aid']}")
+    ab.call("DELETE", f"{p}/{story['other']}")
 
-    def uses(nid: str) -> tuple[int, int]:
-        n = ab.ok("GET", f"{nid_path}/{nid}")
-        return n[k(p, "current_uses")], n[k(p, "remaining_uses")]
 
-    low = "Nonce does not have sufficient permissions level."
-    try:
-        read = nonce("READ")
-        assert uses(read) == (0, -1) and ab.ok("GET", f"{nid_path}/{read}")[k(p, "last_use_time")] == "None"
+def new_nonce(ab: Abaco, s: Scenario, level: str, max_uses: int = -1) -> str:
+    return str(ab.ok("POST", s["path"], json={"level": level, k(s["p"], "max_uses"): max_uses})["id"])
+
+
+def use_nonce(ab: Abaco, s: Scenario, nid: str, method: str, sub: str = "", target: str | None = None,
+              **kw: Any) -> requests.Response:
+    return ab.call(method, f"{s['p']}/{target or s['aid']}{sub}", None, params={"x-nonce": nid}, **kw)
+
+
+def uses_of(ab: Abaco, s: Scenario, nid: str) -> tuple[int, int]:
+    n = ab.ok("GET", f"{s['path']}/{nid}")
+    return n[k(s["p"], "current_uses")], n[k(s["p"], "remaining_uses")]
+
+
+class TestANonceDoesNoMoreThanItsLevelUsesAndActor:
+    """Nonces of each level on one actor, one rule per test (§16), on each prefix."""
+
+    def test_every_request_uses_a_read_nonce(self, ab: Abaco, nonces: Scenario) -> None:
+        read = new_nonce(ab, nonces, "READ")
+        assert uses_of(ab, nonces, read) == (0, -1)
+        assert ab.ok("GET", f"{nonces['path']}/{read}")[k(nonces["p"], "last_use_time")] == "None"
         for sub in ("", "/state", "/executions"):  # every request uses the nonce, GETs included (§16)
-            assert use(read, "GET", sub).status_code == 200, sub
-        refused(use(read, "POST", "/messages", json={"message": "no"}), 400, low)
-        refused(use(read, "PUT", json={"image": IMAGE}), 400, low)
-        assert uses(read) == (3, -1)  # refused requests use nothing
-        assert ab.ok("GET", f"{nid_path}/{read}")[k(p, "last_use_time")] != "None"
+            assert use_nonce(ab, nonces, read, "GET", sub).status_code == 200, sub
+        nonces["read"] = read
 
-        execute = nonce("EXECUTE")
-        sent = use(execute, "POST", "/messages", json={"message": "by nonce"})
+    def test_a_read_nonce_cannot_write_and_refusals_use_nothing(self, ab: Abaco, nonces: Scenario) -> None:
+        read = nonces.need("read")
+        refused(use_nonce(ab, nonces, read, "POST", "/messages", json={"message": "no"}), 400, LOW)
+        refused(use_nonce(ab, nonces, read, "PUT", json={"image": IMAGE}), 400, LOW)
+        assert uses_of(ab, nonces, read) == (3, -1)  # refused requests use nothing
+        assert ab.ok("GET", f"{nonces['path']}/{read}")[k(nonces["p"], "last_use_time")] != "None"
+
+    def test_an_execute_nonce_sends_a_message(self, ab: Abaco, nonces: Scenario) -> None:
+        execute = new_nonce(ab, nonces, "EXECUTE")
+        sent = use_nonce(ab, nonces, execute, "POST", "/messages", json={"message": "by nonce"})
         assert sent.status_code == 200, sent.text[:200]
-        for method, sub, body in (("PUT", "", {"image": IMAGE, "description": "nonce"}), ("DELETE", "", None),
-                                  ("POST", "/nonces", {"level": "UPDATE"}), ("DELETE", "/messages", None),
-                                  ("POST", "/permissions", {"user": ab.names["user2"], "level": "UPDATE"})):
-            refused(use(execute, method, sub, json=body), 400, low, method, sub)
-        assert ab.ok("GET", f"{p}/{aid}")[k(p, "description")] == ""  # still there, unchanged
-        execution = ab.ok("GET", f"{p}/{aid}/executions/{sent.json()['result'][k(p, 'execution_id')]}")
+        nonces["execute"], nonces["sent"] = execute, sent.json()["result"]
+
+    @pytest.mark.parametrize(("method", "sub", "body"), [
+        ("PUT", "", {"image": IMAGE, "description": "nonce"}), ("DELETE", "", None),
+        ("POST", "/nonces", {"level": "UPDATE"}), ("DELETE", "/messages", None),
+        ("POST", "/permissions", {"user": "user2", "level": "UPDATE"})],
+        ids=["update", "delete", "add-nonce", "clear-mailbox", "grant"])
+    def test_an_execute_nonce_does_nothing_more(self, ab: Abaco, nonces: Scenario, method: str, sub: str,
+                                                body: Any) -> None:
+        execute = nonces.need("execute")
+        if sub == "/permissions":
+            body = {**body, "user": ab.names["user2"]}
+        refused(use_nonce(ab, nonces, execute, method, sub, json=body), 400, LOW, method, sub)
+        assert ab.ok("GET", f"{nonces['p']}/{nonces['aid']}")[k(nonces["p"], "description")] == ""  # unchanged
+
+    def test_the_message_ran_as_the_nonce_owner(self, ab: Abaco, nonces: Scenario) -> None:
+        p, sent = nonces["p"], nonces.need("sent")
+        execution = ab.ok("GET", f"{p}/{nonces['aid']}/executions/{sent[k(p, 'execution_id')]}")
         assert execution["executor"] == ab.names["user"]  # the request ran as the nonce's owner (§16)
 
-        twice = nonce("READ", max_uses=2)
-        assert [use(twice, "GET").status_code for _ in range(2)] == [200, 200]
-        refused(use(twice, "GET"), 400, "No remaining uses left for this nonce.")
-        assert uses(twice) == (2, 0)
+    def test_a_nonce_stops_after_its_uses(self, ab: Abaco, nonces: Scenario) -> None:
+        twice = new_nonce(ab, nonces, "READ", max_uses=2)
+        assert [use_nonce(ab, nonces, twice, "GET").status_code for _ in range(2)] == [200, 200]
+        refused(use_nonce(ab, nonces, twice, "GET"), 400, "No remaining uses left for this nonce.")
+        assert uses_of(ab, nonces, twice) == (2, 0)
 
-        # scope: not on another actor, not on unscoped routes, not after deletion, not made up (§16)
-        refused(use(read, "GET", target=other), 400, "Nonce does not exist.")
+    def test_a_nonce_works_on_its_own_actor_only(self, ab: Abaco, nonces: Scenario) -> None:
+        # not on another actor, not on unscoped routes, not made up (§16)
+        p, read, other = nonces["p"], nonces.need("read"), nonces["other"]
+        refused(use_nonce(ab, nonces, read, "GET", target=other), 400, "Nonce does not exist.")
         refused(ab.call("GET", p, None, params={"x-nonce": read}), 400, "Not authorized.")
         refused(ab.call("POST", p, None, params={"x-nonce": read}, json={"image": IMAGE}), 400, "Not authorized.")
         assert ab.call("GET", f"{p}/search/actors", None, params={"x-nonce": read}).status_code == 404
-        refused(use(f"DEV_{other}", "GET"), 400, "Nonce does not exist.")
-        assert uses(read) == (3, -1)
+        refused(use_nonce(ab, nonces, f"DEV_{other}", "GET"), 400, "Nonce does not exist.")
+        assert uses_of(ab, nonces, read) == (3, -1)
 
-        # a token present means the nonce is ignored: the token's own rights apply, the nonce is not used
-        strong = nonce("UPDATE")
+    def test_a_token_present_means_the_nonce_is_ignored(self, ab: Abaco, nonces: Scenario) -> None:
+        # the token's own rights apply, the nonce is not used
+        p, aid = nonces["p"], nonces["aid"]
+        strong = new_nonce(ab, nonces, "UPDATE")
         refused(ab.call("GET", f"{p}/{aid}", "user2", params={"x-nonce": strong}), 400, DENIED)
         refused(ab.call("GET", f"{p}/{aid}", None, params={"x-nonce": strong},
                         headers={"Authorization": "Bearer not-a-jwt"}), 400, PREFIXES[p][1])
         ab.ok("GET", f"{p}/{aid}", params={"x-nonce": strong})
-        assert uses(strong) == (0, -1)
-        ab.ok("DELETE", f"{nid_path}/{strong}")
-        refused(use(strong, "PUT", json={"image": IMAGE}), 400, "Nonce does not exist.")
-    finally:
-        ab.call("DELETE", f"{p}/{aid}")
-        ab.call("DELETE", f"{p}/{other}")
+        assert uses_of(ab, nonces, strong) == (0, -1)
+        nonces["strong"] = strong
+
+    def test_a_deleted_nonce_is_dead(self, ab: Abaco, nonces: Scenario) -> None:
+        strong = nonces.need("strong")
+        ab.ok("DELETE", f"{nonces['path']}/{strong}")
+        refused(use_nonce(ab, nonces, strong, "PUT", json={"image": IMAGE}), 400, "Nonce does not exist.")
 
 
 def test_alias_nonces_work_on_alias_paths_only_and_stop_at_execute(ab: Abaco) -> None:

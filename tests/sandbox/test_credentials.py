@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from swan_jupyter.sandbox.abaco.app import ROUTES
+from tests.helpers import Scenario
 
 PREFIXES = {"/actors/v2": "v2", "/v3/actors": "v3", "/actors": "plain"}
 MISSING = {"v2": "No JWT or nonce provided.", "v3": "No access token found in the request."}
@@ -135,9 +136,8 @@ def test_every_route_refuses_requests_without_valid_credentials(world: World) ->
                     wanted = {INVALID[flavour]} if flavour != "plain" else set(INVALID.values())
                     assert resp.json()["message"] in wanted, (name, route.method, path, resp.json()["message"])
                     refused += 1
-    print(f"\n{len(ROUTES)} routes x {len(PREFIXES)} prefixes: {refused} requests without valid credentials, "
-          f"all refused with the spec's message")
-    assert refused >= len(ROUTES) * len(PREFIXES) * 11
+    assert refused >= len(ROUTES) * len(PREFIXES) * 11, (
+        f"{len(ROUTES)} routes x {len(PREFIXES)} prefixes: {refused} requests without valid credentials refused")
     assert _snapshot(world) == before  # nothing changed, nothing was queued
 
 
@@ -166,12 +166,13 @@ def test_orchestrator_routes_need_the_api_key(sandbox: dict[str, Any], tmp_path:
     tasks_before = requests.get(url + "/v2/task_list", params={"wallet_address": sandbox["chain"]["wallet"]["address"],
                                                               "size": 100},
                                 headers={"Authorization": f"Bearer {key}"}, timeout=30).json()["data"]["total"]
-    refused = 0
+    refused = pairs = 0
     protected = [r for r in table if r.path not in ORCHESTRATOR_OPEN]  # type: ignore[attr-defined]
     assert len(protected) >= 14
     for route in protected:
         path = route.path.replace("{task_uuid}", "00000000-0000-0000-0000-000000000000")  # type: ignore[attr-defined]
         for method in route.methods - {"HEAD"}:  # type: ignore[attr-defined]
+            pairs += 1
             for headers in ({}, {"Authorization": "Bearer sk-wrong"}, {"Authorization": f"Bearer {key[:-1]}"},
                             {"Authorization": key}, {"X-API-Key": key}):
                 resp = requests.request(method, url + path, headers=headers,
@@ -184,7 +185,8 @@ def test_orchestrator_routes_need_the_api_key(sandbox: dict[str, Any], tmp_path:
                                                        "size": 100},
                          headers={"Authorization": f"Bearer {key}"}, timeout=30).json()["data"]["total"]
     assert after == tasks_before  # no task was created by a refused request
-    print(f"\n{len(protected)} protected Orchestrator routes: {refused} requests without a valid API key refused")
+    assert refused == 5 * pairs, (
+        f"{len(protected)} protected Orchestrator routes: {refused} requests without a valid API key refused")
 
 
 # -- a second user ---------------------------------------------------------------------------------------------
@@ -245,8 +247,7 @@ def test_a_second_user_gets_exactly_the_level_granted(world: World, prefix: str)
         _grant(world, aid, "user2", "UPDATE")
         assert world.call("DELETE", f"{prefix}/{aid}", "user2").status_code == 200
         aid = ""
-        print(f"\n{flavour}: {checked} operation/level pairs checked for a second user")
-        assert checked == len(LEVELS) * len(OPERATIONS)
+        assert checked == len(LEVELS) * len(OPERATIONS), f"{flavour}: {checked} operation/level pairs checked"
     finally:
         if aid:
             world.call("DELETE", f"/actors/v2/{aid}")
@@ -277,58 +278,80 @@ def _uses(w: World, aid: str, nid: str) -> tuple[int, int]:
     return n["currentUses"], n["remainingUses"]
 
 
-@pytest.mark.parametrize("prefix", ["/actors/v2", "/v3/actors"])
-def test_a_nonce_does_no_more_than_its_level_and_uses(world: World, prefix: str) -> None:
+@pytest.fixture(scope="class", params=["/actors/v2", "/v3/actors"])
+def nonce_world(request: pytest.FixtureRequest, world: World) -> Iterator[Scenario]:
+    """TestANonceDoesNoMoreThanItsLevelAndUses on one prefix: an actor for the nonces and another one (both deleted at
+    the end)."""
     aid = _ok(world.call("POST", "/actors/v2", json={"image": "abacosamples/test", "name": "acl-nonce"}))["id"]
     other = _ok(world.call("POST", "/actors/v2", json={"image": "abacosamples/test", "name": "acl-other"}))["id"]
-    try:
-        def use(nid: str, method: str, sub: str = "", target: str = aid, body: Any = None) -> requests.Response:
-            return world.call(method, f"{prefix}/{target}{sub}", None, params={"x-nonce": nid}, json=body)
+    yield Scenario(prefix=request.param, aid=aid, other=other)
+    world.call("DELETE", f"/actors/v2/{aid}")
+    world.call("DELETE", f"/actors/v2/{other}")
 
+
+def _use(w: World, s: Scenario, nid: str, method: str, sub: str = "", target: str | None = None,
+         body: Any = None) -> requests.Response:
+    return w.call(method, f"{s['prefix']}/{target or s['aid']}{sub}", None, params={"x-nonce": nid}, json=body)
+
+
+class TestANonceDoesNoMoreThanItsLevelAndUses:
+    """Nonces on one actor, one rule per test (spec §16), on each prefix."""
+
+    @pytest.mark.parametrize("level", ["READ", "EXECUTE", "UPDATE"])
+    def test_a_nonce_allows_exactly_its_level(self, world: World, nonce_world: Scenario, level: str) -> None:
+        nid = _nonce(world, nonce_world["aid"], level)
+        ops = [(method, sub, body, needs) for method, sub, body, needs in OPERATIONS if "{eid}" not in sub]
         checked = 0
-        for level in ("READ", "EXECUTE", "UPDATE"):
-            nid = _nonce(world, aid, level)
-            for method, sub, body, needs in OPERATIONS:
-                if sub == "/executions/{eid}" or "{eid}" in sub:
-                    continue
-                resp = use(nid, method, sub, body=body)
-                if LEVELS.index(level) >= LEVELS.index(needs):
-                    assert resp.status_code == 200, (level, method, sub, resp.text[:200])
-                else:
-                    assert resp.status_code == 400, (level, method, sub, resp.text[:200])
-                    assert resp.json()["message"] == "Nonce does not have sufficient permissions level."
-                checked += 1
-            # never on another actor, never on unscoped routes
-            resp = use(nid, "GET", target=other)
-            assert resp.status_code == 400 and resp.json()["status"] == "error", resp.text
-            assert world.call("GET", prefix, None, params={"x-nonce": nid}).status_code == 400
-            assert world.call("GET", f"{prefix}/search/actors", None, params={"x-nonce": nid}).status_code == 404
-            checked += 3
-        # uses: a READ nonce with 3 uses allows three GETs; refused requests use nothing (spec §16)
-        nid = _nonce(world, aid, "READ", max_uses=3)
-        assert use(nid, "POST", "/messages", body={"n": 1}).status_code == 400
+        for method, sub, body, needs in ops:
+            resp = _use(world, nonce_world, nid, method, sub, body=body)
+            if LEVELS.index(level) >= LEVELS.index(needs):
+                assert resp.status_code == 200, (level, method, sub, resp.text[:200])
+            else:
+                assert resp.status_code == 400, (level, method, sub, resp.text[:200])
+                assert resp.json()["message"] == "Nonce does not have sufficient permissions level."
+            checked += 1
+        assert checked == len(ops) >= 12, f"{PREFIXES[nonce_world['prefix']]} {level}: {checked} operations checked"
+
+    @pytest.mark.parametrize("level", ["READ", "EXECUTE", "UPDATE"])
+    def test_a_nonce_works_on_its_own_actor_only(self, world: World, nonce_world: Scenario, level: str) -> None:
+        # never on another actor, never on unscoped routes
+        prefix, nid = nonce_world["prefix"], _nonce(world, nonce_world["aid"], level)
+        resp = _use(world, nonce_world, nid, "GET", target=nonce_world["other"])
+        assert resp.status_code == 400 and resp.json()["status"] == "error", resp.text
+        assert world.call("GET", prefix, None, params={"x-nonce": nid}).status_code == 400
+        assert world.call("GET", f"{prefix}/search/actors", None, params={"x-nonce": nid}).status_code == 404
+
+    def test_a_nonce_stops_after_its_uses(self, world: World, nonce_world: Scenario) -> None:
+        # a READ nonce with 3 uses allows three GETs; refused requests use nothing (spec §16)
+        nid = _nonce(world, nonce_world["aid"], "READ", max_uses=3)
+        assert _use(world, nonce_world, nid, "POST", "/messages", body={"n": 1}).status_code == 400
         for i in range(3):
-            assert use(nid, "GET").status_code == 200, i
-        last = use(nid, "GET")
+            assert _use(world, nonce_world, nid, "GET").status_code == 200, i
+        last = _use(world, nonce_world, nid, "GET")
         assert last.status_code == 400 and last.json()["message"] == "No remaining uses left for this nonce."
-        assert _uses(world, aid, nid) == (3, 0)
-        # an unlimited nonce counts its uses; a deleted nonce is dead; a made-up one does not exist
-        unlimited = _nonce(world, aid, "READ")
+        assert _uses(world, nonce_world["aid"], nid) == (3, 0)
+
+    def test_an_unlimited_nonce_counts_its_uses(self, world: World, nonce_world: Scenario) -> None:
+        unlimited = _nonce(world, nonce_world["aid"], "READ")
         for _ in range(3):
-            use(unlimited, "GET")
-        assert _uses(world, aid, unlimited) == (3, -1)
-        _ok(world.call("DELETE", f"/actors/v2/{aid}/nonces/{unlimited}"))
-        assert use(unlimited, "GET").status_code == 400
-        made_up = use("DEV_notanonce1234", "GET")
+            _use(world, nonce_world, unlimited, "GET")
+        assert _uses(world, nonce_world["aid"], unlimited) == (3, -1)
+        nonce_world["unlimited"] = unlimited
+
+    def test_a_deleted_nonce_is_dead(self, world: World, nonce_world: Scenario) -> None:
+        unlimited = nonce_world.need("unlimited")
+        _ok(world.call("DELETE", f"/actors/v2/{nonce_world['aid']}/nonces/{unlimited}"))
+        assert _use(world, nonce_world, unlimited, "GET").status_code == 400
+
+    def test_a_made_up_nonce_does_not_exist(self, world: World, nonce_world: Scenario) -> None:
+        made_up = _use(world, nonce_world, "DEV_notanonce1234", "GET")
         assert made_up.status_code == 400 and made_up.json()["message"] == "Nonce does not exist."
-        # a token wins over a nonce: user2's own (missing) rights apply, not the nonce's
-        strong = _nonce(world, aid, "UPDATE")
-        resp = world.call("GET", f"{prefix}/{aid}", "user2", params={"x-nonce": strong})
+
+    def test_a_token_wins_over_a_nonce(self, world: World, nonce_world: Scenario) -> None:
+        # user2's own (missing) rights apply, not the nonce's
+        strong = _nonce(world, nonce_world["aid"], "UPDATE")
+        resp = world.call("GET", f"{nonce_world['prefix']}/{nonce_world['aid']}", "user2", params={"x-nonce": strong})
         assert resp.status_code == 400 and "Not authorized" in resp.json()["message"]
-        print(f"\n{PREFIXES[prefix]}: {checked + 10} nonce checks")
-    finally:
-        world.call("DELETE", f"/actors/v2/{aid}")
-        world.call("DELETE", f"/actors/v2/{other}")
 
 
 def test_alias_nonces_need_the_alias_and_stop_at_execute(world: World) -> None:

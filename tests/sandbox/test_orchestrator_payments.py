@@ -20,6 +20,7 @@ from web3 import Web3
 from swan_jupyter.sandbox.chain import ChainProcess, amount_due, faucet, send_transaction, start_chain
 from swan_jupyter.sandbox.orchestrator import catalogue as cat
 from swan_jupyter.sandbox.orchestrator.routes import swan
+from tests.helpers import Scenario
 from tests.sandbox.orchestrator_tools import SUBMIT4, Emulator, Wallet, fake_uuid, wallet_key
 
 TIME_SCALE = 120.0  # one real second = two task-minutes: jobs run after 1 s, one hour lasts 30 s
@@ -62,71 +63,136 @@ def refused(answer: dict[str, Any], needle: str) -> None:
     assert needle in answer["message"], answer["message"]
 
 
-def test_full_lifecycle_create_pay_run_renew_terminate_refund(emu: Emulator, wallet: Wallet,
-                                                              chain: ChainProcess) -> None:
-    start_balance = wallet.balance()
-    task = emu.create(wallet.address, duration=5400, region="Quebec-CA")
-    tx = wallet.pay_task(task)
-    assert wallet.balance() == start_balance - 720_000_000_000_000_000
+@pytest.fixture(scope="class")
+def story(emu: Emulator) -> Iterator[Scenario]:
+    """The task of TestFullLifecycle and what its steps saw; the task is terminated at the end if a step failed."""
+    story = Scenario()
+    yield story
+    if "task" in story and "terminated" not in story:
+        emu.post("/terminate_task", {"task_uuid": story["task"]["uuid"]})
 
-    order = validate(emu, task["uuid"], tx)
-    assert order["status"] == "success" and order["message"] == "Query order status success."
-    assert order["data"]["order_type"] == "Creation" and order["data"]["status"] == "pending_payment_confirm"
-    assert order["data"]["tx_hash"] == tx and order["data"]["duration"] == 5400
-    assert validate(emu, task["uuid"], tx)["data"]["uuid"] == order["data"]["uuid"]  # idempotent per hash
-    early = emu.info(task["uuid"])
-    assert early["task"]["status"] in ("created", "accepting_bids") and early["task"]["tx_hash"] == tx
-    assert early["task"]["task_detail"]["amount"] == "0.72"
 
-    info = emu.wait_status(task["uuid"], "completed", timeout=20)
-    assert [j["status"] for j in info["jobs"]] == ["Running"] * 3
-    assert len({j["cp_account_address"] for j in info["jobs"]}) == 3 and len(info["computing_providers"]) == 3
-    assert info["config_orders"][0]["status"] == "payment_consumed"
-    for job in info["jobs"]:
-        page = requests.get(job["job_real_uri"], timeout=5)
-        assert page.status_code == 200 and task["uuid"] in page.text
-    end_before = info["task"]["end_at"]
+class TestFullLifecycle:
+    """Create, pay, validate, run, renew, terminate and refund one task, one step per test, in order."""
 
-    renew_tx = wallet.pay_task(task, 3600, renew=True)
-    renewal = emu.post("/v2/extend_task", {"task_uuid": task["uuid"], "duration": 3600, "tx_hash": renew_tx})
-    assert renewal["status"] == "success", renewal
-    assert renewal["data"]["config_order"]["order_type"] == "Renewal"
-    assert renewal["data"]["task"]["task_detail"]["duration"] == 9000
-    assert renewal["data"]["task"]["end_at"] - end_before in (29, 30, 31)  # 3600 task-s at scale 120
-    again = emu.post("/v2/extend_task", {"task_uuid": task["uuid"], "duration": 3600, "tx_hash": renew_tx})
-    assert again["data"]["config_order"]["uuid"] == renewal["data"]["config_order"]["uuid"]
-    assert emu.info(task["uuid"])["task"]["task_detail"]["duration"] == 9000  # not extended twice
-    for hash_, kind in ((tx, "Creation"), (renew_tx, "Renewal")):
-        status = emu.post("/v2/config_order_status", {"task_uuid": task["uuid"], "tx_hash": hash_})
-        assert status["data"]["order_type"] == kind
-    review = emu.post("/claim_review", {"task_uuid": task["uuid"]})["data"]
-    assert review["uptime"] == 1.0 and review["refunded"] is False
-    provider_rows = [p for p in emu.get("/provider/payments")["data"]["payments"] if p["task_uuid"] == task["uuid"]]
-    assert len(provider_rows) == 6 and provider_rows[0]["amount"] == "0.24"
+    def test_paying_takes_the_price(self, emu: Emulator, wallet: Wallet, story: Scenario) -> None:
+        story["start_balance"] = start_balance = wallet.balance()
+        story["task"] = task = emu.create(wallet.address, duration=5400, region="Quebec-CA")
+        story["tx"] = wallet.pay_task(task)
+        assert wallet.balance() == start_balance - 720_000_000_000_000_000
 
-    paid_balance = wallet.balance()
-    assert paid_balance == start_balance - 1_200_000_000_000_000_000
-    answer = emu.post("/terminate_task", {"task_uuid": task["uuid"]})
-    assert answer == {"data": {"retryable": False, "task_status": "terminate_pending"},
-                      "message": "Task termination is queued", "status": "success"}
-    final = emu.info(task["uuid"])
-    assert final["task"]["status"] == "terminated" and [j["status"] for j in final["jobs"]] == ["Cancelled"] * 3
-    refund = wallet.balance() - paid_balance
-    assert refund == int(Decimal(final["task"]["refund_amount"]) * 10**18)
-    # at most what was paid, at least what remained after a generous allowance for the test's own latency
-    assert 0 < refund <= 1_200_000_000_000_000_000
-    assert refund >= PRICE_048 * (9000 - 20 * TIME_SCALE) // 3600
-    refund_tx = final["config_orders"][-1]["refund_tx_hash"]
-    receipt = wallet.w3.eth.get_transaction_receipt(refund_tx)
-    assert receipt["status"] == 1 and receipt["to"].lower() == chain.info.client_payment.lower()
-    assert wallet.payment.functions.refundedAmount(task["uuid"]).call() == refund
-    assert requests.get(final["jobs"][0]["job_real_uri"], timeout=5).status_code == 410
-    refused(emu.post("/terminate_task", {"task_uuid": task["uuid"]}), "already terminated")
-    late_renewal = wallet.pay_task(task, 3600, renew=True)
-    refused(emu.post("/v2/extend_task", {"task_uuid": task["uuid"], "duration": 3600, "tx_hash": late_renewal}),
-            "is terminated")
-    listed = emu.get("/v2/task_list", {"wallet_address": wallet.address.lower(), "size": 50})["data"]["list"]
-    assert task["uuid"] in [item["task"]["uuid"] for item in listed]
+    def test_validation_records_the_creation_order(self, emu: Emulator, story: Scenario) -> None:
+        task, tx = story.need("task"), story.need("tx")
+        story["order"] = order = validate(emu, task["uuid"], tx)
+        assert order["status"] == "success" and order["message"] == "Query order status success."
+        assert order["data"]["order_type"] == "Creation" and order["data"]["status"] == "pending_payment_confirm"
+        assert order["data"]["tx_hash"] == tx and order["data"]["duration"] == 5400
+
+    def test_validation_is_idempotent_per_hash(self, emu: Emulator, story: Scenario) -> None:
+        task, tx, order = story.need("task"), story.need("tx"), story.need("order")
+        assert validate(emu, task["uuid"], tx)["data"]["uuid"] == order["data"]["uuid"]
+
+    def test_the_paid_task_shows_its_payment_before_it_runs(self, emu: Emulator, story: Scenario) -> None:
+        task, tx = story.need("task"), story.need("tx")
+        early = emu.info(task["uuid"])
+        assert early["task"]["status"] in ("created", "accepting_bids") and early["task"]["tx_hash"] == tx
+        assert early["task"]["task_detail"]["amount"] == "0.72"
+
+    def test_the_task_runs_three_jobs(self, emu: Emulator, story: Scenario) -> None:
+        task = story.need("task")
+        story["running"] = info = emu.wait_status(task["uuid"], "completed", timeout=20)
+        assert [j["status"] for j in info["jobs"]] == ["Running"] * 3
+        assert len({j["cp_account_address"] for j in info["jobs"]}) == 3 and len(info["computing_providers"]) == 3
+        assert info["config_orders"][0]["status"] == "payment_consumed"
+
+    def test_the_job_pages_answer(self, story: Scenario) -> None:
+        task, info = story.need("task"), story.need("running")
+        for job in info["jobs"]:
+            page = requests.get(job["job_real_uri"], timeout=5)
+            assert page.status_code == 200 and task["uuid"] in page.text
+
+    def test_renewal_extends_the_task(self, emu: Emulator, wallet: Wallet, story: Scenario) -> None:
+        task, end_before = story.need("task"), story.need("running")["task"]["end_at"]
+        story["renew_tx"] = renew_tx = wallet.pay_task(task, 3600, renew=True)
+        story["renewal"] = renewal = emu.post("/v2/extend_task", {"task_uuid": task["uuid"], "duration": 3600,
+                                                                  "tx_hash": renew_tx})
+        assert renewal["status"] == "success", renewal
+        assert renewal["data"]["config_order"]["order_type"] == "Renewal"
+        assert renewal["data"]["task"]["task_detail"]["duration"] == 9000
+        assert renewal["data"]["task"]["end_at"] - end_before in (29, 30, 31)  # 3600 task-s at scale 120
+
+    def test_renewal_is_idempotent_per_hash(self, emu: Emulator, story: Scenario) -> None:
+        task, renew_tx, renewal = story.need("task"), story.need("renew_tx"), story.need("renewal")
+        again = emu.post("/v2/extend_task", {"task_uuid": task["uuid"], "duration": 3600, "tx_hash": renew_tx})
+        assert again["data"]["config_order"]["uuid"] == renewal["data"]["config_order"]["uuid"]
+        assert emu.info(task["uuid"])["task"]["task_detail"]["duration"] == 9000  # not extended twice
+
+    def test_order_status_by_hash(self, emu: Emulator, story: Scenario) -> None:
+        task = story.need("task")
+        for hash_, kind in ((story.need("tx"), "Creation"), (story.need("renew_tx"), "Renewal")):
+            status = emu.post("/v2/config_order_status", {"task_uuid": task["uuid"], "tx_hash": hash_})
+            assert status["data"]["order_type"] == kind
+
+    def test_claim_review(self, emu: Emulator, story: Scenario) -> None:
+        review = emu.post("/claim_review", {"task_uuid": story.need("task")["uuid"]})["data"]
+        assert review["uptime"] == 1.0 and review["refunded"] is False
+
+    def test_provider_payments(self, emu: Emulator, story: Scenario) -> None:
+        task = story.need("task")
+        provider_rows = [p for p in emu.get("/provider/payments")["data"]["payments"] if p["task_uuid"] == task["uuid"]]
+        assert len(provider_rows) == 6 and provider_rows[0]["amount"] == "0.24"
+
+    def test_the_wallet_paid_creation_and_renewal(self, wallet: Wallet, story: Scenario) -> None:
+        start_balance = story.need("start_balance")
+        story.need("renewal")
+        story["paid_balance"] = paid_balance = wallet.balance()
+        assert paid_balance == start_balance - 1_200_000_000_000_000_000
+
+    def test_terminate_is_queued(self, emu: Emulator, story: Scenario) -> None:
+        task = story.need("task")
+        answer = emu.post("/terminate_task", {"task_uuid": task["uuid"]})
+        story["terminated"] = True
+        assert answer == {"data": {"retryable": False, "task_status": "terminate_pending"},
+                          "message": "Task termination is queued", "status": "success"}
+
+    def test_terminated_task_cancels_its_jobs(self, emu: Emulator, story: Scenario) -> None:
+        task = story.need("task")
+        story.need("terminated")
+        story["final"] = final = emu.info(task["uuid"])
+        assert final["task"]["status"] == "terminated" and [j["status"] for j in final["jobs"]] == ["Cancelled"] * 3
+
+    def test_the_refund_is_what_remained(self, wallet: Wallet, story: Scenario) -> None:
+        final, paid_balance = story.need("final"), story.need("paid_balance")
+        story["refund"] = refund = wallet.balance() - paid_balance
+        assert refund == int(Decimal(final["task"]["refund_amount"]) * 10**18)
+        # at most what was paid, at least what remained after a generous allowance for the test's own latency
+        assert 0 < refund <= 1_200_000_000_000_000_000
+        assert refund >= PRICE_048 * (9000 - 20 * TIME_SCALE) // 3600
+
+    def test_the_refund_is_on_chain(self, wallet: Wallet, chain: ChainProcess, story: Scenario) -> None:
+        task, final, refund = story.need("task"), story.need("final"), story.need("refund")
+        receipt = wallet.w3.eth.get_transaction_receipt(final["config_orders"][-1]["refund_tx_hash"])
+        assert receipt["status"] == 1 and receipt["to"].lower() == chain.info.client_payment.lower()
+        assert wallet.payment.functions.refundedAmount(task["uuid"]).call() == refund
+
+    def test_the_job_pages_are_gone(self, story: Scenario) -> None:
+        assert requests.get(story.need("final")["jobs"][0]["job_real_uri"], timeout=5).status_code == 410
+
+    def test_terminating_again_is_refused(self, emu: Emulator, story: Scenario) -> None:
+        story.need("terminated")
+        refused(emu.post("/terminate_task", {"task_uuid": story.need("task")["uuid"]}), "already terminated")
+
+    def test_renewing_a_terminated_task_is_refused(self, emu: Emulator, wallet: Wallet, story: Scenario) -> None:
+        task = story.need("task")
+        story.need("terminated")
+        late_renewal = wallet.pay_task(task, 3600, renew=True)
+        refused(emu.post("/v2/extend_task", {"task_uuid": task["uuid"], "duration": 3600, "tx_hash": late_renewal}),
+                "is terminated")
+
+    def test_the_task_is_listed(self, emu: Emulator, wallet: Wallet, story: Scenario) -> None:
+        task = story.need("task")
+        listed = emu.get("/v2/task_list", {"wallet_address": wallet.address.lower(), "size": 50})["data"]["list"]
+        assert task["uuid"] in [item["task"]["uuid"] for item in listed]
 
 
 def test_a_task_finishes_at_its_end(chain: ChainProcess, wallet: Wallet, tmp_path: Path) -> None:

@@ -98,13 +98,26 @@ def test_sandbox_json_records_the_trust_options(sandbox: dict[str, Any], trusted
         host.start(trusted["host"]["state_dir"], chain=False)
 
 
-def test_the_options_on_the_command_line() -> None:
-    from swan_jupyter.cli import _parser
+def test_the_options_on_the_command_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from swan_jupyter.cli import main
 
-    args = _parser().parse_args(["sandbox", "start", "--jwt-assertion", "--local-code-users", "user,admin"])
-    assert args.jwt_assertion is True and args.local_code_users == "user,admin"
-    args = _parser().parse_args(["sandbox", "serve"])
-    assert args.jwt_assertion is False and args.local_code_users is None
+    calls: dict[str, dict[str, Any]] = {}
+
+    def start(state: Any, **options: Any) -> dict[str, Any]:
+        calls["start"] = options
+        return {"host": {"state_dir": str(tmp_path)}}
+
+    def serve(state: Any, **options: Any) -> None:
+        calls["serve"] = options
+
+    monkeypatch.setattr(host, "start", start)  # what the command asks the host for, nothing started
+    monkeypatch.setattr(host, "serve", serve)
+    monkeypatch.setattr(host, "status", lambda state: {"running": True})
+    monkeypatch.setattr(host, "format_status", lambda report: "running")
+    assert main(["sandbox", "start", "--jwt-assertion", "--local-code-users", "user,admin"]) == 0
+    assert calls["start"]["jwt_assertion"] is True and calls["start"]["local_code_users"] == "user,admin"
+    assert main(["sandbox", "serve"]) == 0
+    assert calls["serve"]["jwt_assertion"] is False and calls["serve"]["local_code_users"] is None
     cmd = host.serve_command(Path("/s"), 1.0, True, host.trust_settings(True, "user2"))
     assert cmd[cmd.index("--local-code-users") + 1] == "testotheruser" and "--jwt-assertion" in cmd
     cmd = host.serve_command(Path("/s"), 1.0, True, host.trust_settings(False, "none"))
