@@ -4,8 +4,8 @@ Starts its own sandbox (temporary state folder; stopped at the end), seeds ``--a
 ``--executions`` real executions in total through the public API (messages to the fast ``abacosamples/test``
 image, sent concurrently; the seeding time is reported separately), then times the same table built:
 
-* with this client (median of ``--repeat`` runs): ``execution_metrics(client)`` (search API, paged) and ``method="details"`` (summaries,
-  then one GET per execution over the pooled session, concurrently);
+* with this client: ``execution_metrics(client)`` (search API, paged; median of ``--repeat`` runs) and
+  ``method="details"`` (summaries, then one GET per execution over the pooled session, concurrently);
 * with agavepy 0.9.5 (``benchmarks/.venvs/agavepy``) as its users do: ``ag.actors.list()``, then
   ``listExecutions`` and ``getExecution`` for each execution (v2 server, camelCase);
 * with tapipy 25.x (``benchmarks/.venvs/tapipy``): ``list_actors``, ``list_executions``, ``get_execution``.
