@@ -120,6 +120,30 @@ def test_map_in_order_and_unordered(sq: FunctionHandle, capsys: pytest.CaptureFi
     assert stars["result"].tolist() == [9, 16]
 
 
+def test_a_map_polls_each_call_a_few_times_not_in_a_busy_loop(client: Actors) -> None:
+    """The polls are paced by the calls already seen: after the first ones, a call is looked at a few times,
+    not every 20 ms of its queueing and running (each look is a request the server serves)."""
+    handle = client.function(square, workers=2)
+    polls = 0
+    lock = threading.Lock()
+    get_execution = client.get_execution
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal polls
+        with lock:
+            polls += 1
+        return get_execution(*args, **kwargs)
+
+    handle.map(range(4), progress_after=-1, verbose=False)  # what the pace learns from
+    client.get_execution = counted  # type: ignore[method-assign]
+    try:
+        frame = handle.map(range(16), max_in_flight=4, progress_after=-1, verbose=False)
+    finally:
+        del client.get_execution
+    assert (frame["status"] == "ok").all()
+    assert polls / 16 <= 6.0, f"{polls} polls for 16 calls"
+
+
 def test_a_failure_in_the_middle_of_a_map_is_a_row(client: Actors, capsys: pytest.CaptureFixture[str]) -> None:
     handle = client.function(fails_on_five, workers=4)
     frame = handle.map(range(10), progress_after=-1)

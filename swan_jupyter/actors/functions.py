@@ -53,6 +53,7 @@ from ..errors import (
     ValidationError,
 )
 from .execution import FINAL_STATUSES
+from .polling import Pace
 from .records import Progress
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ class FunctionHandle:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._warned_version = False
+        self._pace = Pace()  # polls paced by the turnarounds of this handle's calls
 
     @property
     def name(self) -> str:
@@ -265,9 +267,11 @@ class FunctionHandle:
             outcome.status, outcome.error = "error", f"not sent: {exc.message}"
             return outcome
         outcome.execution_id = ex.id
-        deadline = time.monotonic() + per_call
-        interval = 0.02
+        sent_at = time.monotonic()
+        deadline = sent_at + per_call
+        delays = self._pace.delays()
         try:
+            cancel.wait(min(next(delays), per_call))  # most of the typical turnaround before the first look
             while True:
                 if cancel.is_set():
                     outcome.status, outcome.error = "cancelled", "interrupted"
@@ -279,6 +283,7 @@ class FunctionHandle:
                     info = None  # a lost poll: poll again until the deadline
                 if info is not None and info.status in FINAL_STATUSES:
                     outcome.info = info
+                    self._pace.observe(time.monotonic() - sent_at)
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -288,8 +293,7 @@ class FunctionHandle:
                     with contextlib.suppress(SwanJupyterError):
                         outcome.info = self.client.get_execution(self.actor_id, ex.id)
                     return outcome
-                time.sleep(min(interval, remaining))
-                interval = min(0.5, interval * 1.5)
+                cancel.wait(min(next(delays), remaining))  # an interrupt ends the wait at once
         except KeyboardInterrupt:  # a direct call interrupted in the kernel's main thread
             outcome.left = self._stop_one(ex.id)
             raise
