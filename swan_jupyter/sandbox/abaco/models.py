@@ -183,6 +183,41 @@ def next_cron(schedule: str, now: float) -> str:
     return start
 
 
+def _environment(body: dict[str, Any], flavour: Flavour | None) -> Doc:
+    """The body's ``default_environment``: an object, or its JSON text (empty text and null read as ``{}``)."""
+    env = field(body, "default_environment")
+    if isinstance(env, str):
+        try:
+            env = json.loads(env) if env.strip() else {}
+        except ValueError:
+            raise _invalid("default_environment", flavour) from None
+    if env is None:
+        env = {}
+    if not isinstance(env, dict):
+        raise _invalid("default_environment", flavour)
+    return {str(k): v for k, v in env.items()}  # kept as given, like Mongo keeps it
+
+
+def _hints(body: dict[str, Any], post: bool, flavour: Flavour | None) -> list[str]:
+    """The body's ``hints``: a list of strings, or one comma-separated string; no quotes, braces or brackets."""
+    hints = field(body, "hints")
+    if hints is None:
+        hints = []
+    if isinstance(hints, str):
+        hints = [h.strip() for h in hints.split(",") if h.strip()]
+    if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
+        raise _invalid("hints", flavour)
+    for hint in hints:
+        for char in HINT_FORBIDDEN:
+            if char in hint:
+                # controllers.py: inside validate_post's try on POST (a 400 DAOError), outside any try on PUT
+                text = f"Hints must be simple stings or numbers, no lists or dicts. Error character: {char}"
+                if post:
+                    raise AbacoError(UNPROCESSABLE + text)
+                raise AbacoError(BAD_REQUEST_500 + text, 500)
+    return hints
+
+
 def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavour | None = None,
                      queues: tuple[str, ...] = QUEUES, now: float = 0.0) -> Doc:
     """Validate a POST (``existing`` None) or PUT body into actor fields; PUT is a full replacement.
@@ -206,33 +241,8 @@ def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavou
     for name in INT_FIELDS:
         if has_field(body, name) and field(body, name) not in (None, ""):
             fields[name] = parse_int(field(body, name), name, flavour)
-    env = field(body, "default_environment")
-    if isinstance(env, str):
-        try:
-            env = json.loads(env) if env.strip() else {}
-        except ValueError:
-            raise _invalid("default_environment", flavour) from None
-    if env is None:
-        env = {}
-    if not isinstance(env, dict):
-        raise _invalid("default_environment", flavour)
-    fields["default_environment"] = {str(k): v for k, v in env.items()}  # kept as given, like Mongo keeps it
-    hints = field(body, "hints")
-    if hints is None:
-        hints = []
-    if isinstance(hints, str):
-        hints = [h.strip() for h in hints.split(",") if h.strip()]
-    if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
-        raise _invalid("hints", flavour)
-    for hint in hints:
-        for char in HINT_FORBIDDEN:
-            if char in hint:
-                # controllers.py: inside validate_post's try on POST (a 400 DAOError), outside any try on PUT
-                text = f"Hints must be simple stings or numbers, no lists or dicts. Error character: {char}"
-                if existing is None:
-                    raise AbacoError(UNPROCESSABLE + text)
-                raise AbacoError(BAD_REQUEST_500 + text, 500)
-    fields["hints"] = hints
+    fields["default_environment"] = _environment(body, flavour)
+    fields["hints"] = _hints(body, existing is None, flavour)
     if fields["max_workers"] is not None and fields["max_workers"] < 1:
         raise _invalid("max_workers", flavour)
     if not fields["stateless"] and fields["max_workers"] is not None and fields["max_workers"] > 1:

@@ -151,6 +151,41 @@ def received_since(params: list[tuple[str, str]], flavour: Flavour) -> float | N
     return max(bounds) if bounds else None
 
 
+def _filter(key: str, value: str, flavour: Flavour) -> tuple[str, str, Any]:
+    """One filter parameter as ``(snake_case key, operator, value to compare with)``; a key without a known
+    operator suffix is an equality."""
+    name, _, op = key.rpartition(".")
+    if not name or op not in OPERATORS:
+        name, op = key, "eq"
+    if flavour.camel:  # only the first segment of a dotted key (models.py master 74-80, dict_to_under)
+        head, dot, tail = name.partition(".")
+        name = camel_to_under(head) + dot + tail
+    want: Any
+    if op in ("like", "nlike"):
+        want = value
+        try:
+            re.compile(value)
+        except re.error:
+            raise AbacoError(f"Invalid regular expression for {key}: {value!r}.") from None
+    elif op in ("in", "nin"):
+        try:
+            want = json.loads(value)
+        except ValueError:
+            raise AbacoError(f"The value of {key} must be a JSON list.") from None
+        if not isinstance(want, list):
+            raise AbacoError(f"The value of {key} must be a JSON list.")
+        if any(t in name for t in TIME_KEYS):
+            want = [_parse_time(str(v)) for v in want]
+    elif op == "between":
+        parts = value.split(",")
+        if len(parts) != 2:
+            raise AbacoError(f"The value of {key} must be two values separated by a comma.")
+        want = [_coerce(name, p) for p in parts]
+    else:
+        want = _coerce(name, value)
+    return name, op, want
+
+
 def run_search(records: Sequence[tuple[Doc, Doc | Callable[[], Doc]]], params: list[tuple[str, str]],
                flavour: Flavour) -> Doc:
     """Filter, rank and page ``(raw, display)`` records; returns the search envelope's ``result``.
@@ -174,36 +209,7 @@ def run_search(records: Sequence[tuple[Doc, Doc | Callable[[], Doc]]], params: l
         elif key == "x-nonce":
             continue
         else:
-            name, _, op = key.rpartition(".")
-            if not name or op not in OPERATORS:
-                name, op = key, "eq"
-            if flavour.camel:  # only the first segment of a dotted key (models.py master 74-80, dict_to_under)
-                head, dot, tail = name.partition(".")
-                name = camel_to_under(head) + dot + tail
-            want: Any
-            if op in ("like", "nlike"):
-                want = value
-                try:
-                    re.compile(value)
-                except re.error:
-                    raise AbacoError(f"Invalid regular expression for {key}: {value!r}.") from None
-            elif op in ("in", "nin"):
-                try:
-                    want = json.loads(value)
-                except ValueError:
-                    raise AbacoError(f"The value of {key} must be a JSON list.") from None
-                if not isinstance(want, list):
-                    raise AbacoError(f"The value of {key} must be a JSON list.")
-                if any(t in name for t in TIME_KEYS):
-                    want = [_parse_time(str(v)) for v in want]
-            elif op == "between":
-                parts = value.split(",")
-                if len(parts) != 2:
-                    raise AbacoError(f"The value of {key} must be two values separated by a comma.")
-                want = [_coerce(name, p) for p in parts]
-            else:
-                want = _coerce(name, value)
-            filters.append((name, op, want))
+            filters.append(_filter(key, value, flavour))
     matched: list[tuple[int, Doc | Callable[[], Doc]]] = []
     for raw, shown in records:
         if not all(_compare(op, lookup(raw, name), want) for name, op, want in filters):
