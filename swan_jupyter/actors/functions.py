@@ -53,27 +53,26 @@ from ..errors import (
     ValidationError,
 )
 from .execution import FINAL_STATUSES
-from .records import Progress
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from .client import Actors
-
 from .function_calls import (
     ACTOR_PREFIX,
     CALL_STATUSES,
     DEFAULT_IMAGE,
     CallOutcome,
     MapInterrupted,
-    _is_loopback,
-    _minor,
-    _short_repr,
-    _tail,
     encode_call,
+    image_python,
     kernel_python,
+    log_tail,
+    minor_version,
     pickle_function,
+    short_repr,
 )
+from .records import Progress
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .client import Actors
 
 
 class FunctionHandle:
@@ -206,7 +205,7 @@ class FunctionHandle:
         except KeyboardInterrupt:
             cancel.set()
             left = self._stop_all(running, outcomes)
-            outcomes += [CallOutcome(i, _short_repr(items[i])) for i in range(next_item, len(items))]
+            outcomes += [CallOutcome(i, short_repr(items[i])) for i in range(next_item, len(items))]
             pool.shutdown(wait=True)
             progress.close()
             frame = map_frame(outcomes, ordered=ordered)
@@ -224,7 +223,7 @@ class FunctionHandle:
         return frame
 
     def _item(self, index: int, item: Any, star: bool, per_call: float, cancel: threading.Event) -> CallOutcome:
-        arg = _short_repr(item)
+        arg = short_repr(item)
         if cancel.is_set():
             return CallOutcome(index, arg, actor_id=self.actor_id)
         args = tuple(item) if star else (item,)
@@ -333,7 +332,7 @@ class FunctionHandle:
             outcome.error = ("the execution ended without a result" + code if raw is None
                              else "the actor answered something that is not a function result")
         with contextlib.suppress(SwanJupyterError):
-            outcome.log_tail = _tail(self.client.get_logs(self.actor_id, execution_id))
+            outcome.log_tail = log_tail(self.client.get_logs(self.actor_id, execution_id))
 
     def _stop_one(self, execution_id: str) -> str | None:
         """Stop one execution if it runs; its status when it may still run or wait, None when nothing is left."""
@@ -359,7 +358,7 @@ class FunctionHandle:
     def _note_python(self, version: Any) -> None:
         if not isinstance(version, list | tuple) or len(version) < 2:
             return
-        remote = _minor(version)
+        remote = minor_version(version)
         self.remote_python = ".".join(str(v) for v in version)
         if remote != kernel_python() and not self._warned_version:
             self._warned_version = True
@@ -440,22 +439,7 @@ def make_function(
         raise ValidationError(f"workers must be at least 1, not {workers!r}.")
     if timeout <= 0:
         raise ValidationError("timeout must be a positive number of seconds.")
-    kernel = kernel_python()
-    if python_version is None and _is_loopback(client.base_url):
-        python_version = kernel  # the sandbox runs py3_func with its own interpreter; results confirm it
-    if python_version is None:
-        warnings.warn(f"The Python version of image {image} is not known (pass python_version=...): this kernel "
-                      f"runs {kernel}, and cloudpickle payloads do not load across minor versions.",
-                      RuntimeWarning, stacklevel=3)
-    elif _minor(python_version) != kernel and not allow_version_mismatch:
-        raise ValidationError(
-            f"Image {image} runs Python {python_version} and this kernel {kernel}: cloudpickle does not travel "
-            f"across minor versions, so calls would fail remotely.",
-            hint=f"Use an image with Python {kernel} (or a kernel with {python_version}); "
-                 f"allow_version_mismatch=True sends anyway.")
-    elif _minor(python_version) != kernel:
-        warnings.warn(f"Image {image} runs Python {python_version}, this kernel {kernel}: calls may fail "
-                      f"remotely (cloudpickle does not travel across minor versions).", RuntimeWarning, stacklevel=3)
+    python_version = image_python(image, python_version, client.base_url, allow_version_mismatch)
     blob = pickle_function(fn)  # refused before any request
     limit = int(max_message_bytes if max_message_bytes is not None else client.max_binary_bytes)
     if actor is not None:
