@@ -57,7 +57,9 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 USER_AGENT = f"swan-jupyter/{__version__} python-requests/{requests.__version__}"
 
-# Abaco's authentication failures arrive as HTTP 400 with these messages (spec abaco.md section 4).
+# Abaco's authentication failures arrive as HTTP 400 with these messages: TACC/abaco actors/auth.py
+# (check_nonce) and actors/models.py (Nonce.check_and_redeem_nonce), agaveflask's auth.py (check_jwt) for v2,
+# tapipy-tapisservice's tapisservice/auth.py (validate_request_token, validate_token) for v3.
 _ABACO_AUTH_MESSAGES = (
     "No JWT or nonce provided",
     "Invalid JWT",

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 BASE_PATHS: dict[str, str] = {"v2": "/actors/v2", "v3": "/v3/actors"}
 
-#: Fields of an actor description a PUT must repeat (spec §9.1: PUT is a full replacement).
+#: Fields of an actor description a PUT must repeat: PUT is a full replacement, omitted fields take the request
+#: parser's defaults (TACC/abaco actors/controllers.py, ActorResource.validate_put; models.py, Actor.request_parser).
 UPDATABLE_FIELDS = (
     "image", "name", "description", "stateless", "token", "default_environment", "hints", "link", "webhook",
     "privileged", "max_workers", "mem_limit", "max_cpus", "use_container_uid", "queue", "log_ex",
@@ -146,7 +147,8 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
     # -- actors ----------------------------------------------------------------------------------------------
 
     def list(self, limit: int | None = None, offset: int | None = None) -> list[Actor]:
-        """Actors you can read. ``limit``/``offset`` page client-side (Abaco has no real paging, spec §8.1)."""
+        """Actors you can read. ``limit``/``offset`` page client-side: Abaco has no real paging, any query parameter
+        but ``x-nonce`` turns the list into a search (TACC/abaco actors/controllers.py, ActorsResource.get)."""
         items = self.transport.get("") or []
         actors = [Actor.from_wire(i) for i in items]
         start = offset or 0
@@ -184,7 +186,8 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
         token = body.get("token")
         if isinstance(token, str):
             body["token"] = token.lower() == "true"
-        # Server defaults that a non-privileged user may not send explicitly (spec §4 privileged checks).
+        # Server defaults a non-privileged user does not send back: Abaco refuses a truthy ``queue`` from them
+        # (TACC/abaco actors/auth.py, check_privileged; ``privileged: false`` would pass there).
         if body.get("queue") == "default" and "queue" not in merged:
             body.pop("queue")
         if body.get("privileged") is False and "privileged" not in merged:

@@ -2,7 +2,8 @@
 
 A function actor runs the ``abacosamples/py3_func`` image (Abaco's ``samples/py3_func``): its binary message is
 ``cloudpickle.dumps({"func": f, "args": [...], "kwargs": {...}})`` and the value of ``f(*args, **kwargs)`` comes
-back cloudpickled through the execution's **results queue** (spec §13-14). :meth:`Actors.function
+back cloudpickled through the execution's **results queue** (TACC/abaco samples/py3_func/call_f.py,
+``send_python_result``; actors/controllers.py, ActorExecutionResultsResource.get). :meth:`Actors.function
 <swan_jupyter.actors.Actors.function>` gives a :class:`FunctionHandle` on such an actor::
 
     square = client.function(lambda x: x * x, workers=4)

@@ -28,7 +28,8 @@ class SearchCalls:
 
     def search(self, kind: str, filters: Mapping[str, Any] | None = None, limit: int | None = None,
                skip: int | None = None) -> SearchPage:
-        """One page of ``GET /actors/search/{kind}`` (spec §8.2), as models with the server's paging figures.
+        """One page of ``GET /actors/search/{kind}`` (TACC/abaco actors/models.py, Search), as models with the
+        server's paging figures.
 
         ``kind`` is ``actors``, ``workers``, ``executions`` or ``logs``. ``filters`` use Abaco's syntax with
         snake_case keys: ``{"status": "COMPLETE"}``, ``{"runtime.gt": 1}``, ``{"status.in": ["ERROR",
