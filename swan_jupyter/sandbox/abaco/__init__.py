@@ -1,6 +1,6 @@
 """The Abaco emulator: Abaco's actors API (v2 and v3) over one SQLite store, with a real local runtime.
 
-Served at the same time, over one store (spec ``specs/abaco.md``):
+Served at the same time, over one store (the server it imitates: TACC/abaco, master for v2 and dev-v3 for v3):
 
 * ``/actors/v2/...``: the v2 (Agave) face, camelCase, ``Authorization: Bearer <jwt>`` (agavepy 0.9.5);
 * ``/v3/actors/...``: the v3 (Tapis) face, snake_case, ``X-Tapis-Token`` (tapipy 25.x), plus minimal

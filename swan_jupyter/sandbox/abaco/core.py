@@ -170,7 +170,8 @@ class Core:
         return doc
 
     def resolve(self, call: Call, ident: str) -> Doc:
-        """The actor a path identifier (actor id or alias) names, with Abaco's 404/400 split (§4)."""
+        """The actor a path identifier (actor id or alias) names, with Abaco's 404/400 split (TACC/abaco
+        actors/auth.py, get_db_id and authorization; actors/models.py, get_permissions)."""
         from .wire import is_hashid
 
         tenant = call.caller.tenant

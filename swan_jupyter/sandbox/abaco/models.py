@@ -1,7 +1,8 @@
-"""Abaco's models: parsing actor descriptions (POST/PUT) and displaying every record (spec §9).
+"""Abaco's models: parsing actor descriptions (POST/PUT) and displaying every record (TACC/abaco
+actors/models.py, the ``display`` methods).
 
-Stored documents are snake_case with unix-second times; ``display_*`` functions build the wire form for a
-flavour: ``_links``, display times (§6), hidden fields removed, then camel conversion (which drops ``None``
+Stored documents are snake_case with unix-second times; ``display_*`` functions build the wire form for a flavour:
+``_links``, display times (``display_time``), hidden fields removed, then camel conversion (which drops ``None``
 values) on camel flavours. Request fields are accepted in snake or camel case on every flavour.
 """
 
@@ -274,7 +275,7 @@ def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavou
 # -- display -------------------------------------------------------------------------------------------------
 
 def display_actor(doc: Doc, flavour: Flavour, base: str) -> Doc:
-    """An actor on the wire (§9.1)."""
+    """An actor on the wire (TACC/abaco actors/models.py, Actor.display)."""
     url = flavour.actors_url(base)
     record: Doc = {
         "_links": {"executions": f"{url}/{doc['id']}/executions", "owner": flavour.profile_url(base, doc["owner"]),
@@ -318,7 +319,7 @@ def display_actor(doc: Doc, flavour: Flavour, base: str) -> Doc:
 
 
 def display_execution(doc: Doc, flavour: Flavour, base: str) -> Doc:
-    """An execution on the wire (§9.2)."""
+    """An execution on the wire (TACC/abaco actors/models.py, Execution.display)."""
     url = f"{flavour.actors_url(base)}/{doc['actor_id']}/executions/{doc['id']}"
     record: Doc = {
         "_links": {"logs": f"{url}/logs", "owner": flavour.profile_url(base, doc["executor"]), "self": url},
@@ -344,7 +345,8 @@ def display_execution(doc: Doc, flavour: Flavour, base: str) -> Doc:
 
 
 def display_summary(actor: Doc, executions: list[Doc], flavour: Flavour, base: str) -> Doc:
-    """The executions summary of an actor (§9.3); items keep their ``None`` values and raw (RFC 1123) times."""
+    """The executions summary of an actor (TACC/abaco actors/models.py, ExecutionsSummary.compute_summary_stats);
+    items keep their ``None`` values and raw (RFC 1123) times."""
     url = flavour.actors_url(base)
     items = [plain_cased({"id": e["id"], "status": e["status"], "start_time": rfc1123(e["start_time"]),
                           "finish_time": rfc1123(e["finish_time"]),
@@ -365,7 +367,7 @@ def display_summary(actor: Doc, executions: list[Doc], flavour: Flavour, base: s
 
 
 def display_worker(doc: Doc, flavour: Flavour) -> Doc:
-    """A worker on the wire (§9.4)."""
+    """A worker on the wire (TACC/abaco actors/models.py, Worker.display)."""
     record: Doc = {
         "ch_name": doc["ch_name"], "cid": doc["cid"], "create_time": display_time(doc["create_time"]),
         "host_id": "0", "host_ip": "127.0.0.1", "id": doc["id"], "image": doc["image"],
@@ -377,7 +379,8 @@ def display_worker(doc: Doc, flavour: Flavour) -> Doc:
 
 
 def display_nonce(doc: Doc, flavour: Flavour, base: str) -> Doc:
-    """A nonce on the wire (§9.5); alias nonces carry ``alias`` and a null ``actor_id``."""
+    """A nonce on the wire (TACC/abaco actors/models.py, Nonce.display); alias nonces carry ``alias`` and a
+    null ``actor_id``."""
     url = flavour.actors_url(base)
     if doc.get("alias"):
         owner_url = f"{url}/aliases/{doc['alias']}"
@@ -407,7 +410,7 @@ def display_nonce(doc: Doc, flavour: Flavour, base: str) -> Doc:
 
 
 def display_alias(doc: Doc, flavour: Flavour, base: str) -> Doc:
-    """An alias on the wire (§9.6)."""
+    """An alias on the wire (TACC/abaco actors/models.py, Alias.display)."""
     url = flavour.actors_url(base)
     record: Doc = {
         "_links": {"actor": f"{url}/{doc['actor_id']}", "owner": flavour.profile_url(base, doc["owner"]),

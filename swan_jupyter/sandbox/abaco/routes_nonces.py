@@ -1,4 +1,5 @@
-"""Nonces of actors and of aliases (spec §16), and their redemption through ``?x-nonce=``.
+"""Nonces of actors and of aliases, and their redemption through ``?x-nonce=`` (TACC/abaco actors/auth.py,
+check_nonce; actors/models.py, Nonce.check_and_redeem_nonce).
 
 A nonce id is ``<TENANT>_<hashid>``. Redemption is one SQLite transaction and counts every request, GETs
 included; the request then runs as the nonce's owner with the nonce's roles, so the owner's own permission
