@@ -1,7 +1,7 @@
 """swan_jupyter: drive Swan Chain's Orchestrator and Abaco actors from Jupyter.
 
 In IPython: ``%load_ext swan_jupyter`` registers ``%swan_config``, ``%swan_deploy``, ``%swan``,
-``%%actor_send`` and ``%actors``. Without IPython, use the client core directly::
+``%%actor_send``, ``%actors`` and ``%%actor_function``. Without IPython, use the client core directly::
 
     from swan_jupyter import Actors, Orchestrator, Session
     session = Session()                  # the active profile; the local sandbox by default

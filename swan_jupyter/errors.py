@@ -24,7 +24,7 @@ With the extension loaded, IPython shows these errors as two short lines instead
 fails, so nbclient/papermill stop); ``%config SwanMagics.short_errors = False`` shows full tracebacks. The IPython
 layer owns that rendering (:mod:`swan_jupyter.magics.render`); this module knows nothing of IPython. Unexpected
 internal errors are never wrapped and keep their traceback. With the extension loaded, every traceback the
-shell renders (ours or not, verbose or not) has registered secrets masked (:func:`install_traceback_redaction`).
+shell renders (ours or not, verbose or not) has registered secrets masked (:func:`swan_jupyter.magics.render.install`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 :class:`Result` is what swan-sdk users expect: a dict (``r["task_uuid"]``, ``r.get(...)``, ``r.to_dict()``) with
 attribute access that also finds keys in nested objects (``r.uuid`` finds ``r["task"]["uuid"]``).
-:class:`Hardware`, :class:`Quote` and :class:`PaymentReceipt` are typed, and render as text and HTML.
+:class:`Hardware` and :class:`Quote` are typed (frozen dataclasses). :class:`TaskResult` and
+:class:`PaymentReceipt` render as text and HTML (a card); a plain :class:`Result` shows its fields as nested
+HTML tables.
 """
 
 from __future__ import annotations
