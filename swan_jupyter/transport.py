@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -379,8 +380,6 @@ def path_segment(value: Any, what: str = "id") -> str:
     Empty or blank values, ``.`` and ``..`` (which a URL library folds into the parent path) and control
     characters raise :class:`ValidationError` before anything is sent.
     """
-    from urllib.parse import quote
-
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValidationError(f"The {what} must be text, not {type(value).__name__}.",
                               hint=f"Pass the {what} as a str.")

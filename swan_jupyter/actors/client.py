@@ -14,12 +14,15 @@ Answers are returned as models with snake_case attributes whatever the server's 
 from __future__ import annotations
 
 import builtins
+import json
+import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..config import Flavor
-from ..errors import RemoteError, ValidationError
+from ..errors import ConfigurationError, RemoteError, ValidationError
 from ..redact import Secret
 from ..transport import NonceAuth, RawReply, TokenAuth, Transport
 from ..transport import path_segment as _seg
@@ -28,7 +31,7 @@ from .cases import snake_keys, wire_keys
 from .execution import Execution
 from .management import ActorManagement
 from .messages import MAX_BINARY_BYTES, check_binary, check_environment, message_body
-from .models import Actor, ExecutionInfo, ExecutionsSummary, MessageReceipt
+from .models import Actor, ExecutionInfo, ExecutionsSummary, MessageReceipt, parse_time
 from .search import SearchCalls
 
 if TYPE_CHECKING:
@@ -52,9 +55,6 @@ MAX_SYNC_TIMEOUT = 86_400.0
 
 def _positive_seconds(value: Any) -> float:
     """A finite, positive number of seconds (int, float or Decimal), else :class:`ValidationError`."""
-    import math
-    from decimal import Decimal
-
     if not isinstance(value, bool) and isinstance(value, int | float | Decimal):
         try:
             seconds = float(value)
@@ -117,8 +117,6 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
     @classmethod
     def from_settings(cls, settings: Settings) -> Actors:
         """The client for ``settings.abaco_url`` / ``abaco_token`` / ``abaco_flavor`` and the transport settings."""
-        from ..errors import ConfigurationError
-
         if not settings.abaco_url:
             raise ConfigurationError("No Abaco URL is configured.", hint="Set ABACO_URL or abaco_url in your profile.")
         return cls(
@@ -287,8 +285,6 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
         if isinstance(reply, bytes | str):
             return reply
         # A JSON answer: the server sent JSON result bytes or logs that happen to look like JSON.
-        import json
-
         return json.dumps(reply)
 
     # -- executions ------------------------------------------------------------------------------------------
@@ -302,8 +298,6 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
 
         This is how to find out whether a message whose answer was lost was taken (with ``message_count``).
         """
-        from .models import parse_time
-
         start = parse_time(since)
         if start is None:
             raise ValidationError(f"Cannot read {since!r} as a time.", hint="Pass a datetime or ISO 8601 text.")

@@ -39,6 +39,7 @@ raises :class:`MapInterrupted` with the partial frame and the list of executions
 from __future__ import annotations
 
 import contextlib
+import pickle
 import re
 import threading
 import time
@@ -47,6 +48,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
+from ..auth import TokenAuth
 from ..errors import (
     RemoteError,
     SwanJupyterError,
@@ -301,8 +303,6 @@ class FunctionHandle:
 
     def _read_result(self, outcome: CallOutcome) -> None:
         """Pop the one result of a finished execution and decode it into ``outcome``."""
-        import pickle
-
         execution_id = outcome.execution_id or ""
         try:
             raw = self.client.get_result(self.actor_id, execution_id)
@@ -401,8 +401,6 @@ def _actor_name(fn: Callable[..., Any]) -> str:
 
 
 def _username(client: Actors) -> str | None:
-    from ..auth import TokenAuth
-
     auth = client.transport.session.auth
     return auth.claimed_username() if isinstance(auth, TokenAuth) else None
 

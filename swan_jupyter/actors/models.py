@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Self
 
 from ..display import Rich, kv_html, kv_text
+from ..redact import mask, register
 from .cases import snake_keys, to_snake
 
 #: Abaco permission levels, lowest first (``NONE`` revokes).
@@ -291,14 +292,10 @@ class Nonce(Model):
     _title: ClassVar[str] = "Nonce"
 
     def __post_init__(self) -> None:
-        from ..redact import register
-
         if isinstance(self.id, str):
             register(self.id)  # a credential from the server's answer: masked in any text from now on
 
     def _rows(self) -> list[tuple[str, Any]]:
-        from ..redact import mask
-
         return [(k, mask(str(v)) if k == "id" else v) for k, v in super()._rows()]
 
 

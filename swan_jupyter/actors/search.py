@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -52,8 +53,6 @@ class SearchCalls:
 
         For bulk work (thousands of records) where building models would only cost time.
         """
-        import json
-
         if kind not in SEARCH_KINDS:
             raise ValidationError(f"Unknown search type {kind!r}.", hint=f"Use one of {', '.join(SEARCH_KINDS)}.")
         params: dict[str, Any] = {}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import PaymentError, RequestTimeoutError, TransportError, ValidationError
 from .abi import ERROR_SELECTORS
@@ -92,8 +93,6 @@ def concurrently(jobs: dict[str, Callable[[], int]]) -> dict[str, int]:
 def session_for(rpc_url: str) -> Any:
     """A requests session for the RPC; for a loopback node it skips the per-request proxy lookup in the
     environment (proxies never apply to 127.0.0.1, and the lookup costs about 1 ms per call)."""
-    from urllib.parse import urlsplit
-
     import requests
 
     session = requests.Session()

@@ -17,6 +17,7 @@ Python functions for swan-sdk compatibility, held as a masked secret, never logg
 
 from __future__ import annotations
 
+import difflib
 import json
 import threading
 import time
@@ -32,6 +33,7 @@ from ..errors import (
     ProtocolError,
     QuoteChangedError,
     RemoteError,
+    RequestTimeoutError,
     UnknownOutcomeError,
     ValidationError,
 )
@@ -153,8 +155,6 @@ class Orchestrator(SwanSdkPayments):
         for hw in items:
             if hw.name.lower() == key.lower() or str(hw.hardware_id) == key:
                 return hw
-        import difflib
-
         close = difflib.get_close_matches(key, [h.name for h in items], n=3)
         raise ValidationError(
             f"Unknown hardware {name_or_id!r}.",
@@ -410,8 +410,6 @@ class Orchestrator(SwanSdkPayments):
                 if running and all(j.get("job_real_uri") for j in running) and status in ("completed", "running"):
                     return info
                 if time.monotonic() > deadline:
-                    from ..errors import RequestTimeoutError
-
                     raise RequestTimeoutError(f"Task {task_uuid} is not running after {timeout:.0f} s "
                                               f"(status {status!r}, {len(running)} job(s) running).",
                                               hint="Check it later with %swan status.")

@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..display import Rich, kv_html, kv_text, status_badge
-from .amounts import format_swan
+from ..display import Rich, esc, kv_html, kv_text, nested_html, status_badge
+from . import wire
+from .amounts import format_swan, wei_to_swan
 
 
 class Result(dict[str, Any]):
@@ -54,8 +55,6 @@ class Result(dict[str, Any]):
 
     def _repr_html_(self) -> str:
         """Every field, nested objects and lists as nested tables, receipts as receipts."""
-        from ..display import esc, nested_html
-
         return f"<div class='swan-jupyter'><strong>{esc(type(self).__name__)}</strong>{nested_html(dict(self))}</div>"
 
 
@@ -231,8 +230,6 @@ class PaymentReceipt(Rich):
 
     @property
     def amount_swan(self) -> Decimal:
-        from .amounts import wei_to_swan
-
         return wei_to_swan(self.amount_wei)
 
     @property
@@ -276,8 +273,6 @@ def hardware_from_wire(item: dict[str, Any], endpoint: str = "GET /cp/machines-d
     The id, the name and the price must be there and readable: a :class:`~swan_jupyter.errors.ProtocolError`
     names the entry and the field otherwise (a missing price is never read as 0).
     """
-    from . import wire
-
     where = f"hardware[{index}]."
     regions = item.get("region") or []
     if isinstance(regions, str):

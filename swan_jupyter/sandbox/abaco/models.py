@@ -91,8 +91,6 @@ def _invalid(name: str, flavour: Flavour | None = None) -> AbacoError:
 
 def field(body: dict[str, Any], snake: str) -> Any:
     """A request field given in snake or camel case (camel wins when both are present)."""
-    from .wire import under_to_camel
-
     camel = under_to_camel(snake)
     if camel in body:
         return body[camel]
@@ -100,8 +98,6 @@ def field(body: dict[str, Any], snake: str) -> Any:
 
 
 def has_field(body: dict[str, Any], snake: str) -> bool:
-    from .wire import under_to_camel
-
     return snake in body or under_to_camel(snake) in body
 
 

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from .auth import LEVELS, Caller, level_value
 from .core import Call, Core, Route
 from .models import display_nonce
+from .routes_aliases import alias_access
 from .wire import AbacoError, new_hashid, ok
 
 Doc = dict[str, Any]
@@ -119,8 +120,6 @@ async def delete_nonce(call: Call, core: Core) -> Response:
 
 async def list_alias_nonces(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}/nonces."""
-    from .routes_aliases import alias_access
-
     alias = alias_access(call, core, "READ", actor_too=True)
     nonces = core.store.nonces(alias=alias["alias"], tenant=call.caller.tenant)
     return ok(call.flavour, [display_nonce(n, call.flavour, call.base) for n in nonces],
@@ -129,8 +128,6 @@ async def list_alias_nonces(call: Call, core: Core) -> Response:
 
 async def create_alias_nonce(call: Call, core: Core) -> Response:
     """POST /actors/aliases/{alias}/nonces (levels NONE, READ, EXECUTE only)."""
-    from .routes_aliases import alias_access
-
     alias = alias_access(call, core, "UPDATE", actor_too=True)
     doc = _new_nonce(call, core, ALIAS_LEVELS, None, alias["alias"])
     return ok(call.flavour, display_nonce(doc, call.flavour, call.base), "Alias nonce created successfully.")
@@ -138,8 +135,6 @@ async def create_alias_nonce(call: Call, core: Core) -> Response:
 
 async def get_alias_nonce(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}/nonces/{nid}."""
-    from .routes_aliases import alias_access
-
     alias = alias_access(call, core, "READ", actor_too=True)
     nonce = _find(core, call.path["nid"], None, alias["alias"])
     return ok(call.flavour, display_nonce(nonce, call.flavour, call.base), "Alias nonce retrieved successfully.")
@@ -147,8 +142,6 @@ async def get_alias_nonce(call: Call, core: Core) -> Response:
 
 async def delete_alias_nonce(call: Call, core: Core) -> Response:
     """DELETE /actors/aliases/{alias}/nonces/{nid}."""
-    from .routes_aliases import alias_access
-
     alias = alias_access(call, core, "UPDATE", actor_too=True)
     nonce = _find(core, call.path["nid"], None, alias["alias"])
     core.store.delete_nonce(nonce["id"])
