@@ -26,8 +26,8 @@ from ..errors import ConfigurationError, RemoteError, ValidationError
 from ..redact import Secret
 from ..transport import NonceAuth, RawReply, TokenAuth, Transport
 from ..transport import path_segment as _seg
+from ._cases import snake_keys, wire_keys
 from .aliases import AliasCalls
-from .cases import snake_keys, wire_keys
 from .execution import Execution
 from .management import ActorManagement
 from .messages import MAX_BINARY_BYTES, check_binary, check_environment, message_body

@@ -55,8 +55,7 @@ from ..errors import (
     TransportError,
     ValidationError,
 )
-from .execution import FINAL_STATUSES
-from .function_calls import (
+from ._function_calls import (
     ACTOR_PREFIX,
     CALL_STATUSES,
     DEFAULT_IMAGE,
@@ -70,6 +69,7 @@ from .function_calls import (
     pickle_function,
     short_repr,
 )
+from .execution import FINAL_STATUSES
 from .records import Progress
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Self
 
 from ..display import Rich, kv_html, kv_text
 from ..redact import mask, register
-from .cases import snake_keys, to_snake
+from ._cases import snake_keys, to_snake
 
 #: Abaco permission levels, lowest first (``NONE`` revokes).
 LEVELS = ("NONE", "READ", "EXECUTE", "UPDATE")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
-from .cases import snake_keys, snake_rows
+from ._cases import snake_keys, snake_rows
 from .models import Actor, ExecutionInfo, Model, Record, SearchPage, Worker
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..actors.cases import snake_rows
+from ..actors._cases import snake_rows
 from ..actors.models import LEVELS
 from ..actors.records import ActorSelection, ExecutionRecords, fetch_execution_records
 from ..redact import mask

@@ -13,7 +13,7 @@ from typing import Any
 from ..display import Notice
 from ..sandbox_link import set_notice_handler
 from ..session import reset_default_session
-from .render import install, uninstall
+from ._render import install, uninstall
 
 #: Every magics class of the extension, as ``"module:Class"`` (imported when the extension loads).
 MAGICS_CLASSES: tuple[str, ...] = (

@@ -27,7 +27,7 @@ from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 from ..config import load_settings
 from ..display import Rich, esc, kv_text
 from ..session import Session, default_session
-from .parsing import HelpShown, MagicArgumentParser
+from ._parsing import HelpShown, MagicArgumentParser
 
 SWAN_CONFIG_HELP = "Show the active profile, endpoints and settings (secrets masked), or switch profile."
 

@@ -15,8 +15,8 @@ from IPython.display import display
 
 from ..errors import ValidationError
 from ..session import default_session
+from ._parsing import HelpShown, MagicArgumentParser, Subcommands
 from .core import store, swan_magics
-from .parsing import HelpShown, MagicArgumentParser, Subcommands
 
 DEPLOY_HELP = """Deploy a task on Swan Chain's Orchestrator, pay for it, and follow it.
 

@@ -39,13 +39,13 @@ from ..errors import (
 )
 from ..redact import Secret, credential
 from ..transport import TokenAuth, Transport, path_segment
-from . import wire
+from . import _wire as wire
+from ._task_inputs import paying_wallet, source_and_start, task_basics
 from .amounts import amount_due, parse_duration, price_to_wei
 from .models import Hardware, Quote, Result, TaskResult, hardware_from_wire
 from .payer import Checkpoint
 from .payments import Payments
 from .swan_sdk import SwanSdkPayments
-from .task_inputs import paying_wallet, source_and_start, task_basics
 
 if TYPE_CHECKING:
     from .views import Termination

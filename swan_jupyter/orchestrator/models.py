@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..display import Rich, esc, kv_html, kv_text, nested_html, status_badge
-from . import wire
+from . import _wire as wire
 from .amounts import format_swan, wei_to_swan
 
 

@@ -23,9 +23,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, PaymentError, UnknownOutcomeError
-from .abi import client_payment_abi, erc20_abi
-from .amounts import format_swan
-from .chain import (
+from ._abi import client_payment_abi, erc20_abi
+from ._chain import (
     ChainSnapshot,
     FeePolicy,
     chain_errors,
@@ -35,6 +34,7 @@ from .chain import (
     revert_hint,
     session_for,
 )
+from .amounts import format_swan
 from .ledger import Ledger, LedgerEntry
 from .models import PaymentReceipt
 

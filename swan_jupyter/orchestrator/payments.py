@@ -7,7 +7,7 @@
   a fresh quote before anything is signed; any difference (amount, hardware, price, duration, contract, chain)
   raises :class:`~swan_jupyter.errors.QuoteChangedError` carrying the new quote to confirm.
 - **Caps hold.** ``max_payment``, a call's own cap and ``max_session_spend`` are checked, against the wallet of
-  the key that signs, inside the wallet's lock and the ledger's write transaction (:mod:`.caps`).
+  the key that signs, inside the wallet's lock and the ledger's write transaction (:mod:`._caps`).
 - **Never twice, never stuck.** Every payment is a ledger row; the payer reconciles the wallet's unfinished rows
   before it signs anything; a row resumes instead of paying again; a row whose nonce was taken is re-signed
   only after the contract's ``amountPaid`` shows that nothing was paid meanwhile.
@@ -30,10 +30,10 @@ from ..errors import (
     ValidationError,
 )
 from ..redact import Secret
-from . import wire
+from . import _wire as wire
+from ._caps import SESSION_STARTED, Caps
+from ._chain import chain_errors, check_wallet
 from .amounts import amount_due, format_swan, parse_duration, price_to_wei, wei_to_swan
-from .caps import SESSION_STARTED, Caps
-from .chain import chain_errors, check_wallet
 from .ledger import Ledger, LedgerEntry
 from .models import PaymentReceipt, Quote, Result
 from .payer import Payer

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import PaymentError, RequestTimeoutError, TransportError, ValidationError
-from .abi import ERROR_SELECTORS
+from ._abi import ERROR_SELECTORS
 from .ledger import LedgerEntry
 
 _pool_guard = threading.Lock()
