@@ -1,7 +1,7 @@
 """swan_jupyter: drive Swan Chain's Orchestrator and Abaco actors from Jupyter.
 
 In IPython: ``%load_ext swan_jupyter`` registers ``%swan_config``, ``%swan_deploy``, ``%swan``,
-``%%actor_send`` and ``%actors``. Without IPython, use the client core directly::
+``%%actor_send``, ``%actors`` and ``%%actor_function``. Without IPython, use the client core directly::
 
     from swan_jupyter import Actors, Orchestrator, Session
     session = Session()                  # the active profile; the local sandbox by default
@@ -12,6 +12,7 @@ Importing this package is light: web3, pandas and ipywidgets are imported only w
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -52,8 +53,6 @@ def __dir__() -> list[str]:
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(module), attr)
         globals()[name] = value

@@ -6,6 +6,9 @@ give one to a :class:`~swan_jupyter.transport.Transport` (``auth=`` or :meth:`~.
 
 from __future__ import annotations
 
+import base64
+import json
+
 import requests
 from requests.auth import AuthBase
 
@@ -38,9 +41,6 @@ class TokenAuth(AuthBase):
         For the client's own decisions about its own identity only (which actors it owns): the server, not
         this claim, decides what the token may do.
         """
-        import base64
-        import json
-
         parts = self._token.reveal().split(".")
         if len(parts) != 3:
             return None

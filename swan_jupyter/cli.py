@@ -26,6 +26,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .errors import SwanJupyterError
+
 #: The sandbox's default time scale: task time runs 60 times faster than real time, so a deploy's jobs run two
 #: real seconds after payment (``--wait`` returns in seconds) and a one-hour task lasts one real minute.
 DEFAULT_TIME_SCALE = 60.0
@@ -84,7 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "config":
         from .config import load_settings
-        from .errors import SwanJupyterError
 
         try:
             settings = load_settings(args.profile)

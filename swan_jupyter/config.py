@@ -242,7 +242,7 @@ def _check_key(key: str, source: str) -> None:
     if key in _FORBIDDEN_KEYS:
         raise ConfigurationError(f"'{key}' is not accepted as a setting ({source}).", hint=_FORBIDDEN_KEYS[key])
     if key not in valid:
-        import difflib
+        import difflib  # here, not at the top: loading the extension would import it for nothing
 
         close = difflib.get_close_matches(key, sorted(valid), n=1)
         suggestion = f" Did you mean '{close[0]}'?" if close else ""

@@ -7,6 +7,7 @@ goes through :func:`esc`.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -89,8 +90,6 @@ class Notice(Rich):
 
 def utc_text(timestamp: Any) -> str:
     """A unix timestamp as ``2026-05-01 12:00:00 UTC`` (empty for None or a non-number)."""
-    import datetime as dt
-
     if isinstance(timestamp, bool) or not isinstance(timestamp, int | float) or timestamp <= 0:
         return ""
     return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

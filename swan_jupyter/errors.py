@@ -22,9 +22,9 @@ secrets: it goes through :func:`swan_jupyter.redact.redact`.
 
 With the extension loaded, IPython shows these errors as two short lines instead of a traceback (the cell still
 fails, so nbclient/papermill stop); ``%config SwanMagics.short_errors = False`` shows full tracebacks. The IPython
-layer owns that rendering (:mod:`swan_jupyter.magics.render`); this module knows nothing of IPython. Unexpected
+layer owns that rendering (:mod:`swan_jupyter.magics._render`); this module knows nothing of IPython. Unexpected
 internal errors are never wrapped and keep their traceback. With the extension loaded, every traceback the
-shell renders (ours or not, verbose or not) has registered secrets masked (:func:`install_traceback_redaction`).
+shell renders (ours or not, verbose or not) has registered secrets masked (:func:`swan_jupyter.magics._render.install`).
 """
 
 from __future__ import annotations

@@ -198,7 +198,7 @@ def credential(value: str | Secret, what: str = "the credential") -> Secret:
     stripped = raw.strip()
     for position, char in enumerate(stripped, start=1):
         if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
-            from .errors import ConfigurationError
+            from .errors import ConfigurationError  # here: errors imports this module
 
             name = unicodedata.name(char, f"U+{ord(char):04X}")
             raise ConfigurationError(

@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -57,7 +58,9 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 USER_AGENT = f"swan-jupyter/{__version__} python-requests/{requests.__version__}"
 
-# Abaco's authentication failures arrive as HTTP 400 with these messages (spec abaco.md section 4).
+# Abaco's authentication failures arrive as HTTP 400 with these messages: TACC/abaco actors/auth.py
+# (check_nonce) and actors/models.py (Nonce.check_and_redeem_nonce), agaveflask's auth.py (check_jwt) for v2,
+# tapipy-tapisservice's tapisservice/auth.py (validate_request_token, validate_token) for v3.
 _ABACO_AUTH_MESSAGES = (
     "No JWT or nonce provided",
     "Invalid JWT",
@@ -377,8 +380,6 @@ def path_segment(value: Any, what: str = "id") -> str:
     Empty or blank values, ``.`` and ``..`` (which a URL library folds into the parent path) and control
     characters raise :class:`ValidationError` before anything is sent.
     """
-    from urllib.parse import quote
-
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValidationError(f"The {what} must be text, not {type(value).__name__}.",
                               hint=f"Pass the {what} as a str.")

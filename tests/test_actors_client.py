@@ -238,7 +238,7 @@ def test_nonce_uses_run_out(client: Actors, actor: Actor) -> None:
     by_nonce = client.with_nonce(nonce.id)
     assert by_nonce.get(aid).id == aid
     with pytest.raises(PermissionDeniedError):
-        by_nonce.send_message(aid, "needs EXECUTE")  # refused by level: a refused request uses nothing (spec 16)
+        by_nonce.send_message(aid, "needs EXECUTE")  # refused by level: uses nothing (Nonce.check_and_redeem_nonce)
     assert by_nonce.get(aid).id == aid  # the second and last use
     with pytest.raises((AuthenticationError, PermissionDeniedError)) as info:
         by_nonce.get(aid)

@@ -17,7 +17,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from swan_jupyter.actors import Actor, Actors, ExecutionInfo, ExecutionsSummary, Nonce
-from swan_jupyter.actors.cases import camel_keys, snake_keys, to_camel, to_snake
+from swan_jupyter.actors._cases import camel_keys, snake_keys, to_camel, to_snake
 from swan_jupyter.actors.messages import MAX_BINARY_BYTES, check_environment, message_body
 from swan_jupyter.actors.models import parse_time
 from swan_jupyter.errors import UnknownOutcomeError, ValidationError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from swan_jupyter.orchestrator.abi import client_payment_abi, erc20_abi
+from swan_jupyter.orchestrator._abi import client_payment_abi, erc20_abi
 from swan_jupyter.sandbox.chain import load_artifact
 
 

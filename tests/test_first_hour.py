@@ -368,7 +368,7 @@ def test_the_hardware_catalogue_is_compact_with_wei_last(sandbox: dict[str, Any]
 
 def test_a_comment_after_a_magic_is_a_comment(ip: TestingShell) -> None:
     """Item 11: README lines carry `# comments` after magics; a `#` inside a word or quotes is kept."""
-    from swan_jupyter.magics.parsing import strip_comment
+    from swan_jupyter.magics._parsing import strip_comment
 
     assert strip_comment("hardware   # the catalogue") == "hardware   "
     assert strip_comment("--repo https://host/app#part --yes") == "--repo https://host/app#part --yes"

@@ -240,7 +240,7 @@ def test_a_folder_or_a_huge_file_is_not_taken_for_a_key_file(tmp_path: Path) -> 
 
 
 def test_the_traceback_hook_is_installed_once_and_removed_on_unload(ip: TestingShell) -> None:
-    from swan_jupyter.magics.render import install as install_traceback_redaction
+    from swan_jupyter.magics._render import install as install_traceback_redaction
 
     hooked = ip.InteractiveTB.structured_traceback
     assert getattr(hooked, "_swan_original", None) is not None

@@ -39,7 +39,8 @@ def creation_orders(orch: Orchestrator, uuid: str) -> list[dict[str, Any]]:
 
 
 def test_amounts_are_exact_where_floats_are_not() -> None:
-    # swan-sdk's float path gives 524999999999999900 here (orchestrator spec, amounts)
+    # swan-sdk's float path gives 524999999999999900 here: to_wei(0.35 * 5400 / 3600) (swan-sdk 0.1.4
+    # swan/contract/swan_contract.py, submit_payment)
     assert amount_due(price_to_wei("0.35"), 5400) == 525_000_000_000_000_000
     assert amount_due(price_to_wei("0.48"), 5400) == 720_000_000_000_000_000
     assert price_to_wei(Decimal("0.123456789012345678")) == 123_456_789_012_345_678

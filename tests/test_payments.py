@@ -17,8 +17,8 @@ import pytest
 from eth_account import Account
 
 from swan_jupyter.errors import PaymentError, ValidationError
+from swan_jupyter.orchestrator._chain import check_wallet
 from swan_jupyter.orchestrator.amounts import amount_due, price_to_wei
-from swan_jupyter.orchestrator.chain import check_wallet
 from swan_jupyter.orchestrator.ledger import Ledger, LedgerEntry
 from swan_jupyter.orchestrator.payer import Payer
 from swan_jupyter.sandbox.chain import HardwarePrice, faucet, start_chain

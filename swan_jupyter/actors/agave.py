@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ValidationError
-from .cases import to_snake
+from ._cases import to_snake
 from .client import UPDATABLE_FIELDS, Actors, Flavor
 from .execution import Execution
 from .models import (

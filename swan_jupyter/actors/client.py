@@ -14,21 +14,24 @@ Answers are returned as models with snake_case attributes whatever the server's 
 from __future__ import annotations
 
 import builtins
+import json
+import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..config import Flavor
-from ..errors import RemoteError, ValidationError
+from ..errors import ConfigurationError, RemoteError, ValidationError
 from ..redact import Secret
 from ..transport import NonceAuth, RawReply, TokenAuth, Transport
 from ..transport import path_segment as _seg
+from ._cases import snake_keys, wire_keys
 from .aliases import AliasCalls
-from .cases import snake_keys, wire_keys
 from .execution import Execution
 from .management import ActorManagement
 from .messages import MAX_BINARY_BYTES, check_binary, check_environment, message_body
-from .models import Actor, ExecutionInfo, ExecutionsSummary, MessageReceipt
+from .models import Actor, ExecutionInfo, ExecutionsSummary, MessageReceipt, parse_time
 from .search import SearchCalls
 
 if TYPE_CHECKING:
@@ -37,7 +40,8 @@ if TYPE_CHECKING:
 
 BASE_PATHS: dict[str, str] = {"v2": "/actors/v2", "v3": "/v3/actors"}
 
-#: Fields of an actor description a PUT must repeat (spec §9.1: PUT is a full replacement).
+#: Fields of an actor description a PUT must repeat: PUT is a full replacement, omitted fields take the request
+#: parser's defaults (TACC/abaco actors/controllers.py, ActorResource.validate_put; models.py, Actor.request_parser).
 UPDATABLE_FIELDS = (
     "image", "name", "description", "stateless", "token", "default_environment", "hints", "link", "webhook",
     "privileged", "max_workers", "mem_limit", "max_cpus", "use_container_uid", "queue", "log_ex",
@@ -51,9 +55,6 @@ MAX_SYNC_TIMEOUT = 86_400.0
 
 def _positive_seconds(value: Any) -> float:
     """A finite, positive number of seconds (int, float or Decimal), else :class:`ValidationError`."""
-    import math
-    from decimal import Decimal
-
     if not isinstance(value, bool) and isinstance(value, int | float | Decimal):
         try:
             seconds = float(value)
@@ -116,8 +117,6 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
     @classmethod
     def from_settings(cls, settings: Settings) -> Actors:
         """The client for ``settings.abaco_url`` / ``abaco_token`` / ``abaco_flavor`` and the transport settings."""
-        from ..errors import ConfigurationError
-
         if not settings.abaco_url:
             raise ConfigurationError("No Abaco URL is configured.", hint="Set ABACO_URL or abaco_url in your profile.")
         return cls(
@@ -146,7 +145,8 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
     # -- actors ----------------------------------------------------------------------------------------------
 
     def list(self, limit: int | None = None, offset: int | None = None) -> list[Actor]:
-        """Actors you can read. ``limit``/``offset`` page client-side (Abaco has no real paging, spec §8.1)."""
+        """Actors you can read. ``limit``/``offset`` page client-side: Abaco has no real paging, any query parameter
+        but ``x-nonce`` turns the list into a search (TACC/abaco actors/controllers.py, ActorsResource.get)."""
         items = self.transport.get("") or []
         actors = [Actor.from_wire(i) for i in items]
         start = offset or 0
@@ -184,7 +184,8 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
         token = body.get("token")
         if isinstance(token, str):
             body["token"] = token.lower() == "true"
-        # Server defaults that a non-privileged user may not send explicitly (spec §4 privileged checks).
+        # Server defaults a non-privileged user does not send back: Abaco refuses a truthy ``queue`` from them
+        # (TACC/abaco actors/auth.py, check_privileged; ``privileged: false`` would pass there).
         if body.get("queue") == "default" and "queue" not in merged:
             body.pop("queue")
         if body.get("privileged") is False and "privileged" not in merged:
@@ -284,8 +285,6 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
         if isinstance(reply, bytes | str):
             return reply
         # A JSON answer: the server sent JSON result bytes or logs that happen to look like JSON.
-        import json
-
         return json.dumps(reply)
 
     # -- executions ------------------------------------------------------------------------------------------
@@ -299,8 +298,6 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
 
         This is how to find out whether a message whose answer was lost was taken (with ``message_count``).
         """
-        from .models import parse_time
-
         start = parse_time(since)
         if start is None:
             raise ValidationError(f"Cannot read {since!r} as a time.", hint="Pass a datetime or ISO 8601 text.")

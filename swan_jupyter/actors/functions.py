@@ -2,7 +2,8 @@
 
 A function actor runs the ``abacosamples/py3_func`` image (Abaco's ``samples/py3_func``): its binary message is
 ``cloudpickle.dumps({"func": f, "args": [...], "kwargs": {...}})`` and the value of ``f(*args, **kwargs)`` comes
-back cloudpickled through the execution's **results queue** (spec §13-14). :meth:`Actors.function
+back cloudpickled through the execution's **results queue** (TACC/abaco samples/py3_func/call_f.py,
+``send_python_result``; actors/controllers.py, ActorExecutionResultsResource.get). :meth:`Actors.function
 <swan_jupyter.actors.Actors.function>` gives a :class:`FunctionHandle` on such an actor::
 
     square = client.function(lambda x: x * x, workers=4)
@@ -38,6 +39,7 @@ raises :class:`MapInterrupted` with the partial frame and the list of executions
 from __future__ import annotations
 
 import contextlib
+import pickle
 import re
 import threading
 import time
@@ -46,11 +48,26 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
+from ..auth import TokenAuth
 from ..errors import (
     RemoteError,
     SwanJupyterError,
     TransportError,
     ValidationError,
+)
+from ._function_calls import (
+    ACTOR_PREFIX,
+    CALL_STATUSES,
+    DEFAULT_IMAGE,
+    CallOutcome,
+    MapInterrupted,
+    encode_call,
+    image_python,
+    kernel_python,
+    log_tail,
+    minor_version,
+    pickle_function,
+    short_repr,
 )
 from .execution import FINAL_STATUSES
 from .polling import Pace
@@ -60,21 +77,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .client import Actors
-
-from .function_calls import (
-    ACTOR_PREFIX,
-    CALL_STATUSES,
-    DEFAULT_IMAGE,
-    CallOutcome,
-    MapInterrupted,
-    _is_loopback,
-    _minor,
-    _short_repr,
-    _tail,
-    encode_call,
-    kernel_python,
-    pickle_function,
-)
 
 
 class FunctionHandle:
@@ -208,7 +210,7 @@ class FunctionHandle:
         except KeyboardInterrupt:
             cancel.set()
             left = self._stop_all(running, outcomes)
-            outcomes += [CallOutcome(i, _short_repr(items[i])) for i in range(next_item, len(items))]
+            outcomes += [CallOutcome(i, short_repr(items[i])) for i in range(next_item, len(items))]
             pool.shutdown(wait=True)
             progress.close()
             frame = map_frame(outcomes, ordered=ordered)
@@ -226,7 +228,7 @@ class FunctionHandle:
         return frame
 
     def _item(self, index: int, item: Any, star: bool, per_call: float, cancel: threading.Event) -> CallOutcome:
-        arg = _short_repr(item)
+        arg = short_repr(item)
         if cancel.is_set():
             return CallOutcome(index, arg, actor_id=self.actor_id)
         args = tuple(item) if star else (item,)
@@ -305,8 +307,6 @@ class FunctionHandle:
 
     def _read_result(self, outcome: CallOutcome) -> None:
         """Pop the one result of a finished execution and decode it into ``outcome``."""
-        import pickle
-
         execution_id = outcome.execution_id or ""
         try:
             raw = self.client.get_result(self.actor_id, execution_id)
@@ -337,7 +337,7 @@ class FunctionHandle:
             outcome.error = ("the execution ended without a result" + code if raw is None
                              else "the actor answered something that is not a function result")
         with contextlib.suppress(SwanJupyterError):
-            outcome.log_tail = _tail(self.client.get_logs(self.actor_id, execution_id))
+            outcome.log_tail = log_tail(self.client.get_logs(self.actor_id, execution_id))
 
     def _stop_one(self, execution_id: str) -> str | None:
         """Stop one execution if it runs; its status when it may still run or wait, None when nothing is left."""
@@ -363,7 +363,7 @@ class FunctionHandle:
     def _note_python(self, version: Any) -> None:
         if not isinstance(version, list | tuple) or len(version) < 2:
             return
-        remote = _minor(version)
+        remote = minor_version(version)
         self.remote_python = ".".join(str(v) for v in version)
         if remote != kernel_python() and not self._warned_version:
             self._warned_version = True
@@ -405,8 +405,6 @@ def _actor_name(fn: Callable[..., Any]) -> str:
 
 
 def _username(client: Actors) -> str | None:
-    from ..auth import TokenAuth
-
     auth = client.transport.session.auth
     return auth.claimed_username() if isinstance(auth, TokenAuth) else None
 
@@ -444,22 +442,7 @@ def make_function(
         raise ValidationError(f"workers must be at least 1, not {workers!r}.")
     if timeout <= 0:
         raise ValidationError("timeout must be a positive number of seconds.")
-    kernel = kernel_python()
-    if python_version is None and _is_loopback(client.base_url):
-        python_version = kernel  # the sandbox runs py3_func with its own interpreter; results confirm it
-    if python_version is None:
-        warnings.warn(f"The Python version of image {image} is not known (pass python_version=...): this kernel "
-                      f"runs {kernel}, and cloudpickle payloads do not load across minor versions.",
-                      RuntimeWarning, stacklevel=3)
-    elif _minor(python_version) != kernel and not allow_version_mismatch:
-        raise ValidationError(
-            f"Image {image} runs Python {python_version} and this kernel {kernel}: cloudpickle does not travel "
-            f"across minor versions, so calls would fail remotely.",
-            hint=f"Use an image with Python {kernel} (or a kernel with {python_version}); "
-                 f"allow_version_mismatch=True sends anyway.")
-    elif _minor(python_version) != kernel:
-        warnings.warn(f"Image {image} runs Python {python_version}, this kernel {kernel}: calls may fail "
-                      f"remotely (cloudpickle does not travel across minor versions).", RuntimeWarning, stacklevel=3)
+    python_version = image_python(image, python_version, client.base_url, allow_version_mismatch)
     blob = pickle_function(fn)  # refused before any request
     limit = int(max_message_bytes if max_message_bytes is not None else client.max_binary_bytes)
     if actor is not None:

@@ -1,4 +1,5 @@
-"""Checks and encodings for messages sent to actors (spec §12): environment names, binary size, bodies."""
+"""Checks and encodings for messages sent to actors: environment names, binary size, bodies (how Abaco reads
+them: TACC/abaco actors/controllers.py, MessagesResource.validate_post and MessagesResource.post)."""
 
 from __future__ import annotations
 

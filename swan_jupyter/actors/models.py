@@ -19,7 +19,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Self
 
 from ..display import Rich, kv_html, kv_text
-from .cases import snake_keys, to_snake
+from ..redact import mask, register
+from ._cases import snake_keys, to_snake
 
 #: Abaco permission levels, lowest first (``NONE`` revokes).
 LEVELS = ("NONE", "READ", "EXECUTE", "UPDATE")
@@ -28,8 +29,9 @@ LEVELS = ("NONE", "READ", "EXECUTE", "UPDATE")
 def parse_time(value: Any) -> datetime | None:
     """Parse Abaco's time strings to an aware UTC datetime (None for missing values).
 
-    Abaco displays times with ``t.isoformat().replace("000", "Z")`` (spec §6), so ``...:41.591Z``,
-    ``...:06.5Z00`` and ``2Z-01-10T...`` (year 2000) are undone by turning every ``Z`` back into ``000``;
+    Abaco displays times with ``t.isoformat().replace("000", "Z")`` (TACC/abaco actors/models.py,
+    display_time), so ``...:41.591Z``, ``...:06.5Z00`` and ``2Z-01-10T...`` (year 2000) are undone by turning
+    every ``Z`` back into ``000``;
     ordinary ISO 8601 (with ``Z`` or an offset), RFC 1123 (``Tue, 22 Nov 2026 10:50:38 GMT``, the executions
     summary) and Unix seconds are accepted too. The string ``"None"`` and unparseable text give None.
     """
@@ -168,7 +170,7 @@ class Model(Rich):
 
 @dataclass(repr=False)
 class Actor(Model):
-    """An actor (spec §9.1)."""
+    """An actor (TACC/abaco actors/models.py, Actor)."""
 
     id: str | None = None
     name: str | None = None
@@ -206,7 +208,8 @@ class Actor(Model):
 
 @dataclass(repr=False)
 class ExecutionInfo(Model):
-    """One execution record (spec §9.2): ``runtime`` seconds, ``cpu`` nanoseconds, ``io`` bytes received."""
+    """One execution record (TACC/abaco actors/models.py, Execution): ``runtime`` seconds, ``cpu`` nanoseconds,
+    ``io`` bytes received over the network (as actors/docker_utils.py, execute_actor, measures them)."""
 
     id: str | None = None
     actor_id: str | None = None
@@ -227,7 +230,8 @@ class ExecutionInfo(Model):
 
 @dataclass(repr=False)
 class ExecutionsSummary(Model):
-    """``GET /actors/{id}/executions``: totals and one short item per execution (spec §9.3)."""
+    """``GET /actors/{id}/executions``: totals and one short item per execution (TACC/abaco actors/models.py,
+    ExecutionsSummary)."""
 
     actor_id: str | None = None
     owner: str | None = None
@@ -248,7 +252,7 @@ class ExecutionsSummary(Model):
 
 @dataclass(repr=False)
 class Worker(Model):
-    """A worker (spec §9.4)."""
+    """A worker (TACC/abaco actors/models.py, Worker)."""
 
     id: str | None = None
     status: str | None = None
@@ -269,7 +273,8 @@ class Worker(Model):
 
 @dataclass(repr=False)
 class Nonce(Model):
-    """A nonce (spec §9.5). Its ``id`` is a credential: it is masked in reprs and registered for redaction."""
+    """A nonce (TACC/abaco actors/models.py, Nonce). Its ``id`` is a credential: it is masked in reprs and
+    registered for redaction."""
 
     id: str | None = None
     actor_id: str | None = None
@@ -287,20 +292,16 @@ class Nonce(Model):
     _title: ClassVar[str] = "Nonce"
 
     def __post_init__(self) -> None:
-        from ..redact import register
-
         if isinstance(self.id, str):
             register(self.id)  # a credential from the server's answer: masked in any text from now on
 
     def _rows(self) -> list[tuple[str, Any]]:
-        from ..redact import mask
-
         return [(k, mask(str(v)) if k == "id" else v) for k, v in super()._rows()]
 
 
 @dataclass(repr=False)
 class Alias(Model):
-    """An alias naming an actor (spec §9.6)."""
+    """An alias naming an actor (TACC/abaco actors/models.py, Alias)."""
 
     alias: str | None = None
     actor_id: str | None = None

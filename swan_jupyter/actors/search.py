@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
-from .cases import snake_keys, snake_rows
+from ._cases import snake_keys, snake_rows
 from .models import Actor, ExecutionInfo, Model, Record, SearchPage, Worker
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ class SearchCalls:
 
     def search(self, kind: str, filters: Mapping[str, Any] | None = None, limit: int | None = None,
                skip: int | None = None) -> SearchPage:
-        """One page of ``GET /actors/search/{kind}`` (spec §8.2), as models with the server's paging figures.
+        """One page of ``GET /actors/search/{kind}`` (TACC/abaco actors/models.py, Search), as models with the
+        server's paging figures.
 
         ``kind`` is ``actors``, ``workers``, ``executions`` or ``logs``. ``filters`` use Abaco's syntax with
         snake_case keys: ``{"status": "COMPLETE"}``, ``{"runtime.gt": 1}``, ``{"status.in": ["ERROR",
@@ -51,8 +53,6 @@ class SearchCalls:
 
         For bulk work (thousands of records) where building models would only cost time.
         """
-        import json
-
         if kind not in SEARCH_KINDS:
             raise ValidationError(f"Unknown search type {kind!r}.", hint=f"Use one of {', '.join(SEARCH_KINDS)}.")
         params: dict[str, Any] = {}

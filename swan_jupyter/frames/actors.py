@@ -30,9 +30,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..actors._cases import snake_rows
 from ..actors.models import LEVELS
 from ..actors.records import ActorSelection, ExecutionRecords, fetch_execution_records
-from . import Column, build_frame
+from ..redact import mask
+from . import Column, _convert, build_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,8 +101,6 @@ ALIAS_COLUMNS = [Column("alias"), Column("actor_id"), Column("owner")]
 
 def _dicts(items: Iterable[Model | Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Rows as snake_case dicts (Abaco's time quirks are undone by :func:`~swan_jupyter.frames.to_utc`)."""
-    from ..actors.cases import snake_rows
-
     return snake_rows(i if isinstance(i, Mapping) else i.to_dict() for i in items)
 
 
@@ -129,8 +129,6 @@ def executions_frame(
     ``duration`` = finish - start, ``queue_wait`` = start - received, ``turnaround`` = finish - received, at the
     times' full precision; Abaco's whole-second ``runtime`` is ``runtime_reported_s``. Rows keep their order.
     """
-    from ..actors.cases import snake_rows
-
     rows = snake_rows(i if isinstance(i, Mapping) else i.to_dict() for i in items)
     return _execution_frame(rows, actor_id, actors or {}, precise)
 
@@ -140,8 +138,6 @@ def _execution_frame(
 ) -> pd.DataFrame:
     """:func:`executions_frame` of snake_case records, built column by column (no per-row copies)."""
     import pandas as pd
-
-    from . import _convert
 
     data: dict[str, pd.Series] = {}
     wire = {v: k for k, v in _WIRE_NAMES.items()}
@@ -183,8 +179,6 @@ def nonces_frame(items: Iterable[Nonce | Mapping[str, Any]], *, reveal: bool = F
     hands a nonce out; the :class:`~swan_jupyter.actors.Nonce` objects from ``client.list_nonces`` also carry
     them (``nonce.id``) while masking them in their own display.
     """
-    from ..redact import mask
-
     rows = _dicts(items)
     if not reveal:
         rows = [{**row, "id": mask(row["id"], keep=4) if row.get("id") else row.get("id")} for row in rows]

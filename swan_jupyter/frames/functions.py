@@ -27,6 +27,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..actors.functions import CALL_STATUSES
+from ..errors import ValidationError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -41,8 +44,6 @@ MAP_COLUMNS = ("arg", "result", "status", "actor_id", "execution_id", "duration"
 def map_frame(outcomes: Iterable[CallOutcome], *, ordered: bool = True) -> pd.DataFrame:
     """One row per call outcome (columns :data:`MAP_COLUMNS`, index ``input``); ``ordered`` sorts by input."""
     import pandas as pd
-
-    from ..actors.functions import CALL_STATUSES
 
     rows = list(outcomes)
     if ordered:
@@ -103,8 +104,6 @@ def join_metrics(frame: pd.DataFrame, metrics: pd.DataFrame | None = None, *, cl
         full.groupby("worker_id")["duration"].mean()
     """
     import pandas as pd
-
-    from ..errors import ValidationError
 
     if metrics is None:
         if client is None:

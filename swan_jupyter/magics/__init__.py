@@ -10,6 +10,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ..display import Notice
+from ..sandbox_link import set_notice_handler
+from ..session import reset_default_session
+from ._render import install, uninstall
+
 #: Every magics class of the extension, as ``"module:Class"`` (imported when the extension loads).
 MAGICS_CLASSES: tuple[str, ...] = (
     "swan_jupyter.magics.core:SwanMagics",
@@ -29,9 +34,6 @@ def _classes() -> list[type]:
 
 def load(ip: Any) -> None:
     """Register the magics on shell ``ip`` (replacing any earlier registration) and mask secrets in tracebacks."""
-    from ..sandbox_link import set_notice_handler
-    from .render import install
-
     unload(ip)
     for cls in _classes():
         ip.register_magics(cls)
@@ -43,17 +45,11 @@ def show_notice(message: str) -> None:
     """Display ``message`` as information in the cell's output (the sandbox notice)."""
     from IPython.display import display
 
-    from ..display import Notice
-
     display(Notice(message))
 
 
 def unload(ip: Any) -> None:
     """Remove every magic, configurable and session state this extension registered on ``ip``."""
-    from ..sandbox_link import set_notice_handler
-    from ..session import reset_default_session
-    from .render import uninstall
-
     uninstall(ip)
     set_notice_handler(None)
     manager = ip.magics_manager

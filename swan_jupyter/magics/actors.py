@@ -26,9 +26,9 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..display import Rich, esc, kv_html, kv_text
 from ..session import default_session
+from ._parsing import HelpShown, MagicArgumentParser, Subcommands
 from .core import store, swan_magics
 from .functions import add_map_command
-from .parsing import HelpShown, MagicArgumentParser, Subcommands
 
 SEND_HELP = """Send the cell body as a message to an Abaco actor.
 

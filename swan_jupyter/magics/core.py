@@ -24,9 +24,10 @@ from typing import Any
 from IPython.core.magic import Magics, line_magic, magics_class
 from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
+from ..config import load_settings
 from ..display import Rich, esc, kv_text
 from ..session import Session, default_session
-from .parsing import HelpShown, MagicArgumentParser
+from ._parsing import HelpShown, MagicArgumentParser
 
 SWAN_CONFIG_HELP = "Show the active profile, endpoints and settings (secrets masked), or switch profile."
 
@@ -116,8 +117,6 @@ class SwanMagics(Magics):
             self.profile = args.profile
         session = self.session
         if args.no_start:
-            from ..config import load_settings
-
             return SettingsView(load_settings(**session.overrides).describe())
         return SettingsView(session.settings.describe())
 

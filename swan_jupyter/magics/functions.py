@@ -16,8 +16,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 
 from ..session import default_session
+from ._parsing import HelpShown, MagicArgumentParser, Subcommands
 from .core import store, swan_magics
-from .parsing import HelpShown, MagicArgumentParser, Subcommands
 
 FUNCTION_HELP = """Define a Python function in the cell and bind its name to a handle that runs it on Abaco.
 

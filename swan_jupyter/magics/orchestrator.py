@@ -15,8 +15,8 @@ from IPython.display import display
 
 from ..errors import ValidationError
 from ..session import default_session
+from ._parsing import HelpShown, MagicArgumentParser, Subcommands
 from .core import store, swan_magics
-from .parsing import HelpShown, MagicArgumentParser, Subcommands
 
 DEPLOY_HELP = """Deploy a task on Swan Chain's Orchestrator, pay for it, and follow it.
 
@@ -208,7 +208,7 @@ def _renew(m: OrchestratorMagics, args: Any) -> Any:
     if m._auto(args.yes):
         cap = m._unattended_cap(quote.amount_wei, orch)
         return renewal(orch, orch.renew_task(args.task, duration, max_payment=cap, confirmed=quote))
-    import uuid as uuidlib
+    import uuid as uuidlib  # here, not at the top: uuid (and platform) would slow the extension's loading
 
     from ..widgets.confirm import PaymentConfirmation
 

@@ -17,6 +17,7 @@ Python functions for swan-sdk compatibility, held as a masked secret, never logg
 
 from __future__ import annotations
 
+import difflib
 import json
 import threading
 import time
@@ -32,13 +33,15 @@ from ..errors import (
     ProtocolError,
     QuoteChangedError,
     RemoteError,
+    RequestTimeoutError,
     UnknownOutcomeError,
     ValidationError,
 )
 from ..redact import Secret, credential
 from ..transport import TokenAuth, Transport, path_segment
-from . import wire
-from .amounts import MIN_DURATION, amount_due, parse_duration, price_to_wei
+from . import _wire as wire
+from ._task_inputs import paying_wallet, source_and_start, task_basics
+from .amounts import amount_due, parse_duration, price_to_wei
 from .models import Hardware, Quote, Result, TaskResult, hardware_from_wire
 from .payer import Checkpoint
 from .payments import Payments
@@ -152,8 +155,6 @@ class Orchestrator(SwanSdkPayments):
         for hw in items:
             if hw.name.lower() == key.lower() or str(hw.hardware_id) == key:
                 return hw
-        import difflib
-
         close = difflib.get_close_matches(key, [h.name for h in items], n=3)
         raise ValidationError(
             f"Unknown hardware {name_or_id!r}.",
@@ -258,12 +259,10 @@ class Orchestrator(SwanSdkPayments):
         """
         if auto_pay is None:
             auto_pay = private_key is not None
-        wallet, hw, seconds = self._task_basics(wallet_address, instance_type, hardware_id, region, duration)
+        wallet, hw, seconds = task_basics(self, wallet_address, instance_type, hardware_id, region, duration)
         if repo_uri is None and repo_owner and repo_name:
             repo_uri = f"https://github.com/{repo_owner}/{repo_name}"
-        _one_source(app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
-        if start_in < 0:
-            raise ValidationError("start_in must be >= 0 seconds.")
+        source_and_start(start_in, app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
         price_wei = price_to_wei(hw.price)
         estimate = Quote(None, "Creation", hw.name, hw.hardware_id, region, seconds, hw.price, price_wei,
                          amount_due(price_wei, seconds), wallet, None, self.payments.network())
@@ -300,35 +299,11 @@ class Orchestrator(SwanSdkPayments):
         Callers that add their own checks (the spending cap of ``--yes``) run this first, so a wrong input is
         reported as such.
         """
-        _wallet, hw, seconds = self._task_basics(wallet_address, instance_type, hardware_id, region, duration)
-        _one_source(app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
-        if start_in < 0:
-            raise ValidationError("start_in must be >= 0 seconds.")
+        _wallet, hw, seconds = task_basics(self, wallet_address, instance_type, hardware_id, region, duration)
+        source_and_start(start_in, app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
         if app_repo_image:
             self.get_app_repo_image(app_repo_image)
         return hw, seconds
-
-    def _task_basics(self, wallet_address: str | None, instance_type: str | None, hardware_id: int | None,
-                     region: str, duration: str | int) -> tuple[str, Hardware, int]:
-        """The wallet, the hardware (available, offered in ``region``) and the duration of a new task, checked."""
-        wallet = wallet_address or self.settings.wallet_address
-        if not wallet:
-            raise ValidationError("wallet_address is required.", hint=WALLET_HINT)
-        if not (wallet.startswith("0x") and len(wallet) == 42):
-            raise ValidationError(f"wallet_address {wallet!r} is not an Ethereum address.")
-        seconds = parse_duration(duration, minimum=MIN_DURATION)
-        if instance_type is None and hardware_id is None:
-            raise ValidationError("Choose hardware: instance_type='C1ae.small' or hardware_id=0.",
-                                  hint="List the catalogue with get_hardware() or %swan hardware.")
-        hw = self.hardware(instance_type if instance_type is not None else int(hardware_id or 0))
-        if not hw.available:
-            raise ValidationError(f"Hardware {hw.name} is {hw.status} right now.", hint="Pick another one.")
-        if not hw.offers(region):
-            raise ValidationError(
-                f"Hardware {hw.name} is not offered in region {region!r}.",
-                hint="Offered regions: " + ", ".join(hw.regions) + " (or 'global').",
-            )
-        return wallet, hw, seconds
 
     def _job_source(self, app: str | None, repo_uri: str | None, branch: str | None, job_source_uri: str | None,
                     wallet: str, hw: Hardware) -> str | None:
@@ -388,9 +363,7 @@ class Orchestrator(SwanSdkPayments):
 
     def get_task_list(self, wallet_address: str | None = None, page: int = 1, size: int = 10) -> Result:
         """One page of the wallet's tasks, newest first: ``{list, page, size, total, total_page}``."""
-        wallet = wallet_address or self.settings.wallet_address
-        if not wallet:
-            raise ValidationError("wallet_address is required.", hint=WALLET_HINT)
+        wallet = paying_wallet(wallet_address, self.settings)
         if page < 1 or not 1 <= size <= 100:
             raise ValidationError("page must be >= 1 and size between 1 and 100.")
         data = _result(self._call("GET", "/v2/task_list", params={"wallet_address": wallet, "page": page,
@@ -437,8 +410,6 @@ class Orchestrator(SwanSdkPayments):
                 if running and all(j.get("job_real_uri") for j in running) and status in ("completed", "running"):
                     return info
                 if time.monotonic() > deadline:
-                    from ..errors import RequestTimeoutError
-
                     raise RequestTimeoutError(f"Task {task_uuid} is not running after {timeout:.0f} s "
                                               f"(status {status!r}, {len(running)} job(s) running).",
                                               hint="Check it later with %swan status.")
@@ -508,16 +479,6 @@ class Orchestrator(SwanSdkPayments):
         return _result(self._call("POST", "/v2/config_order_status", data={"task_uuid": task_uuid,
                                                                            "tx_hash": tx_hash}),
                        "POST /v2/config_order_status")
-
-WALLET_HINT = ("Pass wallet_address=..., or set the paying wallet: SWAN_WALLET_ADDRESS=0x..., or wallet_address in "
-               "the profile of the config file (README: Configuration); the sandbox profile has its own.")
-
-
-def _one_source(*sources: str | None) -> None:
-    given = [s for s in sources if s]
-    if len(given) != 1:
-        raise ValidationError(f"Give exactly one source (got {len(given)}).",
-                              hint="One of app_repo_image, repo_uri, job_source_uri, deploy_yaml or dockerfile.")
 
 
 def _result(data: Any, endpoint: str) -> Result:

@@ -2,7 +2,9 @@
 
 :class:`Result` is what swan-sdk users expect: a dict (``r["task_uuid"]``, ``r.get(...)``, ``r.to_dict()``) with
 attribute access that also finds keys in nested objects (``r.uuid`` finds ``r["task"]["uuid"]``).
-:class:`Hardware`, :class:`Quote` and :class:`PaymentReceipt` are typed, and render as text and HTML.
+:class:`Hardware` and :class:`Quote` are typed (frozen dataclasses). :class:`TaskResult` and
+:class:`PaymentReceipt` render as text and HTML (a card); a plain :class:`Result` shows its fields as nested
+HTML tables.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..display import Rich, kv_html, kv_text, status_badge
-from .amounts import format_swan
+from ..display import Rich, esc, kv_html, kv_text, nested_html, status_badge
+from . import _wire as wire
+from .amounts import format_swan, wei_to_swan
 
 
 class Result(dict[str, Any]):
@@ -52,8 +55,6 @@ class Result(dict[str, Any]):
 
     def _repr_html_(self) -> str:
         """Every field, nested objects and lists as nested tables, receipts as receipts."""
-        from ..display import esc, nested_html
-
         return f"<div class='swan-jupyter'><strong>{esc(type(self).__name__)}</strong>{nested_html(dict(self))}</div>"
 
 
@@ -229,8 +230,6 @@ class PaymentReceipt(Rich):
 
     @property
     def amount_swan(self) -> Decimal:
-        from .amounts import wei_to_swan
-
         return wei_to_swan(self.amount_wei)
 
     @property
@@ -274,8 +273,6 @@ def hardware_from_wire(item: dict[str, Any], endpoint: str = "GET /cp/machines-d
     The id, the name and the price must be there and readable: a :class:`~swan_jupyter.errors.ProtocolError`
     names the entry and the field otherwise (a missing price is never read as 0).
     """
-    from . import wire
-
     where = f"hardware[{index}]."
     regions = item.get("region") or []
     if isinstance(regions, str):

@@ -23,9 +23,18 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, PaymentError, UnknownOutcomeError
-from .abi import client_payment_abi, erc20_abi
+from ._abi import client_payment_abi, erc20_abi
+from ._chain import (
+    ChainSnapshot,
+    FeePolicy,
+    chain_errors,
+    concurrently,
+    decode_revert,
+    replay_revert,
+    revert_hint,
+    session_for,
+)
 from .amounts import format_swan
-from .chain import ChainSnapshot, FeePolicy, chain_errors, concurrently, decode_revert, revert_hint, session_for
 from .ledger import Ledger, LedgerEntry
 from .models import PaymentReceipt
 
@@ -149,7 +158,7 @@ class Payer:
         }
         got = concurrently(jobs)
         return ChainSnapshot(swan_wei=got["swan"], gas_wei=got["gas"], allowance_wei=got["allowance"],
-                             fees=self._fees_from(got["base"], got["tip"]), nonce=got["nonce"])
+                             fees=self.fees.fields(got["base"], got["tip"]), nonce=got["nonce"])
 
     def preflight(self, entry: LedgerEntry, snap: ChainSnapshot | None = None) -> None:
         """Balances suffice for the amount and the gas; raises PaymentError naming what is short."""
@@ -305,20 +314,6 @@ class Payer:
         except Exception:  # a node without eth_maxPriorityFeePerGas: the configured minimum
             return self.fees.min_tip_wei
 
-    def _fees(self) -> dict[str, int]:
-        return self._fees_from(self._base_fee(), self._suggested_tip())
-
-    def _fees_from(self, base: int, suggested: int) -> dict[str, int]:
-        tip = max(self.fees.min_tip_wei, min(suggested, self.fees.max_tip_wei))
-        max_fee = 2 * base + tip
-        if max_fee > self.fees.max_fee_cap_wei:
-            raise PaymentError(
-                f"Gas is too expensive right now: max fee {max_fee} wei/gas is above the cap "
-                f"{self.fees.max_fee_cap_wei} wei/gas.", state="intent",
-                hint="Try again later or raise the fee cap.",
-            )
-        return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
-
     def approve(self, amount_wei: int) -> str:
         """Set the payment contract's allowance from this wallet to exactly ``amount_wei`` (0 revokes it), under
         the wallet's lock and after reconciling; returns the approve transaction's hash once it is mined.
@@ -329,7 +324,7 @@ class Payer:
         with self.locked():
             self.reconcile()
             return self._send_simple(self.token.functions.approve(self.contract.address, int(amount_wei)),
-                                     self._fees())
+                                     self.fees.fields(self._base_fee(), self._suggested_tip()))
 
     def _send_simple(self, call: Any, fees: dict[str, int], nonce: int | None = None,
                      entry: LedgerEntry | None = None) -> str:
@@ -443,7 +438,7 @@ class Payer:
         assert entry.tx_hash is not None
         receipt = self._wait(entry.tx_hash)
         if int(receipt["status"]) != 1:
-            reason = self._revert_reason(entry.tx_hash, int(receipt["blockNumber"]))
+            reason = replay_revert(self.w3, entry.tx_hash, int(receipt["blockNumber"]))
             self.ledger.update(entry.key, state="failed", error=f"reverted: {reason}",
                                block_number=int(receipt["blockNumber"]))
             raise PaymentError(f"The payment transaction {entry.tx_hash} reverted: {reason}.", state="failed",
@@ -481,21 +476,3 @@ class Payer:
         if got.lower() != str(expected).lower():
             return "its calldata differs from the payment that was signed (task, hardware, price or duration)"
         return ""
-
-    def _revert_reason(self, tx_hash: str, block: int) -> str:
-        """Why a mined transaction reverted: replay it with ``eth_call`` on the state before its block, then (for
-        a transaction that lost a race inside its own block) on the state after it."""
-        from web3.exceptions import ContractCustomError, ContractLogicError
-
-        tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
-        call = {"from": tx["from"], "to": tx["to"], "data": tx["input"]}
-        for at in (block - 1, block):
-            try:
-                self.w3.eth.call(call, at)  # type: ignore[arg-type]
-            except ContractCustomError as exc:
-                return decode_revert(exc.data)
-            except ContractLogicError as exc:
-                return str(exc.message)
-            except Exception as exc:
-                return f"unknown ({type(exc).__name__})"
-        return "unknown (the replay did not revert)"

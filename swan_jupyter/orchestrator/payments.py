@@ -7,7 +7,7 @@
   a fresh quote before anything is signed; any difference (amount, hardware, price, duration, contract, chain)
   raises :class:`~swan_jupyter.errors.QuoteChangedError` carrying the new quote to confirm.
 - **Caps hold.** ``max_payment``, a call's own cap and ``max_session_spend`` are checked, against the wallet of
-  the key that signs, inside the wallet's lock and the ledger's write transaction (:mod:`.caps`).
+  the key that signs, inside the wallet's lock and the ledger's write transaction (:mod:`._caps`).
 - **Never twice, never stuck.** Every payment is a ledger row; the payer reconciles the wallet's unfinished rows
   before it signs anything; a row resumes instead of paying again; a row whose nonce was taken is re-signed
   only after the contract's ``amountPaid`` shows that nothing was paid meanwhile.
@@ -21,12 +21,19 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError, PaymentError, QuoteChangedError, UnknownOutcomeError, ValidationError
+from ..errors import (
+    ConfigurationError,
+    PaymentError,
+    QuoteChangedError,
+    RemoteError,
+    UnknownOutcomeError,
+    ValidationError,
+)
 from ..redact import Secret
-from . import wire
-from .amounts import amount_due, format_swan, parse_duration, price_to_wei
-from .caps import SESSION_STARTED, Caps
-from .chain import chain_errors, check_wallet
+from . import _wire as wire
+from ._caps import SESSION_STARTED, Caps
+from ._chain import chain_errors, check_wallet
+from .amounts import amount_due, format_swan, parse_duration, price_to_wei, wei_to_swan
 from .ledger import Ledger, LedgerEntry
 from .models import PaymentReceipt, Quote, Result
 from .payer import Payer
@@ -292,8 +299,6 @@ class Payments:
     def _repeat_lost(self, path: str, form: dict[str, Any],
                      on_refusal: Callable[[Exception], Any] | None = None) -> Any:
         """POST a request the server treats as idempotent per tx hash, asking again when an answer is lost."""
-        from ..errors import RemoteError
-
         last: Exception | None = None
         for attempt in range(4):
             try:
@@ -399,8 +404,6 @@ def _resumed(entry: LedgerEntry) -> PaymentReceipt:
 
 def _as_quote(entry: LedgerEntry) -> Quote:
     """The quote a ledger row was confirmed with (what resuming it may sign, and nothing else)."""
-    from .amounts import wei_to_swan
-
     return Quote(entry.task_uuid, entry.order_type, "", entry.hardware_id, "global", entry.duration,
                  wei_to_swan(entry.price_wei), entry.price_wei, entry.amount_wei, entry.payer, entry.chain_id,
                  NETWORKS.get(entry.chain_id, f"chain {entry.chain_id}"), entry.contract)

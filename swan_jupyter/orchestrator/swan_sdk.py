@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..redact import Secret
-from . import wire
+from . import _wire as wire
 from .ledger import Ledger
 from .models import PaymentReceipt, Quote, Result
 from .payer import Payer

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..display import Rich, esc, kv_html, kv_text, nested_html, status_badge, utc_text
-from .models import Result
+from .models import PaymentReceipt, Result
 
 
 def swan_text(amount: Any, unit: str = "SWAN") -> str:
@@ -207,8 +207,6 @@ def renewal(orch: Any, result: Any) -> Renewal:
     server applied it), so what is shown is what the ledger says."""
     receipt = result.get("receipt")
     if receipt is not None and not receipt.validated and receipt.tx_hash:
-        from .models import PaymentReceipt
-
         entry = orch.ledger.by_tx(receipt.tx_hash)
         if entry is not None and entry.state == "validated":
             receipt = PaymentReceipt.from_entry(entry, resumed=receipt.resumed)

@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import importlib
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,8 +142,6 @@ class HealthMiddleware:
 
 def check_health(url: str, timeout: float = 2.0) -> float | None:
     """Round-trip time in ms of the service's health route, or None when it does not answer."""
-    import urllib.request
-
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(url.rstrip("/") + HEALTH_PATH, timeout=timeout) as resp:
@@ -152,8 +153,6 @@ def check_health(url: str, timeout: float = 2.0) -> float | None:
 
 
 def _rpc_block_number(rpc_url: str, timeout: float = 2.0) -> int | None:
-    import urllib.request
-
     req = urllib.request.Request(
         rpc_url,
         data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}).encode(),
@@ -302,8 +301,6 @@ class _Listeners:
 async def _start_chain(stack: contextlib.AsyncExitStack, listeners: _Listeners, state_dir: Path,
                        settings: dict[str, Any]) -> tuple[Any, Any]:
     """anvil with the contracts, behind an RPC proxy (so chain faults apply): ``(process, info)`` or Nones."""
-    import dataclasses
-
     from .faults import RpcProxy
 
     try:
@@ -371,8 +368,6 @@ def _describe(state_dir: Path, time_scale: float, settings: dict[str, Any], admi
 async def _serve(state_dir: Path, time_scale: float, settings: dict[str, Any]) -> None:
     """Run the chain and every emulator until SIGTERM/SIGINT; everything started is stopped, in reverse order,
     however the start or the run ends (an ``AsyncExitStack``)."""
-    import secrets
-
     from .faults import FaultState
 
     faults = FaultState(admin_token=secrets.token_urlsafe(24))

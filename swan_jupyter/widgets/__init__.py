@@ -1,7 +1,9 @@
 """ipywidgets forms and live views on the client core (ipywidgets is imported only when a widget is built).
 
-Widgets: :class:`ExecutionExplorer` (execution metrics: filters, summary, plots), :class:`PaymentConfirmation`
-and :class:`ConfirmAction` (review, then act once).
+Widgets: :class:`DeployForm` (deploy a task), :class:`PaymentConfirmation` and :class:`ConfirmAction` (review,
+then act once), :class:`DeploymentStatus` (a task's live status, with renew and terminate), :class:`ActorForm`
+(register an actor), :class:`ActorMessageForm` (send a message to an actor) and :class:`ExecutionExplorer`
+(execution metrics: filters, summary, plots).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -104,8 +105,6 @@ class Busy:
 
 def figure_png(fig: Any) -> bytes:
     """Render a matplotlib ``Figure`` (built without pyplot, so no GUI backend) to PNG bytes."""
-    import io
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
     return buffer.getvalue()

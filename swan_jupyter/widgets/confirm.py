@@ -12,7 +12,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..display import esc, kv_html
+from ..display import Notice, esc, kv_html
+from ..errors import QuoteChangedError
 from ._base import error_html, run_background
 
 
@@ -171,8 +172,6 @@ class PaymentConfirmation(ConfirmAction):
         return f"Confirm payment: {quote.order_type.lower()} of task {quote.task_uuid}"
 
     def _failed(self, exc: BaseException) -> None:
-        from ..errors import QuoteChangedError
-
         if not isinstance(exc, QuoteChangedError):
             super()._failed(exc)
             return
@@ -208,7 +207,5 @@ def creation_confirmation(orch: Any, task: Any, *, on_done: Callable[[Any], None
 
 def _removed(orch: Any, uuid: str) -> Any:
     """Terminate an unpaid task and say it was removed."""
-    from ..display import Notice
-
     orch.terminate_task(uuid)
     return Notice(f"Task {uuid} removed (terminated; it was never paid, so there is nothing to refund).")

@@ -35,17 +35,23 @@ from typing import TYPE_CHECKING, Any
 from ..display import esc
 from ..errors import ConfigurationError
 from ._base import error_html, figure_png, run_background
+from ._execution_stats import (
+    TIME_COLUMN,
+    actor_labels,
+    as_seconds,
+    failures_of,
+    summarise,
+    summary_table,
+    throughput,
+    throughput_bin,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-TIME_COLUMN = "message_received_time"
 #: Plot width, in pixels; plots shrink with the output area (a 1024 px JupyterLab window with its side bar
 #: open leaves about 600 px), and the filter rows wrap.
 PLOT_WIDTH_PX = 640
-#: Candidate bins for the throughput plot, smallest first; the first giving at most 120 bins is used.
-BINS = ("1s", "2s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min", "1h", "2h",
-        "3h", "6h", "12h", "1D", "2D", "7D", "30D")
 INSTALL_HINT = ("pip install 'swan-jupyter[explore]' (or pip install matplotlib) in the kernel's environment, "
                 "then restart the kernel.")
 
@@ -57,87 +63,6 @@ def require_plotting() -> None:
     except ImportError:
         raise ConfigurationError("The execution explorer draws its plots with matplotlib, which is not installed.",
                                  hint=INSTALL_HINT) from None
-
-
-def failures_of(frame: pd.DataFrame) -> pd.Series:
-    """Boolean mask: the execution failed (status ERROR, or a non-zero exit code)."""
-    status = frame["status"].astype("string")
-    exit_code = frame["exit_code"].astype("Float64")
-    return ((status == "ERROR") | (exit_code.notna() & (exit_code != 0))).fillna(False).astype(bool)
-
-
-def _succeeded(frame: pd.DataFrame) -> pd.Series:
-    status = frame["status"].astype("string")
-    exit_code = frame["exit_code"].astype("Float64")
-    return ((status == "COMPLETE") & (exit_code.isna() | (exit_code == 0))).fillna(False).astype(bool)
-
-
-def _seconds(series: pd.Series) -> pd.Series:
-    return series.dt.total_seconds().astype("float64")
-
-
-def summarise(frame: pd.DataFrame) -> dict[str, Any]:
-    """Figures of a whole execution frame: count, success rate, p50/p95/p99 of duration and queue wait (s),
-    CPU (ns) and I/O (bytes) in total and per execution."""
-    out: dict[str, Any] = {"count": len(frame)}
-    out["success_rate"] = float(_succeeded(frame).mean()) if len(frame) else None
-    for column in ("duration", "queue_wait"):
-        values = _seconds(frame[column]).dropna()
-        for q in (50, 95, 99):
-            out[f"{column}_p{q}_s"] = float(values.quantile(q / 100)) if len(values) else None
-    for column in ("cpu_ns", "io_bytes"):
-        values = frame[column].astype("Float64").dropna()
-        out[f"{column}_total"] = int(values.sum()) if len(values) else None
-        out[f"{column}_mean"] = float(values.mean()) if len(values) else None
-    return out
-
-
-def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per actor (name, or id when unnamed): the figures of :func:`summarise`, busiest actor first."""
-    import pandas as pd
-
-    if len(frame) == 0:
-        return pd.DataFrame(columns=["actor", "count", "success_rate"])
-    label = _actor_labels(frame)
-    rows = []
-    for actor, group in frame.groupby(label, sort=False, observed=True):
-        figures = summarise(group)
-        rows.append({"actor": actor, **{k: v for k, v in figures.items() if not k.endswith("_total")}})
-    table = pd.DataFrame(rows).sort_values(["count", "actor"], ascending=[False, True], ignore_index=True)
-    return table
-
-
-def _actor_labels(frame: pd.DataFrame) -> pd.Series:
-    names = frame["actor_name"].astype("string")
-    ids = frame["actor_id"].astype("string")
-    return names.where(names.notna() & (names != ""), ids).fillna("?")
-
-
-def throughput_bin(span: pd.Timedelta) -> str:
-    """The smallest bin of :data:`BINS` that cuts ``span`` into at most 120 bins."""
-    import pandas as pd
-
-    for rule in BINS:
-        if span / pd.Timedelta(rule) <= 120:
-            return rule
-    return BINS[-1]
-
-
-def throughput(frame: pd.DataFrame) -> pd.DataFrame:
-    """Executions and failures per time bin of the message time (:func:`throughput_bin` of the span), every bin
-    from the first to the last present, empty ones at zero. Columns ``executions``, ``failed``; UTC index."""
-    import pandas as pd
-
-    times = frame[TIME_COLUMN]
-    if not times.notna().any():
-        return pd.DataFrame({"executions": pd.Series(dtype="int64"), "failed": pd.Series(dtype="int64")})
-    rule = throughput_bin(times.max() - times.min())
-    index = pd.date_range(times.min().floor(rule), times.max().floor(rule), freq=rule, name="bin")
-    counts = times.dt.floor(rule).value_counts().reindex(index, fill_value=0)
-    failed = times[failures_of(frame)].dt.floor(rule).value_counts().reindex(index, fill_value=0)
-    out = pd.DataFrame({"executions": counts.to_numpy(), "failed": failed.to_numpy()}, index=index)
-    out.attrs["bin"] = rule
-    return out
 
 
 class ExecutionExplorer:
@@ -249,7 +174,7 @@ class ExecutionExplorer:
 
     def _load(self, frame: pd.DataFrame) -> None:
         self.frame = frame
-        labels = _actor_labels(frame) if len(frame) else None
+        labels = actor_labels(frame) if len(frame) else None
         pairs = {} if labels is None else dict(zip(frame["actor_id"].astype(str), labels, strict=True))
         options = sorted(((f"{name} ({aid[:6]})" if name != aid else aid, aid) for aid, name in pairs.items()),
                          key=lambda o: o[0].lower())
@@ -283,7 +208,7 @@ class ExecutionExplorer:
             by_label = {label: value for label, value in self.actor_filter.options}
             values = {value for _label, value in self.actor_filter.options}
             chosen = [a if a in values else by_label.get(a) for a in actors]
-            names = dict(zip(self.frame["actor_id"].astype(str), _actor_labels(self.frame), strict=True)) \
+            names = dict(zip(self.frame["actor_id"].astype(str), actor_labels(self.frame), strict=True)) \
                 if len(self.frame) else {}
             chosen += [aid for aid, name in names.items() if name in actors]
             self.actor_filter.value = tuple(dict.fromkeys(c for c in chosen if c in values))
@@ -363,7 +288,7 @@ class ExecutionExplorer:
         self.failure_list.options = [
             (f"{_when(row[TIME_COLUMN])}  {row['label']}  {row['execution_id']}  {row['status']}  "
              f"exit code {_fmt(row['exit_code'], '{}')}", str(row["execution_id"]))
-            for _, row in failed.assign(label=_actor_labels(failed)).head(500).iterrows()
+            for _, row in failed.assign(label=actor_labels(failed)).head(500).iterrows()
         ]
         self.plotted["failures"] = len(failed)
         self._update_logs_button()
@@ -403,11 +328,11 @@ class ExecutionExplorer:
         fig = Figure(figsize=(PLOT_WIDTH_PX / 96, 5.6))
         axes = fig.subplots(2, 1)
         frame = self.filtered
-        labels = _actor_labels(frame) if len(frame) else None
+        labels = actor_labels(frame) if len(frame) else None
         drawn = 0
         for ax, column, title in ((axes[0], "duration", "Duration"), (axes[1], "queue_wait", "Queue wait")):
             series = [] if labels is None else [
-                (str(name), np.sort(_seconds(frame[column][labels == name]).dropna().to_numpy()))
+                (str(name), np.sort(as_seconds(frame[column][labels == name]).dropna().to_numpy()))
                 for name in labels.value_counts().index[:10]
             ]
             series = [(name, values) for name, values in series if len(values)]
@@ -509,3 +434,7 @@ def _empty() -> pd.DataFrame:
     from ..frames.actors import executions_frame
 
     return executions_frame([])
+
+
+__all__ = ["ExecutionExplorer", "failures_of", "require_plotting", "summarise", "summary_table", "throughput",
+           "throughput_bin"]

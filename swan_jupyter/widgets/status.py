@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid as uuidlib
 from typing import Any
 
 from ..display import esc, status_badge
+from ..orchestrator.views import renewal
 from ._base import error_html
 
 FINAL_STATUSES = frozenset({"finished", "terminated", "failed"})
@@ -134,8 +136,6 @@ class DeploymentStatus:
 
         One idempotency key per confirmation: clicking twice, or Retry after an error, never pays twice.
         """
-        import uuid as uuidlib
-
         from .confirm import PaymentConfirmation
 
         key = uuidlib.uuid4().hex
@@ -151,8 +151,6 @@ class DeploymentStatus:
             self.message.value = receipt._repr_html_() if receipt is not None else "<b>Renewed.</b>"
             self.confirm_box.children = ()
             self.refresh()
-
-        from ..orchestrator.views import renewal
 
         confirm = PaymentConfirmation(
             quote, lambda shown: renewal(self.orch, self.orch.renew_task(self.task_uuid, shown.duration,

@@ -126,7 +126,8 @@ from agavepy.agave import Agave, load_resource
 
 URL, TOKEN = os.environ["ABACO_URL"], os.environ["ABACO_TOKEN"]
 out = {}
-# spec 20.5: agavepy forces https and drops the Authorization header when the URL has a port
+# agavepy 0.9.5 forces https (the basePath of agavepy/resources/*.json.j2) and drops the Authorization header
+# when the URL has a port (agavepy/swaggerpy/http_client.py, Authenticator.matches: netloc vs host name)
 resources = json.loads(json.dumps(load_resource(URL)).replace("https://", "http://"))
 ag = Agave(api_server=URL, token=TOKEN, resources=resources)
 ag.all.http_client.authenticator.host = "127.0.0.1"

@@ -1,9 +1,10 @@
 """Access control of the sandbox emulators, over real loopback HTTP against the session sandbox (no mocks).
 
-Abaco (abaco.md §2-§4, §7, §11, §16, §18): every route of the emulator's route table, under each prefix and with
-each method, refuses missing or bad credentials with Abaco's status and message and changes nothing; a second user
-gets exactly the level granted; a nonce does no more than its level, uses and actor/alias allow. Orchestrator
-(orchestrator.md §3, §5): every route of its Starlette app except the listed public ones needs the API key.
+Abaco (TACC/abaco actors/auth.py: authentication, levels, nonces; actors/controllers.py: routes): every route of
+the emulator's route table, under each prefix and with each method, refuses missing or bad credentials with Abaco's
+status and message and changes nothing; a second user gets exactly the level granted; a nonce does no more than its
+level, uses and actor/alias allow. Orchestrator (as swan-sdk 0.1.4 logs in, Orchestrator.api_key_login): every route
+of its Starlette app except the listed public ones needs the API key.
 ``X-Jwt-Assertion-<TENANT>`` is refused by the session sandbox whatever it holds (it is started without the option
 ``jwt_assertion``; the option and its signed assertions are tested in ``test_trust.py``).
 """
@@ -24,16 +25,20 @@ from swan_jupyter.sandbox.abaco.auth import ASSERTION_OFF
 from tests.helpers import Scenario
 
 IMAGE = "abacosamples/test"
-# prefix -> (message without credentials, for an invalid token); internal /actors paths are v2 (§1, §2). The spec
-# gives v3's invalid-token case only as "400"; its message is the emulator's.
+# prefix -> (message without credentials, for an invalid token); internal /actors paths are v2 (Abaco's own v2
+# tests call them, TACC/abaco tests/util.py). v2: TACC/abaco actors/auth.py check_nonce and agaveflask's auth.py
+# check_jwt; v3: tapipy-tapisservice tapisservice/auth.py (validate_request_token, validate_token).
 PREFIXES = {"/actors/v2": ("No JWT or nonce provided.", "Invalid JWT."),
             "/v3/actors": ("No access token found in the request.", "Invalid Tapis token."),
             "/actors": ("No JWT or nonce provided.", "Invalid JWT.")}
 # The only Abaco requests answered without credentials (each checked below):
 ABACO_PUBLIC = {
-    ("OPTIONS", "any path"): "CORS pre-flight bypasses auth and answers 200 with the CORS headers (spec §3)",
-    ("GET", "/v3/sites"): "Tapis discovery for tapipy clients built without tenant_id (spec §23 item 15)",
-    ("GET", "/v3/tenants"): "Tapis discovery for tapipy clients built without tenant_id (spec §23 item 15)",
+    ("OPTIONS", "any path"): "CORS pre-flight bypasses auth (agaveflask auth.py) and answers 200 with the CORS "
+                                 "headers (TACC/abaco actors/reg_api.py, CORS(app))",
+    ("GET", "/v3/sites"): "Tapis discovery for tapipy clients built without tenant_id (tapipy/tapis.py, "
+                          "Tenants.reload_tenants)",
+    ("GET", "/v3/tenants"): "Tapis discovery for tapipy clients built without tenant_id (tapipy/tapis.py, "
+                            "Tenants.reload_tenants)",
 }
 DENIED = "Not authorized -- you do not have access to this actor."
 ADMINS_ONLY = "Not authorized -- only admins are authorized to update workers."
@@ -45,7 +50,8 @@ BODY = {"image": IMAGE, "description": "changed without credentials", "message":
 
 
 def k(prefix: str, snake: str) -> str:
-    """A field name in the prefix's case (v2 camel, v3 snake; spec §5)."""
+    """A field name in the prefix's case: v2 camel as agavepy 0.9.5 reads it (agavepy/actors.py, executionId),
+    v3 snake (TACC/abaco dev-v3 configschema.json, web_case)."""
     if prefix.startswith("/v3"):
         return snake
     head, *rest = snake.split("_")
@@ -185,12 +191,15 @@ def test_abaco_requests_without_credentials_are_refused_on_every_route(ab: Abaco
         assert r.status_code == 200 and r.json()["status"] == "success", (path, r.text[:200])
 
 
-_BEFORE_LOGIN = "read before login by swan-sdk and the Go client: served without auth (§3, checklist 3)"
+_BEFORE_LOGIN = ("read before login by swan-sdk (Orchestrator.__init__) and go-swan-sdk (NewAPIClient): served "
+                 "without auth")
 _NOT_API = "not Orchestrator API: a page a deployed task serves (job app, job source)"
 ORCHESTRATOR_PUBLIC = {
-    "/login_by_api_key": "logging in is how an API key becomes a token (§3)", "/contract_info": _BEFORE_LOGIN,
+    "/login_by_api_key": "logging in is how an API key becomes a token (Orchestrator.api_key_login)",
+    "/contract_info": _BEFORE_LOGIN,
     "/cp/machines-dp-ssh-ready": _BEFORE_LOGIN, "/cp/machines-dp": _BEFORE_LOGIN, "/cp/machines": _BEFORE_LOGIN,
-    "/abi_version": "a client constant (§5 legacy list) with no auth requirement in the spec; answers a constant",
+    "/abi_version": "a path constant of swan-sdk 0.1.4 (swan/common/constant.py, GET_ABI_VERSION) it never calls; "
+                    "answers a constant",
     "/_sources/{source_id}": _NOT_API, "/_jobs/{job_uuid}/": _NOT_API, "/_jobs/{job_uuid}/{rest:path}": _NOT_API}
 
 
@@ -307,7 +316,7 @@ def test_a_second_user_gets_exactly_the_level_granted(ab: Abaco, p: str) -> None
                 else:
                     refused(r, 400, DENIED, level, method, sub)
                 checked += 1
-            # workers can be added by admins only, whatever the level (spec §4, §11)
+            # workers can be added by admins only, whatever the level (TACC/abaco actors/auth.py, authorization)
             refused(ab.call("POST", f"{p}/{aid}/workers", "user2", json={"num": 2}), 400, ADMINS_ONLY, level)
             if level != "UPDATE":
                 refused(ab.call("DELETE", f"{p}/{aid}", "user2"), 400, DENIED, level)
@@ -315,7 +324,7 @@ def test_a_second_user_gets_exactly_the_level_granted(ab: Abaco, p: str) -> None
             assert (aid in listed) == (level != "NONE"), level
             checked += 3
         actor = ab.ok("GET", f"{p}/{aid}")
-        assert actor["owner"] == ab.names["user"] and actor["description"] == "B's"  # spec §11: owner kept
+        assert actor["owner"] == ab.names["user"] and actor["description"] == "B's"  # owner kept (ActorResource.put)
         assert ab.ok("GET", f"{p}/{aid}/permissions")[ab.names["user2"]] == "UPDATE"
         ab.ok("POST", f"{p}/{aid}/permissions", json={"user": ab.names["user2"], "level": "NONE"})  # revoke
         refused(ab.call("GET", f"{p}/{aid}", "user2"), 400, DENIED, "revoked")
@@ -334,14 +343,17 @@ def test_abaco_world_opens_an_actor_to_every_user(ab: Abaco) -> None:
         refused(ab.call("GET", f"/v3/actors/{aid}", "user2"), 400, DENIED)
         ab.ok("POST", f"/v3/actors/{aid}/permissions", json={"user": "ABACO_WORLD", "level": "READ"})
         assert aid in {a["id"] for a in ab.ok("GET", "/actors/v2", "user2")}
-        assert aid not in {a["id"] for a in ab.ok("GET", "/v3/actors", "user2")}  # v3 lists explicit grants (§11)
-        # spec §11: with ABACO_WORLD present any user passes any level check, whatever level is stored for it
+        # v3 lists explicit grants (TACC/abaco dev-v3 actors/controllers.py, ActorsResource.get)
+        assert aid not in {a["id"] for a in ab.ok("GET", "/v3/actors", "user2")}
+        # with ABACO_WORLD present a user without an entry of their own passes any level check, whatever level is
+        # stored for it (TACC/abaco actors/models.py, permission_process)
         for who in ("user2", "privileged"):
             for p in ("/actors/v2", "/v3/actors"):
                 ab.ok("GET", f"{p}/{aid}", who)
                 ab.ok("POST", f"{p}/{aid}/messages", who, json={"message": "world"})
                 ab.ok("PUT", f"{p}/{aid}", who, json={"image": IMAGE, "description": f"by {who}"})
-        # a PUT by another user keeps the owner and gives the updater UPDATE (§11)
+        # a PUT by another user keeps the owner and gives the updater UPDATE (TACC/abaco actors/controllers.py,
+        # ActorResource.put)
         assert ab.ok("GET", f"/v3/actors/{aid}")["owner"] == ab.names["user"]
         assert ab.ok("GET", f"/v3/actors/{aid}/permissions")[ab.names["user2"]] == "UPDATE"
     finally:
@@ -350,7 +362,7 @@ def test_abaco_world_opens_an_actor_to_every_user(ab: Abaco) -> None:
 
 def test_aliases_need_their_own_permission_and_alias_nonces_need_alias_and_actor(ab: Abaco) -> None:
     p, alias, aid = "/v3/actors", ab.ids["alias"], ab.ids["aid"]
-    assert alias in {a["alias"] for a in ab.ok("GET", f"{p}/aliases", "user2")}  # listing is public (§18)
+    assert alias in {a["alias"] for a in ab.ok("GET", f"{p}/aliases", "user2")}  # public (AliasesResource.get)
     refused(ab.call("GET", f"{p}/aliases/{alias}", "user2"), 400, DENIED.replace("actor", "alias"))
     refused(ab.call("GET", f"{p}/{alias}", "user2"), 400, DENIED)  # an alias path checks the actor
     both = "Not authorized -- you do not have access to this alias and actor."
@@ -359,11 +371,12 @@ def test_aliases_need_their_own_permission_and_alias_nonces_need_alias_and_actor
         ab.ok("POST", f"{p}/aliases/{alias}/permissions", json={"user": ab.names["user2"], "level": "UPDATE"})
         ab.ok("GET", f"{p}/aliases/{alias}", "user2")
         refused(ab.call("GET", f"{p}/{alias}", "user2"), 400, DENIED)
-        # alias permissions too need the level on the alias and on its actor (spec §7 row 29)
+        # alias permissions too need the level on the alias and on its actor: the emulator's rule; Abaco checks the
+        # alias alone there (TACC/abaco actors/auth.py, authorization, asks both only for alias nonces)
         refused(ab.call("GET", f"{p}/aliases/{alias}/permissions", "user2"), 400, both)
         refused(ab.call("POST", f"{p}/aliases/{alias}/permissions", "user2",
                         json={"user": ab.names["privileged"], "level": "READ"}), 400, both)
-        # alias nonces need the level on the alias and on its actor (spec §7 row 29, §11)
+        # alias nonces need the level on the alias and on its actor (TACC/abaco actors/auth.py, authorization)
         refused(ab.call("GET", f"{p}/aliases/{alias}/nonces", "user2"), 400, both)
         refused(ab.call("POST", f"{p}/aliases/{alias}/nonces", "user2", json={"level": "READ"}), 400, both)
         ab.ok("POST", f"{p}/{aid}/permissions", json={"user": ab.names["user2"], "level": "READ"})
@@ -407,13 +420,13 @@ def uses_of(ab: Abaco, s: Scenario, nid: str) -> tuple[int, int]:
 
 
 class TestANonceDoesNoMoreThanItsLevelUsesAndActor:
-    """Nonces of each level on one actor, one rule per test (§16), on each prefix."""
+    """Nonces of each level on one actor, one rule per test (TACC/abaco actors/auth.py, check_nonce), on each prefix."""
 
     def test_every_request_uses_a_read_nonce(self, ab: Abaco, nonces: Scenario) -> None:
         read = new_nonce(ab, nonces, "READ")
         assert uses_of(ab, nonces, read) == (0, -1)
         assert ab.ok("GET", f"{nonces['path']}/{read}")[k(nonces["p"], "last_use_time")] == "None"
-        for sub in ("", "/state", "/executions"):  # every request uses the nonce, GETs included (§16)
+        for sub in ("", "/state", "/executions"):  # every request uses the nonce, GETs included (check_nonce)
             assert use_nonce(ab, nonces, read, "GET", sub).status_code == 200, sub
         nonces["read"] = read
 
@@ -446,7 +459,7 @@ class TestANonceDoesNoMoreThanItsLevelUsesAndActor:
     def test_the_message_ran_as_the_nonce_owner(self, ab: Abaco, nonces: Scenario) -> None:
         p, sent = nonces["p"], nonces.need("sent")
         execution = ab.ok("GET", f"{p}/{nonces['aid']}/executions/{sent[k(p, 'execution_id')]}")
-        assert execution["executor"] == ab.names["user"]  # the request ran as the nonce's owner (§16)
+        assert execution["executor"] == ab.names["user"]  # the request ran as the nonce's owner (check_nonce)
 
     def test_a_nonce_stops_after_its_uses(self, ab: Abaco, nonces: Scenario) -> None:
         twice = new_nonce(ab, nonces, "READ", max_uses=2)
@@ -455,7 +468,7 @@ class TestANonceDoesNoMoreThanItsLevelUsesAndActor:
         assert uses_of(ab, nonces, twice) == (2, 0)
 
     def test_a_nonce_works_on_its_own_actor_only(self, ab: Abaco, nonces: Scenario) -> None:
-        # not on another actor, not on unscoped routes, not made up (§16)
+        # not on another actor, not on unscoped routes, not made up (TACC/abaco actors/auth.py, check_nonce)
         p, read, other = nonces["p"], nonces.need("read"), nonces["other"]
         refused(use_nonce(ab, nonces, read, "GET", target=other), 400, "Nonce does not exist.")
         refused(ab.call("GET", p, None, params={"x-nonce": read}), 400, "Not authorized.")
@@ -495,12 +508,12 @@ def test_alias_nonces_work_on_alias_paths_only_and_stop_at_execute(ab: Abaco) ->
         assert use(on_alias, "POST", f"{p}/{alias}/messages", json={"message": "via alias"}).status_code == 200
         refused(use(on_alias, "PUT", f"{p}/{alias}", json={"image": IMAGE}), 400,
                 "Nonce does not have sufficient permissions level.")
-        # an alias path needs an alias nonce, an actor-id path an actor nonce (§16)
+        # an alias path needs an alias nonce, an actor-id path an actor nonce (check_nonce)
         refused(use(on_alias, "GET", f"{p}/{aid}"), 400, "Nonce does not exist.")
         refused(use(on_actor, "GET", f"{p}/{alias}"), 400, "Nonce does not exist.")
         refused(use(on_actor, "GET", f"{p}/aliases/{alias}"), 400, "Nonce does not exist.")
         assert ab.ok("GET", f"{apath}/{on_alias}")["current_uses"] == 3
-        # alias nonces stop at EXECUTE (§7 row 29)
+        # alias nonces stop at EXECUTE (TACC/abaco actors/codes.py, ALIAS_NONCE_PERMISSION_LEVELS)
         r = ab.call("POST", apath, json={"level": "UPDATE"})
         assert r.status_code == 400 and r.json()["status"] == "error", r.text[:200]
     finally:

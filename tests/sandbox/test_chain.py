@@ -179,7 +179,8 @@ def test_approve_and_submit_payment(chain: ChainProcess, w3: Web3, wallet_key: s
     task = _task()
     wallet = chain.info.wallet_address
     due = amount_due(PRICE_048, 5400)
-    assert due == 720_000_000_000_000_000  # the swan-sdk 0.1.4 observation of orchestrator spec §9.4
+    # what swan-sdk 0.1.4 approves too: to_wei(0.48 * 5400 / 3600) (swan/contract/swan_contract.py, submit_payment)
+    assert due == 720_000_000_000_000_000
     assert payment.functions.computeAmount(PRICE_048, 5400).call() == due
     before_wallet = token.functions.balanceOf(wallet).call()
     before_contract = token.functions.balanceOf(payment.address).call()

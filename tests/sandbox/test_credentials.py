@@ -1,4 +1,5 @@
-"""Access control in the sandbox, route by route, over loopback (abaco.md §2, §4, §11, §16; orchestrator.md).
+"""Access control in the sandbox, route by route, over loopback (Abaco: TACC/abaco actors/auth.py; the
+Orchestrator: as swan-sdk 0.1.4 and swanchain/go-swan-sdk authenticate).
 
 * No credentials, or a forged/expired/garbled one, are refused on every route of every prefix, and change nothing.
 * A second user can do nothing with another user's actor until granted a level, and then exactly that level.
@@ -24,7 +25,8 @@ from tests.helpers import Scenario
 PREFIXES = {"/actors/v2": "v2", "/v3/actors": "v3", "/actors": "plain"}
 MISSING = {"v2": "No JWT or nonce provided.", "v3": "No access token found in the request."}
 INVALID = {"v2": "Invalid JWT.", "v3": "Invalid Tapis token."}
-# Public by design: CORS pre-flight (any path, spec §3) and tapipy's discovery documents (spec §19).
+# Public by design: CORS pre-flight (any path: agaveflask's auth.py leaves OPTIONS alone) and tapipy's discovery
+# documents (tapipy/tapis.py, Tenants.reload_tenants, reads them when a client has no tenant_id).
 PUBLIC = [("OPTIONS", "/v3/actors"), ("GET", "/v3/tenants"), ("GET", "/v3/sites")]
 LEVELS = ("NONE", "READ", "EXECUTE", "UPDATE")
 
@@ -149,8 +151,9 @@ def test_the_public_routes_are_only_discovery_and_cors(world: World, method: str
         assert resp.json()["status"] == "success"
 
 
-# Open by design (orchestrator.md §3): log-in itself, the contract and machine catalogues (swan-sdk and the Go
-# client read them before logging in), the ABI version, and the job pages/sources a deployed task serves.
+# Open by design: log-in itself, the contract and machine catalogues (swan-sdk 0.1.4 reads the machines without a
+# token when login=False, swan/api/orchestrator.py Orchestrator.__init__; go-swan-sdk's NewAPIClient reads both
+# before logging in), the ABI version, and the job pages/sources a deployed task serves.
 ORCHESTRATOR_OPEN = {"/login_by_api_key", "/contract_info", "/cp/machines-dp-ssh-ready", "/cp/machines-dp",
                      "/cp/machines", "/abi_version", "/_sources/{source_id}", "/_jobs/{job_uuid}/",
                      "/_jobs/{job_uuid}/{rest:path}"}
@@ -191,7 +194,8 @@ def test_orchestrator_routes_need_the_api_key(sandbox: dict[str, Any], tmp_path:
 
 # -- a second user ---------------------------------------------------------------------------------------------
 
-# (method, path under the actor, body) and the level each needs (spec §11): READ any GET, EXECUTE messages,
+# (method, path under the actor, body) and the level each needs (TACC/abaco actors/auth.py, required_level and
+# authorization): READ any GET, EXECUTE messages,
 # UPDATE the rest. Force-quit and DELETE of the actor are checked on their own actor below.
 OPERATIONS: list[tuple[str, str, Any, str]] = [
     ("GET", "", None, "READ"), ("GET", "/state", None, "READ"), ("GET", "/executions", None, "READ"),
@@ -237,7 +241,8 @@ def test_a_second_user_gets_exactly_the_level_granted(world: World, prefix: str)
             listed = {a["id"] for a in _ok(world.call("GET", prefix, "user2"))}
             assert (aid in listed) == (level != "NONE"), (level, listed)
         owner = _ok(world.call("GET", f"/actors/v2/{aid}"))
-        # a PUT by another user with UPDATE keeps the original owner (spec §11)
+        # a PUT by another user with UPDATE keeps the original owner (TACC/abaco actors/controllers.py,
+        # ActorResource.put)
         assert owner["owner"] == world.names["user"] and owner["description"] == "changed by user2"
         # revoking with NONE takes everything away again, including force-quit and delete
         _grant(world, aid, "user2", "NONE")
@@ -259,7 +264,8 @@ def test_abaco_world_opens_an_actor_to_every_user(world: World) -> None:
         assert world.call("GET", f"/actors/v2/{aid}", "user2").status_code == 400
         _grant(world, aid, "ABACO_WORLD", "READ")
         assert world.call("GET", f"/actors/v2/{aid}", "user2").status_code == 200
-        # spec §11: with ABACO_WORLD present any user passes any level check, whatever level is stored for it
+        # with ABACO_WORLD present a user without an entry of their own passes any level check, whatever level is
+        # stored for it (TACC/abaco actors/models.py, permission_process)
         assert world.call("POST", f"/actors/v2/{aid}/messages", "user2", json={"n": 1}).status_code == 200
     finally:
         world.call("DELETE", f"/actors/v2/{aid}")
@@ -295,7 +301,7 @@ def _use(w: World, s: Scenario, nid: str, method: str, sub: str = "", target: st
 
 
 class TestANonceDoesNoMoreThanItsLevelAndUses:
-    """Nonces on one actor, one rule per test (spec §16), on each prefix."""
+    """Nonces on one actor, one rule per test (TACC/abaco actors/auth.py, check_nonce), on each prefix."""
 
     @pytest.mark.parametrize("level", ["READ", "EXECUTE", "UPDATE"])
     def test_a_nonce_allows_exactly_its_level(self, world: World, nonce_world: Scenario, level: str) -> None:
@@ -322,7 +328,7 @@ class TestANonceDoesNoMoreThanItsLevelAndUses:
         assert world.call("GET", f"{prefix}/search/actors", None, params={"x-nonce": nid}).status_code == 404
 
     def test_a_nonce_stops_after_its_uses(self, world: World, nonce_world: Scenario) -> None:
-        # a READ nonce with 3 uses allows three GETs; refused requests use nothing (spec §16)
+        # a READ nonce with 3 uses allows three GETs; refused requests use nothing (auth.py, check_nonce)
         nid = _nonce(world, nonce_world["aid"], "READ", max_uses=3)
         assert _use(world, nonce_world, nid, "POST", "/messages", body={"n": 1}).status_code == 400
         for i in range(3):
@@ -364,6 +370,6 @@ def test_alias_nonces_need_the_alias_and_stop_at_execute(world: World) -> None:
     actor_nonce = _nonce(world, world.aid, "READ")
     assert world.call("GET", f"/actors/v2/aliases/{world.alias}", None,
                       params={"x-nonce": actor_nonce}).status_code == 400
-    # alias nonce levels are NONE, READ and EXECUTE only (spec §7 row 29)
+    # alias nonce levels are NONE, READ and EXECUTE only (TACC/abaco actors/codes.py, ALIAS_NONCE_PERMISSION_LEVELS)
     resp = world.call("POST", f"/actors/v2/aliases/{world.alias}/nonces", json={"level": "UPDATE"})
     assert resp.status_code == 400 and resp.json()["message"]

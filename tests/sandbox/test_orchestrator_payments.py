@@ -1,7 +1,7 @@
 """Payments through the Orchestrator emulator with real transactions on a real anvil: the full task lifecycle
 (create, pay, validate, run with job URLs that answer, renew, terminate with an on-chain refund), the end of a
-task, and every refusal of §9.8 (unknown, malformed, reverted, misdirected, reused, foreign, wrong payer,
-wrong duration, wrong hardware)."""
+task, and every refusal of the emulator's payment check, swan_jupyter/sandbox/orchestrator/payments.py (unknown,
+malformed, reverted, misdirected, reused, foreign, wrong payer, wrong duration, wrong hardware)."""
 
 from __future__ import annotations
 

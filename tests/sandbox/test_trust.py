@@ -235,7 +235,8 @@ def test_cors_is_granted_to_loopback_pages_only_and_never_with_credentials(sandb
                          timeout=10)
         assert r.status_code == 200 and r.headers["access-control-allow-origin"] == origin
         assert "access-control-allow-credentials" not in r.headers
-    # non-browser clients (no Origin) get Abaco's answer unchanged (spec §3)
+    # non-browser clients (no Origin) get Abaco's answer unchanged (flask-cors defaults: TACC/abaco
+    # actors/reg_api.py, CORS(app))
     r = requests.options(abaco + "/v3/actors", timeout=10)
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
 

@@ -1,6 +1,6 @@
 """The Abaco emulator: Abaco's actors API (v2 and v3) over one SQLite store, with a real local runtime.
 
-Served at the same time, over one store (spec ``specs/abaco.md``):
+Served at the same time, over one store (the server it imitates: TACC/abaco, master for v2 and dev-v3 for v3):
 
 * ``/actors/v2/...``: the v2 (Agave) face, camelCase, ``Authorization: Bearer <jwt>`` (agavepy 0.9.5);
 * ``/v3/actors/...``: the v3 (Tapis) face, snake_case, ``X-Tapis-Token`` (tapipy 25.x), plus minimal
@@ -8,7 +8,8 @@ Served at the same time, over one store (spec ``specs/abaco.md``):
 * ``/actors/...``: Abaco's internal paths (case by configuration; agavepy's JWT mode and Abaco's own tests).
 
 Module map: :mod:`.service` (the sandbox service: tokens, lifecycle, ``describe()``), :mod:`.app` (dispatcher:
-slashes, prefixes, 405s, CORS, auth, nonces, permissions), ``routes_*`` (one module per resource),
+slashes, prefixes, 405s, CORS, auth, nonces, permissions), :mod:`.core` (what every handler gets: the call,
+the store, access checks), ``routes_*`` (one module per resource),
 :mod:`.models` (request parsing, wire records), :mod:`.search`, :mod:`.auth`, :mod:`.wire` (envelopes, ids,
 times, case), :mod:`.store` (SQLite), :mod:`.runtime` (workers and child processes) and :mod:`.images` (the
 runnable "images" and the helpers actor code uses).

@@ -1,15 +1,15 @@
 """The Starlette application: one dispatcher for the three prefixes over one store.
 
-Order of work for every request (spec §1-§4, §16, §23): merge repeated slashes (tapipy sends ``//messages``
-and ``///messages``) and drop a trailing slash; ``OPTIONS`` answers 200 with CORS headers without
+Order of work for every request, Abaco's (TACC/abaco actors/auth.py: authn_and_authz, check_nonce, authorization):
+merge repeated slashes (nginx does it in front of Abaco; tapipy's resources/openapi_v3-actors.yml has ``//messages``
+and ``///messages`` paths) and drop a trailing slash; ``OPTIONS`` answers 200 with CORS headers without
 authentication; the prefix picks the flavour (``/actors/v2`` camel, ``/v3/actors`` snake, ``/actors`` by
-configuration); an unknown path or method under ``/actors`` is a 405 before authentication (other unknown
-paths get a JSON 404 envelope); then the caller is identified (token, or ``x-nonce`` redeemed against the
-path); the body is read (bounded) and parsed; the privileged-field check runs on every POST/PUT body; for
-actor-scoped routes the path id is resolved (actor id or alias) and the permission level checked; finally the
-route's handler runs. Errors become Abaco envelopes. The only 500s are those Abaco itself answers for a
-well-formed request it then fails on (an unknown cron unit, an unknown queue or a bad hint on PUT: see
-``FIDELITY.md``); other malformed input is a 400.
+configuration); an unknown path or method under ``/actors`` is a 405 before authentication (other unknown paths get
+a JSON 404 envelope); then the caller is identified (token, or ``x-nonce`` redeemed against the path); the body is
+read (bounded) and parsed; the privileged-field check runs on every POST/PUT body; for actor-scoped routes the path
+id is resolved (actor id or alias) and the permission level checked; finally the route's handler runs. Errors become
+Abaco envelopes. The only 500s are those Abaco itself answers for a well-formed request it then fails on (an unknown
+cron unit, an unknown queue or a bad hint on PUT: see ``FIDELITY.md``); other malformed input is a 400.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class Dispatcher:
             check_privileged_fields(call.body, caller.privileged)
         if route.scope == "actor":
             call.actor = core.resolve(call, params["aid"])
-            if request.method == "POST" and segments[-1] == "workers" and not caller.admin:  # before the level (§4)
+            if request.method == "POST" and segments[-1] == "workers" and not caller.admin:  # before the level
                 raise AbacoError("Not authorized -- only admins are authorized to update workers.")
             core.check(call, call.actor, level)
         return await route.handler(call, core)

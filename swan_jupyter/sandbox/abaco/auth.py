@@ -10,7 +10,7 @@
   secret is accepted (HS256, with ``exp``): ``alg: none``, other keys and expired tokens are refused like an
   invalid bearer token. Real Abaco trusts this header because only its gateway can reach it; on a shared machine
   any local process can reach the sandbox, so an unverified assertion would let it act as any user.
-* Without any token, ``?x-nonce=<id>`` (see :mod:`.nonces`).
+* Without any token, ``?x-nonce=<id>`` (see :mod:`.routes_nonces`).
 
 Failures are 400 with Abaco's messages (Abaco itself never answers 401/403); the setting
 ``abaco_strict_auth`` makes a missing or invalid token a gateway-style 401 instead.

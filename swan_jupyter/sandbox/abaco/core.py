@@ -15,9 +15,10 @@ from starlette.responses import Response
 
 from .auth import WORLD, Authenticator, Caller, level_value
 from .models import QUEUES
+from .models import field as model_field
 from .runtime import Runtime
 from .store import Store
-from .wire import AbacoError, Flavour
+from .wire import AbacoError, Flavour, is_hashid
 
 Doc = dict[str, Any]
 DEFAULT_MAX_CONTENT = 500 * 1024 * 1024
@@ -81,8 +82,6 @@ class Call:
 
     def body_field(self, snake: str) -> Any:
         """A body field in snake or camel case (``None`` when absent or the body is not an object)."""
-        from .models import field as model_field
-
         return model_field(self.body, snake) if isinstance(self.body, dict) else None
 
     @property
@@ -170,9 +169,8 @@ class Core:
         return doc
 
     def resolve(self, call: Call, ident: str) -> Doc:
-        """The actor a path identifier (actor id or alias) names, with Abaco's 404/400 split (§4)."""
-        from .wire import is_hashid
-
+        """The actor a path identifier (actor id or alias) names, with Abaco's 404/400 split (TACC/abaco
+        actors/auth.py, get_db_id and authorization; actors/models.py, get_permissions)."""
         tenant = call.caller.tenant
         if is_hashid(ident):
             actor = self.find_actor(tenant, ident)

@@ -1,7 +1,8 @@
-"""Abaco's models: parsing actor descriptions (POST/PUT) and displaying every record (spec §9).
+"""Abaco's models: parsing actor descriptions (POST/PUT) and displaying every record (TACC/abaco
+actors/models.py, the ``display`` methods).
 
-Stored documents are snake_case with unix-second times; ``display_*`` functions build the wire form for a
-flavour: ``_links``, display times (§6), hidden fields removed, then camel conversion (which drops ``None``
+Stored documents are snake_case with unix-second times; ``display_*`` functions build the wire form for a flavour:
+``_links``, display times (``display_time``), hidden fields removed, then camel conversion (which drops ``None``
 values) on camel flavours. Request fields are accepted in snake or camel case on every flavour.
 """
 
@@ -90,8 +91,6 @@ def _invalid(name: str, flavour: Flavour | None = None) -> AbacoError:
 
 def field(body: dict[str, Any], snake: str) -> Any:
     """A request field given in snake or camel case (camel wins when both are present)."""
-    from .wire import under_to_camel
-
     camel = under_to_camel(snake)
     if camel in body:
         return body[camel]
@@ -99,8 +98,6 @@ def field(body: dict[str, Any], snake: str) -> Any:
 
 
 def has_field(body: dict[str, Any], snake: str) -> bool:
-    from .wire import under_to_camel
-
     return snake in body or under_to_camel(snake) in body
 
 
@@ -183,6 +180,41 @@ def next_cron(schedule: str, now: float) -> str:
     return start
 
 
+def _environment(body: dict[str, Any], flavour: Flavour | None) -> Doc:
+    """The body's ``default_environment``: an object, or its JSON text (empty text and null read as ``{}``)."""
+    env = field(body, "default_environment")
+    if isinstance(env, str):
+        try:
+            env = json.loads(env) if env.strip() else {}
+        except ValueError:
+            raise _invalid("default_environment", flavour) from None
+    if env is None:
+        env = {}
+    if not isinstance(env, dict):
+        raise _invalid("default_environment", flavour)
+    return {str(k): v for k, v in env.items()}  # kept as given, like Mongo keeps it
+
+
+def _hints(body: dict[str, Any], post: bool, flavour: Flavour | None) -> list[str]:
+    """The body's ``hints``: a list of strings, or one comma-separated string; no quotes, braces or brackets."""
+    hints = field(body, "hints")
+    if hints is None:
+        hints = []
+    if isinstance(hints, str):
+        hints = [h.strip() for h in hints.split(",") if h.strip()]
+    if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
+        raise _invalid("hints", flavour)
+    for hint in hints:
+        for char in HINT_FORBIDDEN:
+            if char in hint:
+                # controllers.py: inside validate_post's try on POST (a 400 DAOError), outside any try on PUT
+                text = f"Hints must be simple stings or numbers, no lists or dicts. Error character: {char}"
+                if post:
+                    raise AbacoError(UNPROCESSABLE + text)
+                raise AbacoError(BAD_REQUEST_500 + text, 500)
+    return hints
+
+
 def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavour | None = None,
                      queues: tuple[str, ...] = QUEUES, now: float = 0.0) -> Doc:
     """Validate a POST (``existing`` None) or PUT body into actor fields; PUT is a full replacement.
@@ -206,33 +238,8 @@ def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavou
     for name in INT_FIELDS:
         if has_field(body, name) and field(body, name) not in (None, ""):
             fields[name] = parse_int(field(body, name), name, flavour)
-    env = field(body, "default_environment")
-    if isinstance(env, str):
-        try:
-            env = json.loads(env) if env.strip() else {}
-        except ValueError:
-            raise _invalid("default_environment", flavour) from None
-    if env is None:
-        env = {}
-    if not isinstance(env, dict):
-        raise _invalid("default_environment", flavour)
-    fields["default_environment"] = {str(k): v for k, v in env.items()}  # kept as given, like Mongo keeps it
-    hints = field(body, "hints")
-    if hints is None:
-        hints = []
-    if isinstance(hints, str):
-        hints = [h.strip() for h in hints.split(",") if h.strip()]
-    if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
-        raise _invalid("hints", flavour)
-    for hint in hints:
-        for char in HINT_FORBIDDEN:
-            if char in hint:
-                # controllers.py: inside validate_post's try on POST (a 400 DAOError), outside any try on PUT
-                text = f"Hints must be simple stings or numbers, no lists or dicts. Error character: {char}"
-                if existing is None:
-                    raise AbacoError(UNPROCESSABLE + text)
-                raise AbacoError(BAD_REQUEST_500 + text, 500)
-    fields["hints"] = hints
+    fields["default_environment"] = _environment(body, flavour)
+    fields["hints"] = _hints(body, existing is None, flavour)
     if fields["max_workers"] is not None and fields["max_workers"] < 1:
         raise _invalid("max_workers", flavour)
     if not fields["stateless"] and fields["max_workers"] is not None and fields["max_workers"] > 1:
@@ -264,7 +271,7 @@ def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavou
 # -- display -------------------------------------------------------------------------------------------------
 
 def display_actor(doc: Doc, flavour: Flavour, base: str) -> Doc:
-    """An actor on the wire (§9.1)."""
+    """An actor on the wire (TACC/abaco actors/models.py, Actor.display)."""
     url = flavour.actors_url(base)
     record: Doc = {
         "_links": {"executions": f"{url}/{doc['id']}/executions", "owner": flavour.profile_url(base, doc["owner"]),
@@ -308,7 +315,7 @@ def display_actor(doc: Doc, flavour: Flavour, base: str) -> Doc:
 
 
 def display_execution(doc: Doc, flavour: Flavour, base: str) -> Doc:
-    """An execution on the wire (§9.2)."""
+    """An execution on the wire (TACC/abaco actors/models.py, Execution.display)."""
     url = f"{flavour.actors_url(base)}/{doc['actor_id']}/executions/{doc['id']}"
     record: Doc = {
         "_links": {"logs": f"{url}/logs", "owner": flavour.profile_url(base, doc["executor"]), "self": url},
@@ -334,7 +341,8 @@ def display_execution(doc: Doc, flavour: Flavour, base: str) -> Doc:
 
 
 def display_summary(actor: Doc, executions: list[Doc], flavour: Flavour, base: str) -> Doc:
-    """The executions summary of an actor (§9.3); items keep their ``None`` values and raw (RFC 1123) times."""
+    """The executions summary of an actor (TACC/abaco actors/models.py, ExecutionsSummary.compute_summary_stats);
+    items keep their ``None`` values and raw (RFC 1123) times."""
     url = flavour.actors_url(base)
     items = [plain_cased({"id": e["id"], "status": e["status"], "start_time": rfc1123(e["start_time"]),
                           "finish_time": rfc1123(e["finish_time"]),
@@ -355,7 +363,7 @@ def display_summary(actor: Doc, executions: list[Doc], flavour: Flavour, base: s
 
 
 def display_worker(doc: Doc, flavour: Flavour) -> Doc:
-    """A worker on the wire (§9.4)."""
+    """A worker on the wire (TACC/abaco actors/models.py, Worker.display)."""
     record: Doc = {
         "ch_name": doc["ch_name"], "cid": doc["cid"], "create_time": display_time(doc["create_time"]),
         "host_id": "0", "host_ip": "127.0.0.1", "id": doc["id"], "image": doc["image"],
@@ -367,7 +375,8 @@ def display_worker(doc: Doc, flavour: Flavour) -> Doc:
 
 
 def display_nonce(doc: Doc, flavour: Flavour, base: str) -> Doc:
-    """A nonce on the wire (§9.5); alias nonces carry ``alias`` and a null ``actor_id``."""
+    """A nonce on the wire (TACC/abaco actors/models.py, Nonce.display); alias nonces carry ``alias`` and a
+    null ``actor_id``."""
     url = flavour.actors_url(base)
     if doc.get("alias"):
         owner_url = f"{url}/aliases/{doc['alias']}"
@@ -397,7 +406,7 @@ def display_nonce(doc: Doc, flavour: Flavour, base: str) -> Doc:
 
 
 def display_alias(doc: Doc, flavour: Flavour, base: str) -> Doc:
-    """An alias on the wire (§9.6)."""
+    """An alias on the wire (TACC/abaco actors/models.py, Alias.display)."""
     url = flavour.actors_url(base)
     record: Doc = {
         "_links": {"actor": f"{url}/{doc['actor_id']}", "owner": flavour.profile_url(base, doc["owner"]),

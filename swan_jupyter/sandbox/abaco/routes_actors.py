@@ -1,5 +1,6 @@
 """Routes on actors themselves: list/search, create, get, full-replacement update, delete, state, permissions
-and workers (spec §7 rows 1-7, 21-26)."""
+and workers (TACC/abaco actors/controllers.py: ActorsResource, ActorResource, ActorStateResource,
+ActorPermissionsResource, WorkersResource, WorkerResource)."""
 
 from __future__ import annotations
 

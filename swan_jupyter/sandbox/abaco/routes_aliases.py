@@ -1,4 +1,5 @@
-"""Aliases (spec §18): list (every alias of the tenant, to anyone), create, get, retarget, delete, and the
+"""Aliases (TACC/abaco actors/controllers.py, AliasesResource and AliasResource): list (every alias of the
+tenant, to anyone), create, get, retarget, delete, and the
 alias permission dicts. Creating needs UPDATE on the actor; retargeting needs UPDATE on the alias and on the
 new actor."""
 

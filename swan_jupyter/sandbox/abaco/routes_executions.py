@@ -1,5 +1,6 @@
-"""Executions: the summary (or a search), one execution, force-quit, logs and the results queue (spec §7
-rows 11-16, §14, §15)."""
+"""Executions: the summary (or a search), one execution, force-quit, logs and the results queue (TACC/abaco
+actors/controllers.py: ActorExecutionsResource, ActorExecutionResource, ActorExecutionLogsResource,
+ActorExecutionResultsResource)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
-"""The mailbox: send a message (async or synchronous), count and purge queued messages (spec §12, §13).
+"""The mailbox: send a message (async or synchronous), count and purge queued messages (TACC/abaco
+actors/controllers.py, MessagesResource).
 
-How a POST body becomes a message (§12.1): a non-empty ``message`` argument (JSON key, query parameter or form
-field) is the message as ``str``; else an ``application/octet-stream`` body (``Content-Length`` required, at most
-the configured maximum) is a binary message; else a truthy JSON body is an ``application/json`` message; else the
-body must parse as JSON and is a ``str`` message; otherwise 400. Whatever JSON value the message is, the actor's
-``MSG`` is its Python ``str()`` (``{'key': 'value'}``, not JSON text), as on Abaco. Every query parameter except
-``message`` becomes an environment variable of the execution (``x-nonce`` is left out too: the emulator never
-hands a nonce to actor code).
+How a POST body becomes a message (MessagesResource.validate_post): a non-empty ``message`` argument (JSON key,
+query parameter or form field) is the message as ``str``; else an ``application/octet-stream`` body
+(``Content-Length`` required, at most the configured maximum) is a binary message; else a truthy JSON body is an
+``application/json`` message; else the body must parse as JSON and is a ``str`` message; otherwise 400. Whatever
+JSON value the message is, the actor's ``MSG`` is its Python ``str()`` (``{'key': 'value'}``, not JSON text), as on
+Abaco. Every query parameter except ``message`` becomes an environment variable of the execution (``x-nonce`` is
+left out too: the emulator never hands a nonce to actor code).
 
 Synchronous execution (``?_abaco_synchronous=true``, refused only while more than 3 messages wait) answers the
 first result item as raw bytes, or the logs as text when the execution completes without results. Unlike Abaco,

@@ -1,4 +1,5 @@
-"""Nonces of actors and of aliases (spec §16), and their redemption through ``?x-nonce=``.
+"""Nonces of actors and of aliases, and their redemption through ``?x-nonce=`` (TACC/abaco actors/auth.py,
+check_nonce; actors/models.py, Nonce.check_and_redeem_nonce).
 
 A nonce id is ``<TENANT>_<hashid>``. Redemption is one SQLite transaction and counts every request, GETs
 included; the request then runs as the nonce's owner with the nonce's roles, so the owner's own permission
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from .auth import LEVELS, Caller, level_value
 from .core import Call, Core, Route
 from .models import display_nonce
+from .routes_aliases import alias_access
 from .wire import AbacoError, new_hashid, ok
 
 Doc = dict[str, Any]
@@ -118,8 +120,6 @@ async def delete_nonce(call: Call, core: Core) -> Response:
 
 async def list_alias_nonces(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}/nonces."""
-    from .routes_aliases import alias_access
-
     alias = alias_access(call, core, "READ", actor_too=True)
     nonces = core.store.nonces(alias=alias["alias"], tenant=call.caller.tenant)
     return ok(call.flavour, [display_nonce(n, call.flavour, call.base) for n in nonces],
@@ -128,8 +128,6 @@ async def list_alias_nonces(call: Call, core: Core) -> Response:
 
 async def create_alias_nonce(call: Call, core: Core) -> Response:
     """POST /actors/aliases/{alias}/nonces (levels NONE, READ, EXECUTE only)."""
-    from .routes_aliases import alias_access
-
     alias = alias_access(call, core, "UPDATE", actor_too=True)
     doc = _new_nonce(call, core, ALIAS_LEVELS, None, alias["alias"])
     return ok(call.flavour, display_nonce(doc, call.flavour, call.base), "Alias nonce created successfully.")
@@ -137,8 +135,6 @@ async def create_alias_nonce(call: Call, core: Core) -> Response:
 
 async def get_alias_nonce(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}/nonces/{nid}."""
-    from .routes_aliases import alias_access
-
     alias = alias_access(call, core, "READ", actor_too=True)
     nonce = _find(core, call.path["nid"], None, alias["alias"])
     return ok(call.flavour, display_nonce(nonce, call.flavour, call.base), "Alias nonce retrieved successfully.")
@@ -146,8 +142,6 @@ async def get_alias_nonce(call: Call, core: Core) -> Response:
 
 async def delete_alias_nonce(call: Call, core: Core) -> Response:
     """DELETE /actors/aliases/{alias}/nonces/{nid}."""
-    from .routes_aliases import alias_access
-
     alias = alias_access(call, core, "UPDATE", actor_too=True)
     nonce = _find(core, call.path["nid"], None, alias["alias"])
     core.store.delete_nonce(nonce["id"])

@@ -7,12 +7,13 @@
   queued message of its actor, so executions run concurrently up to the actor's worker count; stateless actors
   with ``max_workers`` scale up to it when every worker is busy. A message sent to an actor without workers
   starts one (like Abaco's ``ensure_one_worker``).
-* **Executions** run as child processes (``subprocess.Popen``, own session, cwd = a private temporary folder)
-  with a clean environment: ``PATH``, ``HOME``, ``LANG``, the actor's default environment, the message's query
-  parameters, then Abaco's variables (``MSG``, ``_abaco_*``, spec §12.2). Binary messages arrive in the file
-  named by ``_abaco_binary_data`` and on standard input. Results come back through a unix datagram socket
-  (``_abaco_results_sock``); each datagram is one item, committed to SQLite as it arrives. Logs are the
-  captured stdout+stderr (1 MB cap, Abaco's truncation suffix), stored when the execution ends.
+* **Executions** run as child processes (``subprocess.Popen``, own session, cwd = a private temporary folder) with a
+  clean environment: ``PATH``, ``HOME``, ``LANG``, the actor's default environment, the message's query parameters,
+  then Abaco's variables (``MSG``, ``_abaco_*``: TACC/abaco actors/worker.py, subscribe, and actors/docker_utils.py,
+  execute_actor). Binary messages arrive in the file named by ``_abaco_binary_data`` and on standard input. Results
+  come back through a unix datagram socket (``_abaco_results_sock``); each datagram is one item, committed to SQLite
+  as it arrives. Logs are the captured stdout+stderr (1 MB cap, Abaco's truncation suffix), stored when the
+  execution ends.
 * **Measurements** come from the process: ``cpu`` = user+system CPU time of the child (``wait4`` rusage,
   nanoseconds), ``io`` = bytes the child read and wrote (``/proc`` I/O counters sampled while it runs, or
   the rusage block counts), ``runtime`` = wall-clock seconds rounded up (any execution that ran shows at

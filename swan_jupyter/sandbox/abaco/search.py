@@ -1,4 +1,5 @@
-"""Abaco's search (spec §8): filters with operators, full-text search, ``skip``/``limit`` and the envelope.
+"""Abaco's search (TACC/abaco actors/models.py, Search): filters with operators, full-text search,
+``skip``/``limit`` and the envelope.
 
 Each searchable record is a pair: the raw snake_case fields (times as naive UTC datetimes, numbers as
 numbers) that filters compare, and the display form that is returned. Keys are snake_case; on camel

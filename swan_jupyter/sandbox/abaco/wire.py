@@ -1,9 +1,11 @@
 """Wire conventions of the Abaco emulator: flavours, envelopes, errors, ids, time display and field case.
 
-Everything here follows the Abaco spec (``specs/abaco.md`` §3-§6): every JSON answer is an envelope
-``{"message", "result", "status", "version"}`` (v3 adds ``"metadata": {}``) served with the content type
-``application/json`` exactly (no charset: tapipy only parses that exact value); every success is HTTP 200;
-errors carry Abaco's own messages and statuses (mostly 400).
+Everything here follows Abaco's server: every JSON answer is the envelope of its ``ok`` and ``error`` helpers,
+``{"message", "result", "status", "version"}`` (TACC/abaco actors/request_utils.py; v3's, from
+tapipy-tapisservice tapisservice/tapisflask/utils.py, adds ``"metadata": {}``), made by Flask's ``jsonify``, so
+served with the content type ``application/json`` exactly (no charset: tapipy only parses that exact value,
+tapipy/tapis.py, Operation.__call__); every success is HTTP 200; errors carry Abaco's own messages and
+statuses (mostly 400). Ids, display times and field case are those of TACC/abaco actors/models.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The sandbox's local EVM chain: anvil with the SWAN token and the ClientPayment contract.
 
-Sandbox-only: the client (``swan_jupyter`` outside ``sandbox``) never imports this package.
+Sandbox-only: the client core never imports this package (only ``swan-jupyter sandbox install-chain`` does).
 
 Payment amount rule, identical in the contract (``ClientPayment.computeAmount``), the emulator and the client::
 

@@ -9,7 +9,8 @@ Formula (all integers, wei of SWAN):
   (:func:`amount_due`, on chain ``computeAmount``);
 * dust tolerance ``due // 10**12`` (:func:`dust_tolerance`): when the payer's allowance is below ``due`` by at
   most that much, the contract pulls the whole allowance instead of ``due`` (:func:`pulled_amount`). This absorbs
-  the few wei that swan-sdk's floating-point approval can miss (orchestrator spec §9.3); a client using these
+  the few wei that swan-sdk's floating-point approval can miss (swan-sdk 0.1.4 swan/contract/swan_contract.py,
+  ``submit_payment``: ``to_wei(price_per_hour * duration / 3600)``); a client using these
   integer formulas always approves at least ``due`` and pays exactly ``due``.
 
 Anything further short of ``due`` reverts with the token's ``ERC20InsufficientAllowance`` custom error. Never

@@ -22,10 +22,12 @@ downloaded when the sandbox starts. Search order (:func:`find_anvil`):
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -110,9 +112,6 @@ def install_chain(target: Path | None = None, *, timeout: float = 600.0) -> Path
 
     Raises :class:`ChainError` when npm is missing (with how to get it, or another way to the chain) or fails.
     """
-    import platform
-    import sys
-
     target = target or chain_install_dir()
     binary = target / ANVIL_RELATIVE_PATH
     if not (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")):

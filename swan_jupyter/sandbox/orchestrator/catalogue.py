@@ -1,10 +1,12 @@
-"""The sandbox's hardware catalogue, computing providers and example apps (orchestrator.md §6, §7).
+"""The sandbox's hardware catalogue, computing providers and example apps (the fields swan-sdk 0.1.4 reads:
+swan/object/cp_config.py, InstanceResource; swan/object/models.py, CPAccount).
 
-Each :class:`Machine` is one instance type as the real Orchestrator lists it: a name such as ``C1ae.small``,
-a description in the ``"<GPU or 'CPU only'> · <n> vCPU · <m> GiB"`` form that swan-sdk parses, the regions
-where it is offered, a price in SWAN per hour as a **decimal string**, and a status. :func:`chain_prices` gives
-the same catalogue to the chain module, which registers it on ``ClientPayment`` (``setHardware``), so the list
-price and the on-chain ``hardwareInfo`` price are the same number: ``int(Decimal(price) * 10**18)`` wei.
+Each :class:`Machine` is one instance type as the real Orchestrator lists it: a name such as ``C1ae.small``, a
+description in the ``"<GPU or 'CPU only'> · <n> vCPU · <m> GiB"`` form that swan-sdk parses
+(``parse_resource_string`` in ``Orchestrator.create_task``), the regions where it is offered, a price in SWAN per
+hour as a **decimal string**, and a status. :func:`chain_prices` gives the same catalogue to the chain module, which
+registers it on ``ClientPayment`` (``setHardware``), so the list price and the on-chain ``hardwareInfo`` price are
+the same number: ``int(Decimal(price) * 10**18)`` wei.
 
 Custom instances (``POST /custom_instance``) are served by the smallest catalogue machine that covers the
 request in the requested region: the contract only accepts payments for registered hardware at its registered

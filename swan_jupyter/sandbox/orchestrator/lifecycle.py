@@ -1,4 +1,6 @@
-"""Task lifecycle of the emulator (orchestrator.md §8), computed from stored timestamps whenever a task is read.
+"""Task lifecycle of the emulator, computed from stored timestamps whenever a task is read. The status names
+are the real server's (swanchain/python-swan-sdk test/object/conftest.py and its documentation's history); the
+phases and their timing are the emulator's own.
 
 There are no timers: a task stores when it was created, paid (``paid_at``), when it ends (``end``, real unix
 seconds) and when it was terminated; every read derives the statuses from those and the current time, so a

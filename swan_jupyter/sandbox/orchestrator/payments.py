@@ -1,6 +1,8 @@
 """What the Orchestrator emulator does on the chain: verify payment transactions and send refunds.
 
-Verification follows orchestrator.md §9.8. A transaction pays for a task when:
+The real server's checks are not public; these are the emulator's, on the functions and events of the
+ClientPayment ABI swan-sdk 0.1.4 ships (swan/contract/abi/ClientPayment.json). A transaction pays for a task
+when:
 
 1. its receipt exists and has ``status == 1`` (an unknown or pending transaction is refused and its hash is
    *not* consumed, so the client may retry once it is mined);

@@ -1,9 +1,11 @@
-"""The Orchestrator emulator's HTTP endpoints (orchestrator.md §5, checklist §14), as a Starlette app.
+"""The Orchestrator emulator's HTTP endpoints (the paths of swan-sdk 0.1.4, swan/common/constant.py, and the
+ones older clients call), as a Starlette app.
 
-Authentication (§3): ``POST /login_by_api_key`` issues a token; every other endpoint accepts
-``Authorization: Bearer <issued token>`` or the raw API key as the bearer. ``GET /cp/machines*``,
-``GET /contract_info``, ``GET /abi_version`` and the emulator's own pages (``/_jobs/...``, ``/_sources/...``)
-need no auth.
+Authentication as swan-sdk 0.1.4 logs in (swan/api/orchestrator.py, Orchestrator.api_key_login): ``POST
+/login_by_api_key`` issues a token; every other endpoint accepts ``Authorization: Bearer <issued token>`` or the raw
+API key as the bearer (swanchain/go-swan-sdk client.go, NewAPIClient, sends it before logging in). ``GET
+/cp/machines*``, ``GET /contract_info``, ``GET /abi_version`` and the emulator's own pages (``/_jobs/...``,
+``/_sources/...``) need no auth.
 
 Payment validation, renewal and termination are serialised by one asyncio lock (a payment is checked and
 recorded as a whole); blocking web3 calls run in a worker thread.
@@ -198,7 +200,8 @@ class OrchestratorRoutes:
                        "price_per_hour": None}, "no hardware available for this custom instance in this region")
         expiry = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(time.time() + cat.PRICE_VALIDITY_SECONDS))
         return ok({"available": True, "custom_instance": custom.wire(), "price_expiry_time": expiry,
-                   # a float on this endpoint, as the real server sends it (§5.5); exact in the catalogue
+                   # a float on this endpoint (swan-sdk 0.1.4 swan/object/models.py,
+                   # CustomInstanceResult.price_per_hour); a decimal string in the catalogue
                    "price_per_hour": float(Decimal(custom.machine.price)),
                    "hardware_id": custom.machine.hardware_id, "hardware_name": custom.machine.name},
                   "custom instance is available")

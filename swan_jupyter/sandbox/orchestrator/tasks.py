@@ -1,7 +1,9 @@
-"""Task creation: validating the deploy form (orchestrator.md §5.8) and building the stored task document.
+"""Task creation: validating the deploy form (as swan-sdk 0.1.4 sends it: swan/api/orchestrator.py,
+Orchestrator._deploy_task) and building the stored task document.
 
-A task document holds the wire fields of §7 plus ``_state`` (internal, never sent): real unix times
-``created``, ``paid_at``, ``end`` and ``terminated_at`` from which :mod:`.lifecycle` derives statuses.
+A task document holds the wire fields of a task (swan-sdk 0.1.4 swan/object/models.py: Task, TaskDetail) plus
+``_state`` (internal, never sent): real unix times ``created``, ``paid_at``, ``end`` and ``terminated_at`` from
+which :mod:`.lifecycle` derives statuses.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Wire conventions of the Orchestrator API (orchestrator.md §2, §4): the envelope and form parsing.
+"""Wire conventions of the Orchestrator API as swan-sdk 0.1.4 uses them (swan/api_client.py posts url-encoded
+forms; swan/api/orchestrator.py reads ``data`` and ``status``): the envelope and form parsing.
 
 Every answer is JSON ``{"data": ..., "message": ..., "status": "success" | "failed"}`` with HTTP 200;
 application errors are ``status: "failed"`` with a message naming the problem. Request bodies are url-encoded

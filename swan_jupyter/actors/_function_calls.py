@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -85,7 +86,8 @@ def kernel_python() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def _minor(version: str | Sequence[int]) -> str:
+def minor_version(version: str | Sequence[int]) -> str:
+    """``"3.11"`` of ``"3.11.4"`` or ``(3, 11, 4)``; :class:`ValidationError` for text that is not a version."""
     if isinstance(version, str):
         parts = version.strip().split(".")
         if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
@@ -102,6 +104,29 @@ def _is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def image_python(image: str, python_version: str | None, base_url: str, allow_version_mismatch: bool) -> str | None:
+    """The Python version a handle assumes for ``image``: ``python_version`` as given, the kernel's on a loopback
+    server (the sandbox), else None with a warning. A version other than the kernel's is refused, unless
+    ``allow_version_mismatch`` (then it is warned about). Warnings point at the caller of ``Actors.function``."""
+    kernel = kernel_python()
+    if python_version is None and _is_loopback(base_url):
+        return kernel  # the sandbox runs py3_func with its own interpreter; results confirm it
+    if python_version is None:
+        warnings.warn(f"The Python version of image {image} is not known (pass python_version=...): this kernel "
+                      f"runs {kernel}, and cloudpickle payloads do not load across minor versions.",
+                      RuntimeWarning, stacklevel=4)
+    elif minor_version(python_version) != kernel and not allow_version_mismatch:
+        raise ValidationError(
+            f"Image {image} runs Python {python_version} and this kernel {kernel}: cloudpickle does not travel "
+            f"across minor versions, so calls would fail remotely.",
+            hint=f"Use an image with Python {kernel} (or a kernel with {python_version}); "
+                 f"allow_version_mismatch=True sends anyway.")
+    elif minor_version(python_version) != kernel:
+        warnings.warn(f"Image {image} runs Python {python_version}, this kernel {kernel}: calls may fail "
+                      f"remotely (cloudpickle does not travel across minor versions).", RuntimeWarning, stacklevel=4)
+    return python_version
 
 
 def pickle_function(fn: Callable[..., Any]) -> bytes:
@@ -142,7 +167,8 @@ def encode_call(fn_blob: bytes, args: Sequence[Any], kwargs: dict[str, Any], lim
     return payload
 
 
-def _short_repr(value: Any, limit: int = ARG_REPR_CHARS) -> str:
+def short_repr(value: Any, limit: int = ARG_REPR_CHARS) -> str:
+    """An argument as a map row shows it: its repr, cut to ``limit`` characters."""
     try:
         text = repr(value)
     except Exception as exc:  # a broken __repr__ must not break the map
@@ -150,7 +176,8 @@ def _short_repr(value: Any, limit: int = ARG_REPR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+def log_tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of an execution's logs (attached to a failed call)."""
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 

@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from ..errors import RequestTimeoutError, TransportError, ValidationError
-from .abi import ERROR_SELECTORS
+from ..errors import PaymentError, RequestTimeoutError, TransportError, ValidationError
+from ._abi import ERROR_SELECTORS
 from .ledger import LedgerEntry
 
 _pool_guard = threading.Lock()
@@ -51,6 +52,19 @@ class FeePolicy:
     max_fee_cap_wei: int = 500 * 10**9
     gas_multiplier_pct: int = 120
 
+    def fields(self, base_wei: int, suggested_tip_wei: int) -> dict[str, int]:
+        """``maxFeePerGas`` and ``maxPriorityFeePerGas`` for a block's base fee and the node's suggested tip;
+        :class:`~swan_jupyter.errors.PaymentError` when the max fee is above the cap (nothing is signed)."""
+        tip = max(self.min_tip_wei, min(suggested_tip_wei, self.max_tip_wei))
+        max_fee = 2 * base_wei + tip
+        if max_fee > self.max_fee_cap_wei:
+            raise PaymentError(
+                f"Gas is too expensive right now: max fee {max_fee} wei/gas is above the cap "
+                f"{self.max_fee_cap_wei} wei/gas.", state="intent",
+                hint="Try again later or raise the fee cap.",
+            )
+        return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
+
 
 @dataclass(frozen=True)
 class ChainSnapshot:
@@ -79,8 +93,6 @@ def concurrently(jobs: dict[str, Callable[[], int]]) -> dict[str, int]:
 def session_for(rpc_url: str) -> Any:
     """A requests session for the RPC; for a loopback node it skips the per-request proxy lookup in the
     environment (proxies never apply to 127.0.0.1, and the lookup costs about 1 ms per call)."""
-    from urllib.parse import urlsplit
-
     import requests
 
     session = requests.Session()
@@ -110,6 +122,25 @@ def decode_revert(data: Any) -> str:
     if name.startswith("ERC20InsufficientBalance"):
         return f"SWAN balance too low ({values[1]} wei held, {values[2]} wei needed)"
     return f"{name.split('(')[0]}{tuple(values)}"
+
+
+def replay_revert(w3: Any, tx_hash: str, block: int) -> str:
+    """Why a mined transaction reverted: replay it with ``eth_call`` on the state before its block, then (for
+    a transaction that lost a race inside its own block) on the state after it."""
+    from web3.exceptions import ContractCustomError, ContractLogicError
+
+    tx = w3.eth.get_transaction(tx_hash)
+    call = {"from": tx["from"], "to": tx["to"], "data": tx["input"]}
+    for at in (block - 1, block):
+        try:
+            w3.eth.call(call, at)
+        except ContractCustomError as exc:
+            return decode_revert(exc.data)
+        except ContractLogicError as exc:
+            return str(exc.message)
+        except Exception as exc:
+            return f"unknown ({type(exc).__name__})"
+    return "unknown (the replay did not revert)"
 
 
 def revert_hint(data: Any) -> str:

@@ -1,9 +1,9 @@
 """The public ABI subsets the client uses (loaded from the JSON files next to this module).
 
-* ``CLIENT_PAYMENT_ABI``: ClientPayment's 4-argument ``submitPayment``/``renewPayment`` (and the 3-argument
+* :func:`client_payment_abi`: ClientPayment's 4-argument ``submitPayment``/``renewPayment`` (and the 3-argument
   forms), ``amountPaid``, ``refundedAmount``, ``hardwareInfo``, ``paymentToken``, the ``PaymentSubmitted``,
   ``Payment`` and ``Refund`` events, and OpenZeppelin's ERC-20 errors so reverts decode.
-* ``ERC20_ABI``: ``allowance``, ``approve``, ``balanceOf``, ``decimals``, ``symbol`` and the ERC-20 errors.
+* :func:`erc20_abi`: ``allowance``, ``approve``, ``balanceOf``, ``decimals``, ``symbol`` and the ERC-20 errors.
 
 A test checks that the sandbox's compiled contracts contain every entry, so the two cannot drift.
 """

@@ -1,0 +1,100 @@
+"""The figures of an execution frame that :class:`~swan_jupyter.widgets.explorer.ExecutionExplorer` shows:
+failure and success masks, the per-actor summary and throughput per time bin (pandas only, no widgets).
+
+The functions are also importable from :mod:`swan_jupyter.widgets.explorer`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TIME_COLUMN = "message_received_time"
+#: Candidate bins for the throughput plot, smallest first; the first giving at most 120 bins is used.
+BINS = ("1s", "2s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min", "1h", "2h",
+        "3h", "6h", "12h", "1D", "2D", "7D", "30D")
+
+
+def failures_of(frame: pd.DataFrame) -> pd.Series:
+    """Boolean mask: the execution failed (status ERROR, or a non-zero exit code)."""
+    status = frame["status"].astype("string")
+    exit_code = frame["exit_code"].astype("Float64")
+    return ((status == "ERROR") | (exit_code.notna() & (exit_code != 0))).fillna(False).astype(bool)
+
+
+def _succeeded(frame: pd.DataFrame) -> pd.Series:
+    status = frame["status"].astype("string")
+    exit_code = frame["exit_code"].astype("Float64")
+    return ((status == "COMPLETE") & (exit_code.isna() | (exit_code == 0))).fillna(False).astype(bool)
+
+
+def as_seconds(series: pd.Series) -> pd.Series:
+    """A timedelta column as float seconds."""
+    return series.dt.total_seconds().astype("float64")
+
+
+def summarise(frame: pd.DataFrame) -> dict[str, Any]:
+    """Figures of a whole execution frame: count, success rate, p50/p95/p99 of duration and queue wait (s),
+    CPU (ns) and I/O (bytes) in total and per execution."""
+    out: dict[str, Any] = {"count": len(frame)}
+    out["success_rate"] = float(_succeeded(frame).mean()) if len(frame) else None
+    for column in ("duration", "queue_wait"):
+        values = as_seconds(frame[column]).dropna()
+        for q in (50, 95, 99):
+            out[f"{column}_p{q}_s"] = float(values.quantile(q / 100)) if len(values) else None
+    for column in ("cpu_ns", "io_bytes"):
+        values = frame[column].astype("Float64").dropna()
+        out[f"{column}_total"] = int(values.sum()) if len(values) else None
+        out[f"{column}_mean"] = float(values.mean()) if len(values) else None
+    return out
+
+
+def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per actor (name, or id when unnamed): the figures of :func:`summarise`, busiest actor first."""
+    import pandas as pd
+
+    if len(frame) == 0:
+        return pd.DataFrame(columns=["actor", "count", "success_rate"])
+    label = actor_labels(frame)
+    rows = []
+    for actor, group in frame.groupby(label, sort=False, observed=True):
+        figures = summarise(group)
+        rows.append({"actor": actor, **{k: v for k, v in figures.items() if not k.endswith("_total")}})
+    table = pd.DataFrame(rows).sort_values(["count", "actor"], ascending=[False, True], ignore_index=True)
+    return table
+
+
+def actor_labels(frame: pd.DataFrame) -> pd.Series:
+    """Each execution's actor: its name, or its id when unnamed."""
+    names = frame["actor_name"].astype("string")
+    ids = frame["actor_id"].astype("string")
+    return names.where(names.notna() & (names != ""), ids).fillna("?")
+
+
+def throughput_bin(span: pd.Timedelta) -> str:
+    """The smallest bin of :data:`BINS` that cuts ``span`` into at most 120 bins."""
+    import pandas as pd
+
+    for rule in BINS:
+        if span / pd.Timedelta(rule) <= 120:
+            return rule
+    return BINS[-1]
+
+
+def throughput(frame: pd.DataFrame) -> pd.DataFrame:
+    """Executions and failures per time bin of the message time (:func:`throughput_bin` of the span), every bin
+    from the first to the last present, empty ones at zero. Columns ``executions``, ``failed``; UTC index."""
+    import pandas as pd
+
+    times = frame[TIME_COLUMN]
+    if not times.notna().any():
+        return pd.DataFrame({"executions": pd.Series(dtype="int64"), "failed": pd.Series(dtype="int64")})
+    rule = throughput_bin(times.max() - times.min())
+    index = pd.date_range(times.min().floor(rule), times.max().floor(rule), freq=rule, name="bin")
+    counts = times.dt.floor(rule).value_counts().reindex(index, fill_value=0)
+    failed = times[failures_of(frame)].dt.floor(rule).value_counts().reindex(index, fill_value=0)
+    out = pd.DataFrame({"executions": counts.to_numpy(), "failed": failed.to_numpy()}, index=index)
+    out.attrs["bin"] = rule
+    return out
