@@ -1,4 +1,4 @@
-"""The pacing of execution polls (swan_jupyter.actors.polling): no sandbox needed."""
+"""The pacing of execution polls (swan_jupyter.actors._polling): no sandbox needed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from swan_jupyter.actors.polling import MAX_INTERVAL, MIN_INTERVAL, Pace
+from swan_jupyter.actors._polling import MAX_INTERVAL, MIN_INTERVAL, Pace
 
 
 def test_without_history_the_polls_back_off_from_the_minimum() -> None:

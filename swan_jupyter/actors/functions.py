@@ -69,8 +69,8 @@ from ._function_calls import (
     pickle_function,
     short_repr,
 )
+from ._polling import Pace
 from .execution import FINAL_STATUSES
-from .polling import Pace
 from .records import Progress
 
 if TYPE_CHECKING:
