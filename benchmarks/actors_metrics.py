@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from bench_sandbox import running_sandbox  # this folder is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / "benchmarks" / ".venvs"
@@ -72,6 +73,7 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "rows": len(rows)}))
 TAPIPY_SCRIPT = r"""
 import json, os, sys, time
 from tapipy.tapis import Tapis
+
 base, tenant = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
 t = Tapis(base_url=base, tenant_id=tenant, access_token=os.environ["BENCH_TOKEN"])
@@ -213,12 +215,9 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from swan_jupyter.actors import Actors
     from swan_jupyter.frames.actors import execution_metrics
-    from swan_jupyter.sandbox import host
 
-    state = args.state or Path(tempfile.mkdtemp(prefix="swan-bench-actors-"))
-    seeded_file = state / "bench-seeded.json"
-    description = host.start(state, time_scale=args.time_scale)
-    try:
+    with running_sandbox("swan-bench-actors-", args.state, time_scale=args.time_scale) as (state, description):
+        seeded_file = state / "bench-seeded.json"
         abaco = description["abaco"]
         url, tenant = abaco["url"], str(abaco.get("tenant") or "dev")
         token = abaco["users"]["user"]["token"]
@@ -285,10 +284,6 @@ def main() -> int:
         v2.close()
         v3.close()
         return 0
-    finally:
-        host.stop(state)
-        if args.state is None:
-            shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from bench_sandbox import running_sandbox  # this folder is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 SDK_PYTHON = ROOT / "benchmarks" / ".venvs" / "swan-sdk" / "bin" / "python"
@@ -28,6 +29,7 @@ SDK_PYTHON = ROOT / "benchmarks" / ".venvs" / "swan-sdk" / "bin" / "python"
 SDK_SCRIPT = r"""
 import json, os, sys, time
 import swan
+
 url, key, wallet, runs = sys.argv[1], os.environ["BENCH_API_KEY"], sys.argv[2], int(sys.argv[3])
 pk = os.environ["BENCH_PRIVATE_KEY"]
 orch = swan.resource(api_key=key, service_name="Orchestrator", login_url=url, url_endpoint=url)
@@ -63,11 +65,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from swan_jupyter.sandbox import host
 
-    state = Path(tempfile.mkdtemp(prefix="swan-bench-"))
-    description = host.start(state, time_scale=60)
-    try:
+    with running_sandbox("swan-bench-") as (state, description):
         from eth_account import Account
 
         from swan_jupyter.config import load_settings
@@ -111,8 +110,6 @@ def main() -> int:
         print(f"  ratio without swan-sdk's fixed 3 s sleep before validating: {(theirs_m - 3.0) / ours_m:.1f}x")
         print(f"  target >= 5x: {'met' if theirs_m / ours_m >= 5 else 'NOT met'} (the flow as each client runs it)")
         return 0
-    finally:
-        host.stop(state)
 
 
 if __name__ == "__main__":

@@ -29,10 +29,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench_sandbox import running_sandbox  # this folder is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,6 +74,7 @@ RSS_SCRIPT = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[4])
 from swan_jupyter.actors import Actors
+
 url, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 client = Actors(url, token=token, flavor="v3", pool_size=64)
 def inc(x):
@@ -150,11 +152,8 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from swan_jupyter.actors import Actors
-    from swan_jupyter.sandbox import host
 
-    state = Path(tempfile.mkdtemp(prefix="swan-bench-functions-"))
-    description = host.start(state, time_scale=args.time_scale)
-    try:
+    with running_sandbox("swan-bench-functions-", time_scale=args.time_scale) as (_state, description):
         abaco = description["abaco"]
         url, token = abaco["url"], abaco["users"]["admin"]["token"]
         client = Actors(url, token=token, flavor="v3", pool_size=64)
@@ -201,8 +200,6 @@ def main() -> int:
                       f"{rss['seconds']:.0f} s; peak RSS {rss['max_rss_mb']:.0f} MB (target < 300 MB)", flush=True)
         client.close()
         return 0
-    finally:
-        host.stop(state)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,11 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench_sandbox import running_sandbox  # this folder is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -61,10 +62,8 @@ def main() -> int:
         set_faults,
     )
 
-    state = Path(tempfile.mkdtemp(prefix="swan-reliability-"))
-    os.environ["SWAN_SANDBOX_STATE"] = str(state)
-    description = host.start(state, time_scale=60)
-    try:
+    with running_sandbox("swan-reliability-") as (state, description):
+        os.environ["SWAN_SANDBOX_STATE"] = str(state)
         def client() -> Any:
             return Session(notify=lambda _m: None).orchestrator()
 
@@ -144,8 +143,6 @@ def main() -> int:
         print(f"[crash] after the restart: {after.line()}")
         ok = report.ok() and cap.ok() and lost_ok and check.ok() and after.ok()
         return 0 if ok else 1
-    finally:
-        host.stop(state)
 
 
 if __name__ == "__main__":
