@@ -42,11 +42,12 @@ from bench_sandbox import running_sandbox  # this folder is on sys.path when a s
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / "benchmarks" / ".venvs"
 
-AGAVEPY_SCRIPT = r"""
-import json, os, sys, time
-import urllib.parse
+#: The start of every agavepy peer script: ``agave_client(base)`` is agavepy 0.9.5 on the sandbox's loopback URL
+#: (its resource document names https; agavepy compares the authenticator's host with the request's hostname,
+#: which has no port). Shared with functions_map.py.
+AGAVEPY_CLIENT = r"""
+import json, os, sys, time, urllib.parse
 from agavepy.agave import Agave, load_resource
-base = sys.argv[1]
 def http(o):
     if isinstance(o, dict):
         return {k: http(v) for k, v in o.items()}
@@ -55,10 +56,16 @@ def http(o):
     if isinstance(o, str) and o.startswith("https://"):
         return "http://" + o[len("https://"):]
     return o
+def agave_client(base):
+    ag = Agave(api_server=base, token=os.environ["BENCH_TOKEN"], resources=http(load_resource(base)))
+    ag.all.http_client.authenticator.host = urllib.parse.urlparse(base).hostname
+    return ag
+"""
+
+AGAVEPY_SCRIPT = AGAVEPY_CLIENT + r"""
+base = sys.argv[1]
 t0 = time.perf_counter()
-ag = Agave(api_server=base, token=os.environ["BENCH_TOKEN"], resources=http(load_resource(base)))
-# agavepy compares the authenticator's host with the request's hostname: without a port they match.
-ag.all.http_client.authenticator.host = urllib.parse.urlparse(base).hostname
+ag = agave_client(base)
 rows = []
 for actor in ag.actors.list():
     summary = ag.actors.listExecutions(actorId=actor["id"])

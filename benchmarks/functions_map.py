@@ -33,25 +33,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from actors_metrics import AGAVEPY_CLIENT, run_peer
 from bench_sandbox import running_sandbox  # this folder is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 
-AGAVEPY_SCRIPT = r"""
-import json, os, sys, time, urllib.parse
+AGAVEPY_SCRIPT = AGAVEPY_CLIENT + r"""
 import cloudpickle
-from agavepy.agave import Agave, load_resource
 base, actor_id, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def http(o):
-    if isinstance(o, dict):
-        return {k: http(v) for k, v in o.items()}
-    if isinstance(o, list):
-        return [http(v) for v in o]
-    if isinstance(o, str) and o.startswith("https://"):
-        return "http://" + o[len("https://"):]
-    return o
-ag = Agave(api_server=base, token=os.environ["BENCH_TOKEN"], resources=http(load_resource(base)))
-ag.all.http_client.authenticator.host = urllib.parse.urlparse(base).hostname
+ag = agave_client(base)
 def f(x):
     return x + 1
 t0 = time.perf_counter()
@@ -176,9 +166,6 @@ def main() -> int:
               f"the executions alone used every core; the map reached {ours_rate * cpu_s / cores:.0%} of that",
               flush=True)
         if not args.skip_peer:
-            sys.path.insert(0, str(ROOT / "benchmarks"))
-            from actors_metrics import run_peer  # the peer runner shared with the metrics benchmark
-
             outcome = run_peer("agavepy", AGAVEPY_SCRIPT, [url, handle.actor_id, str(args.peer_items)], token)
             if isinstance(outcome, str):
                 print(f"agavepy 0.9.5 loop: {outcome}")

@@ -33,6 +33,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .._sqlite import write_transaction
+
 STATES = ("intent", "approving", "signed", "sent", "confirmed", "validated", "failed", "replaced")
 #: States whose amount counts as spent: money moved, or a signed transaction may still move it.
 COMMITTED = ("signed", "sent", "confirmed", "validated")
@@ -156,14 +158,8 @@ class Ledger:
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` write transaction: committed when the block ends, rolled back if it raises."""
-        db = self._connect()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(self._connect()) as db:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     @staticmethod
     @contextlib.contextmanager

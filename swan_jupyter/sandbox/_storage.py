@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .._sqlite import write_transaction
+
 
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (a temporary file, fsync, rename), mode 0600 from creation on."""
@@ -32,11 +34,5 @@ def write_private(path: Path, text: str) -> None:
 def immediate(db: sqlite3.Connection, lock: threading.RLock | threading.Lock) -> Iterator[sqlite3.Connection]:
     """One ``BEGIN IMMEDIATE`` transaction on ``db`` (an autocommit connection) under ``lock``: committed when
     the block succeeds, rolled back when it raises."""
-    with lock:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    with lock, write_transaction(db):
+        yield db

@@ -1,12 +1,13 @@
-"""Fixtures of the sandbox tests: one Abaco emulator per test module (``abaco``)."""
+"""Fixtures of the sandbox tests: one Abaco emulator per test module (``abaco``), clients of it for each user and
+flavour (``make``), and the ``flavour``/``api`` pair that runs a test on v2 and v3."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.sandbox.abaco_tools import AbacoServer
+from tests.sandbox.abaco_tools import AbacoServer, Api
 
 
 @pytest.fixture(scope="module")
@@ -18,3 +19,31 @@ def abaco(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AbacoServer]:
                                                                   "abaco_jwt_assertion": True})
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["v2", "v3"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    """Each flavour of the API: v2 (camelCase, ``/actors/v2``) and v3 (snake_case, ``/v3/actors``)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make(abaco: AbacoServer) -> Iterator[Callable[..., Api]]:
+    """``make(user="user", flavour="v3")``: a client of the emulator as that user (None: no credentials);
+    closed at the end of the test."""
+    apis: list[Api] = []
+
+    def factory(user: str | None = "user", flavour: str = "v3") -> Api:
+        api = Api(abaco.url, abaco.token(user) if user else None, flavour)
+        apis.append(api)
+        return api
+
+    yield factory
+    for api in apis:
+        api.session.close()
+
+
+@pytest.fixture
+def api(make: Callable[..., Api], flavour: str) -> Api:
+    """The default user's client on each flavour."""
+    return make("user", flavour)

@@ -23,30 +23,6 @@ TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+Z\d*)?$")
 FLAVOURS = ["v2", "v3"]
 
 
-@pytest.fixture(params=FLAVOURS)
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def make(abaco: AbacoServer) -> Iterator[Callable[..., Api]]:
-    apis: list[Api] = []
-
-    def factory(user: str | None = "user", flavour: str = "v3") -> Api:
-        api = Api(abaco.url, abaco.token(user) if user else None, flavour)
-        apis.append(api)
-        return api
-
-    yield factory
-    for api in apis:
-        api.session.close()
-
-
-@pytest.fixture
-def api(make: Callable[..., Api], flavour: str) -> Api:
-    return make("user", flavour)
-
-
 @pytest.fixture
 def actor(api: Api) -> dict[str, Any]:
     return api.create(image="abacosamples/test", description="d", **{api.k("default_environment"): {"K": "v"}})

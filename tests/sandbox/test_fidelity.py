@@ -9,37 +9,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.sandbox.abaco_tools import AbacoServer, Api, wait_for
-
-
-@pytest.fixture(params=["v2", "v3"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def make(abaco: AbacoServer) -> Iterator[Callable[..., Api]]:
-    apis: list[Api] = []
-
-    def factory(user: str = "user", flavour: str = "v3") -> Api:
-        api = Api(abaco.url, abaco.token(user), flavour)
-        apis.append(api)
-        return api
-
-    yield factory
-    for api in apis:
-        api.session.close()
-
-
-@pytest.fixture
-def api(make: Callable[..., Api], flavour: str) -> Api:
-    return make("user", flavour)
 
 
 def result_items(api: Api, aid: str, eid: str) -> list[bytes]:

@@ -4,7 +4,6 @@ inside actors) find the tenant."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.responses import Response
@@ -12,7 +11,7 @@ from starlette.responses import Response
 from .core import Call, Core, Route
 from .routes_actors import actor_records, searchable_actors, worker_records
 from .routes_executions import execution_records, log_records
-from .search import actor_ids_named, received_since, run_search
+from .search import Records, read_query, run_query
 from .wire import V3, AbacoError, ok
 
 Doc = dict[str, Any]
@@ -27,21 +26,19 @@ async def search(call: Call, core: Core) -> Response:
     if kind not in SEARCH_TYPES:
         raise AbacoError(f"Invalid search type: {kind}. Valid types are: {list(SEARCH_TYPES)}.")
     actors = searchable_actors(core, call.caller)
-    records: Sequence[tuple[Doc | Callable[[], Doc], Doc | Callable[[], Doc]]]
+    query = read_query(call.query, call.flavour)
+    records: Records
     if kind == "actors":
         records = actor_records(core, call, actors)
     elif kind == "workers":
         records = worker_records([w for a in actors for w in core.store.workers(a["id"])], call)
     elif kind == "executions":
-        since = received_since(call.query, call.flavour)
-        named = actor_ids_named(call.query, call.flavour)
-        if named is not None:
-            actors = [a for a in actors if a["id"] in named]
-        records = execution_records(
-            [e for a in actors for e in core.store.execution_texts(a["id"], received_since=since)], call)
+        since, named = query.received_since(), query.actor_ids()
+        records = execution_records([e for a in actors if named is None or a["id"] in named
+                                     for e in core.store.execution_texts(a["id"], received_since=since)], call)
     else:
         records = log_records(core, [e for a in actors for e in core.store.executions(a["id"])], call)
-    return ok(call.flavour, run_search(records, call.query, call.flavour), "Search completed successfully.")
+    return ok(call.flavour, run_query(records, query, call.flavour), "Search completed successfully.")
 
 
 async def utilization(call: Call, core: Core) -> Response:

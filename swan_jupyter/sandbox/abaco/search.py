@@ -138,55 +138,34 @@ def _nonneg(name: str, value: str) -> int:
     return number
 
 
-def received_since(params: list[tuple[str, str]], flavour: Flavour) -> float | None:
-    """The earliest message time a ``message_received_time.gte/.gt`` filter can match (Unix seconds, one
-    millisecond early for the stored times' truncation), so the store reads only those executions, as Mongo's
-    query would; :func:`run_search` still applies the filter itself. None when there is no such filter."""
-    bounds = []
-    for key, value in params:
-        name, _, op = key.rpartition(".")
-        if op in ("gte", "gt") and (camel_to_under(name) if flavour.camel else name) == "message_received_time":
-            try:
-                bounds.append(_parse_time(value).replace(tzinfo=UTC).timestamp() - 0.001)
-            except AbacoError:
-                return None  # run_search reports the bad value
-    return max(bounds) if bounds else None
-
-
-def actor_ids_named(params: list[tuple[str, str]], flavour: Flavour) -> set[str] | None:
-    """The actor ids an ``actor_id``/``actor_id.eq``/``actor_id.in`` filter allows, so the store reads only
-    those actors' records, as Mongo's index would; :func:`run_search` still applies the filter itself. None
-    when no such filter (or one that cannot be read: run_search reports it)."""
-    allowed: set[str] | None = None
-    for key, value in params:
-        name, _, op = key.rpartition(".")
-        if not name or op not in OPERATORS:
-            name, op = key, "eq"
-        if (camel_to_under(name) if flavour.camel else name) != "actor_id" or op not in ("eq", "in"):
-            continue
-        if op == "in":
-            try:
-                ids = json.loads(value)
-            except ValueError:
-                return None
-            if not isinstance(ids, list):
-                return None
-            named = {str(i) for i in ids if isinstance(i, str)}
-        else:
-            named = {value}
-        allowed = named if allowed is None else allowed & named
-    return allowed
-
-
 @dataclass
-class _Query:
-    """A search's parameters, read: paging, full-text words or phrase, and ``(key, operator, value)`` filters."""
+class Query:
+    """A search's parameters, read (:func:`read_query`): paging, full-text words or phrase, and
+    ``(snake_case key, operator, value)`` filters. Its ``received_since`` and ``actor_ids`` let a store read
+    only what the filters can match, as Mongo's indexes would; :func:`run_query` still applies every filter."""
 
     skip: int = 0
     limit: int = 100
     words: list[str] = field(default_factory=list)
     phrase: str | None = None
     filters: list[tuple[str, str, Any]] = field(default_factory=list)
+
+    def received_since(self) -> float | None:
+        """The earliest message time a ``message_received_time.gte/.gt`` filter can match (Unix seconds, one
+        millisecond early for the stored times' truncation); None without such a filter."""
+        bounds = [want.replace(tzinfo=UTC).timestamp() - 0.001 for name, op, want in self.filters
+                  if name == "message_received_time" and op in ("gte", "gt") and isinstance(want, datetime)]
+        return max(bounds) if bounds else None
+
+    def actor_ids(self) -> set[str] | None:
+        """The actor ids the ``actor_id``/``actor_id.eq``/``actor_id.in`` filters allow; None without any."""
+        allowed: set[str] | None = None
+        for name, op, want in self.filters:
+            if name != "actor_id" or op not in ("eq", "in"):
+                continue
+            named = {w for w in (want if op == "in" else [want]) if isinstance(w, str)}
+            allowed = named if allowed is None else allowed & named
+        return allowed
 
 
 def _filter_value(key: str, name: str, op: str, value: str) -> Any:
@@ -215,8 +194,9 @@ def _filter_value(key: str, name: str, op: str, value: str) -> Any:
     return _coerce(name, value)
 
 
-def _read_query(params: list[tuple[str, str]], flavour: Flavour) -> _Query:
-    query = _Query()
+def read_query(params: list[tuple[str, str]], flavour: Flavour) -> Query:
+    """The query parameters of a search, read and checked (a bad value raises :class:`AbacoError`)."""
+    query = Query()
     for key, value in params:
         if key == "skip":
             query.skip = _nonneg("skip", value)
@@ -237,15 +217,21 @@ def _read_query(params: list[tuple[str, str]], flavour: Flavour) -> _Query:
     return query
 
 
-def run_search(records: Sequence[tuple[Doc | Callable[[], Doc], Doc | Callable[[], Doc]]],
-               params: list[tuple[str, str]], flavour: Flavour) -> Doc:
+Records = Sequence[tuple[Doc | Callable[[], Doc], Doc | Callable[[], Doc]]]
+
+
+def run_search(records: Records, params: list[tuple[str, str]], flavour: Flavour) -> Doc:
+    """:func:`run_query` of the request's query parameters."""
+    return run_query(records, read_query(params, flavour), flavour)
+
+
+def run_query(records: Records, query: Query, flavour: Flavour) -> Doc:
     """Filter, rank and page ``(raw, display)`` records; returns the search envelope's ``result``.
 
     Either form may be a function that builds it: ``raw`` is then built only when the search filters or
     ranks, ``display`` only for the records of the page returned (converting and formatting every record of
     a large store cost most of a search's time).
     """
-    query = _read_query(params, flavour)
     skip, limit, words, phrase, filters = query.skip, query.limit, query.words, query.phrase, query.filters
     everything = not (filters or words or phrase is not None)  # nothing to read: every record matches, in order
     matched: list[tuple[int, Doc | Callable[[], Doc]]] = [(0, shown) for _, shown in records] if everything else []
