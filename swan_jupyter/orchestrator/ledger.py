@@ -118,30 +118,27 @@ class Ledger:
     """The SQLite ledger at ``path`` (created with owner-only permissions)."""
 
     def __init__(self, path: Path) -> None:
-        from .._files import private_dir, private_file
+        from .._files import private_database, private_dir, private_file
 
         self.path = Path(path)
         private_dir(self.path.parent)  # a new folder is 0700; an existing one is left as it is
-        for leftover in (self.path.with_name(self.path.name + "-journal"),
-                         *self.path.parent.glob(f"{glob.escape(self.path.name)}.*.lock")):
-            if leftover.exists() or leftover.is_symlink():
-                private_file(leftover)  # files of an older version: tightened to 0600
+        for leftover in self.path.parent.glob(f"{glob.escape(self.path.name)}.*.lock"):
+            private_file(leftover)  # lock files of an older version (flock files, never opened by SQLite): 0600
         self._local = threading.local()
         # Processes opening a new ledger at the same moment would race to switch it to WAL and create the
         # schema ("database is locked" without waiting): the first connection is made under a file lock.
-        with self._file_lock(self.path.with_name(self.path.name + ".init.lock")), self._connect() as db:
-            db.executescript(_SCHEMA)
-            _migrate(db)
+        # The database's files are made private by path only (private_database opens no descriptor of a file
+        # SQLite may hold: closing one would drop this process's locks, see _files); -wal and -shm created later
+        # by SQLite copy the main file's mode, so connecting touches no file of ours.
+        with self._file_lock(self.path.with_name(self.path.name + ".init.lock")):
+            private_database(self.path)
+            with self._connect() as db:
+                db.executescript(_SCHEMA)
+                _migrate(db)
 
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            from .._files import private_file
-
-            # Every file SQLite opens exists, 0600, before it opens it; files it creates later (a -journal, a
-            # -wal after the last connection removed it) copy the main file's mode.
-            for suffix in ("", "-wal", "-shm"):
-                private_file(self.path.with_name(self.path.name + suffix))
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")

@@ -1,5 +1,7 @@
-"""Storage helpers shared by the sandbox's services: owner-only files written atomically, and SQLite write
-transactions. (The sandbox is its own subpackage: it does not import the client's helpers.)"""
+"""Storage helpers shared by the sandbox's services: owner-only files written atomically, owner-only SQLite
+databases, and SQLite write transactions. (The sandbox is its own subpackage: it does not import the client's
+helpers; the SQLite and file-mode rules it shares with the payment ledger live in the package's ``_sqlite`` and
+``_files`` modules, which belong to neither side.)"""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .._files import private_database
 from .._sqlite import write_transaction
 
 
@@ -36,3 +39,6 @@ def immediate(db: sqlite3.Connection, lock: threading.RLock | threading.Lock) ->
     the block succeeds, rolled back when it raises."""
     with lock, write_transaction(db):
         yield db
+
+
+__all__ = ["immediate", "private_database", "write_private"]

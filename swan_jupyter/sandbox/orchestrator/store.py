@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._storage import immediate
+from .._storage import immediate, private_database
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,6 @@ class Store:
     """Thread-safe access to the emulator's database: one connection guarded by one lock."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = self._open(path)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -133,7 +132,7 @@ class Store:
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
         """Connect; a database of an older, incompatible layout is moved aside (kept, not deleted)."""
-        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        db = sqlite3.connect(private_database(path), check_same_thread=False, isolation_level=None)
         version = int(db.execute("PRAGMA user_version").fetchone()[0])
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if tables and version != SCHEMA_VERSION:
@@ -144,7 +143,7 @@ class Store:
                 old = Path(str(path) + suffix)
                 if old.exists():
                     os.replace(old, Path(str(aside) + suffix))
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            db = sqlite3.connect(private_database(path), check_same_thread=False, isolation_level=None)
         return db
 
     def close(self) -> None:
