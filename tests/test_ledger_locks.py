@@ -56,7 +56,7 @@ def write_lock_held(ledger: Ledger) -> Iterator[None]:
         entered.set()
         release.wait(30)
 
-    holder = threading.Thread(target=ledger.reserve, args=(_entry("held"),), kwargs={"since": 0.0, "check": check})
+    holder = threading.Thread(target=ledger.reserve, args=(_entry("held"),), kwargs={"check": check})
     holder.start()
     try:
         assert entered.wait(30), "thread A never entered its write transaction"
@@ -120,3 +120,12 @@ def test_the_sandbox_stores_are_private_and_keep_their_write_lock(tmp_path: Path
     finally:
         transaction.__exit__(None, None, None)
         store.close()
+
+
+def test_the_time_based_session_names_still_work_for_a_release_with_a_warning(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "payments.sqlite")
+    with pytest.warns(DeprecationWarning, match="session_spent"):
+        assert ledger.spent_since("0x" + "1" * 40, 0.0) == 0
+    with pytest.warns(DeprecationWarning, match="since"):
+        row = ledger.reserve(_entry("old-style"), since=0.0, check=lambda _spent: None)
+    assert row.state == "intent" and row.session_id

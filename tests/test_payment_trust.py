@@ -312,3 +312,53 @@ def test_a_notebook_opened_later_shares_the_cap_of_one_still_open(tmp_path: Path
                           cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip().splitlines()[-1].startswith("refused ValidationError"), proc.stderr[-2000:]
     assert orch.payer().amount_paid((tmp_path / "later").read_text()) == 0
+
+
+# -- 4. caps that no clock can move ------------------------------------------------------------------------------
+
+_REAL_TIME = __import__("time").time
+
+
+def _clock(monkeypatch: pytest.MonkeyPatch, offset: float) -> None:
+    """Set this process's wall clock ``offset`` seconds away from the real time (as an NTP step or a user's date
+    change would); monkeypatch restores it after the test."""
+    import time
+
+    monkeypatch.setattr(time, "time", lambda: _REAL_TIME() + offset)
+
+
+_STEPPED_PAYER = """
+import sys, time
+real = time.time
+time.time = lambda: real() + float(sys.argv[2])   # this process's clock, stepped before anything is imported
+from swan_jupyter.session import Session
+orch = Session(notify=lambda _m: None, ledger_path=sys.argv[1], max_session_spend="1").orchestrator()
+uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+try:
+    orch.pay(uuid)
+    print("paid", uuid)
+except Exception as exc:
+    print("refused", type(exc).__name__, getattr(exc, "message", exc))
+"""
+
+
+@pytest.mark.parametrize("step", [-600.0, 3600.0])
+def test_clock_steps_never_let_a_session_spend_past_its_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           step: float) -> None:
+    orch = client(tmp_path, max_session_spend="1")
+    paid = [orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)["task_uuid"]]
+    _clock(monkeypatch, step)  # the clock jumps (back or forth) between two payments of one session
+    paid.append(orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)["task_uuid"])
+    third = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    with pytest.raises(ValidationError, match="max_session_spend"):
+        orch.pay(third)  # 0.96 SWAN spent: another 0.48 is above the 1 SWAN cap, whatever the clock says
+    _clock(monkeypatch, -step)  # then as far the other way
+    with pytest.raises(ValidationError, match="max_session_spend"):
+        orch.pay(third)
+    # a second process sharing the ledger, its clock an hour off either way, shares the cap while we live
+    for offset in (-3600.0, 3600.0):
+        done = subprocess.run([sys.executable, "-c", _STEPPED_PAYER, str(tmp_path / "ledger.sqlite"), str(offset)],
+                              cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=180)
+        last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-800:]
+        assert last.startswith("refused") and "max_session_spend" in last, last
+    assert sum(orch.payer().amount_paid(u) for u in [*paid, third]) == 2 * SMALL

@@ -1,10 +1,11 @@
 """Spending caps: the one rule for ``max_payment`` (per payment) and ``max_session_spend`` (per session).
 
 ``max_session_spend`` counts every payment of the paying wallet (whoever holds its key: a configured key file,
-a ``private_key=`` argument, another notebook sharing the ledger) that was reserved since the session started
-and that moved money or may still move it (signed, sent, confirmed, validated). The session starts when this
-process started, or earlier when another process that paid through the same ledger started earlier and is still
-alive: two notebooks open at once share one cap. Rows that moved nothing
+a ``private_key=`` argument, another notebook sharing the ledger) that was reserved by a live session and that
+moved money or may still move it (signed, sent, confirmed, validated). Sessions are counted by identity, never by
+clock readings (see :func:`swan_jupyter.orchestrator.ledger.current_session`): this process's session, and the
+sessions of every other process still running that paid through the same ledger, so two notebooks open at once
+share one cap, and a clock that steps changes nothing. Rows that moved nothing
 (an intent, an interrupted approve, a transaction replaced because its nonce was taken, a revert) never count.
 The check and the reservation happen in one ledger transaction while the wallet's lock is held, so threads
 and processes can never pay past the cap together (see :meth:`swan_jupyter.orchestrator.ledger.Ledger.reserve`).
@@ -12,15 +13,11 @@ and processes can never pay past the cap together (see :meth:`swan_jupyter.orche
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 
 from ..errors import ValidationError
 from .amounts import format_swan, swan_to_wei
-
-#: When this process's payment session started (``max_session_spend`` counts from here).
-SESSION_STARTED = time.time()
 
 
 @dataclass(frozen=True)

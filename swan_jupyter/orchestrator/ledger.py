@@ -17,6 +17,12 @@ text (exact integers of wei).
 
 Spending caps are enforced here, atomically: :meth:`Ledger.reserve` checks what the wallet has committed and
 records the new row in one SQLite write transaction (callers also hold the account's cross-process lock).
+
+A session's spending is counted by identity, never by comparing clock readings: each process has a spending
+session (:func:`current_session`, a random id) recorded on every row it reserves and in the ``spending_sessions``
+table. The session's spending is what the rows of every *live* session sharing the ledger committed: this one,
+and other processes still running (known by their pid and, on Linux, their start time since boot, so a reused pid
+is not taken for a live notebook). Clock steps forwards or backwards and NTP slews change nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -66,10 +74,11 @@ CREATE TABLE IF NOT EXISTS payments (
     updated_at REAL NOT NULL,
     paid_before_wei TEXT,
     replaced_tx TEXT,
-    reserved_at REAL
+    reserved_at REAL,
+    session_id TEXT
 );
 CREATE INDEX IF NOT EXISTS payments_task ON payments(task_uuid);
-CREATE TABLE IF NOT EXISTS sessions (pid INTEGER PRIMARY KEY, started_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS spending_sessions (id TEXT PRIMARY KEY, pid INTEGER NOT NULL, process_start TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS payments_tx ON payments(tx_hash) WHERE tx_hash IS NOT NULL;
 """
 
@@ -102,6 +111,7 @@ class LedgerEntry:
     paid_before_wei: int | None = None
     replaced_tx: str | None = None
     reserved_at: float | None = None
+    session_id: str | None = None
 
     @property
     def reached_chain(self) -> bool:
@@ -111,7 +121,30 @@ class LedgerEntry:
 
 _INT_COLUMNS = {"price_wei", "amount_wei", "fee_wei", "paid_before_wei"}
 #: Columns added after the first release, with their SQL types (older ledgers are migrated on open).
-_ADDED_COLUMNS = {"paid_before_wei": "TEXT", "replaced_tx": "TEXT", "reserved_at": "REAL"}
+_ADDED_COLUMNS = {"paid_before_wei": "TEXT", "replaced_tx": "TEXT", "reserved_at": "REAL", "session_id": "TEXT"}
+
+
+@dataclass(frozen=True)
+class SpendingSession:
+    """One process's spending session: a random ``id``, its ``pid`` and its start time since boot (``None``
+    where the system does not tell), which tells a live process from another that later got the same pid."""
+
+    id: str
+    pid: int
+    process_start: str | None
+
+
+_session: SpendingSession | None = None
+_session_guard = threading.Lock()
+
+
+def current_session() -> SpendingSession:
+    """This process's spending session (a forked child gets its own)."""
+    global _session
+    with _session_guard:
+        if _session is None or _session.pid != os.getpid():
+            _session = SpendingSession(uuid.uuid4().hex, os.getpid(), _process_start(os.getpid()))
+        return _session
 
 
 class Ledger:
@@ -214,11 +247,17 @@ class Ledger:
         assert entry is not None
         return entry
 
-    def spent_since(self, payer: str, since: float) -> int:
-        """Wei committed by ``payer`` (rows signed or later, not failed or replaced) in the session window that
-        starts at ``since``, or earlier if another live process sharing this ledger started earlier."""
+    def session_spent(self, payer: str) -> int:
+        """Wei committed by ``payer`` (rows signed or later, not failed or replaced) in the live sessions sharing
+        this ledger: this process's and those of other processes still running."""
         db = self._connect()
-        return _committed(db, payer, _window(db, since, register=False))
+        return _committed(db, payer, _live_sessions(db, register=False))
+
+    def spent_since(self, payer: str, since: float | None = None) -> int:
+        """Deprecated: use :meth:`session_spent` (spending is counted by session identity, not by time)."""
+        warnings.warn("Ledger.spent_since(payer, since) is deprecated: use Ledger.session_spent(payer); a session's "
+                      "spending is counted by session identity, not from a time.", DeprecationWarning, stacklevel=2)
+        return self.session_spent(payer)
 
     def unfinished(self, payer: str) -> list[LedgerEntry]:
         """``payer``'s rows that are approving, signed or sent (they may hold one of its nonces)."""
@@ -228,22 +267,27 @@ class Ledger:
             (payer.lower(), *UNFINISHED)).fetchall()
         return [_entry(r) for r in rows]
 
-    def reserve(self, entry: LedgerEntry, *, since: float, check: Callable[[int], None]) -> LedgerEntry:
+    def reserve(self, entry: LedgerEntry, *, check: Callable[[int], None], since: float | None = None) -> LedgerEntry:
         """Record ``entry`` as an ``intent`` to pay, after ``check(spent_wei)`` passed, in one write transaction.
 
-        ``spent_wei`` is what ``entry.payer`` has committed since ``since`` (the session's start), read inside
-        the transaction, so two callers can never both pass a cap that only one of them fits under. ``check``
+        ``spent_wei`` is what ``entry.payer`` has committed in the live sessions (:meth:`session_spent`), read
+        inside the transaction, so two callers can never both pass a cap that only one of them fits under; the row
+        is recorded under this process's session. (``since`` is deprecated and ignored.) ``check``
         raises to refuse; then nothing is written. A row already under ``entry.key`` that never reached the
         chain (intent, failed, replaced) is overwritten with ``entry``'s amounts: it is what is being confirmed
         now. Returns the stored row.
         """
+        if since is not None:
+            warnings.warn("Ledger.reserve(since=...) is deprecated and ignored: a session's spending is counted by "
+                          "session identity.", DeprecationWarning, stacklevel=2)
         with self._write() as db:
             existing = db.execute("SELECT * FROM payments WHERE key = ?", (entry.key,)).fetchone()
             if existing is not None and _entry(existing).reached_chain:
                 return _entry(existing)
-            check(_committed(db, entry.payer, _window(db, since, register=True)))
+            check(_committed(db, entry.payer, _live_sessions(db, register=True)))
             now = time.time()
             entry.state, entry.reserved_at, entry.updated_at = "intent", now, now
+            entry.session_id = current_session().id
             entry.created_at = float(existing["created_at"]) if existing is not None else now
             if existing is not None:
                 entry.replaced_tx = entry.replaced_tx or existing["replaced_tx"]
@@ -281,36 +325,55 @@ def _row_values(entry: LedgerEntry) -> dict[str, Any]:
     return values
 
 
-def _window(db: sqlite3.Connection, since: float, *, register: bool) -> float:
-    """When the spending session starts: the earliest start of this process and of every live process that
-    paid through this ledger (sessions of dead processes are forgotten). Two notebooks open at once thus share
-    one ``max_session_spend``, whichever started first."""
+def _live_sessions(db: sqlite3.Connection, *, register: bool) -> list[str]:
+    """The ids of the live spending sessions sharing this ledger: this process's, and every other one whose
+    process still runs. Two notebooks open at once thus share one ``max_session_spend``. With ``register`` (in a
+    write transaction), this session is recorded and the sessions of ended processes are forgotten."""
+    mine = current_session()
     if register:
-        db.execute("INSERT OR REPLACE INTO sessions (pid, started_at) VALUES (?, ?)", (os.getpid(), since))
-    window = since
-    for pid, started in db.execute("SELECT pid, started_at FROM sessions").fetchall():
-        if pid == os.getpid() or _alive(int(pid)):
-            window = min(window, float(started))
+        db.execute("INSERT OR IGNORE INTO spending_sessions (id, pid, process_start) VALUES (?, ?, ?)",
+                   (mine.id, mine.pid, mine.process_start))
+    live = [mine.id]
+    for session_id, pid, started in db.execute("SELECT id, pid, process_start FROM spending_sessions").fetchall():
+        if session_id == mine.id:
+            continue
+        if _alive(int(pid), started):
+            live.append(str(session_id))
         elif register:
-            db.execute("DELETE FROM sessions WHERE pid = ?", (pid,))
-    return window
+            db.execute("DELETE FROM spending_sessions WHERE id = ?", (session_id,))
+    return live
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, process_start: str | None) -> bool:
+    """Whether process ``pid`` runs, and is the one that recorded ``process_start`` (when both are known)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    now = _process_start(pid)
+    return process_start is None or now is None or now == process_start
 
 
-def _committed(db: sqlite3.Connection, payer: str, since: float) -> int:
-    marks = ", ".join("?" for _ in COMMITTED)
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started, in clock ticks since boot (Linux's ``/proc/PID/stat``; no wall clock), or
+    ``None`` where that is not available."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            text = stat_file.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    fields_after_name = text.rpartition(")")[2].split()
+    return fields_after_name[19] if len(fields_after_name) > 19 else None
+
+
+def _committed(db: sqlite3.Connection, payer: str, sessions: list[str]) -> int:
+    states = ", ".join("?" for _ in COMMITTED)
+    ids = ", ".join("?" for _ in sessions)
     rows = db.execute(
-        f"SELECT amount_wei FROM payments WHERE lower(payer) = ? AND COALESCE(reserved_at, created_at) >= ? "
-        f"AND state IN ({marks})", (payer.lower(), since, *COMMITTED)).fetchall()
+        f"SELECT amount_wei FROM payments WHERE lower(payer) = ? AND session_id IN ({ids}) AND state IN ({states})",
+        (payer.lower(), *sessions, *COMMITTED)).fetchall()
     return sum(int(r[0]) for r in rows)
 
 

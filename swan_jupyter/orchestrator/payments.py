@@ -31,7 +31,7 @@ from ..errors import (
 )
 from ..redact import Secret
 from . import _wire as wire
-from ._caps import SESSION_STARTED, Caps
+from ._caps import Caps
 from ._chain import chain_errors, check_wallet
 from .amounts import amount_due, format_swan, parse_duration, price_to_wei, wei_to_swan
 from .ledger import Ledger, LedgerEntry
@@ -173,7 +173,7 @@ class Payments:
                  cap_name: str = "this call's cap") -> None:
         """Refuse early (before a task is created) what the caps would refuse at payment time."""
         wallet = wallet or self.settings.wallet_address
-        spent = self.ledger.spent_since(wallet, SESSION_STARTED) if wallet else 0
+        spent = self.ledger.session_spent(wallet) if wallet else 0
         self.caps(max_payment, cap_name).check(amount_wei, spent)
 
     @staticmethod
@@ -260,8 +260,7 @@ class Payments:
             payer=payer.address, contract=str(payer.contract.address), chain_id=payer.chain_id, state="intent",
             paid_before_wei=paid)
         caps = self.caps(max_payment)
-        return self.ledger.reserve(entry, since=SESSION_STARTED, check=lambda spent: caps.check(entry.amount_wei,
-                                                                                              spent))
+        return self.ledger.reserve(entry, check=lambda spent: caps.check(entry.amount_wei, spent))
 
     def _unfinished_renewal(self, task_uuid: str, duration: int | None) -> LedgerEntry | None:
         """A renewal of ``task_uuid`` to finish before another one (call under the wallet's lock, reconciled).
