@@ -6,6 +6,9 @@
    from a second notebook with its own ledger, which takes the signed row's nonce), then resume with a fresh
    client: counts of double, lost and stuck payments, payments other than confirmed, unvalidated payments and
    ledger/chain mismatches.
+1a. Cancel means cancel: the Pay click's broadcast fails (503, or the answer is lost after the node took it), the
+   user cancels (``cancel_payment`` or ``terminate_task``), another payment of the same wallet follows from the same
+   ledger or from a second one, and a fresh client resumes: payments after a "nothing paid" (must be 0).
 1b. A cap race: threads of this process and two other processes pay tasks of one wallet under one
    ``max_session_spend``; the total paid (ledger and chain) never exceeds the cap.
 2. Reads of both services under 30% injected 503s and connection resets: right answers vs clear errors; then
@@ -18,7 +21,7 @@
    resumed and nothing is paid twice.
 
 Usage: ``.venv/bin/python benchmarks/reliability.py [--trials 200] [--threads 8] [--seconds 20] [--reads 1000]
-[--lost 50]``
+[--lost 50] [--cancel-only]``
 Everything runs on 127.0.0.1 against a sandbox this script starts (temporary state) and stops.
 """
 
@@ -46,6 +49,7 @@ def main() -> int:
     parser.add_argument("--reads", type=int, default=1000, help="reads per service under injected faults")
     parser.add_argument("--lost", type=int, default=50, help="message sends whose answer is lost")
     parser.add_argument("--cap", default="2.4", help="max_session_spend of the cap race (SWAN)")
+    parser.add_argument("--cancel-only", action="store_true", help="run only the cancel trials")
     args = parser.parse_args()
 
     from swan_jupyter.actors import Actors
@@ -56,6 +60,7 @@ def main() -> int:
     from tests.reliability_tools import (
         check_after_restart,
         injected,
+        run_cancel_trials,
         run_cap_race,
         run_load,
         run_payment_trials,
@@ -72,8 +77,15 @@ def main() -> int:
         def second_notebook() -> Any:  # the same wallet, its own ledger
             return Session(notify=lambda _m: None, ledger_path=str(state / "second-notebook.sqlite")).orchestrator()
 
+        if args.cancel_only:
+            cancels = run_cancel_trials(client, second_notebook, description, args.trials, seed=20261207)
+            print(f"[cancel] {cancels.line()} ({time.perf_counter() - t0:.0f} s)")
+            return 0 if cancels.ok() else 1
         report = run_payment_trials(client, description, args.trials, seed=20261122, make_other=second_notebook)
         print(f"[payments] {report.line()} ({time.perf_counter() - t0:.0f} s)")
+        t0 = time.perf_counter()
+        cancels = run_cancel_trials(client, second_notebook, description, args.trials, seed=20261207)
+        print(f"[cancel] {cancels.line()} ({time.perf_counter() - t0:.0f} s)")
         t0 = time.perf_counter()
         cap = run_cap_race(state, args.cap, threads=args.threads, processes=2, per_worker=2)
         print(f"[caps] {args.threads} threads + 2 processes: {cap.line()} ({time.perf_counter() - t0:.0f} s)")
@@ -141,7 +153,7 @@ def main() -> int:
               f"restart: {crash.line()}")
         after = check_after_restart(session(), crash, settle=300)
         print(f"[crash] after the restart: {after.line()}")
-        ok = report.ok() and cap.ok() and lost_ok and check.ok() and after.ok()
+        ok = report.ok() and cancels.ok() and cap.ok() and lost_ok and check.ok() and after.ok()
         return 0 if ok else 1
 
 

@@ -125,6 +125,77 @@ def run_payment_trials(make_client: Any, description: dict[str, Any], trials: in
     return report
 
 
+# -- cancel means cancel ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class CancelReport:
+    """Cancels after a failed broadcast: what each said, and what the chain says after later payments."""
+
+    trials: int = 0
+    said_cancelled: int = 0
+    said_paid: int = 0
+    paid_after_cancel: int = 0  # said "cancelled, nothing paid", yet amountPaid > 0 afterwards
+    wrong_paid: int = 0  # said "already paid" but amountPaid differs from the amount due
+    stuck: int = 0  # the cancel, or the next payment of the wallet, failed
+    faults: Counter[str] = field(default_factory=Counter)
+    reasons: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"{self.trials} trials ({dict(self.faults)}): {self.said_cancelled} said cancelled, {self.said_paid} "
+                f"said already paid; {self.paid_after_cancel} paid after cancel, {self.wrong_paid} wrong 'paid', "
+                f"{self.stuck} stuck" + (f" (first: {self.reasons[0]})" if self.reasons else ""))
+
+    def ok(self) -> bool:
+        return self.trials > 0 and not (self.paid_after_cancel or self.wrong_paid or self.stuck)
+
+
+def run_cancel_trials(make_client: Any, make_other: Any, description: dict[str, Any], trials: int,
+                      seed: int) -> CancelReport:
+    """The Pay click's broadcast fails (503: the node never saw it; or the answer is lost after the node took
+    it), the user cancels (``cancel_payment`` or ``terminate_task``), then another payment of the same wallet
+    follows, from the same ledger or from a second one, and a fresh client resumes the task's payments. A
+    cancel that said "nothing paid" must leave ``amountPaid`` at 0; one that said "already paid", the amount."""
+    from swan_jupyter.errors import SwanJupyterError, UnknownOutcomeError
+
+    rng = random.Random(seed)
+    report = CancelReport()
+    make_client().payer().approve(10**26)  # the payment is then the only transaction a Pay click sends
+    for i in range(trials):
+        client = make_client()
+        fault = rng.choice(["error", "lose"])
+        report.trials += 1
+        report.faults[fault] += 1
+        task = client.create_task(instance_type="C1ae.small", app_repo_image="hello-world")
+        uuid, due = task["task_uuid"], task["amount_wei"]
+        set_faults(description, "chain", {"rules": [{"target": "chain", "methods": ["eth_sendRawTransaction"],
+                                                     f"{fault}_rate": 1.0}]})
+        try:
+            client.pay(uuid)
+        except UnknownOutcomeError:
+            pass
+        finally:
+            set_faults(description, "chain", None)
+        try:
+            outcome = client.terminate_task(uuid)["cancellation"] if i % 2 else client.cancel_payment(uuid)
+            other = (make_other if i % 4 < 2 else make_client)()
+            other.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+            if outcome.outcome == "cancelled" or not outcome.terminated:  # a terminated task is not validated
+                make_client().resume_payment(uuid)  # a new process: nothing in memory, the same ledger
+        except SwanJupyterError as exc:
+            report.stuck += 1
+            report.reasons.append(f"trial {i} ({fault}): {type(exc).__name__}: {exc}")
+            continue
+        paid = client.payer().amount_paid(uuid)
+        if outcome.outcome == "cancelled":
+            report.said_cancelled += 1
+            report.paid_after_cancel += paid != 0
+        else:
+            report.said_paid += 1
+            report.wrong_paid += paid != due
+    return report
+
+
 # -- spending caps under concurrency --------------------------------------------------------------------------
 
 _CAP_WORKER = """

@@ -30,6 +30,7 @@ from ..config import Settings, load_settings
 from ..errors import (
     ConfigurationError,
     NotFoundError,
+    PaymentError,
     ProtocolError,
     QuoteChangedError,
     RemoteError,
@@ -418,16 +419,26 @@ class Orchestrator(SwanSdkPayments):
             if bar is not None:
                 bar.close()
 
-    def terminate_task(self, task_uuid: str) -> Result:
+    def terminate_task(self, task_uuid: str, *, private_key: str | Secret | None = None) -> Result:
         """Stop the task early; the unused time is refunded on chain.
 
         Refused before anything is sent: a malformed uuid (ValidationError), an unknown task (NotFoundError), a
-        task already terminated or finished (ValidationError saying so).
+        task already terminated or finished (ValidationError saying so). An unfinished payment of the task is
+        cancelled first (:meth:`cancel_payment`, which needs the wallet's key when a payment was signed); while
+        that cancel is not settled, the task is not terminated. The answer's ``cancellation`` says what became
+        of the payment.
         """
         self.require_task_status(task_uuid, "terminate")
-        return _result(self._call("POST", "/terminate_task", data={"task_uuid": task_uuid},
-                                  outcome_check="check the task's status with get_deployment_info"),
-                       "POST /terminate_task")
+        cancellation = self.payments.cancel(task_uuid, private_key=private_key, terminated=True)
+        if cancellation.outcome == "pending":
+            raise PaymentError(cancellation.message + " The task was not terminated.", state="cancelling",
+                               task_uuid=task_uuid, hint=f"Terminate it again in a moment: %swan terminate {task_uuid}")
+        result = _result(self._call("POST", "/terminate_task", data={"task_uuid": task_uuid},
+                                    outcome_check="check the task's status with get_deployment_info"),
+                         "POST /terminate_task")
+        if cancellation.outcome != "none":
+            result["cancellation"] = cancellation
+        return result
 
     def terminate(self, task_uuid: str, *, wait: float = 10.0, poll: float = 0.5) -> Termination:
         """Terminate the task and report the refund: waits up to ``wait`` seconds for the Orchestrator to finish

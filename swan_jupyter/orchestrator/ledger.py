@@ -8,6 +8,13 @@ renewal). Its row moves through::
        |                    v
        +---------------- replaced (its nonce was taken by another transaction: nothing was paid)
 
+    any unfinished state -> cancelling -> cancelled (the cancel transaction, or another, used the nonce)
+                                  \\--> confirmed (the payment had gone through before the cancel)
+
+Cancelling (:meth:`~swan_jupyter.orchestrator.payer.Payer.cancel_locked`) drops the payment's signed bytes from
+the row first, so nothing can ever broadcast them again, and stores the cancel transaction (a 0-value transfer
+to self with the same nonce and a higher fee) in ``cancel_raw``/``cancel_tx`` before it is broadcast.
+
 The signed raw transaction is stored *before* it is broadcast: resuming re-broadcasts the very same transaction
 (same nonce, same hash), so a crash at any step can never produce a second payment. A signed row whose nonce
 another transaction consumed (another notebook or wallet on the same key) can never be mined: the payer marks
@@ -43,11 +50,12 @@ from typing import Any
 
 from .._sqlite import write_transaction
 
-STATES = ("intent", "approving", "signed", "sent", "confirmed", "validated", "failed", "replaced")
+STATES = ("intent", "approving", "signed", "sent", "confirmed", "validated", "failed", "replaced", "cancelling",
+          "cancelled")
 #: States whose amount counts as spent: money moved, or a signed transaction may still move it.
-COMMITTED = ("signed", "sent", "confirmed", "validated")
+COMMITTED = ("signed", "sent", "confirmed", "validated", "cancelling")
 #: States of a payment that is unfinished and may hold a nonce of its wallet.
-UNFINISHED = ("approving", "signed", "sent")
+UNFINISHED = ("approving", "signed", "sent", "cancelling")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (
@@ -75,7 +83,9 @@ CREATE TABLE IF NOT EXISTS payments (
     paid_before_wei TEXT,
     replaced_tx TEXT,
     reserved_at REAL,
-    session_id TEXT
+    session_id TEXT,
+    cancel_tx TEXT,
+    cancel_raw TEXT
 );
 CREATE INDEX IF NOT EXISTS payments_task ON payments(task_uuid);
 CREATE TABLE IF NOT EXISTS spending_sessions (id TEXT PRIMARY KEY, pid INTEGER NOT NULL, process_start TEXT);
@@ -112,16 +122,20 @@ class LedgerEntry:
     replaced_tx: str | None = None
     reserved_at: float | None = None
     session_id: str | None = None
+    cancel_tx: str | None = None
+    cancel_raw: str | None = None
 
     @property
     def reached_chain(self) -> bool:
-        """True once a payment transaction may have been broadcast (it must then be resumed, never redone)."""
-        return self.state in ("signed", "sent", "confirmed", "validated")
+        """True once a payment transaction may have been broadcast (it must then be resumed or cancelled, never
+        redone)."""
+        return self.state in ("signed", "sent", "confirmed", "validated", "cancelling")
 
 
 _INT_COLUMNS = {"price_wei", "amount_wei", "fee_wei", "paid_before_wei"}
 #: Columns added after the first release, with their SQL types (older ledgers are migrated on open).
-_ADDED_COLUMNS = {"paid_before_wei": "TEXT", "replaced_tx": "TEXT", "reserved_at": "REAL", "session_id": "TEXT"}
+_ADDED_COLUMNS = {"paid_before_wei": "TEXT", "replaced_tx": "TEXT", "reserved_at": "REAL", "session_id": "TEXT",
+                  "cancel_tx": "TEXT", "cancel_raw": "TEXT"}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..display import Rich, esc, kv_html, kv_text, nested_html, status_badge
+from ..display import Notice, Rich, esc, kv_html, kv_text, nested_html, status_badge
 from . import _wire as wire
 from .amounts import format_swan, wei_to_swan
 
@@ -264,6 +264,56 @@ class PaymentReceipt(Rich):
     def _repr_html_(self) -> str:
         title = "Payment receipt" + (" (resumed, not paid again)" if self.resumed else "")
         return kv_html(title, self._rows()).replace("<table", "<table class='swan-receipt'", 1)
+
+
+class Cancellation(Notice):
+    """What cancelling a task's payment did, said once it is known (:meth:`Orchestrator.cancel_payment`).
+
+    ``outcome`` is ``cancelled`` (nothing was paid), ``paid`` (the payment had already gone through),
+    ``pending`` (the cancel and the payment are both unmined yet: one will be, never both) or ``none`` (nothing
+    to cancel: the task's payments were validated by the server). ``rows`` are the task's ledger rows as they
+    ended; ``terminated`` says the task was terminated too.
+    """
+
+    def __init__(self, task_uuid: str, rows: list[Any], *, terminated: bool = False) -> None:
+        self.task_uuid, self.rows, self.terminated = task_uuid, list(rows), terminated
+        states = {row.state for row in self.rows}
+        self.outcome = ("pending" if "cancelling" in states else "paid" if "confirmed" in states
+                        else "cancelled" if states - {"validated"} or not states else "none")
+        super().__init__(self._message())
+
+    @property
+    def offers_cleanup(self) -> bool:
+        """Whether removing the task is the natural next step (the payment was cancelled: nothing was paid)."""
+        return self.outcome == "cancelled"
+
+    @property
+    def paid_wei(self) -> int:
+        """What the task's cancelled payments moved after all (the ones that had gone through)."""
+        return sum(row.amount_wei for row in self.rows if row.state == "confirmed")
+
+    def _message(self) -> str:
+        uuid = self.task_uuid
+        if self.outcome == "pending":
+            row = next(r for r in self.rows if r.state == "cancelling")
+            return (f"Cancelling the payment for task {uuid}: the cancel transaction {row.cancel_tx} and the payment "
+                    f"{row.tx_hash} are both still unmined; one of them will be, never both, and nothing more is "
+                    f"sent for this payment. Run `%swan terminate {uuid}` or `cancel_payment('{uuid}')` again to "
+                    "see which.")
+        if self.outcome == "paid":
+            txs = ", ".join(str(r.tx_hash) for r in self.rows if r.state == "confirmed")
+            where = ("which is terminated; its refund follows the Orchestrator's rules" if self.terminated else
+                     f"not yet validated: `%swan resume {uuid}` starts the task, `%swan terminate {uuid}` ends it "
+                     "(its refund follows the Orchestrator's rules)")
+            return (f"The payment had already gone through: {format_swan(self.paid_wei)} paid for task {uuid} "
+                    f"(transaction {txs}), {where}.")
+        if self.outcome == "none":
+            return f"Nothing to cancel for task {uuid}: its payments were validated by the Orchestrator."
+        replaced = [r for r in self.rows if r.state == "cancelled" and r.cancel_tx]
+        how = (f" The signed payment was replaced by the cancel transaction {replaced[-1].cancel_tx} (0 SWAN to "
+               "your own wallet; its gas is the only cost), so it can never be mined." if replaced else "")
+        return f"Cancelled: nothing was paid for task {uuid}.{how}" + (" The task is terminated." if self.terminated
+                                                                        else "")
 
 
 def hardware_from_wire(item: dict[str, Any], endpoint: str = "GET /cp/machines-dp-ssh-ready",

@@ -55,6 +55,14 @@ def _lock_for(address: str) -> threading.Lock:
         return _account_locks.setdefault(address.lower(), threading.Lock())
 
 
+@contextlib.contextmanager
+def wallet_locked(ledger: Ledger, address: str) -> Iterator[None]:
+    """The locks of wallet ``address`` (a thread lock and a cross-process file lock next to ``ledger``), without
+    its key: what decides about its payments without signing (a cancel of rows that hold nothing signed)."""
+    with _lock_for(address), ledger.account_lock(address):
+        yield
+
+
 class NonceTaken(Exception):
     """The node refused a signed transaction's nonce as used, and this very transaction was never mined."""
 
@@ -186,7 +194,7 @@ class Payer:
         so threads and processes sharing a ledger pay one after the other. A node that cannot be reached
         raises :class:`~swan_jupyter.errors.TransportError`.
         """
-        with _lock_for(self.address), self.ledger.account_lock(self.address), chain_errors(self.rpc_url, entry):
+        with wallet_locked(self.ledger, self.address), chain_errors(self.rpc_url, entry):
             self.check_contracts()
             yield
 
@@ -202,6 +210,10 @@ class Payer:
     def pay_locked(self, entry: LedgerEntry) -> PaymentReceipt:
         """:meth:`pay` for a caller that already holds :meth:`locked` and has reconciled."""
         current = self.ledger.get(entry.key) or entry
+        if current.state == "cancelling":
+            from ._cancel import still_cancelling
+
+            raise still_cancelling(current)
         if current.reached_chain and current.tx_hash:
             return self._resume(current)
         if current.state == "replaced":
@@ -235,12 +247,22 @@ class Payer:
         - ``signed``/``sent``, not mined, its nonce already used on chain by another transaction: ``replaced``.
         - ``signed``/``sent``, not mined, its nonce still free: the identical bytes are broadcast again, so the
           next payment's nonce comes after it.
+        - ``cancelling``: settled if either transaction was mined, else the *cancel* is broadcast again (the
+          payment's bytes are gone from the row: a cancelled payment is never sent again).
 
         Returns the rows that were marked ``replaced``.
         """
+        from ._cancel import finish_cancel
+
         replaced: list[LedgerEntry] = []
         for row in self.ledger.unfinished(self.address):
             if int(row.chain_id) != self.chain_id:
+                continue
+            if row.state == "cancelling":
+                try:
+                    finish_cancel(self, row, wait=False)
+                except (NonceTaken, PaymentError, UnknownOutcomeError) as exc:
+                    self.ledger.update(row.key, error=f"cancel not re-broadcast: {exc}")
                 continue
             if row.state == "approving" or not row.tx_hash:
                 self.ledger.update(row.key, state="intent")

@@ -35,8 +35,8 @@ from ._caps import Caps
 from ._chain import chain_errors, check_wallet
 from .amounts import amount_due, format_swan, parse_duration, price_to_wei, wei_to_swan
 from .ledger import Ledger, LedgerEntry
-from .models import PaymentReceipt, Quote, Result
-from .payer import Payer
+from .models import Cancellation, PaymentReceipt, Quote, Result
+from .payer import Payer, wallet_locked
 
 if TYPE_CHECKING:
     from .client import Orchestrator
@@ -193,7 +193,7 @@ class Payments:
     def submit(self, task_uuid: str, private_key: str | Secret | None = None, duration: int | None = None, *,
                order_type: str = "Creation", idempotency_key: str | None = None,
                max_payment: str | Decimal | None = None, task: Mapping[str, Any] | None = None,
-               confirmed: Quote | None = None) -> PaymentReceipt:
+               confirmed: Quote | None = None, resuming: bool = False) -> PaymentReceipt:
         """Pay on chain for a task (no server validation): approve if short, then submit/renew.
 
         Idempotent: the ledger key is the task for a creation and ``idempotency_key`` for a renewal; a payment
@@ -220,6 +220,10 @@ class Payments:
                 return _resumed(existing)
             if existing is not None and existing.reached_chain:
                 return payer.pay_locked(existing)
+            if existing is not None and existing.state == "cancelled" and resuming:
+                raise PaymentError(f"The payment for task {task_uuid} was cancelled; it is not signed again.",
+                                   state="cancelled", task_uuid=task_uuid,
+                                   hint=f"To pay for the task after all, pay it anew: %swan pay {task_uuid}.")
             if fresh is None:
                 fresh = self._fresh(task_uuid, order_type, duration, task, confirmed)
             entry = self._reserve(payer, existing.key if existing else key, fresh, max_payment, existing)
@@ -337,9 +341,17 @@ class Payments:
         for entry in self.ledger.for_task(task_uuid):
             if not (entry.reached_chain or entry.state == "replaced") or entry.state == "validated":
                 continue
+            if entry.state == "cancelling":  # finish the cancel; a cancelled payment is never signed again
+                self.cancel(task_uuid)
+                continue
             idem = entry.key.split("|", 2)[2] if entry.order_type == "Renewal" else None
-            receipt = self.submit(task_uuid, duration=entry.duration, order_type=entry.order_type,
-                                  idempotency_key=idem, confirmed=_as_quote(entry))
+            try:
+                receipt = self.submit(task_uuid, duration=entry.duration, order_type=entry.order_type,
+                                      idempotency_key=idem, confirmed=_as_quote(entry), resuming=True)
+            except PaymentError as exc:
+                if exc.state == "cancelled":  # cancelled meanwhile (another thread or notebook)
+                    continue
+                raise
             if entry.order_type == "Creation":
                 self.validate(receipt.tx_hash, task_uuid)
             else:
@@ -350,6 +362,37 @@ class Payments:
             return last
         validated = [e for e in self.ledger.for_task(task_uuid) if e.state == "validated"]
         return PaymentReceipt.from_entry(validated[-1]) if validated else None
+
+    def cancel(self, task_uuid: str, *, private_key: str | Secret | None = None,
+               terminated: bool = False) -> Cancellation:
+        """Cancel every unfinished payment of ``task_uuid``: the one path behind Cancel, Remove, ``terminate_task``
+        and ``%swan terminate``. Returns what happened, once it is known (see :class:`Cancellation`).
+
+        Rows holding nothing signed are marked ``cancelled`` (no key, no chain needed). A signed payment's nonce
+        is spent by a 0-value transfer to self at a higher fee, and the answer waits until one of the two is
+        mined (see :mod:`._cancel`); the payment's signed bytes are never broadcast again, by any process.
+        """
+        from ._cancel import NOTHING_SIGNED, cancel_locked
+
+        rows = [e for e in self.ledger.for_task(task_uuid) if e.state not in ("validated", "cancelled")]
+        if any(e.state not in NOTHING_SIGNED and e.tx_hash for e in rows):
+            payer = self.payer(private_key)
+            with payer.locked():
+                for entry in rows:
+                    cancel_locked(payer, entry)
+        else:
+            for entry in rows:
+                with wallet_locked(self.ledger, entry.payer):  # no key needed: nothing of these rows is signed
+                    current = self.ledger.get(entry.key)
+                    if current is not None and current.state not in NOTHING_SIGNED and current.tx_hash:
+                        break  # signed meanwhile (a Pay click in another thread): cancel it with the key
+                    if current is not None and current.state in NOTHING_SIGNED:
+                        self.ledger.update(entry.key, state="cancelled", raw_tx=None,
+                                           error="cancelled before any payment transaction was signed")
+            else:
+                return Cancellation(task_uuid, [self.ledger.get(e.key) for e in rows], terminated=terminated)
+            return self.cancel(task_uuid, private_key=private_key, terminated=terminated)
+        return Cancellation(task_uuid, [self.ledger.get(e.key) for e in rows], terminated=terminated)
 
     def renew(self, task_uuid: str, duration: str | int = 3600, tx_hash: str | None = None, auto_pay: bool = True,
               private_key: str | Secret | None = None, *, idempotency_key: str | None = None,

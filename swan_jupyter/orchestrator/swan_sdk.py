@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..redact import Secret
 from . import _wire as wire
 from .ledger import Ledger
-from .models import PaymentReceipt, Quote, Result
+from .models import Cancellation, PaymentReceipt, Quote, Result
 from .payer import Payer
 
 if TYPE_CHECKING:
@@ -77,6 +77,17 @@ class SwanSdkPayments:
                                  confirmed=confirmed)[0]
 
     make_payment = pay
+
+    def cancel_payment(self, task_uuid: str, *, private_key: str | Secret | None = None) -> Cancellation:
+        """Cancel the task's unfinished payments and say what happened, once it is known.
+
+        A payment that was signed (its broadcast may have reached a node) is cancelled as wallets do it: its nonce
+        is spent by a 0-value transfer to your own wallet at a higher fee, and the answer waits until one of the
+        two is mined: ``outcome`` ``"cancelled"`` (nothing was paid) or ``"paid"`` (it had already gone through;
+        ``.message`` says how much and what to do). The cancelled payment is never broadcast again by any
+        notebook sharing the ledger. ``terminate_task`` cancels the same way before terminating.
+        """
+        return self.payments.cancel(task_uuid, private_key=private_key)
 
     def resume_payment(self, task_uuid: str) -> PaymentReceipt | None:
         """Finish every interrupted payment of ``task_uuid`` (see :meth:`Payments.resume`); never pays twice."""

@@ -36,11 +36,13 @@ class ConfirmAction:
         background: bool = True,
         cancelled_html: str | None = None,
         cleanup: tuple[str, Callable[[], Any]] | None = None,
+        on_cancel: Callable[[], Any] | None = None,
     ) -> None:
         import ipywidgets as w
 
         self._cancelled_html = cancelled_html
         self._cleanup = cleanup
+        self._on_cancel = on_cancel
         self.cleanup_button: Any = None
         self.title = title
         self.rows = dict(rows)
@@ -98,18 +100,44 @@ class ConfirmAction:
         self._finished.set()
 
     def _cancel(self, _button: Any = None) -> None:
+        """Cancel: with ``on_cancel``, run it (in the background) and show what it says happened; the clean-up
+        button is offered when its result has ``offers_cleanup`` (or when there is no ``on_cancel``)."""
         with self._lock:
             if self.state not in ("pending", "failed"):
                 return
-            self.state = "cancelled"
+            self.state = "cancelling" if self._on_cancel is not None else "cancelled"
         self.confirm_button.disabled = True
         self.cancel_button.disabled = True
-        self.status.value = self._cancelled_html or "<b>Cancelled</b>: nothing was done."
-        if self._cleanup is not None:
+        if self._on_cancel is None:
+            self._cancelled(self._cancelled_html or "<b>Cancelled</b>: nothing was done.", offer_cleanup=True)
+            return
+        self.status.value = "<i>Cancelling… nothing is said until the chain has settled it.</i>"
+
+        def settled(result: Any) -> None:
+            html = result._repr_html_() if hasattr(result, "_repr_html_") else f"<pre>{esc(result)}</pre>"
+            offer = bool(getattr(result, "offers_cleanup", False))
+            self.result = result
+            self._cancelled(html + (self._cancelled_html or "") if offer else html, offer_cleanup=offer)
+
+        def failed(exc: BaseException) -> None:
+            self.error = exc
+            self.state = "failed"
+            self.status.value = "<b>The cancel did not finish</b>; Cancel again retries it." + error_html(exc)
+            self.cancel_button.disabled = False
+            self._finished.set()
+
+        run_background(self._on_cancel, on_done=settled, on_error=failed, synchronous=not self._background,
+                       name="swan-jupyter-cancel")
+
+    def _cancelled(self, html: str, *, offer_cleanup: bool) -> None:
+        self.state = "cancelled"
+        self.status.value = html
+        if self._cleanup is not None and offer_cleanup:
             import ipywidgets as w
 
             label, action = self._cleanup
-            self.cleanup_button = w.Button(description=label, icon="trash")
+            self.cleanup_button = w.Button(description=label, icon="trash", tooltip=label,
+                                           layout=w.Layout(width="auto"))
             self.cleanup_button.on_click(lambda _b: self._run_cleanup(action))
             self.widget.children = (*self.widget.children, self.cleanup_button)
         self._finished.set()
@@ -192,20 +220,24 @@ def creation_confirmation(orch: Any, task: Any, *, on_done: Callable[[Any], None
                           background: bool = True) -> PaymentConfirmation:
     """The payment confirmation of a task just created (``%swan_deploy`` and the deploy form).
 
-    The task exists before the click: Cancel says it stays ``initialized`` (unpaid) on the Orchestrator, how to
-    pay it later (``%swan pay UUID``), and offers a button that removes it (terminates it; nothing was paid, so
-    nothing is refunded).
+    The task exists before the click. Cancel goes through the one cancel path (``orch.cancel_payment``): a
+    payment that was signed is cancelled on chain, and the widget says what happened only once it is known
+    (cancelled and nothing paid, or already paid). When nothing was paid, it says the task stays
+    ``initialized`` (unpaid), how to pay it later (``%swan pay UUID``), and offers a button that removes it.
     """
     uuid = task["task_uuid"]
-    note = (f"<b>Cancelled</b>: nothing was paid, but task <code>{esc(uuid)}</code> was created but not paid: it "
-            "stays <code>initialized</code> on the Orchestrator. Pay it later with "
-            f"<code>%swan pay {esc(uuid)}</code>, or remove it:")
+    note = (f"<div>Task <code>{esc(uuid)}</code> stays <code>initialized</code> (created, unpaid) on the "
+            f"Orchestrator. Pay it later with <code>%swan pay {esc(uuid)}</code>, or remove it:</div>")
     return PaymentConfirmation(orch.quote(uuid, task=task.get("task")), lambda shown: orch.pay(uuid, confirmed=shown),
                                on_done=on_done, background=background, cancelled_html=note,
+                               on_cancel=lambda: orch.cancel_payment(uuid),
                                cleanup=("Remove the unpaid task", lambda: _removed(orch, uuid)))
 
 
 def _removed(orch: Any, uuid: str) -> Any:
-    """Terminate an unpaid task and say it was removed."""
-    orch.terminate_task(uuid)
-    return Notice(f"Task {uuid} removed (terminated; it was never paid, so there is nothing to refund).")
+    """Terminate a task whose payment was cancelled, and say what became of it (through the same cancel path)."""
+    result = orch.terminate_task(uuid)
+    cancellation = result.get("cancellation")
+    if cancellation is not None and cancellation.outcome == "paid":
+        return cancellation
+    return Notice(f"Task {uuid} removed (terminated). Nothing was paid, so there is nothing to refund.")
