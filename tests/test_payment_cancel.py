@@ -169,3 +169,25 @@ def test_cancel_without_anything_signed_needs_no_chain_and_says_nothing_was_paid
     outcome = orch.cancel_payment(uuid)
     assert outcome.outcome == "cancelled" and "nothing was paid" in outcome.message.lower()
     assert orch.pay(uuid).amount_wei == SMALL  # an explicit new payment after a cancel is the user's choice
+
+
+def test_a_cancelled_renewal_in_the_status_view_is_never_paid_later(sandbox: dict[str, Any], tmp_path: Path) -> None:
+    from swan_jupyter.widgets.status import DeploymentStatus
+
+    orch = client(tmp_path)
+    task = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+    uuid = task["task_uuid"]
+    allowance_ready(orch)
+    view = DeploymentStatus(orch, uuid, autostart=False, background=False)
+    confirm = view.renew("1h")
+    broadcast(sandbox, "error")
+    confirm.click_confirm()
+    set_faults(sandbox, "chain", None)
+    assert confirm.state == "failed" and isinstance(confirm.error, UnknownOutcomeError)
+    assert [e.state for e in orch.ledger.for_task(uuid) if e.order_type == "Renewal"] == ["signed"]
+    confirm.cancel_button.click()
+    assert confirm.state == "cancelled" and "nothing was paid" in confirm.status.value.lower()
+    next_payment(orch)
+    orch.resume_payment(uuid)
+    assert orch.payer().amount_paid(uuid) == SMALL  # the creation only: the cancelled renewal never paid
+    assert [e.state for e in orch.ledger.for_task(uuid) if e.order_type == "Renewal"] == ["cancelled"]

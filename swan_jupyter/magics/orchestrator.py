@@ -214,7 +214,7 @@ def _renew(m: OrchestratorMagics, args: Any) -> Any:
 
     key = uuidlib.uuid4().hex  # one renewal per widget, however many clicks
     display(PaymentConfirmation(quote, lambda shown: renewal(orch, orch.renew_task(
-        args.task, duration, idempotency_key=key, confirmed=shown))))
+        args.task, duration, idempotency_key=key, confirmed=shown)), on_cancel=lambda: orch.cancel_payment(args.task)))
     return None
 
 
@@ -226,7 +226,8 @@ def _pay(m: OrchestratorMagics, args: Any) -> Any:
         return orch.pay(args.task, max_payment=cap, confirmed=quote)
     from ..widgets.confirm import PaymentConfirmation
 
-    display(PaymentConfirmation(quote, lambda shown: orch.pay(args.task, confirmed=shown)))
+    display(PaymentConfirmation(quote, lambda shown: orch.pay(args.task, confirmed=shown),
+                                on_cancel=lambda: orch.cancel_payment(args.task)))
     return None
 
 

@@ -187,6 +187,10 @@ class PaymentConfirmation(ConfirmAction):
     is signed is what was shown. If the payment would now differ (the server changed the price or duration, say),
     the core refuses with :class:`~swan_jupyter.errors.QuoteChangedError`; the widget then shows the new quote,
     says what changed, and a further click pays the new quote (never the old one, never both).
+
+    ``on_cancel`` is the cancel path of the payment (``lambda: orch.cancel_payment(uuid)``): Cancel then says
+    what became of a payment the click may have signed, only once it is known. Every confirmation this package
+    shows passes it; without it Cancel only closes the widget.
     """
 
     def __init__(self, quote: Any, pay: Callable[[Any], Any], **kwargs: Any) -> None:

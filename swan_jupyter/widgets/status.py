@@ -155,7 +155,7 @@ class DeploymentStatus:
         confirm = PaymentConfirmation(
             quote, lambda shown: renewal(self.orch, self.orch.renew_task(self.task_uuid, shown.duration,
                                                                          idempotency_key=key, confirmed=shown)),
-            on_done=done, background=self._background)
+            on_done=done, background=self._background, on_cancel=lambda: self.orch.cancel_payment(self.task_uuid))
         self.confirm_box.children = (confirm.widget,)
         return confirm
 
