@@ -296,3 +296,20 @@ def test_an_actor_stored_before_the_rule_runs_without_its_refused_variables(abac
     env = _environment_lines(logs)
     assert env.get("KEPT") == "k" and "PYTHONPATH" not in env and "LD_PRELOAD" not in env, logs
     assert PAYLOAD_LINE not in logs and not (tmp_path / "ran").exists()
+
+
+def test_a_wc_reducer_is_an_actor_not_a_path_under_the_owners_token(v3: Api) -> None:
+    """wc posts its counts to ``/actors/v2/<reducer>/messages`` with its owner's token: a sender who may only
+    execute it must not steer that POST to another route (``<victim>/state?`` would set the victim's state)."""
+    victim = v3.create(image="abacosamples/test", stateless=False)
+    v3.ok("POST", f"/{victim['id']}/state", json={"kept": True})
+    counter = v3.create(image="abacosamples/wc", token=True)
+    nonce = v3.ok("POST", f"/{counter['id']}/nonces", json={"level": "EXECUTE"})["id"]
+    for reducer in (f"{victim['id']}/state?", f"{victim['id']}/state#", "../x"):
+        sent = requests.post(v3.path(f"/{counter['id']}/messages"), params={"x-nonce": nonce}, timeout=10,
+                             json={"text": "a b", "reducer": reducer})
+        assert sent.status_code == 200, sent.text[:300]
+        eid = sent.json()["result"]["execution_id"]
+        v3.wait_execution(counter["id"], eid)
+        assert v3.ok("GET", f"/{victim['id']}/state")["state"] == {"kept": True}, reducer
+        assert "Invalid reducer" in v3.logs(counter["id"], eid), reducer
