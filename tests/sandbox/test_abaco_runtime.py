@@ -4,6 +4,7 @@ images (file and module), actor tokens, and persistence across a clean restart a
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,10 @@ import cloudpickle
 import pytest
 
 from tests.sandbox.abaco_tools import AbacoProcess, AbacoServer, Api, process_alive_with_env, wait_for, write_script
+
+# Functions of this module travel by value: executions run isolated and cannot import the tests (nor could an
+# Abaco container).
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 @pytest.fixture(params=["v2", "v3"])

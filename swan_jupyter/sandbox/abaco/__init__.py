@@ -23,16 +23,20 @@ kills the process. See :mod:`.runtime` for the details and for what happens to r
 sandbox stops or is killed (they end ``COMPLETE`` with exit code 137, or ``"undetermined"`` after a crash;
 queued messages survive and run after a restart).
 
-**Security.** Actor code runs as the sandbox's own user with no isolation (no container): register only
-code you trust. ``file://`` and ``python:`` images are accepted only from the users of the start option
-``--local-code-users`` (:mod:`.local_code`); ``X-Jwt-Assertion`` headers only with ``--jwt-assertion`` and
-signed with the sandbox's key (:mod:`.auth`). ``abacosamples/py3_func`` unpickles the binary message it
-receives (cloudpickle), which runs arbitrary code by design, exactly like Abaco's sample: **trusted input
-only**. Clients that read results with ``send_python_result``/cloudpickle likewise unpickle what the actor sent.
+**Security.** Actor code runs as the sandbox's own user, without a container: isolated Python in a private
+folder, an environment built from an allow-list (names that change how a program starts are refused:
+:mod:`.environment`) and, where the kernel has Landlock, no read access outside the system, Python and that
+folder (:mod:`.images.boundary`). Register only code you trust. ``file://`` and ``python:`` images are
+accepted only from the users of the start option ``--local-code-users`` (:mod:`.local_code`);
+``X-Jwt-Assertion`` headers only with ``--jwt-assertion`` and signed with the sandbox's key (:mod:`.auth`).
+``abacosamples/py3_func`` unpickles the binary message it receives (cloudpickle), which runs arbitrary code by
+design, exactly like Abaco's sample: **trusted input only**. Clients that read results with
+``send_python_result``/cloudpickle likewise unpickle what the actor sent.
 
 Deliberate differences from Abaco (documented so tests can rely on them): links use the emulator's own
 ``http://127.0.0.1:<port>`` (v3 does not force https); ``x-nonce`` is not passed to actor code as an
-environment variable; ``abacosamples/test`` prints the length of ``_abaco_access_token``, not its value;
+environment variable; a nonce cannot list, read or create nonces; variables such as ``PYTHONPATH`` or
+``LD_PRELOAD`` are refused; ``abacosamples/test`` prints the length of ``_abaco_access_token``, not its value;
 synchronous executions end with a 400 instead of hanging when the execution or the actor fails; ``io`` counts
 bytes read and written by the process instead of network bytes; ``runtime`` is rounded up to whole seconds;
 events to ``link``/``webhook``, cron schedules, actor configs and admin routes are accepted where Abaco

@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from .environment import check_variables
 from .wire import (
     AbacoError,
     Flavour,
@@ -192,7 +193,11 @@ def _environment(body: dict[str, Any], flavour: Flavour | None) -> Doc:
         env = {}
     if not isinstance(env, dict):
         raise _invalid("default_environment", flavour)
-    return {str(k): v for k, v in env.items()}  # kept as given, like Mongo keeps it
+    env = {str(k): v for k, v in env.items()}  # kept as given, like Mongo keeps it
+    key = flavour.key("default_environment") if flavour is not None else "default_environment"
+    given = ((k, v if isinstance(v, str) else str(v)) for k, v in env.items() if v is not None)
+    check_variables(given, "Invalid actor description: ", key)
+    return env
 
 
 def _hints(body: dict[str, Any], post: bool, flavour: Flavour | None) -> list[str]:

@@ -7,7 +7,8 @@ query parameter or form field) is the message as ``str``; else an ``application/
 ``application/json`` message; else the body must parse as JSON and is a ``str`` message; otherwise 400. Whatever
 JSON value the message is, the actor's ``MSG`` is its Python ``str()`` (``{'key': 'value'}``, not JSON text), as on
 Abaco. Every query parameter except ``message`` becomes an environment variable of the execution (``x-nonce`` is
-left out too: the emulator never hands a nonce to actor code).
+left out too: the emulator never hands a nonce to actor code); a name that would change how the execution's
+program starts (``PYTHONPATH``, ``LD_PRELOAD``, ...: :mod:`.environment`) is refused with a 400 naming it.
 
 Synchronous execution (``?_abaco_synchronous=true``, refused only while more than 3 messages wait) answers the
 first result item as raw bytes, or the logs as text when the execution completes without results. Unlike Abaco,
@@ -23,6 +24,7 @@ from typing import Any
 from starlette.responses import Response
 
 from .core import Call, Core, Route
+from .environment import check_variables
 from .runtime import python_str
 from .wire import AbacoError, new_hashid, ok, plain_cased, raw_response
 
@@ -103,6 +105,7 @@ async def send_message(call: Call, core: Core) -> Response:
     for key, value in call.query:
         if key not in ("message", "x-nonce"):
             env[key] = value
+    check_variables(env.items(), "Invalid message: ", "the message's query")
     now = core.now()
     execution: Doc = {
         "id": new_hashid(), "tenant": actor["tenant"], "actor_id": actor["id"], "executor": call.caller.user,

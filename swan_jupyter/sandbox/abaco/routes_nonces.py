@@ -4,6 +4,11 @@ check_nonce; actors/models.py, Nonce.check_and_redeem_nonce).
 A nonce id is ``<TENANT>_<hashid>``. Redemption is one SQLite transaction and counts every request, GETs
 included; the request then runs as the nonce's owner with the nonce's roles, so the owner's own permission
 must also suffice.
+
+Deliberate difference (FIDELITY.md): a request authenticated by a nonce cannot list nonces, read one or create
+one (actor and alias nonces alike). On Abaco it can, as the owner: a READ nonce would list the owner's UPDATE
+nonces, and an UPDATE nonce can switch the actor to ``abacosamples/py3_func``, which runs pickled code: here, on
+the sandbox owner's machine.
 """
 
 from __future__ import annotations
@@ -81,6 +86,17 @@ def _new_nonce(call: Call, core: Core, levels: tuple[str, ...], actor_id: str | 
     return doc
 
 
+NONCE_FROM_NONCE = ("Not authorized -- a request authenticated by a nonce cannot list, read or create nonces: a "
+                    "nonce must not yield another (possibly stronger) one. The sandbox refuses this on purpose; "
+                    "use the owner's token.")
+
+
+def _no_nonce(call: Call) -> None:
+    """Refuse nonce-authenticated requests on the nonce routes (see the module docstring)."""
+    if call.caller.nonce is not None:
+        raise AbacoError(NONCE_FROM_NONCE)
+
+
 def _find(core: Core, nonce_id: str, actor_id: str | None, alias: str | None) -> Doc:
     nonce = core.store.get("nonces", nonce_id)
     if nonce is None or nonce.get("actor_id") != actor_id or nonce.get("alias") != alias:
@@ -92,6 +108,7 @@ def _find(core: Core, nonce_id: str, actor_id: str | None, alias: str | None) ->
 
 async def list_nonces(call: Call, core: Core) -> Response:
     """GET /actors/{id}/nonces."""
+    _no_nonce(call)
     nonces = core.store.nonces(actor_id=call.the_actor["id"])
     return ok(call.flavour, [display_nonce(n, call.flavour, call.base) for n in nonces],
               "Actor nonces retrieved successfully.")
@@ -99,12 +116,14 @@ async def list_nonces(call: Call, core: Core) -> Response:
 
 async def create_nonce(call: Call, core: Core) -> Response:
     """POST /actors/{id}/nonces ``{level, max_uses|maxUses, description}``."""
+    _no_nonce(call)
     doc = _new_nonce(call, core, LEVELS, call.the_actor["id"], None)
     return ok(call.flavour, display_nonce(doc, call.flavour, call.base), "Actor nonce created successfully.")
 
 
 async def get_nonce(call: Call, core: Core) -> Response:
     """GET /actors/{id}/nonces/{nid}."""
+    _no_nonce(call)
     nonce = _find(core, call.path["nid"], call.the_actor["id"], None)
     return ok(call.flavour, display_nonce(nonce, call.flavour, call.base), "Actor nonce retrieved successfully.")
 
@@ -120,6 +139,7 @@ async def delete_nonce(call: Call, core: Core) -> Response:
 
 async def list_alias_nonces(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}/nonces."""
+    _no_nonce(call)
     alias = alias_access(call, core, "READ", actor_too=True)
     nonces = core.store.nonces(alias=alias["alias"], tenant=call.caller.tenant)
     return ok(call.flavour, [display_nonce(n, call.flavour, call.base) for n in nonces],
@@ -128,6 +148,7 @@ async def list_alias_nonces(call: Call, core: Core) -> Response:
 
 async def create_alias_nonce(call: Call, core: Core) -> Response:
     """POST /actors/aliases/{alias}/nonces (levels NONE, READ, EXECUTE only)."""
+    _no_nonce(call)
     alias = alias_access(call, core, "UPDATE", actor_too=True)
     doc = _new_nonce(call, core, ALIAS_LEVELS, None, alias["alias"])
     return ok(call.flavour, display_nonce(doc, call.flavour, call.base), "Alias nonce created successfully.")
@@ -135,6 +156,7 @@ async def create_alias_nonce(call: Call, core: Core) -> Response:
 
 async def get_alias_nonce(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}/nonces/{nid}."""
+    _no_nonce(call)
     alias = alias_access(call, core, "READ", actor_too=True)
     nonce = _find(core, call.path["nid"], None, alias["alias"])
     return ok(call.flavour, display_nonce(nonce, call.flavour, call.base), "Alias nonce retrieved successfully.")

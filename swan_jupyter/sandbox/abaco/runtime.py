@@ -7,10 +7,14 @@
   queued message of its actor, so executions run concurrently up to the actor's worker count; stateless actors
   with ``max_workers`` scale up to it when every worker is busy. A message sent to an actor without workers
   starts one (like Abaco's ``ensure_one_worker``).
-* **Executions** run as child processes (``subprocess.Popen``, own session, cwd = a private temporary folder) with a
-  clean environment: ``PATH``, ``HOME``, ``LANG``, the actor's default environment, the message's query parameters,
-  then Abaco's variables (``MSG``, ``_abaco_*``: TACC/abaco actors/worker.py, subscribe, and actors/docker_utils.py,
-  execute_actor). Binary messages arrive in the file named by ``_abaco_binary_data`` and on standard input. Results
+* **Executions** run as child processes (``subprocess.Popen``, own session, umask 077, cwd = a private folder,
+  also their ``HOME`` and ``TMPDIR``) of the sandbox's interpreter, isolated (``python -I``) and closed inside their
+  folder where the kernel allows it (:mod:`.images.boundary`). Their environment is built, never copied from the
+  host: ``PATH`` and ``TZ`` of the host, ``HOME``, ``TMPDIR``, ``LANG``, ``HOSTNAME``, the actor's default
+  environment, the message's query parameters, then Abaco's variables (``MSG``, ``_abaco_*``: TACC/abaco
+  actors/worker.py, subscribe, and actors/docker_utils.py, execute_actor). Names that change how a program starts
+  (:mod:`.environment`) never reach it: the API refuses them, and the runtime drops any an older store still holds
+  (with a log line). Binary messages arrive in the file named by ``_abaco_binary_data`` and on standard input. Results
   come back through a unix datagram socket (``_abaco_results_sock``); each datagram is one item, committed to SQLite
   as it arrives. Logs are the captured stdout+stderr (1 MB cap, Abaco's truncation suffix), stored when the
   execution ends.
@@ -51,7 +55,7 @@ from typing import Any
 
 import psutil
 
-from . import images, local_code
+from . import environment, images, local_code
 from .images import support as actor_support
 from .store import Message, Store
 from .wire import new_hashid
@@ -64,7 +68,7 @@ LOG_TRUNCATED = " LOG LIMIT EXCEEDED; this execution log was TRUNCATED!"
 LOG_EX_DEFAULT = 43200
 MAX_AUTOSCALE = 50  # autoscaling stops here whatever max_workers says (workers are local processes)
 KILLED_EXIT = 128 + signal.SIGKILL
-_PROJECT_ROOT = str(Path(__file__).resolve().parents[3])
+CHILD_UMASK = 0o077
 
 
 def python_str(value: Any) -> str:
@@ -118,11 +122,11 @@ def _run_child(argv: list[str], env: dict[str, str], cwd: Path, stdin_path: Path
                on_start: Callable[[int, float], None]) -> ProcessOutcome:
     """Run one child process to its end (in a thread): start it, sample its I/O, reap it with ``wait4``."""
     stdin = open(stdin_path, "rb") if stdin_path is not None else subprocess.DEVNULL  # noqa: SIM115
-    with open(log_path, "wb") as out:
+    with open(log_path, "ab") as out:
         started = time.time()
         try:
             proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True, close_fds=True)
+                                    start_new_session=True, close_fds=True, umask=CHILD_UMASK)
         finally:
             if stdin is not subprocess.DEVNULL:
                 stdin.close()  # type: ignore[union-attr]
@@ -183,8 +187,10 @@ class Runtime:
     """Workers and executions of every actor of the store."""
 
     def __init__(self, store: Store, token_for: Callable[[str, str], str], run_root: Path | None = None,
-                 local_code_users: frozenset[str] | None = None, time_scale: float = 1.0) -> None:
+                 local_code_users: frozenset[str] | None = None, time_scale: float = 1.0,
+                 protect: tuple[Path, ...] = ()) -> None:
         self.store = store
+        self.protect = protect  # folders no execution may read (the sandbox's state folder)
         self.time_scale = time_scale if time_scale > 0 else 1.0
         self.local_code_users = local_code.resolve_users(None) if local_code_users is None else local_code_users
         self.run_root = run_root
@@ -452,22 +458,16 @@ class Runtime:
         return LOG_EX_DEFAULT
 
     def _environment(self, actor: Doc, message: Message, execution: Doc, worker_id: str,
-                     workdir: Path) -> dict[str, str]:
-        env: dict[str, str] = {
-            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-            "HOME": str(workdir),
-            "LANG": "C.UTF-8",
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "HOSTNAME": worker_id,
-        }
-        pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        env["PYTHONPATH"] = os.pathsep.join([*pythonpath, _PROJECT_ROOT])
+                     workdir: Path) -> tuple[dict[str, str], list[str]]:
+        """The child's environment (see :mod:`.environment`) and the names dropped from it."""
+        env = environment.base_environment(str(workdir), worker_id)
         # worker.py master 406-422 and docker_utils.py 525-542: the default environment, then the message's query
         # parameters and Abaco's message variables, then the actor's; docker-py writes every value with str()
         # (a None value is a bare name, which sets nothing).
-        env.update({str(k): python_str(v) for k, v in actor["default_environment"].items() if v is not None})
-        env.update(message.env)
+        given = {str(k): python_str(v) for k, v in actor["default_environment"].items() if v is not None}
+        given.update(message.env)
+        kept, dropped = environment.allowed(given)
+        env.update(kept)
         if message.content_type != "application/octet-stream":
             env["MSG"] = message.body.decode("utf-8", errors="replace")
         token = self.token_for(actor["owner"], actor["tenant"]) if actor.get("token") else ""
@@ -490,13 +490,26 @@ class Runtime:
         })
         if message.content_type == "application/octet-stream":
             env[actor_support.BINARY_DATA_ENV] = str(workdir / "_abaco_binary_data")
-        return env
+        return env, dropped
 
     def _command(self, actor: Doc) -> list[str]:
-        """The command line of the actor's image; local code only for an owner allowed to run it."""
+        """The command line of the actor's image (isolated, closed inside the execution's folder: see
+        :func:`.images.command`); local code only for an owner allowed to run it."""
         if local_code.is_local(actor["image"]) and actor["owner"] not in self.local_code_users:
             raise images.ImageError(local_code.refusal(self.local_code_users))
-        return images.resolve(actor["image"], self.time_scale)
+        program = images.resolve(actor["image"], self.time_scale)
+        protect = [str(p) for p in self.protect] + ([str(self.root)] if self.root is not None else [])
+        return images.command(program, protect)
+
+    @staticmethod
+    def _prepare_folder(workdir: Path, message: Message) -> Path | None:
+        """Create the execution's private folder; a binary message goes into it (and on standard input)."""
+        workdir.mkdir(mode=0o700)
+        if message.content_type != "application/octet-stream":
+            return None
+        stdin_path = workdir / "_abaco_binary_data"
+        stdin_path.write_bytes(message.body)
+        return stdin_path
 
     async def _execute(self, handle: WorkerHandle, message: Message, execution: Doc) -> None:
         actor = self.store.get("actors", handle.actor_id)
@@ -511,13 +524,12 @@ class Runtime:
             return
         assert self.root is not None, "the runtime is not started"
         workdir = self.root / execution["id"]
-        workdir.mkdir(mode=0o700)
         log_path = workdir / "output.log"
-        stdin_path: Path | None = None
-        if message.content_type == "application/octet-stream":
-            stdin_path = workdir / "_abaco_binary_data"
-            stdin_path.write_bytes(message.body)
-        env = self._environment(actor, message, execution, handle.worker_id, workdir)
+        stdin_path = self._prepare_folder(workdir, message)
+        env, dropped = self._environment(actor, message, execution, handle.worker_id, workdir)
+        if dropped:
+            log_path.write_bytes(f"[sandbox] not passed to the execution (they change how a program starts): "
+                                 f"{', '.join(sorted(dropped))}\n".encode())
         transport, _ = await loop.create_datagram_endpoint(
             lambda: _ResultsProtocol(self.store, execution["id"], actor["id"]),
             local_addr=str(workdir / "r.sock"), family=socket.AF_UNIX)

@@ -68,7 +68,8 @@ class AbacoService:
             self.store.close()
             self._lock.close()
             raise
-        self.runtime = Runtime(self.store, self._actor_token, run_root, self.local_code_users, ctx.time_scale)
+        self.runtime = Runtime(self.store, self._actor_token, run_root, self.local_code_users, ctx.time_scale,
+                               protect=(ctx.state_dir,))
         self.jwt_assertion = bool(ctx.settings.get("abaco_jwt_assertion", False))
         auth = Authenticator(self._secret, bool(ctx.settings.get("abaco_strict_auth", False)), self.jwt_assertion)
         self.core = Core(self.store, self.runtime, auth, dict(ctx.settings))

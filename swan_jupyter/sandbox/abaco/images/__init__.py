@@ -9,8 +9,12 @@ Abaco runs Docker images; the sandbox runs local Python programs as child proces
   of ``MSG``, sent as a bytes result; ``samples/word_count``), ``abacosamples/sleep_loop`` (sleeps as the
   message says; ``samples/sleep_loop``) and ``abacosamples/py3_func`` (runs a cloudpickled function, also
   ``abacosamples/py3_func_v3``; ``samples/py3_func``). A docker-style ``:tag`` suffix is ignored.
-* ``file:///abs/path.py``: a Python file, run as ``python /abs/path.py``.
-* ``python:package.module``: a module importable by the sandbox's interpreter, run as ``python -m``.
+* ``file:///abs/path.py``: a Python file, run like ``python /abs/path.py``.
+* ``python:package.module``: a module importable by the sandbox's interpreter, run like ``python -m``.
+
+Every one runs isolated (:func:`command`): ``python -I -B -u`` starts :mod:`.boundary`, which imports this package
+from its own folder only, closes the filesystem around the execution's folder (Landlock, where the kernel has it)
+and then runs the program. Neither the execution's folder nor the script's folder is on ``sys.path``.
 
 Anything else cannot run here: the actor goes to ``ERROR`` with a ``status_message`` that says why.
 Actor code talks to the emulator through :mod:`.support` (results channel, binary message, context).
@@ -19,8 +23,11 @@ Actor code talks to the emulator through :mod:`.support` (results channel, binar
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 BUILTIN: dict[str, tuple[str, ...]] = {
@@ -34,8 +41,36 @@ BUILTIN: dict[str, tuple[str, ...]] = {
 }
 
 
+PACKAGE_DIR = str(Path(__file__).resolve().parents[3])  # the swan_jupyter package folder
+BOOT = ("import importlib.util as u, sys\n"
+        "s = u.spec_from_file_location('swan_jupyter', sys.argv[1] + '/__init__.py', "
+        "submodule_search_locations=[sys.argv[1]])\n"
+        "m = u.module_from_spec(s); sys.modules['swan_jupyter'] = m; s.loader.exec_module(m)\n"
+        "from swan_jupyter.sandbox.abaco.images import boundary\n"
+        "boundary.main(sys.argv[2:])\n")
+
+
 class ImageError(Exception):
     """The image names nothing the sandbox can run (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Program:
+    """What an image runs: a module (``kind="module"``) or a Python file (``kind="path"``), with arguments."""
+
+    kind: str
+    target: str
+    args: tuple[str, ...] = ()
+
+
+def command(program: Program, protect: Sequence[str] = ()) -> list[str]:
+    """The command line of one execution: the sandbox's interpreter, isolated (``-I``: no ``PYTHON*`` variable,
+    no user site, no cwd or script folder on ``sys.path``; ``-B``: no bytecode written; ``-u``: unbuffered), the
+    bootstrap that imports ``swan_jupyter`` from :data:`PACKAGE_DIR` only and hands over to :mod:`.boundary`
+    with the folders that must stay closed (``protect``: the state folder, the folder of all executions)."""
+    rules = json.dumps({"protect": list(protect)})
+    return [sys.executable, "-I", "-B", "-u", "-c", BOOT, PACKAGE_DIR, rules, program.kind, program.target,
+            *program.args]
 
 
 def _strip_tag(image: str) -> str:
@@ -45,9 +80,9 @@ def _strip_tag(image: str) -> str:
     return image
 
 
-def resolve(image: str, time_scale: float = 1.0) -> list[str]:
-    """The command line (interpreter first) that runs ``image``; raises :class:`ImageError`. Built-in samples
-    get the sandbox's time scale (their fixed sleeps are in sandbox seconds)."""
+def resolve(image: str, time_scale: float = 1.0) -> Program:
+    """The program that runs ``image``; raises :class:`ImageError`. Built-in samples get the sandbox's time
+    scale (their fixed sleeps are in sandbox seconds)."""
     image = image.strip()
     if image.startswith("file://"):
         path = Path(image[len("file://"):])
@@ -57,7 +92,7 @@ def resolve(image: str, time_scale: float = 1.0) -> list[str]:
             raise ImageError(f"Could not pull image {image}: no such file.")
         if not os.access(path, os.R_OK):
             raise ImageError(f"Could not pull image {image}: the file is not readable.")
-        return [sys.executable, str(path)]
+        return Program("path", str(path))
     if image.startswith("python:"):
         module = image[len("python:"):].strip()
         try:
@@ -66,11 +101,11 @@ def resolve(image: str, time_scale: float = 1.0) -> list[str]:
             found = None
         if found is None:
             raise ImageError(f"Could not pull image {image}: module {module or '<empty>'} is not importable.")
-        return [sys.executable, "-m", module]
+        return Program("module", module)
     builtin = BUILTIN.get(_strip_tag(image))
     if builtin is None:
         raise ImageError(
             f"Could not pull image {image}: the sandbox runs local programs, not Docker images. Use one of "
             f"{', '.join(sorted(BUILTIN))}, file:///abs/path.py or python:package.module.")
     module, *args = builtin
-    return [sys.executable, "-m", f"{__name__}.{module}", *args, f"--time-scale={time_scale:g}"]
+    return Program("module", f"{__name__}.{module}", (*args, f"--time-scale={time_scale:g}"))

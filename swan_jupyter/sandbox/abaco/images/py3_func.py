@@ -6,7 +6,7 @@ The binary message must be ``cloudpickle.dumps({"func": f, "args": [...], "kwarg
 execution with the traceback and exit code 1, as the sample's exceptions do.
 
 **Trusted input only**: unpickling runs arbitrary code, exactly as Abaco's sample does. Anyone who can send a
-message to such an actor can run code as the sandbox user.
+message to such an actor can run code as the sandbox user, inside the execution's boundary (:mod:`.boundary`).
 """
 
 from __future__ import annotations

@@ -4,19 +4,28 @@ The message is ``{"text": ..., "reducer": <actor id>}`` (read from ``MSG`` with 
 agavepy's ``get_context()['message_dict']``) or plain text. Words are counted case-insensitively; the counts
 are printed and sent as one **bytes result**, ``json.dumps(counts).encode()``; with a reducer the counts are
 also sent to that actor as the message ``{"message": {"count": counts}}`` (agavepy's ``sendMessage`` on the v2
-path, with the actor's own token: the actor needs ``token: true``).
+path, with the actor's own token: the actor needs ``token: true``). The reducer must be an actor id or alias
+(letters, digits, ``_``, ``-``, ``.``): agavepy puts it into the URL as one encoded path segment, and a raw
+``<id>/state?`` would otherwise steer the owner's token to another route; anything else prints
+``Invalid reducer`` and sends nothing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.request
 
 from swan_jupyter.sandbox.abaco.images.support import get_context, send_bytes_result
 
+REDUCER = re.compile(r"[A-Za-z0-9_.-]+")
+
 
 def _send_to_reducer(reducer: str, counts: dict[str, int]) -> None:
+    if not REDUCER.fullmatch(reducer) or set(reducer) == {"."}:
+        print(f"Invalid reducer {reducer!r}: an actor id or alias is expected; nothing sent.")
+        return
     env = os.environ
     base = env.get("_abaco_api_server", "")
     header = env.get("_abaco_jwt_header_name") or "X-Tapis-Token"
