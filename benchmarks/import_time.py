@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -48,12 +49,17 @@ CASES = {
 
 
 def measure(python: str, pre: str, body: str, runs: int) -> dict[str, object] | None:
+    """Median of ``runs`` fresh interpreters, after one warm-up run that writes the bytecode caches: the peers were
+    byte-compiled when pip installed them, and so is a pip user's swan_jupyter; an editable checkout under
+    ``PYTHONDONTWRITEBYTECODE`` would otherwise compile every module from source at each run (about 25 ms)."""
     if not Path(python).exists():
         return None
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    code = PROBE.replace("PRE", pre).replace("BODY", body)
+    subprocess.run([python, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=env)
     results = []
     for _ in range(runs):
-        code = PROBE.replace("PRE", pre).replace("BODY", body)
-        out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=env)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {
         "median_s": statistics.median(r["seconds"] for r in results),

@@ -52,11 +52,6 @@ from typing import Any, Literal
 from .errors import ConfigurationError
 from .redact import Secret, credential, mask
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 APP_NAME = "swan-jupyter"
 
 Flavor = Literal["v2", "v3"]
@@ -334,6 +329,10 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
     path = path or user_config_path()
     if not path.exists():
         return {}
+    if sys.version_info >= (3, 11):  # here, not at the top: without a config file, loading never needs it
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)

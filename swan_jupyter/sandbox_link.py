@@ -10,10 +10,8 @@ import importlib.util
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import threading
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,6 +78,11 @@ def stop_command(state_dir: Path) -> str:
 
 
 def _healthy(url: str, timeout: float = 1.5) -> bool:
+    """Whether the sandbox at ``url`` answers its health check. A plain urllib GET, not the client's transport: this
+    runs before any client exists and must not load requests; imported here, not at the top, because urllib.request
+    pulls http.client, email and ssl (tens of ms) onto the extension's load path."""
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url.rstrip("/") + HEALTH_PATH, timeout=timeout) as resp:
             return bool(resp.status == 200)
@@ -132,6 +135,8 @@ def _start(state_dir: Path, timeout: float) -> dict[str, Any]:
     missing = missing_sandbox_modules()
     if missing:
         raise sandbox_not_installed(missing)
+    import subprocess  # here, not at the top: only a sandbox start needs it, never the extension's loading
+
     cmd = [sys.executable, "-m", "swan_jupyter.sandbox", "start", "--state", str(state_dir), "--timeout", str(timeout)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 10)
