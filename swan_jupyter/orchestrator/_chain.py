@@ -75,6 +75,10 @@ class ChainSnapshot:
     allowance_wei: int
     fees: dict[str, int]
     nonce: int
+    amount_paid_wei: int | None = None  # the contract's amountPaid of the task being paid
+    payment_gas: int | None = None  # the payment's gas limit (estimate with margin); None when it would revert
+    payment_revert: Any = None  # why the payment's estimate failed (revert data or the node's error)
+    approve_gas: int | None = None  # an approve of the payment's amount
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -159,3 +163,45 @@ def check_wallet(account: Any, wallet_address: str | None) -> None:
             f"The paying key belongs to {account.address}, but the task's wallet is {wallet_address}.",
             hint="Pay with the wallet's own key (SWAN_PRIVATE_KEY_FILE), or create the task with the key's address.",
         )
+
+
+def not_this_payment(w3: Any, entry: LedgerEntry, receipt: Any, wallet: str, contract: str, expected: str) -> str:
+    """Why a successful receipt is not the payment of ``entry`` ("" when it is).
+
+    The proof is the transaction itself, not an event: it was sent by ``wallet`` to the payment ``contract``,
+    with the ``expected`` calldata (selector and arguments: task, hardware, price per hour, duration). Events
+    differ between contract versions (the ClientPayment ABI has both ``PaymentSubmitted`` and ``Payment``, and the
+    real contract's source is not public), so none is required. The calldata is read from the row's own signed
+    bytes when their hash is the receipt's transaction (no request); otherwise the node is asked for it.
+    """
+    if str(receipt.get("to") or "").lower() != contract.lower():
+        return f"it was sent to {receipt.get('to')}, not the payment contract {contract}"
+    sender = receipt.get("from")
+    if sender is not None and str(sender).lower() != wallet.lower():
+        return f"it was sent by {sender}, not by {wallet}"
+    got = signed_calldata(entry)
+    if got is None:  # no such bytes (an older or damaged row): ask the node for the transaction
+        tx = w3.eth.get_transaction(entry.tx_hash)
+        if str(tx["from"]).lower() != wallet.lower():
+            return f"it was sent by {tx['from']}, not by {wallet}"
+        data = tx["input"]
+        got = ("0x" + bytes(data).hex()) if not isinstance(data, str) else data
+    if got.lower() != str(expected).lower():
+        return "its calldata differs from the payment that was signed (task, hardware, price or duration)"
+    return ""
+
+
+def signed_calldata(entry: LedgerEntry) -> str | None:
+    """The calldata of the row's stored signed transaction, if its hash is the row's ``tx_hash`` (the hash is the
+    keccak of those very bytes, so what was mined under that hash is exactly them); else None."""
+    if not entry.raw_tx or not entry.tx_hash:
+        return None
+    from eth_account.typed_transactions import TypedTransaction
+    from eth_utils import keccak
+    from hexbytes import HexBytes
+
+    raw = HexBytes(entry.raw_tx)
+    if "0x" + keccak(raw).hex() != entry.tx_hash.lower():
+        return None
+    data = TypedTransaction.from_bytes(raw).as_dict().get("data", b"")
+    return data if isinstance(data, str) else "0x" + bytes(data).hex()

@@ -81,6 +81,7 @@ class Orchestrator(SwanSdkPayments):
         self._lock = threading.RLock()
         self.checkpoint: Checkpoint | None = None
         self.payments = Payments(self, provider=provider)
+        self._app_urls: dict[str, str] = {}
 
     # -- construction -----------------------------------------------------------------------------------------
 
@@ -181,16 +182,20 @@ class Orchestrator(SwanSdkPayments):
         return _result(self._call("POST", "/custom_instance", data=form), "POST /custom_instance")
 
     def get_app_repo_image(self, name: str | None = None) -> Any:
-        """Example app images: all of them, or the repo URL of ``name``."""
+        """Example app images: all of them, or the repo URL of ``name`` (remembered for the session: a deploy
+        then costs no round trip for it)."""
         if name is None:
             return self._call("GET", "/util/example_code_mapping")
+        if name in self._app_urls:
+            return self._app_urls[name]
         try:
             data = self._call("GET", "/util/example_code_mapping", params={"name": name})
         except RemoteError as exc:
             raise ValidationError(f"Invalid app_repo_image {name!r}: {exc.server_message}",
                                   hint="List them with get_app_repo_image().") from None
-        if not data or not data.get("url"):
+        if not isinstance(data, dict) or not isinstance(data.get("url"), str) or not data["url"]:
             raise ValidationError(f"Invalid app_repo_image {name!r}.", hint="List them with get_app_repo_image().")
+        self._app_urls[name] = data["url"]
         return data["url"]
 
     def get_source_uri(self, repo_uri: str, wallet_address: str, hardware_id: int | None = None,

@@ -28,8 +28,8 @@ from ._chain import (
     ChainSnapshot,
     FeePolicy,
     chain_errors,
-    concurrently,
     decode_revert,
+    not_this_payment,
     replay_revert,
     revert_hint,
     session_for,
@@ -154,19 +154,12 @@ class Payer:
 
     # -- paying -----------------------------------------------------------------------------------------------
 
-    def snapshot(self) -> ChainSnapshot:
-        """Balances, allowance, fees and the pending nonce, read concurrently (six reads, one round trip's time)."""
-        jobs: dict[str, Callable[[], int]] = {
-            "swan": lambda: int(self.token.functions.balanceOf(self.address).call()),
-            "gas": lambda: int(self.w3.eth.get_balance(self.address)),
-            "allowance": lambda: int(self.token.functions.allowance(self.address, self.contract.address).call()),
-            "base": self._base_fee,
-            "tip": self._suggested_tip,
-            "nonce": lambda: int(self.w3.eth.get_transaction_count(self.address, "pending")),
-        }
-        got = concurrently(jobs)
-        return ChainSnapshot(swan_wei=got["swan"], gas_wei=got["gas"], allowance_wei=got["allowance"],
-                             fees=self.fees.fields(got["base"], got["tip"]), nonce=got["nonce"])
+    def snapshot(self, entry: LedgerEntry | None = None) -> ChainSnapshot:
+        """Balances, allowance, fees, the pending nonce and, for ``entry``, its ``amountPaid`` and gas: one JSON-RPC
+        batch (one round trip; see :mod:`._reads`)."""
+        from ._reads import snapshot
+
+        return snapshot(self, entry)
 
     def preflight(self, entry: LedgerEntry, snap: ChainSnapshot | None = None) -> None:
         """Balances suffice for the amount and the gas; raises PaymentError naming what is short."""
@@ -207,8 +200,9 @@ class Payer:
             self.reconcile()
             return self.pay_locked(entry)
 
-    def pay_locked(self, entry: LedgerEntry) -> PaymentReceipt:
-        """:meth:`pay` for a caller that already holds :meth:`locked` and has reconciled."""
+    def pay_locked(self, entry: LedgerEntry, snap: ChainSnapshot | None = None) -> PaymentReceipt:
+        """:meth:`pay` for a caller that already holds :meth:`locked` and has reconciled (``snap``: a snapshot for
+        this entry read under the same locks, which saves reading the chain again)."""
         current = self.ledger.get(entry.key) or entry
         if current.state == "cancelling":
             from ._cancel import still_cancelling
@@ -225,12 +219,12 @@ class Payer:
         if current.state in ("failed", "approving"):
             current = self.ledger.update(current.key, state="intent")
         # one read of the chain, under the locks; one fee quote for both transactions (maxFee = 2 x base)
-        snap = self.snapshot()
+        snap = snap or self.snapshot(current)
         self.preflight(current, snap)
-        approve_tx = self._approve_if_short(current, snap)
+        approve_tx, gas = self._approve_if_short(current, snap)
         self.checkpoint("before_sign")
-        nonce = snap.nonce if approve_tx is None or approve_tx == current.approve_tx else None
-        raw, tx_hash, nonce = self._sign_payment(current, snap.fees, nonce)
+        nonce = snap.nonce if approve_tx is None or approve_tx == current.approve_tx else snap.nonce + 1
+        raw, tx_hash, nonce = self._sign_payment(current, snap.fees, nonce, gas)
         current = self.ledger.update(current.key, state="signed", raw_tx=raw, tx_hash=tx_hash, nonce=nonce,
                                      approve_tx=approve_tx, error=None)
         self.checkpoint("after_sign")
@@ -316,9 +310,13 @@ class Payer:
         """The payment contract and the token must have code on this chain (once per payer)."""
         if self._code_checked:
             return
-        for what, address in (("client_contract_address", self.contract.address),
-                              ("swan_token_contract_address", self.token.address)):
-            if not bytes(self.w3.eth.get_code(address)):
+        from ._reads import batch
+
+        code = batch(self.w3, {what: ("eth_getCode", [address, "latest"]) for what, address in (
+            ("client_contract_address", self.contract.address), ("swan_token_contract_address", self.token.address))})
+        for what, answer in code.items():
+            if answer.error is not None or str(answer.result or "0x") in ("0x", "0x0"):
+                address = self.contract.address if what.startswith("client") else self.token.address
                 raise ConfigurationError(
                     f"The {what} {address} from the Orchestrator's /contract_info has no contract code on chain "
                     f"{self.chain_id} ({self.rpc_url}).",
@@ -345,32 +343,47 @@ class Payer:
         """
         with self.locked():
             self.reconcile()
-            return self._send_simple(self.token.functions.approve(self.contract.address, int(amount_wei)),
-                                     self.fees.fields(self._base_fee(), self._suggested_tip()))
+            tx_hash = self._send_simple(self.token.functions.approve(self.contract.address, int(amount_wei)),
+                                        self.fees.fields(self._base_fee(), self._suggested_tip()))
+            if int(self._wait(tx_hash)["status"]) != 1:
+                raise PaymentError(f"The approve transaction {tx_hash} reverted.", state="approving",
+                                   tx_hashes=[tx_hash])
+            return tx_hash
 
     def _send_simple(self, call: Any, fees: dict[str, int], nonce: int | None = None,
-                     entry: LedgerEntry | None = None) -> str:
-        """Sign and send one transaction (the approve), wait for it, return its hash."""
+                     entry: LedgerEntry | None = None, gas: int | None = None) -> str:
+        """Sign and send one transaction (an approve) without waiting for it; return its hash."""
         if nonce is None:
             nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-        tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id, **fees})
-        tx["gas"] = int(tx["gas"]) * self.fees.gas_multiplier_pct // 100
+        fields = {"from": self.address, "nonce": nonce, "chainId": self.chain_id, **fees}
+        tx = call.build_transaction({**fields, "gas": gas} if gas else fields)
+        if not gas:
+            tx["gas"] = int(tx["gas"]) * self.fees.gas_multiplier_pct // 100
         signed = self.account.sign_transaction(tx)
         tx_hash = "0x" + bytes(signed.hash).hex()
         self._send_raw(signed.raw_transaction, tx_hash, entry, "approve")
-        receipt = self._wait(tx_hash)
-        if int(receipt["status"]) != 1:
-            raise PaymentError(f"The approve transaction {tx_hash} reverted.", state="approving", tx_hashes=[tx_hash])
         return str(tx_hash)
 
-    def _approve_if_short(self, entry: LedgerEntry, snap: ChainSnapshot) -> str | None:
+    def _approve_if_short(self, entry: LedgerEntry, snap: ChainSnapshot) -> tuple[str | None, int | None]:
+        """The approve this payment needs (sent and mined), and the payment's gas limit: the snapshot's estimate,
+        or one read together with the approve's receipt (it only succeeds once the approve is mined)."""
+        from ._reads import receipt_and_estimate, refuse_revert
+
         if snap.allowance_wei >= entry.amount_wei or entry.amount_wei == 0:
-            return entry.approve_tx
+            if snap.payment_gas is None and snap.payment_revert is not None:
+                raise refuse_revert(entry, snap.payment_revert)
+            return entry.approve_tx, snap.payment_gas
         self.ledger.update(entry.key, state="approving")
         approve_tx = self._send_simple(self.token.functions.approve(self.contract.address, entry.amount_wei),
-                                       snap.fees, snap.nonce, entry)
+                                       snap.fees, snap.nonce, entry, snap.approve_gas)
+        receipt, estimate = receipt_and_estimate(self, approve_tx, entry)
+        if int(str(receipt.get("status") or "0x0"), 16) != 1:
+            raise PaymentError(f"The approve transaction {approve_tx} reverted.", state="approving",
+                               tx_hashes=[approve_tx])
         self.ledger.update(entry.key, approve_tx=approve_tx)
-        return approve_tx
+        if estimate.error is not None:
+            raise refuse_revert(entry, estimate.error.get("data") or estimate.error)
+        return approve_tx, estimate.quantity("a gas estimate") * self.fees.gas_multiplier_pct // 100
 
     def _payment_call(self, entry: LedgerEntry) -> Any:
         fn = self.contract.get_function_by_signature(
@@ -379,14 +392,17 @@ class Payer:
         )
         return fn(entry.task_uuid, entry.hardware_id, entry.price_wei, entry.duration)
 
-    def _sign_payment(self, entry: LedgerEntry, fees: dict[str, int], nonce: int | None = None) -> tuple[str, str, int]:
+    def _sign_payment(self, entry: LedgerEntry, fees: dict[str, int], nonce: int | None = None,
+                      gas: int | None = None) -> tuple[str, str, int]:
+        """Sign the payment (``gas``: a limit already estimated with margin; without it the node estimates)."""
         from web3.exceptions import ContractCustomError, ContractLogicError
 
         call = self._payment_call(entry)
-        if nonce is None:  # after an approve: ask again (the approve used the snapshot's nonce)
+        if nonce is None:
             nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+        fields = {"from": self.address, "nonce": nonce, "chainId": self.chain_id, **fees}
         try:
-            tx = call.build_transaction({"from": self.address, "nonce": nonce, "chainId": self.chain_id, **fees})
+            tx = call.build_transaction({**fields, "gas": gas} if gas else fields)
         except ContractCustomError as exc:
             raise PaymentError(f"The payment would revert: {decode_revert(exc.data)}.", state="intent",
                                task_uuid=entry.task_uuid, hint=revert_hint(exc.data)) from None
@@ -394,7 +410,8 @@ class Payer:
             raise PaymentError(f"The payment would revert: {exc.message}.", state="intent",
                                task_uuid=entry.task_uuid,
                                hint="Check the task's hardware, price and duration against the catalogue.") from None
-        tx["gas"] = int(tx["gas"]) * self.fees.gas_multiplier_pct // 100
+        if not gas:
+            tx["gas"] = int(tx["gas"]) * self.fees.gas_multiplier_pct // 100
         signed = self.account.sign_transaction(tx)
         return "0x" + bytes(signed.raw_transaction).hex(), "0x" + bytes(signed.hash).hex(), nonce
 
@@ -466,7 +483,8 @@ class Payer:
             raise PaymentError(f"The payment transaction {entry.tx_hash} reverted: {reason}.", state="failed",
                                tx_hashes=[h for h in (entry.approve_tx, entry.tx_hash) if h],
                                task_uuid=entry.task_uuid)
-        problem = self._not_this_payment(entry, receipt)
+        problem = not_this_payment(self.w3, entry, receipt, self.address, str(self.contract.address),
+                                   self._payment_call(entry)._encode_transaction_data())
         if problem:
             raise PaymentError(f"Transaction {entry.tx_hash} was mined but is not this payment: {problem}.",
                                state=entry.state, tx_hashes=[entry.tx_hash], task_uuid=entry.task_uuid,
@@ -479,22 +497,3 @@ class Payer:
                                      fee_wei=fee)
         return PaymentReceipt.from_entry(updated)
 
-    def _not_this_payment(self, entry: LedgerEntry, receipt: Any) -> str:
-        """Why a successful receipt is not the payment of ``entry`` ("" when it is).
-
-        The proof is the transaction itself, not an event: it was sent by this wallet to the payment contract,
-        with the selector and the arguments (task, hardware, price per hour, duration) of this ledger entry.
-        Events differ between contract versions (the ClientPayment ABI has both ``PaymentSubmitted`` and
-        ``Payment``, and the real contract's source is not public), so none is required.
-        """
-        if str(receipt.get("to") or "").lower() != str(self.contract.address).lower():
-            return f"it was sent to {receipt.get('to')}, not the payment contract {self.contract.address}"
-        tx = self.w3.eth.get_transaction(entry.tx_hash)  # type: ignore[arg-type]
-        if str(tx["from"]).lower() != str(self.address).lower():
-            return f"it was sent by {tx['from']}, not by {self.address}"
-        expected = self._payment_call(entry)._encode_transaction_data()
-        data = tx["input"]
-        got = ("0x" + bytes(data).hex()) if not isinstance(data, str) else data
-        if got.lower() != str(expected).lower():
-            return "its calldata differs from the payment that was signed (task, hardware, price or duration)"
-        return ""

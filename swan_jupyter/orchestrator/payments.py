@@ -32,7 +32,7 @@ from ..errors import (
 from ..redact import Secret
 from . import _wire as wire
 from ._caps import Caps
-from ._chain import chain_errors, check_wallet
+from ._chain import ChainSnapshot, chain_errors, check_wallet
 from .amounts import amount_due, format_swan, parse_duration, price_to_wei, wei_to_swan
 from .ledger import Ledger, LedgerEntry
 from .models import Cancellation, PaymentReceipt, Quote, Result
@@ -226,8 +226,8 @@ class Payments:
                                    hint=f"To pay for the task after all, pay it anew: %swan pay {task_uuid}.")
             if fresh is None:
                 fresh = self._fresh(task_uuid, order_type, duration, task, confirmed)
-            entry = self._reserve(payer, existing.key if existing else key, fresh, max_payment, existing)
-            return payer.pay_locked(entry)
+            entry, snap = self._reserve(payer, existing.key if existing else key, fresh, max_payment, existing)
+            return payer.pay_locked(entry, snap)
 
     def _fresh(self, task_uuid: str, order_type: str, duration: int | None, task: Mapping[str, Any] | None,
                confirmed: Quote | None) -> Quote:
@@ -237,12 +237,20 @@ class Payments:
         return fresh
 
     def _reserve(self, payer: Payer, key: str, quote: Quote, max_payment: str | Decimal | None,
-                 existing: LedgerEntry | None) -> LedgerEntry:
-        """Checks under the wallet's lock, then the reservation: the caps and the ledger row in one transaction."""
+                 existing: LedgerEntry | None) -> tuple[LedgerEntry, ChainSnapshot]:
+        """Checks under the wallet's lock, then the reservation: the caps and the ledger row in one transaction.
+
+        The chain is read once for all of it and for the payment that follows (:meth:`Payer.snapshot`: the
+        contract's ``amountPaid``, balances, allowance, fees, nonce and gas, in one round trip)."""
         if quote.wallet and quote.wallet.lower() != payer.address.lower():
             raise ValidationError(f"Task {quote.task_uuid} belongs to wallet {quote.wallet}; the paying key is "
                                   f"{payer.address}.", hint="Pay with the task wallet's key.")
-        paid = payer.amount_paid(str(quote.task_uuid))
+        entry = LedgerEntry(
+            key=key, task_uuid=str(quote.task_uuid), order_type=quote.order_type, duration=quote.duration,
+            hardware_id=quote.hardware_id, price_wei=quote.price_per_hour_wei, amount_wei=quote.amount_wei,
+            payer=payer.address, contract=str(payer.contract.address), chain_id=payer.chain_id, state="intent")
+        snap = payer.snapshot(entry)
+        paid = int(snap.amount_paid_wei or 0)
         if existing is not None and existing.state == "replaced" and existing.paid_before_wei is not None \
                 and paid != existing.paid_before_wei:
             raise PaymentError(
@@ -258,13 +266,9 @@ class Payments:
                 state="confirmed", tx_hashes=[tx] if tx else [], task_uuid=quote.task_uuid,
                 hint=f"Validate it instead of paying again: validate_payment({tx!r}, {quote.task_uuid!r})"
                 if tx else "Find the payment transaction and call validate_payment(tx_hash, task_uuid).")
-        entry = LedgerEntry(
-            key=key, task_uuid=str(quote.task_uuid), order_type=quote.order_type, duration=quote.duration,
-            hardware_id=quote.hardware_id, price_wei=quote.price_per_hour_wei, amount_wei=quote.amount_wei,
-            payer=payer.address, contract=str(payer.contract.address), chain_id=payer.chain_id, state="intent",
-            paid_before_wei=paid)
+        entry.paid_before_wei = paid
         caps = self.caps(max_payment)
-        return self.ledger.reserve(entry, check=lambda spent: caps.check(entry.amount_wei, spent))
+        return self.ledger.reserve(entry, check=lambda spent: caps.check(entry.amount_wei, spent)), snap
 
     def _unfinished_renewal(self, task_uuid: str, duration: int | None) -> LedgerEntry | None:
         """A renewal of ``task_uuid`` to finish before another one (call under the wallet's lock, reconciled).
