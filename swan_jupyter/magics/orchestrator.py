@@ -14,6 +14,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display
 
 from ..errors import ValidationError
+from ..numbers import MAX_SWAN, parse_decimal
 from ..session import default_session
 from ._parsing import HelpShown, MagicArgumentParser, Subcommands
 from .core import store, swan_magics
@@ -92,7 +93,7 @@ class OrchestratorMagics(Magics):
     def _cap(self) -> Decimal | None:
         cfg = swan_magics(self.shell)
         value = cfg.max_auto_spend if cfg is not None else ""
-        return Decimal(value) if value else None
+        return parse_decimal(value, "max_auto_spend", maximum=MAX_SWAN) if value else None
 
     def _auto(self, yes: bool) -> bool:
         cfg = swan_magics(self.shell)
@@ -111,7 +112,7 @@ class OrchestratorMagics(Magics):
                 hint='Set one: %config SwanMagics.max_auto_spend = "10"  (SWAN), or max_payment in the profile.',
             )
         orch.payments.precheck(amount_wei, cap, cap_name="the unattended cap (--yes)")
-        return Decimal(cap)
+        return cap
 
     # -- %swan_deploy ----------------------------------------------------------------------------------------
 
@@ -201,8 +202,8 @@ def _renew(m: OrchestratorMagics, args: Any) -> Any:
     from ..orchestrator.amounts import parse_duration
     from ..orchestrator.views import renewal
 
+    duration = parse_duration(args.duration)  # the input first: a bad duration needs no client
     orch = _orch()
-    duration = parse_duration(args.duration)
     orch.require_task_status(args.task, "renew")
     quote = orch.quote(args.task, order_type="Renewal", duration=duration)
     if m._auto(args.yes):

@@ -37,6 +37,7 @@ from ..errors import (
     UnknownOutcomeError,
     ValidationError,
 )
+from ..numbers import parse_int
 from ..redact import Secret, credential
 from ..transport import TokenAuth, Transport, path_segment
 from . import _wire as wire
@@ -364,21 +365,21 @@ class Orchestrator(SwanSdkPayments):
     def get_task_list(self, wallet_address: str | None = None, page: int = 1, size: int = 10) -> Result:
         """One page of the wallet's tasks, newest first: ``{list, page, size, total, total_page}``."""
         wallet = paying_wallet(wallet_address, self.settings)
-        if page < 1 or not 1 <= size <= 100:
-            raise ValidationError("page must be >= 1 and size between 1 and 100.")
+        page, size = parse_int(page, "page", minimum=1), parse_int(size, "size", minimum=1, maximum=100)
         data = _result(self._call("GET", "/v2/task_list", params={"wallet_address": wallet, "page": page,
                                                                   "size": size}), "GET /v2/task_list")
         data["list"] = wire.items(data.get("list"), "GET /v2/task_list", "list")
         return data
 
     def iter_tasks(self, wallet_address: str | None = None, *, size: int = 50) -> list[dict[str, Any]]:
-        """Every task of the wallet (all pages)."""
+        """Every task of the wallet (all pages; an empty page ends the listing whatever ``total_page`` says)."""
         out: list[dict[str, Any]] = []
         page = 1
         while True:
             data = self.get_task_list(wallet_address, page=page, size=size)
-            out.extend(data.get("list") or [])
-            if page >= int(data.get("total_page") or 1):
+            out.extend(data["list"])
+            pages = wire.integer(data, "total_page", "GET /v2/task_list") if data.get("total_page") else 1
+            if page >= pages or not data["list"]:
                 return out
             page += 1
 
