@@ -46,6 +46,9 @@ MAX_TEXT = 100
 #: A decimal's exponent (``Decimal.as_tuple().exponent``) must lie within ±MAX_EXPONENT.
 MAX_EXPONENT = 100
 
+#: The most workers, or requests in flight, any call or magic may ask for.
+MAX_WORKERS = 1_000
+
 _SPACE = " \t\r\n"
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
@@ -181,5 +184,5 @@ def parse_float(value: Any, field: str, *, maximum: float, minimum: float = 0.0)
     return number
 
 
-__all__ = ["MAX_DIGITS", "MAX_EXPONENT", "MAX_SWAN", "MAX_TEXT", "UINT256_MAX", "NumberError", "parse_decimal",
-           "parse_float", "parse_int", "shown"]
+__all__ = ["MAX_DIGITS", "MAX_EXPONENT", "MAX_SWAN", "MAX_TEXT", "MAX_WORKERS", "UINT256_MAX", "NumberError",
+           "parse_decimal", "parse_float", "parse_int", "shown"]

@@ -230,3 +230,63 @@ def test_a_hostile_max_auto_spend_is_refused(ip: TestingShell, value: str) -> No
     assert magics.max_auto_spend == ""
     error = fast(lambda: setattr(magics, "max_auto_spend", value))
     assert isinstance(error, ValidationError) and "max_auto_spend" in error.message, error
+
+
+@pytest.mark.parametrize(("magic", "line", "option"), [
+    ("swan", "tasks --page ²", "--page"), ("swan", f"tasks --size {DIGITS_5000}", "--size"),
+    ("swan", "tasks --page 1_0", "--page"),
+    ("swan_deploy", "--app hello-world --hardware C1ae.small --timeout inf", "--timeout"),
+    ("swan_deploy", "--app hello-world --hardware C1ae.small --start-in ٣", "--start-in"),
+    ("actors", "search actors --limit ²", "--limit"), ("actors", "search actors --skip 1_000", "--skip"),
+    ("actors", "add-workers some-actor 10000000000000000000000", "N"),
+    ("actors", "add-nonce some-actor --max-uses ٣", "--max-uses"),
+    ("actor_send", "some-actor --sync --timeout 1e999", "--timeout"),
+])
+def test_a_hostile_number_in_a_magic_argument_is_a_usage_error(offline: TestingShell, magic: str, line: str,
+                                                                option: str) -> None:
+    from IPython.core.error import UsageError
+
+    if magic == "actor_send":
+        error = fast(lambda: offline.run_cell_magic(magic, line, "hi"))
+    else:
+        error = fast(lambda: offline.run_line_magic(magic, line))
+    assert isinstance(error, UsageError), error
+    text = str(error)
+    problems = ("ASCII digits", "maximum", "finite", "characters long", "out of range")
+    assert option in text and any(w in text for w in problems), text
+
+
+# -- the Abaco client ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", [
+    lambda c: c.search("actors", limit="²"), lambda c: c.search("executions", skip=10**100),
+    lambda c: c.add_workers("a1", "٣"), lambda c: c.add_nonce("a1", max_uses=10**100),
+    lambda c: c.add_workers("a1", 10**9),
+])
+def test_hostile_numbers_to_the_abaco_client_are_refused_before_sending(server: ScriptedServer, call: Any) -> None:
+    from swan_jupyter.actors import Actors
+
+    client = Actors(server.url, token="t-0123456789", flavor="v3", retries=0)
+    error = fast(lambda: call(client))
+    assert isinstance(error, ValidationError), error
+    assert server.requests == []
+
+
+def test_a_hostile_abaco_setting_is_refused() -> None:
+    from swan_jupyter.actors import Actors
+    from swan_jupyter.actors._function_calls import minor_version
+
+    assert isinstance(fast(lambda: Actors("http://127.0.0.1:9", flavor="v3", max_binary_bytes="²")), ValidationError)
+    assert isinstance(fast(lambda: minor_version("².11")), ValidationError)
+
+
+@pytest.mark.parametrize("count", ["²", DIGITS_5000, "--5"])
+def test_a_hostile_message_count_is_a_protocol_error(server: ScriptedServer, count: str) -> None:
+    from swan_jupyter.actors import Actors
+    from tests.helpers import Scripted
+
+    server.queue.append(Scripted(200, {"status": "success", "message": "ok", "result": {"messages": count}}))
+    client = Actors(server.url, token="t-0123456789", flavor="v3", retries=0)
+    error = fast(lambda: client.message_count("a1"))
+    assert isinstance(error, ProtocolError) and "messages" in error.message, error
