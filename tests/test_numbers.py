@@ -290,3 +290,31 @@ def test_a_hostile_message_count_is_a_protocol_error(server: ScriptedServer, cou
     client = Actors(server.url, token="t-0123456789", flavor="v3", retries=0)
     error = fast(lambda: client.message_count("a1"))
     assert isinstance(error, ProtocolError) and "messages" in error.message, error
+
+
+# -- hostile numbers in what is displayed --------------------------------------------------------------------------
+
+HOSTILE_TASK = {"uuid": "u-1", "status": "completed", "end_at": float("inf"), "created_at": 1e20, "start_at": -1e300,
+                "refund_amount": "1e999999", "tx_hash": "0x1",
+                "task_detail": {"price_per_hour": "1e1000000", "duration": 1e308, "hardware": "C1ae.small"}}
+
+
+def test_a_task_card_with_hostile_numbers_renders_at_once() -> None:
+    from swan_jupyter.orchestrator.views import TaskInfo, swan_text
+
+    card = TaskInfo({"task": HOSTILE_TASK, "jobs": [], "config_orders": []})
+    html = fast(lambda: card._repr_html_())
+    assert isinstance(html, str) and len(html) < 20_000, html
+    assert isinstance(fast(lambda: card._repr_text_()), str)
+    assert fast(lambda: swan_text("1e999999")) == "'1e999999' (not a readable amount) SWAN"
+    assert swan_text("0.480") == "0.48 SWAN"
+
+
+def test_a_task_frame_with_hostile_numbers_builds_at_once() -> None:
+    from swan_jupyter.frames.orchestrator import tasks_frame
+
+    frame = fast(lambda: tasks_frame([{"task": HOSTILE_TASK, "jobs": []}, {"task": {
+        "uuid": "u-2", "task_detail": {"price_per_hour": "123456789012.123456789012345678"}}}]))
+    assert not isinstance(frame, Exception), frame
+    assert frame["price_per_hour_wei"].tolist()[0] is None
+    assert frame["price_per_hour_wei"].tolist()[1] == 123456789012123456789012345678  # exact: no 28-digit rounding
