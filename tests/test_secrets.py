@@ -349,3 +349,17 @@ def test_an_absurdly_short_credential_is_refused_at_configuration() -> None:
             load_settings(profile="sandbox", api_key=value)
         assert f"{len(value)} character" in info.value.message and "api_key" in info.value.message
         assert value not in info.value.message.replace("api_key", "").replace("character", "")
+
+
+def test_a_transport_error_does_not_keep_the_request_that_carried_a_nonce() -> None:
+    """``raise ... from None`` hides the requests exception from tracebacks but keeps it as ``__context__``, and
+    that exception keeps the prepared request, whose URL carries ``x-nonce=<id>`` unmasked."""
+    from swan_jupyter.actors import Actors
+    from swan_jupyter.errors import TransportError
+
+    nonce = "DEV_context_nonce_" + "n" * 8
+    client = Actors("http://127.0.0.1:9", nonce=nonce, flavor="v3", retries=0)  # a closed loopback port
+    with pytest.raises(TransportError) as info:
+        client.message_count("a1")
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    assert [t for t in _everything_in(info.value) if nonce in t] == []
