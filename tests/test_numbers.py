@@ -318,3 +318,15 @@ def test_a_task_frame_with_hostile_numbers_builds_at_once() -> None:
     assert not isinstance(frame, Exception), frame
     assert frame["price_per_hour_wei"].tolist()[0] is None
     assert frame["price_per_hour_wei"].tolist()[1] == 123456789012123456789012345678  # exact: no 28-digit rounding
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "0", "1e999", "\uff16\uff10", "1_0"])
+def test_a_hostile_time_scale_is_refused(value: str, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from swan_jupyter import cli
+
+    with pytest.raises(SystemExit) as info:
+        cli._parser().parse_args(["sandbox", "start", "--time-scale", value])
+    assert info.value.code == 2 and "--time-scale" in capsys.readouterr().err
+    monkeypatch.setenv("SWAN_TIME_SCALE", value)
+    assert cli.default_time_scale() == cli.DEFAULT_TIME_SCALE  # a bad environment value falls back, as before
