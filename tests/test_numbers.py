@@ -330,3 +330,12 @@ def test_a_hostile_time_scale_is_refused(value: str, monkeypatch: pytest.MonkeyP
     assert info.value.code == 2 and "--time-scale" in capsys.readouterr().err
     monkeypatch.setenv("SWAN_TIME_SCALE", value)
     assert cli.default_time_scale() == cli.DEFAULT_TIME_SCALE  # a bad environment value falls back, as before
+
+
+@pytest.mark.parametrize("hardware_id", ["²", "--5", pytest.param(10**5000, id="10**5000"), True])
+def test_a_hostile_hardware_id_from_the_python_api_is_refused_before_sending(server: ScriptedServer,
+                                                                             tmp_path: Path, hardware_id: Any) -> None:
+    orch = client(server, tmp_path)
+    error = fast(lambda: orch.create_task(hardware_id=hardware_id, job_source_uri="https://example.org/space"))
+    assert isinstance(error, ValidationError) and "hardware_id" in error.message, error
+    assert [r["path"] for r in server.requests if r["path"].startswith("/v2/task_deployment")] == []

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..errors import ValidationError
+from ..numbers import parse_int
 from .amounts import MIN_DURATION, parse_duration
 from .models import Hardware
 
@@ -41,7 +42,7 @@ def task_basics(orch: Orchestrator, wallet_address: str | None, instance_type: s
     if instance_type is None and hardware_id is None:
         raise ValidationError("Choose hardware: instance_type='C1ae.small' or hardware_id=0.",
                               hint="List the catalogue with get_hardware() or %swan hardware.")
-    hw = orch.hardware(instance_type if instance_type is not None else int(hardware_id or 0))
+    hw = orch.hardware(instance_type if instance_type is not None else parse_int(hardware_id, "hardware_id"))
     if not hw.available:
         raise ValidationError(f"Hardware {hw.name} is {hw.status} right now.", hint="Pick another one.")
     if not hw.offers(region):
