@@ -24,21 +24,40 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .errors import SwanJupyterError
+from .numbers import NumberError, parse_float
 
 #: The sandbox's default time scale: task time runs 60 times faster than real time, so a deploy's jobs run two
 #: real seconds after payment (``--wait`` returns in seconds) and a one-hour task lasts one real minute.
 DEFAULT_TIME_SCALE = 60.0
 
 
+#: The fastest the sandbox's task time may run (``inf`` or ``1e999`` would stop its clock making sense).
+MAX_TIME_SCALE = 100_000.0
+
+
+def positive(name: str, maximum: float) -> Callable[[str], float]:
+    """An argparse type: a positive, finite number of at most ``maximum``, in ASCII digits, naming ``name``."""
+    def read(text: str) -> float:
+        try:
+            return parse_float(text, name, maximum=maximum)
+        except NumberError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    return read
+
+
+time_scale = positive("the time scale", MAX_TIME_SCALE)
+
+
 def default_time_scale() -> float:
-    """``$SWAN_TIME_SCALE`` when set (``1`` is real time), else :data:`DEFAULT_TIME_SCALE`."""
+    """``$SWAN_TIME_SCALE`` when set and valid (``1`` is real time), else :data:`DEFAULT_TIME_SCALE`."""
     value = os.environ.get("SWAN_TIME_SCALE", "").strip()
     try:
-        return float(value) if value and float(value) > 0 else DEFAULT_TIME_SCALE
-    except ValueError:
+        return time_scale(value) if value else DEFAULT_TIME_SCALE
+    except argparse.ArgumentTypeError:
         return DEFAULT_TIME_SCALE
 
 
@@ -59,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
             continue
         p.add_argument("--state", help="state folder (default: $SWAN_SANDBOX_STATE or the user data folder)")
         if action in ("start", "serve"):
-            p.add_argument("--time-scale", type=float, default=default_time_scale(),
+            p.add_argument("--time-scale", type=time_scale, default=default_time_scale(),
                            help="task time runs this many times faster than real time (default: $SWAN_TIME_SCALE "
                                 f"or {DEFAULT_TIME_SCALE:g}: a deploy runs after 2 s, an hour lasts a minute; "
                                 "1 is real time)")
@@ -73,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
                                 "as you (default: user,admin)")
         if action == "start":
             p.add_argument("--foreground", action="store_true", help="run in the foreground (Ctrl-C stops)")
-            p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
+            p.add_argument("--timeout", type=positive("the timeout", 86_400.0), default=120.0,
+                           help="seconds to wait for readiness")
         if action == "status":
             p.add_argument("--json", action="store_true", help="machine-readable output")
     cfg = sub.add_parser("config", help="show the active settings (secrets masked)")

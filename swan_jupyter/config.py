@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigurationError
+from .numbers import MAX_SWAN, UINT256_MAX, NumberError, parse_decimal, parse_float, parse_int, shown
 from .redact import Secret, credential, mask
 
 APP_NAME = "swan-jupyter"
@@ -95,6 +96,9 @@ _INT_FIELDS = frozenset({"retries", "pool_size", "chain_id"})
 _URL_FIELDS = frozenset({"orchestrator_url", "abaco_url", "chain_rpc_url"})
 _BOOL_FIELDS = frozenset({"allow_insecure_key_file"})
 _ADDRESS_FIELDS = frozenset({"wallet_address", "client_payment_address", "swan_token_address"})
+#: The largest value of each numeric setting (every input is bounded).
+_MAXIMA: dict[str, Any] = {"connect_timeout": 86_400.0, "read_timeout": 86_400.0, "backoff": 3_600.0, "retries": 100,
+                           "pool_size": 1_000, "chain_id": UINT256_MAX}
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _FORBIDDEN_KEYS = {
@@ -223,9 +227,11 @@ def _coerce(key: str, value: Any, source: str) -> Any:
                 return convert(key, value, source)
     except ConfigurationError:
         raise
+    except NumberError as exc:
+        raise ConfigurationError(f"Setting '{key}' {shown(value)} {exc.problem} ({source}).", hint=exc.hint) from None
     except (ValueError, InvalidOperation, TypeError, RuntimeError):  # RuntimeError: "~user" of no such user
         raise ConfigurationError(
-            f"Setting '{key}' has an invalid value {value!r} ({source}).",
+            f"Setting '{key}' has an invalid value {shown(value)} ({source}).",
             hint=f"Give '{key}' a positive number" + (" of seconds." if "timeout" in key else "."),
         ) from None
     return str(value)
@@ -265,24 +271,15 @@ def _to_decimal(key: str, value: Any, source: str) -> Decimal:
             f"'{key}' must be a decimal string or an integer, not a float ({source}).",
             hint=f'Write it as a string, e.g. {key} = "12.5".',
         )
-    amount = Decimal(str(value))
-    if not amount.is_finite() or amount < 0:
-        raise InvalidOperation
-    return amount
+    return parse_decimal(value, key, minimum=0, maximum=MAX_SWAN)
 
 
 def _to_float(key: str, value: Any, source: str) -> float:
-    number = float(value)
-    if not number > 0:
-        raise ValueError
-    return number
+    return parse_float(value, key, maximum=_MAXIMA[key])
 
 
 def _to_int(key: str, value: Any, source: str) -> int:
-    integer = int(value)
-    if integer < 0 or (not isinstance(value, int) and str(integer) != str(value).strip()):
-        raise ValueError
-    return integer
+    return parse_int(value, key, minimum=0, maximum=_MAXIMA[key])
 
 
 def _to_url(key: str, value: Any, source: str) -> str:

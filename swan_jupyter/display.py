@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -89,10 +91,21 @@ class Notice(Rich):
 
 
 def utc_text(timestamp: Any) -> str:
-    """A unix timestamp as ``2026-05-01 12:00:00 UTC`` (empty for None or a non-number)."""
+    """A unix timestamp as ``2026-05-01 12:00:00 UTC`` (empty for None, a non-number or a time no calendar has:
+    a server's ``1e20`` or ``Infinity``)."""
     if isinstance(timestamp, bool) or not isinstance(timestamp, int | float) or timestamp <= 0:
         return ""
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, ValueError, OSError):
+        return ""
+
+
+def seconds_until(timestamp: Any) -> int | None:
+    """Whole seconds from now until a unix ``timestamp`` (0 once past); None for a non-number or a non-finite one."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float) or not math.isfinite(timestamp):
+        return None
+    return max(0, int(timestamp - time.time()))
 
 
 def nested_html(value: Any, depth: int = 0) -> str:

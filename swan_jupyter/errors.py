@@ -17,8 +17,10 @@ Every error the package raises on purpose derives from :class:`SwanJupyterError`
     │   └── QuoteChangedError       the payment would differ from what was confirmed: nothing was signed
     └── RemoteFunctionError         a Python function run on Abaco raised, or ended without a result
 
-Each error has a ``message`` (what went wrong) and a ``hint`` (how to fix it). Their text never contains
-secrets: it goes through :func:`swan_jupyter.redact.redact`.
+Each error has a ``message`` (what went wrong) and a ``hint`` (how to fix it). No attribute of any of them keeps a
+registered secret: the message and the hint go through :func:`swan_jupyter.redact.redact`, and every other
+attribute a subclass sets before calling ``SwanJupyterError.__init__`` (a server's words, its decoded body in
+``RemoteError.payload``, a URL, an execution's log tail, ...) through :func:`swan_jupyter.redact.redact_data`.
 
 With the extension loaded, IPython shows these errors as two short lines instead of a traceback (the cell still
 fails, so nbclient/papermill stop); ``%config SwanMagics.short_errors = False`` shows full tracebacks. The IPython
@@ -32,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .redact import redact
+from .redact import redact, redact_data
 
 
 class SwanJupyterError(Exception):
@@ -41,6 +43,8 @@ class SwanJupyterError(Exception):
     default_hint: str = ""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        for name, value in list(vars(self).items()):  # what subclasses set first: server text, payloads, URLs
+            setattr(self, name, redact_data(value))
         self.message = redact(str(message))
         self.hint = redact(hint if hint is not None else self.default_hint)
         super().__init__(self.message)
@@ -77,7 +81,7 @@ class TransportError(SwanJupyterError):
         self, message: str, *, method: str = "", url: str = "", hint: str | None = None
     ) -> None:
         self.method = method
-        self.url = redact(url)
+        self.url = url
         super().__init__(message, hint=hint)
 
 
@@ -115,7 +119,7 @@ class RemoteError(SwanJupyterError):
     """The server answered with an error.
 
     Attributes: ``status`` (HTTP status code), ``server_message`` (the server's own words), ``method`` and
-    ``path`` of the request, and ``payload`` (the decoded body, when there is one).
+    ``path`` of the request, and ``payload`` (the decoded body, when there is one, registered secrets masked).
     """
 
     default_hint = "See the server's message above; fix the request and try again."
@@ -132,9 +136,9 @@ class RemoteError(SwanJupyterError):
         hint: str | None = None,
     ) -> None:
         self.status = status
-        self.server_message = redact(server_message)
+        self.server_message = server_message
         self.method = method
-        self.path = redact(path)
+        self.path = path
         self.payload = payload
         super().__init__(message, hint=hint)
 
@@ -228,9 +232,9 @@ class RemoteFunctionError(SwanJupyterError):
         self.execution_id = execution_id
         self.actor_id = actor_id
         self.remote_type = remote_type
-        self.remote_message = redact(remote_message)
-        self.remote_traceback = redact(remote_traceback)
-        self.log_tail = redact(log_tail)
+        self.remote_message = remote_message
+        self.remote_traceback = remote_traceback
+        self.log_tail = log_tail
         super().__init__(message, hint=hint)
 
     def __str__(self) -> str:

@@ -9,6 +9,13 @@ exception messages, rendered tracebacks and reprs all go through it.
 Redaction works by value, never by shape: a transaction hash, a wallet address or a task id is shown in full
 even though it looks like a key or a token, so that it can be copied into the next call.
 
+Short secrets: every non-blank value is registered, whatever its length. A value of :data:`SHORT_SECRET_LENGTH`
+(6) characters or more is masked wherever it appears. A shorter one (a 4-character nonce id, a short password) is
+masked only where it stands as a whole token: not preceded or followed by a letter or a digit, so ``q7zv`` is
+masked in ``Bearer q7zv`` and ``?x-nonce=q7zv&`` but ``id`` would not garble ``valid``. A credential (what
+:func:`credential` takes: API keys, tokens, nonce ids) of fewer than :data:`MIN_CREDENTIAL_LENGTH` (4)
+characters is refused: no real one is that short, and masking it would hide every standalone ``a`` or ``id``.
+
 :func:`credential` is the entry point for anything sent as a credential: it strips surrounding whitespace (a
 file read or a copy-paste leaves a newline) and refuses control characters inside the value.
 :func:`scrub_exception` masks registered values inside any exception (its ``args``, text attributes, notes and
@@ -26,11 +33,15 @@ from typing import Any
 
 MASK = "*****"
 
-#: Values shorter than this are not registered: masking them would garble ordinary text.
-MIN_SECRET_LENGTH = 6
+#: Secrets at least this long are masked wherever they appear; shorter ones only as whole tokens (see above).
+SHORT_SECRET_LENGTH = 6
+#: A credential shorter than this is refused by :func:`credential`.
+MIN_CREDENTIAL_LENGTH = 4
 
 _lock = threading.Lock()
 _known: set[str] = set()
+_short: set[str] = set()
+_short_pattern: re.Pattern[str] | None = None  # rebuilt on the next redact() after a short secret is registered
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -78,13 +89,20 @@ class Secret:
 
 
 def register(value: str | None) -> None:
-    """Remember ``value`` as a secret so :func:`redact` masks it wherever it appears.
+    """Remember ``value`` as a secret so :func:`redact` masks it.
 
-    Values shorter than :data:`MIN_SECRET_LENGTH` characters are ignored.
+    Every non-blank value is registered. One shorter than :data:`SHORT_SECRET_LENGTH` characters is masked only
+    as a whole token (not inside a longer run of letters and digits); see the module docstring.
     """
-    if value and len(value) >= MIN_SECRET_LENGTH:
-        with _lock:
+    global _short_pattern
+    if not value or not value.strip():
+        return
+    with _lock:
+        if len(value) >= SHORT_SECRET_LENGTH:
             _known.add(value)
+        elif value not in _short:
+            _short.add(value)
+            _short_pattern = None
 
 
 def register_hex(value: str) -> None:
@@ -99,7 +117,7 @@ def register_hex(value: str) -> None:
 def is_registered(value: str) -> bool:
     """True when ``value`` is a registered secret."""
     with _lock:
-        return value in _known
+        return value in _known or value in _short
 
 
 def redact(text: str) -> str:
@@ -108,10 +126,38 @@ def redact(text: str) -> str:
         return text
     with _lock:
         known = sorted(_known, key=len, reverse=True)
+        short = _short_tokens()
     for value in known:
         if value in text:
             text = text.replace(value, MASK)
-    return text
+    return short.sub(MASK, text) if short is not None else text
+
+
+def _short_tokens() -> re.Pattern[str] | None:
+    """The pattern of the short secrets as whole tokens (called with the lock held)."""
+    global _short_pattern
+    if _short and _short_pattern is None:
+        alternatives = "|".join(re.escape(v) for v in sorted(_short, key=len, reverse=True))
+        _short_pattern = re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
+    return _short_pattern if _short else None
+
+
+def redact_data(value: Any, _depth: int = 0) -> Any:
+    """``value`` with registered secrets masked in every string inside it: a decoded JSON body (dict keys and
+    values, lists), tuples, bytes. Other objects are returned as they are."""
+    if _depth > 50:  # a deeper structure is not a server's answer worth keeping: cut it
+        return "..."
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, bytes | bytearray):
+        return redact_bytes(bytes(value))
+    if isinstance(value, dict):
+        return {redact_data(k, _depth + 1): redact_data(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(redact_data(v, _depth + 1) for v in value)
+    if isinstance(value, list):
+        return [redact_data(v, _depth + 1) for v in value]
+    return value
 
 
 def redact_bytes(data: bytes) -> bytes:
@@ -137,18 +183,6 @@ def redact_rendered(text: str) -> str:
     return clean if clean != plain else masked
 
 
-def _redact_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, bytes | bytearray):
-        return redact_bytes(bytes(value))
-    if isinstance(value, tuple):
-        return tuple(_redact_value(v) for v in value)
-    if isinstance(value, list):
-        return [_redact_value(v) for v in value]
-    return value
-
-
 _EXC_TEXT_ATTRIBUTES = ("strerror", "filename", "filename2", "msg", "reason", "object", "text", "doc")
 
 
@@ -171,14 +205,14 @@ def scrub_exception(exc: BaseException) -> BaseException:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        _quietly_set(current, "args", tuple(_redact_value(a) for a in current.args))
+        _quietly_set(current, "args", tuple(redact_data(a) for a in current.args))
         for name in _EXC_TEXT_ATTRIBUTES:
             value = getattr(current, name, None)
             if isinstance(value, str | bytes):
-                _quietly_set(current, name, _redact_value(value))
+                _quietly_set(current, name, redact_data(value))
         for name, value in list(getattr(current, "__dict__", {}).items()):
-            if isinstance(value, str | bytes | tuple | list):
-                _quietly_set(current, name, _redact_value(value))
+            if isinstance(value, str | bytes | tuple | list | dict):
+                _quietly_set(current, name, redact_data(value))
         for follow in (current.__cause__, current.__context__, *getattr(current, "exceptions", ())):
             if isinstance(follow, BaseException):
                 stack.append(follow)
@@ -191,11 +225,20 @@ def credential(value: str | Secret, what: str = "the credential") -> Secret:
     A token or key read from a file or pasted usually ends with a newline; that is stripped. A control
     character inside the value (a newline, NUL, escape, DEL, ...) cannot be part of a real credential and would
     corrupt the HTTP header it goes into: it raises :class:`~swan_jupyter.errors.ConfigurationError`, which
-    names ``what`` and the character's position but never shows the value.
+    names ``what`` and the character's position but never shows the value. A value of fewer than
+    :data:`MIN_CREDENTIAL_LENGTH` characters is refused the same way (and not registered).
     """
     raw = value.reveal() if isinstance(value, Secret) else str(value)
-    register(raw)
     stripped = raw.strip()
+    if len(stripped) >= MIN_CREDENTIAL_LENGTH:
+        register(raw)
+    elif stripped:  # refused, and not registered: masking "x" as a token would hide every standalone "x"
+        from .errors import ConfigurationError  # here: errors imports this module
+
+        raise ConfigurationError(
+            f"{what[:1].upper()}{what[1:]} is too short ({len(stripped)} character{'s' if len(stripped) > 1 else ''}; "
+            f"at least {MIN_CREDENTIAL_LENGTH}); it is not used.",
+            hint="Copy the whole credential: a real key, token or nonce id is much longer.")
     for position, char in enumerate(stripped, start=1):
         if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
             from .errors import ConfigurationError  # here: errors imports this module

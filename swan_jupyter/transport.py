@@ -230,6 +230,7 @@ class Transport:
             content = encode_json(json)
             headers = {"Content-Type": "application/json", **(headers or {})}
         started = time.perf_counter()
+        failure: TransportError | None = None
         try:
             response = self.session.request(
                 method,
@@ -241,7 +242,9 @@ class Transport:
                 allow_redirects=False,
             )
         except requests.exceptions.RequestException as exc:
-            raise self._transport_error(method, path, exc, outcome_check) from None
+            failure = self._transport_error(method, path, exc, outcome_check)
+        if failure is not None:  # raised here, not in the except: no __context__ keeping the request and its URL
+            raise failure
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s %s -> %s (%.1f ms)", method, _strip_query(path), response.status_code,

@@ -120,7 +120,7 @@ def test_message_bodies() -> None:
 
 def test_validation_happens_before_any_request() -> None:
     with ScriptedServer() as server:
-        client = Actors(server.url, token="t", flavor="v3", retries=0, max_binary_bytes=16)
+        client = Actors(server.url, token="t-token", flavor="v3", retries=0, max_binary_bytes=16)
         with pytest.raises(ValidationError):
             client.send_message("A", "hi", {"_abaco_x": "1"})
         with pytest.raises(ValidationError):
@@ -167,7 +167,7 @@ def test_v2_wire_is_bearer_and_camel_v3_is_tapis_token_and_snake() -> None:
         assert json.loads(request["body"]) == {"image": "img", "defaultEnvironment": {"k": "v"}, "maxWorkers": 2}
         assert actor.max_workers == 2
         v3 = Actors(server.url, token="tok3", flavor="v3", retries=0)
-        server.queue.append(ok({"id": "N", "max_uses": 3, "level": "READ"}))
+        server.queue.append(ok({"id": "DEV_n0nce_id", "max_uses": 3, "level": "READ"}))
         v3.add_nonce("A", level="read", max_uses=3)
         request = server.requests[-1]
         assert request["path"] == "/v3/actors/A/nonces" and request["headers"]["X-Tapis-Token"] == "tok3"
@@ -194,7 +194,7 @@ def test_update_merges_with_the_current_description() -> None:
                "defaultEnvironment": {"k": "v"}, "hints": ["h"], "queue": "default", "privileged": False,
                "status": "READY", "owner": "jdoe"}
     with ScriptedServer() as server:
-        client = Actors(server.url, token="t", flavor="v2", retries=0)
+        client = Actors(server.url, token="t-token", flavor="v2", retries=0)
         server.queue += [ok(current), ok({**current, "description": "new"})]
         updated = client.update("A", description="new")
         put = server.requests[-1]
@@ -208,7 +208,7 @@ def test_update_merges_with_the_current_description() -> None:
 
 def test_lost_post_answer_is_unknown_outcome_and_not_resent() -> None:
     with ScriptedServer() as server:
-        client = Actors(server.url, token="t", flavor="v3", retries=3)
+        client = Actors(server.url, token="t-token", flavor="v3", retries=3)
         server.queue.append(Scripted(drop=True))
         with pytest.raises(UnknownOutcomeError) as info:
             client.send_message("A", {"n": 1})
@@ -219,7 +219,7 @@ def test_lost_post_answer_is_unknown_outcome_and_not_resent() -> None:
 
 def test_sync_answers_raw_bytes_or_logs() -> None:
     with ScriptedServer() as server:
-        client = Actors(server.url, token="t", flavor="v3", retries=0)
+        client = Actors(server.url, token="t-token", flavor="v3", retries=0)
         server.queue.append(Scripted(200, b"\x80\x04result", content_type="application/octet-stream"))
         assert client.run_sync("A", "x", {"K": "V"}) == b"\x80\x04result"
         assert server.requests[-1]["path"] == "/v3/actors/A/messages?K=V&_abaco_synchronous=true"
@@ -231,7 +231,7 @@ def test_sync_answers_raw_bytes_or_logs() -> None:
 def test_search_pages_and_typed_items() -> None:
     meta = {"_metadata": {"totalCount": 3, "recordsSkipped": 0, "recordLimit": 2, "countReturned": 2}}
     with ScriptedServer() as server:
-        client = Actors(server.url, token="t", flavor="v2", retries=0)
+        client = Actors(server.url, token="t-token", flavor="v2", retries=0)
         server.queue += [
             ok({**meta, "search": [{"id": "E1", "actorId": "A", "runtime": 1}, {"id": "E2", "actorId": "A"}]}),
             ok({"_metadata": {"totalCount": 3}, "search": [{"id": "E3", "actorId": "B", "status": "ERROR"}]}),
@@ -312,7 +312,7 @@ def test_the_search_magic_takes_filters_and_a_last_word_as_the_variable(ip: Any)
     page = ok({"_metadata": {"totalCount": 1, "recordsSkipped": 0, "recordLimit": 10, "countReturned": 1},
                "search": [{"id": "E1", "actorId": "A", "status": "COMPLETE"}]})
     with ScriptedServer() as server:
-        default_session().configure(profile="testnet", abaco_url=server.url, abaco_token="t", abaco_flavor="v2",
+        default_session().configure(profile="testnet", abaco_url=server.url, abaco_token="t-token", abaco_flavor="v2",
                                     retries=0)
         server.queue += [page, page]
         assert ip.run_line_magic("actors", "search executions status=COMPLETE df") is None

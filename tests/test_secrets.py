@@ -255,3 +255,111 @@ def test_short_ids_keep_their_tail_when_masked() -> None:
     assert mask("TACC_abcdEFGH12", keep=4) == MASK + "GH12"
     assert mask("abcdefghi", keep=4) == MASK + "fghi"
     assert mask("abcdefgh", keep=4) == MASK  # a tail of half or more would give too much away
+
+
+# -- issue 20 item 7: every attribute of every error, and short secrets ---------------------------------------------
+
+
+def _texts_in(value: Any, depth: int = 0) -> list[str]:
+    """Every string inside ``value`` (dicts' keys and values, lists, tuples, bytes), for a leak scan."""
+    if depth > 20:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, bytes | bytearray):
+        return [bytes(value).decode("utf-8", "replace")]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_texts_in(k, depth + 1), *_texts_in(v, depth + 1))]
+    if isinstance(value, list | tuple | set | frozenset):
+        return [t for v in value for t in _texts_in(v, depth + 1)]
+    return []
+
+
+def _everything_in(exc: BaseException) -> list[str]:
+    return [str(exc), repr(exc), *_texts_in(exc.args), *_texts_in(vars(exc))]
+
+
+def test_a_remote_errors_payload_is_masked() -> None:
+    """An Abaco server that echoes the token back in its error body: the decoded body (``payload``) kept on the
+    RemoteError is masked like its message."""
+    from swan_jupyter.actors import Actors
+    from swan_jupyter.errors import RemoteError
+    from tests.helpers import Scripted, ScriptedServer
+
+    token = "echoed-token-" + "q" * 16
+    body = {"status": "error", "message": f"token {token} is invalid", "version": "1.0",
+            "result": {"token": token, "seen": [token, {token: "as a key"}], "raw": f"Bearer {token}"}}
+    with ScriptedServer() as server:
+        server.queue.append(Scripted(400, body))
+        client = Actors(server.url, token=token, flavor="v3", retries=0)
+        with pytest.raises(RemoteError) as info:
+            client.list()
+    leaks = [t for t in _everything_in(info.value) if token in t]
+    assert leaks == [], leaks
+    assert info.value.payload["result"]["seen"][0] == "*****"  # the shape is kept, the value masked
+
+
+def test_no_attribute_of_any_error_class_keeps_a_registered_secret() -> None:
+    from swan_jupyter import errors
+    from swan_jupyter.redact import Secret
+
+    secret = Secret("attr-secret-" + "w" * 14).reveal()
+    made = [
+        errors.TransportError(f"m {secret}", method=secret, url=f"https://h/?k={secret}", hint=secret),
+        errors.UnknownOutcomeError("m", method="POST", url=secret, check=f"look for {secret}"),
+        errors.RemoteError("m", status=400, server_message=secret, method=secret, path=secret,
+                           payload={"a": [secret, (secret,), {secret: secret.encode()}]}),
+        errors.ProtocolError("m", payload=[secret]),
+        errors.PaymentError("m", state=secret, tx_hashes=[secret], task_uuid=secret),
+        errors.QuoteChangedError("m", quote={"hardware": secret}, task_uuid=secret),
+        errors.RemoteFunctionError("m", execution_id=secret, actor_id=secret, remote_type=secret,
+                                   remote_message=secret, remote_traceback=secret, log_tail=secret),
+        errors.ConfigurationError(secret, hint=secret), errors.ValidationError(secret),
+    ]
+    for exc in made:
+        leaks = [t for t in _everything_in(exc) if secret in t]
+        assert leaks == [], (type(exc).__name__, leaks)
+
+
+def test_short_secrets_are_registered_and_masked_as_whole_tokens() -> None:
+    """Issue 20 item 7: secrets of fewer than 6 characters were never registered, so never masked. They are now,
+    but only where they stand as a whole token (not inside a longer run of letters and digits), so a 4-character
+    nonce id cannot garble ordinary words."""
+    from swan_jupyter.redact import MASK, Secret, is_registered, redact
+
+    short, five = Secret("q7zv").reveal(), Secret("k9x2q").reveal()
+    assert is_registered(short) and is_registered(five)
+    assert redact("token q7zv refused") == f"token {MASK} refused"
+    assert redact("Authorization: Bearer q7zv") == f"Authorization: Bearer {MASK}"
+    assert redact("https://h/actors?x-nonce=q7zv&k=1") == f"https://h/actors?x-nonce={MASK}&k=1"
+    assert redact('{"token": "k9x2q"}') == f'{{"token": "{MASK}"}}'
+    assert redact("q7zv\nk9x2q") == f"{MASK}\n{MASK}"
+    for untouched in ("aq7zvb", "q7zv9", "Xk9x2q", "k9x2qs", "q7z"):
+        assert redact(untouched) == untouched
+
+
+def test_an_absurdly_short_credential_is_refused_at_configuration() -> None:
+    """A credential of 1 to 3 characters is no real key or token, and masking it (even as a whole token) would hide
+    every standalone 'a' or 'id' in the output: it is refused, naming its length, never its value."""
+    from swan_jupyter.config import load_settings
+    from swan_jupyter.errors import ConfigurationError
+
+    for value in ("x", "ab", "x1y"):
+        with pytest.raises(ConfigurationError, match="too short") as info:
+            load_settings(profile="sandbox", api_key=value)
+        assert f"{len(value)} character" in info.value.message and "api_key" in info.value.message
+        assert value not in info.value.message.replace("api_key", "").replace("character", "")
+
+
+def test_a_transport_error_does_not_keep_the_request_that_carried_a_nonce() -> None:
+    """``raise ... from None`` hides the requests exception from tracebacks but keeps it as ``__context__``, and
+    that exception keeps the prepared request, whose URL carries ``x-nonce=<id>`` unmasked."""
+    from swan_jupyter.actors import Actors
+    from swan_jupyter.errors import TransportError
+
+    nonce = "DEV_context_nonce_" + "n" * 8
+    client = Actors("http://127.0.0.1:9", nonce=nonce, flavor="v3", retries=0)  # a closed loopback port
+    with pytest.raises(TransportError) as info:
+        client.message_count("a1")
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    assert [t for t in _everything_in(info.value) if nonce in t] == []

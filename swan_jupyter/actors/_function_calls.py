@@ -22,6 +22,7 @@ from ..errors import (
     SwanJupyterError,
     ValidationError,
 )
+from ..numbers import NumberError, parse_int, shown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,12 +89,14 @@ def kernel_python() -> str:
 
 def minor_version(version: str | Sequence[int]) -> str:
     """``"3.11"`` of ``"3.11.4"`` or ``(3, 11, 4)``; :class:`ValidationError` for text that is not a version."""
-    if isinstance(version, str):
-        parts = version.strip().split(".")
-        if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
-            raise ValidationError(f"Cannot read {version!r} as a Python version.", hint='Pass e.g. "3.11".')
-        return f"{int(parts[0])}.{int(parts[1])}"
-    return f"{int(version[0])}.{int(version[1])}"
+    parts = version.strip().split(".") if isinstance(version, str) else list(version)
+    try:
+        if len(parts) < 2:
+            raise NumberError("version", version, "is not a version", "")
+        major, minor = (parse_int(p, "version", maximum=999) for p in parts[:2])
+    except NumberError:
+        raise ValidationError(f"Cannot read {shown(version)} as a Python version.", hint='Pass e.g. "3.11".') from None
+    return f"{major}.{minor}"
 
 
 def _is_loopback(url: str) -> bool:

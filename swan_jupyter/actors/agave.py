@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ValidationError
+from ..numbers import parse_int
 from ._cases import to_snake
 from .client import UPDATABLE_FIELDS, Actors, Flavor
 from .execution import Execution
@@ -197,7 +198,7 @@ class ActorsResource:
 
     def addWorker(self, actorId: str, body: Any = None, nonce: str | None = None, **_: Any) -> None:
         """``POST .../workers`` with ``{"num": n}`` (admins only)."""
-        self._c(nonce).add_workers(actorId, int(_mapping(body, "addWorker").get("num", 1)))
+        self._c(nonce).add_workers(actorId, parse_int(_mapping(body, "addWorker").get("num", 1), "num"))
 
     def getWorker(self, actorId: str, workerId: str, nonce: str | None = None, **_: Any) -> Worker:
         """``GET .../workers/{workerId}``."""
@@ -216,8 +217,8 @@ class ActorsResource:
     def addNonce(self, actorId: str, body: Any = None, nonce: str | None = None, **_: Any) -> Nonce:
         """``POST .../nonces`` with ``{"level", "maxUses", "description"}`` (any key optional)."""
         b = _mapping(body, "addNonce")
-        max_uses = b.get("maxUses", b.get("max_uses", -1))
-        return self._c(nonce).add_nonce(actorId, level=str(b.get("level", "EXECUTE")), max_uses=int(max_uses),
+        max_uses = parse_int(b.get("maxUses", b.get("max_uses", -1)), "maxUses", minimum=None)
+        return self._c(nonce).add_nonce(actorId, level=str(b.get("level", "EXECUTE")), max_uses=max_uses,
                                         description=b.get("description"))
 
     def getNonce(self, actorId: str, nonceId: str, nonce: str | None = None, **_: Any) -> Nonce:

@@ -22,7 +22,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..config import Flavor
-from ..errors import ConfigurationError, RemoteError, ValidationError
+from ..errors import ConfigurationError, ProtocolError, RemoteError, ValidationError
+from ..numbers import NumberError, parse_int
 from ..redact import Secret
 from ..transport import NonceAuth, RawReply, TokenAuth, Transport
 from ..transport import path_segment as _seg
@@ -95,7 +96,7 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
             raise ValidationError(f"Unknown Abaco flavor {flavor!r}.", hint='Use "v2" (agavepy) or "v3" (tapipy).')
         self.flavor: Flavor = flavor
         self.tenant = tenant
-        self.max_binary_bytes = int(max_binary_bytes)
+        self.max_binary_bytes = parse_int(max_binary_bytes, "max_binary_bytes", minimum=1)
         base = url.rstrip("/")
         prefix = BASE_PATHS[flavor]
         if base.endswith(prefix):
@@ -202,8 +203,14 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
 
     def message_count(self, actor_id: str) -> int:
         """Messages waiting in the actor's mailbox."""
-        result = self.transport.get(f"/{_seg(actor_id)}/messages") or {}
-        return int(result.get("messages") or 0)
+        path = f"/{_seg(actor_id)}/messages"
+        result = self.transport.get(path) or {}
+        count = result.get("messages") if isinstance(result, dict) else result
+        try:
+            return parse_int(count or 0, "messages")
+        except NumberError as exc:
+            raise ProtocolError(f"Abaco's GET {path} answered {exc.message[len('messages '):]} for messages, not a "
+                                "count of messages.", path=path) from None
 
     def purge_messages(self, actor_id: str) -> None:
         """Drop every message waiting in the mailbox."""

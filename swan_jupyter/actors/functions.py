@@ -55,6 +55,7 @@ from ..errors import (
     TransportError,
     ValidationError,
 )
+from ..numbers import MAX_WORKERS, parse_float, parse_int
 from ._function_calls import (
     ACTOR_PREFIX,
     CALL_STATUSES,
@@ -78,6 +79,8 @@ if TYPE_CHECKING:
 
     from .client import Actors
 
+#: The longest one call may take (seconds): a week.
+MAX_CALL_TIMEOUT = 7 * 86_400.0
 
 class FunctionHandle:
     """A Python function bound to an Abaco function actor (see the module docstring). Made by
@@ -183,12 +186,9 @@ class FunctionHandle:
         from ..frames.functions import map_frame, summarise
 
         items = list(iterable)
-        limit = max_in_flight if max_in_flight is not None else max(1, 2 * self.workers)
-        if limit < 1:
-            raise ValidationError("max_in_flight must be at least 1.")
-        per_call = float(timeout if timeout is not None else self.timeout)
-        if per_call <= 0:
-            raise ValidationError("timeout must be a positive number of seconds.")
+        limit = parse_int(max_in_flight if max_in_flight is not None else max(1, 2 * self.workers), "max_in_flight",
+                          minimum=1, maximum=MAX_WORKERS)
+        per_call = parse_float(timeout if timeout is not None else self.timeout, "timeout", maximum=MAX_CALL_TIMEOUT)
         cancel = threading.Event()
         outcomes: list[CallOutcome] = []
         progress = Progress(progress_after, self.name, unit="call")
@@ -438,13 +438,13 @@ def make_function(
     max_message_bytes: int | None = None,
 ) -> FunctionHandle:
     """The body of :meth:`Actors.function <swan_jupyter.actors.Actors.function>` (documented there)."""
-    if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
-        raise ValidationError(f"workers must be at least 1, not {workers!r}.")
-    if timeout <= 0:
-        raise ValidationError("timeout must be a positive number of seconds.")
+    if workers is not None:
+        workers = parse_int(workers, "workers", minimum=1, maximum=MAX_WORKERS)
+    timeout = parse_float(timeout, "timeout", maximum=MAX_CALL_TIMEOUT)
     python_version = image_python(image, python_version, client.base_url, allow_version_mismatch)
     blob = pickle_function(fn)  # refused before any request
-    limit = int(max_message_bytes if max_message_bytes is not None else client.max_binary_bytes)
+    limit = parse_int(max_message_bytes if max_message_bytes is not None else client.max_binary_bytes,
+                      "max_message_bytes", minimum=1)
     if actor is not None:
         found = client.get(actor)
         if not found.id:

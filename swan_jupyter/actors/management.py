@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
+from ..numbers import MAX_WORKERS, parse_int
 from ..transport import path_segment as _seg
 from .models import LEVELS, Actor, Nonce, Worker
 
@@ -60,9 +61,8 @@ class ActorManagement:
 
     def add_workers(self, actor_id: str, n: int = 1) -> None:
         """Make sure at least ``n`` workers exist (admins only)."""
-        if int(n) < 1:
-            raise ValidationError("The number of workers must be at least 1.")
-        self.transport.post(f"/{_seg(actor_id)}/workers", json={"num": int(n)},
+        count = parse_int(n, "the number of workers", minimum=1, maximum=MAX_WORKERS)
+        self.transport.post(f"/{_seg(actor_id)}/workers", json={"num": count},
                             outcome_check="List the workers to see whether they were scheduled.")
 
     def get_worker(self, actor_id: str, worker_id: str) -> Worker:
@@ -82,10 +82,11 @@ class ActorManagement:
     def add_nonce(self, actor_id: str, level: str = "EXECUTE", max_uses: int = -1,
                   description: str | None = None) -> Nonce:
         """Create a nonce (``max_uses`` -1 = unlimited). Its ``id`` is the credential to hand out."""
-        if isinstance(max_uses, bool) or not isinstance(max_uses, int) or max_uses == 0 or max_uses < -1:
+        uses = parse_int(max_uses, "max_uses", minimum=-1) if isinstance(max_uses, int) else 0
+        if uses == 0:
             raise ValidationError(f"max_uses must be a positive integer or -1 (unlimited), not {max_uses!r}.",
                                   hint="For example max_uses=3, or max_uses=-1 for a nonce without a limit.")
-        body: dict[str, Any] = {"level": _level(level), "max_uses": int(max_uses)}
+        body: dict[str, Any] = {"level": _level(level), "max_uses": uses}
         if description:
             body["description"] = description
         return Nonce.from_wire(self.transport.post(f"/{_seg(actor_id)}/nonces", json=self._wire(body),

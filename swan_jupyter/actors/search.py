@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
+from ..numbers import NumberError, parse_int
 from ._cases import snake_keys, snake_rows
 from .models import Actor, ExecutionInfo, Model, Record, SearchPage, Worker
 
@@ -68,13 +69,9 @@ class SearchCalls:
             else:
                 params[str(key)] = json.dumps(value)
         if limit is not None:
-            if int(limit) < 0:
-                raise ValidationError("limit must not be negative.")
-            params["limit"] = int(limit)
+            params["limit"] = parse_int(limit, "limit")
         if skip is not None:
-            if int(skip) < 0:
-                raise ValidationError("skip must not be negative.")
-            params["skip"] = int(skip)
+            params["skip"] = parse_int(skip, "skip")
         result = self.transport.get(f"/search/{kind}", params=params or None) or {}
         page = SearchPage()
         if isinstance(result, Mapping):
@@ -107,9 +104,10 @@ class SearchCalls:
 
 
 def _int_or_none(value: Any) -> int | None:
+    """A count from the server's ``_metadata``, or None when it is missing or not a number (display only)."""
     try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
+        return None if value is None else parse_int(value, "count")
+    except NumberError:
         return None
 
 

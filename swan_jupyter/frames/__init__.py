@@ -92,6 +92,10 @@ def to_utc(values: Iterable[Any]) -> pd.Series:
     return pd.Series(out, dtype="datetime64[ns]").dt.tz_localize("UTC")
 
 
+#: The longest duration pandas holds (2**63 ns, about 292 years), in seconds, with a margin.
+_MAX_TIMEDELTA_SECONDS = 9.2e9
+
+
 def build_frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> pd.DataFrame:
     """A DataFrame with exactly ``columns`` (in order, with their dtypes) from dict-like ``rows``.
 
@@ -121,7 +125,9 @@ def _convert(raw: list[Any], col: Column) -> pd.Series:
     if col.kind in ("int", "float"):
         # Text such as "None" or "undetermined" is not a number: to_numeric makes it missing.
         numbers = pd.Series(pd.to_numeric(pd.Series(raw, dtype="object"), errors="coerce"), dtype="Float64")
-        return numbers.round().astype("Int64") if col.kind == "int" else numbers
+        if col.kind == "float":
+            return numbers
+        return numbers.where(numbers.abs() < 2.0**63).round().astype("Int64")  # a server's 1e308 is missing
     if col.kind in ("str", "cat"):
         text = pd.Series(raw, dtype="object").astype("string")  # None -> <NA>, anything else -> str(value)
         text = text.mask(text.str.strip().isin(_MISSING_STRINGS))
@@ -135,7 +141,8 @@ def _convert(raw: list[Any], col: Column) -> pd.Series:
         return pd.Series([None if v is None else _truthy(v) for v in values], dtype="boolean")
     if col.kind == "dur":
         secs = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce")
-        return pd.to_timedelta(secs, unit="s")
+        secs = pd.Series(secs, dtype="Float64").astype("float64")
+        return pd.to_timedelta(secs.where(secs.abs() < _MAX_TIMEDELTA_SECONDS), unit="s")  # beyond: missing
     return pd.Series(values, dtype="object")
 
 

@@ -7,9 +7,10 @@ floats for display and plotting only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ..numbers import MAX_SWAN, NumberError, parse_decimal
 from . import Column, build_frame
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def hardware_frame(items: Iterable[Hardware]) -> pd.DataFrame:
     rows = [{
         "hardware_id": h.hardware_id, "name": h.name, "type": h.type, "description": h.description,
         "regions": list(h.regions), "price_per_hour_swan": float(h.price),
-        "price_per_hour_wei": int(h.price * 10**18), "status": h.status,
+        "price_per_hour_wei": _wei(h.price), "status": h.status,
     } for h in items]
     from .hardware import HardwareFrame
 
@@ -75,25 +76,32 @@ def tasks_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             "hardware_id": detail.get("hardware_id"), "region": (detail.get("requirements") or {}).get("region"),
             "duration": detail.get("duration"),
             "price_per_hour_swan": float(price) if price is not None else None,
-            "price_per_hour_wei": int(price * 10**18) if price is not None else None,
+            "price_per_hour_wei": _wei(price),
             "created_at": task.get("created_at"), "start_at": task.get("start_at"), "end_at": task.get("end_at"),
             "jobs": len(jobs), "jobs_running": sum(1 for j in jobs if j.get("status") == "Running"),
             "refund_amount_swan": float(refund_dec) if refund_dec is not None else None,
-            "refund_amount_wei": int(refund_dec * 10**18) if refund_dec is not None else None,
+            "refund_amount_wei": _wei(refund_dec),
             "tx_hash": task.get("tx_hash"),
         })
     return build_frame(rows, TASK_COLUMNS)
 
 
 def _decimal(value: Any) -> Decimal | None:
-    """An exact Decimal from the server's decimal string or number; None when absent or not a number."""
+    """An exact Decimal from the server's decimal string or number; None when absent, not a number, negative or
+    beyond what a uint256 of wei holds (read by :func:`swan_jupyter.numbers.parse_decimal`)."""
     if value is None or isinstance(value, bool) or str(value).strip() in ("", "None", "null"):
         return None
     try:
-        number = Decimal(str(value))
-    except InvalidOperation:
+        return parse_decimal(value, "amount", maximum=MAX_SWAN, allow_float=True)
+    except NumberError:
         return None
-    return number if number.is_finite() else None
+
+
+def _wei(amount: Decimal | None) -> int | None:
+    """``amount`` SWAN in wei, exactly (``Decimal * 10**18`` rounds to 28 digits); None for None."""
+    from ..orchestrator.amounts import price_to_wei
+
+    return None if amount is None else price_to_wei(amount)
 
 
 def ledger_frame(entries: Iterable[LedgerEntry]) -> pd.DataFrame:

@@ -10,6 +10,11 @@ from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
 
+from ..numbers import UINT256_MAX, NumberError, parse_float, parse_int
+
+#: The longest any magic's ``--timeout`` may be (seconds): a week.
+MAX_TIMEOUT = 7 * 86_400.0
+
 
 def strip_comment(line: str) -> str:
     """``line`` without a trailing ``# comment``, as a shell reads it: a ``#`` that starts a word (at the start or
@@ -24,6 +29,31 @@ def strip_comment(line: str) -> str:
         elif char == "#" and (index == 0 or line[index - 1].isspace()):
             return line[:index]
     return line
+
+
+def whole(name: str, minimum: int | None = 0, maximum: int = UINT256_MAX) -> Callable[[str], int]:
+    """An argparse ``type=`` reading a whole number with :func:`swan_jupyter.numbers.parse_int` (ASCII digits,
+    bounded): ``"²"``, ``"1_000"`` or 5000 digits are a usage error naming ``name``, never a raw ValueError."""
+    def read(text: str) -> int:
+        try:
+            return parse_int(text, name, minimum=minimum, maximum=maximum)
+        except NumberError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    read.__name__ = "whole number"
+    return read
+
+
+def seconds(name: str, maximum: float = MAX_TIMEOUT) -> Callable[[str], float]:
+    """An argparse ``type=`` reading a positive, finite number of seconds (at most ``maximum``)."""
+    def read(text: str) -> float:
+        try:
+            return parse_float(text, name, maximum=maximum)
+        except NumberError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    read.__name__ = "number of seconds"
+    return read
 
 
 class HelpShown(Exception):

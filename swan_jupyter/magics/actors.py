@@ -25,8 +25,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..display import Rich, esc, kv_html, kv_text
+from ..numbers import MAX_WORKERS
 from ..session import default_session
-from ._parsing import HelpShown, MagicArgumentParser, Subcommands
+from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
 from .core import store, swan_magics
 from .functions import add_map_command
 
@@ -103,7 +104,7 @@ def _send_parser() -> MagicArgumentParser:
     p.add_argument("actor", help="actor id or alias")
     p.add_argument("var", nargs="?", help="variable that receives the Execution or the --sync answer")
     p.add_argument("--sync", action="store_true", help="wait for the answer (result bytes or logs)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds --sync waits (default 60)")
+    p.add_argument("--timeout", type=seconds("--timeout"), default=60.0, help="seconds --sync waits (default 60)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment variable (repeat)")
     p.add_argument("--binary", action="store_true", help="send bytes (application/octet-stream)")
     kind = p.add_mutually_exclusive_group()
@@ -321,8 +322,10 @@ def _actors_table() -> Subcommands:
     p.add_argument("--stateful", action="store_true", help="enable the state API (one worker at most)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="default environment (repeat)")
     p.add_argument("--hint", action="append", default=[], dest="hints", help="a hint (repeat)")
-    p.add_argument("--workers", type=int, help="then ensure this many workers (admins only)")
-    p.add_argument("--max-workers", dest="max_workers", type=int, help="autoscaling cap (privileged only)")
+    p.add_argument("--workers", type=whole("--workers", 1, MAX_WORKERS),
+                   help="then ensure this many workers (admins only)")
+    p.add_argument("--max-workers", dest="max_workers", type=whole("--max-workers", 1, MAX_WORKERS),
+                   help="autoscaling cap (privileged only)")
     p = t.add("update", _update, "change some fields of an actor; the others are kept (GET, merge, PUT)",
               "Example: %actors update {actor.id} --image abacosamples/wc --force", "actor")
     p.add_argument("--image")
@@ -342,7 +345,7 @@ def _actors_table() -> Subcommands:
           "(DataFrame)", "", "actor")
     p = t.add("add-workers", _add_workers, "ensure at least N workers (admins only)",
               "Example: %actors add-workers {actor.id} 2", "actor", var=False)
-    p.add_argument("n", type=int, nargs="?", default=1)
+    p.add_argument("n", type=whole("N", 1, MAX_WORKERS), nargs="?", default=1)
     t.add("nonces", lambda m, a: f().nonces_frame(_client().list_nonces(a.actor)),
           "the actor's nonces (DataFrame; the ids, credentials, are masked)",
           "client.list_nonces has the ids themselves.", "actor")
@@ -351,7 +354,8 @@ def _actors_table() -> Subcommands:
               "create a nonce (a credential for one actor)",
               "Example: %actors add-nonce {actor.id} --level READ --max-uses 3 n", "actor")
     p.add_argument("--level", default="EXECUTE", help="READ, EXECUTE or UPDATE (default EXECUTE)")
-    p.add_argument("--max-uses", dest="max_uses", type=int, default=-1, help="-1 = unlimited (default)")
+    p.add_argument("--max-uses", dest="max_uses", type=whole("--max-uses", -1), default=-1,
+                   help="-1 = unlimited (default)")
     p.add_argument("--description")
     _add_execution_commands(t)
     add_map_command(t)
@@ -377,7 +381,8 @@ def _add_execution_commands(t: Subcommands) -> None:
                    help="only actors matching this search filter (repeat)")
     p.add_argument("--method", choices=("auto", "search", "details"), default="auto",
                    help="how to fetch (default auto: search API, else one GET per execution)")
-    p.add_argument("--workers", type=int, default=16, help="concurrent requests (default 16)")
+    p.add_argument("--workers", type=whole("--workers", 1, MAX_WORKERS), default=16,
+                   help="concurrent requests (default 16)")
     p.add_argument("--since", metavar="TIME", help="only executions received since TIME: ISO 8601 (UTC unless it "
                                                    "has an offset) or a span back from now (30min, 2h, 1d)")
     p.add_argument("--refresh", action="store_true",
@@ -388,8 +393,8 @@ def _add_execution_commands(t: Subcommands) -> None:
               "Examples:\n  %actors search executions status=COMPLETE runtime.gt=1 --limit 10\n"
               "  %actors search actors 'status.in=[\"READY\",\"ERROR\"]' found", "kind", var=False)
     p.add_argument("filters", nargs="*", metavar="KEY=VALUE [VAR]", help="filters, then an optional VAR")
-    p.add_argument("--limit", type=int)
-    p.add_argument("--skip", type=int)
+    p.add_argument("--limit", type=whole("--limit"))
+    p.add_argument("--skip", type=whole("--skip"))
     t.add("form", lambda m, a: _widget("form"), "a form to send a message and see the execution, logs and results")
     t.add("create-form", lambda m, a: _widget("create-form"), "a form to register an actor")
     t.add("explore", lambda m, a: _widget("explore"), "an explorer of execution metrics (needs the widgets)")

@@ -18,7 +18,6 @@ Configuration (``%config SwanMagics.<name> = value`` or ``c.SwanMagics.<name>`` 
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from IPython.core.magic import Magics, line_magic, magics_class
@@ -26,6 +25,8 @@ from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
 from ..config import load_settings
 from ..display import Rich, esc, kv_text
+from ..errors import ValidationError
+from ..numbers import MAX_SWAN, NumberError, parse_decimal, parse_int
 from ..session import Session, default_session
 from ._parsing import HelpShown, MagicArgumentParser
 
@@ -51,6 +52,14 @@ def swan_magics(shell: Any) -> SwanMagics | None:
     return found if isinstance(found, SwanMagics) else None
 
 
+#: The most rows a listing may be asked to display.
+MAX_DISPLAYLIMIT = 1_000_000
+
+
+class SettingError(ValidationError, TraitError):
+    """A ``%config SwanMagics.*`` value refused: the project's ValidationError, and a TraitError for traitlets."""
+
+
 @magics_class
 class SwanMagics(Magics):
     """Shared configuration of the swan_jupyter magics, and ``%swan_config``."""
@@ -68,21 +77,20 @@ class SwanMagics(Magics):
 
     @validate("displaylimit")
     def _check_displaylimit(self, proposal: dict[str, Any]) -> int:
-        value = int(proposal["value"])
-        if value < 0:
-            raise TraitError("displaylimit must be 0 (no limit) or a positive number of rows")
-        return value
+        try:
+            return parse_int(proposal["value"], "displaylimit", minimum=0, maximum=MAX_DISPLAYLIMIT)
+        except NumberError as exc:
+            raise SettingError(exc.message, hint="displaylimit is 0 (no limit) or a number of rows.") from None
 
     @validate("max_auto_spend")
     def _check_spend(self, proposal: dict[str, Any]) -> str:
         value = str(proposal["value"]).strip()
         if value:
             try:
-                amount = Decimal(value)
-            except InvalidOperation:
-                raise TraitError(f"max_auto_spend must be a decimal amount of SWAN, got {value!r}") from None
-            if not amount.is_finite() or amount < 0:
-                raise TraitError("max_auto_spend must be a non-negative amount of SWAN")
+                parse_decimal(value, "max_auto_spend", minimum=0, maximum=MAX_SWAN)
+            except NumberError as exc:
+                raise SettingError(exc.message, hint='Give an amount of SWAN, e.g. %config SwanMagics.max_auto_spend '
+                                                     '= "10".') from None
         return value
 
     @property

@@ -15,8 +15,9 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 
+from ..numbers import MAX_WORKERS
 from ..session import default_session
-from ._parsing import HelpShown, MagicArgumentParser, Subcommands
+from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
 from .core import store, swan_magics
 
 FUNCTION_HELP = """Define a Python function in the cell and bind its name to a handle that runs it on Abaco.
@@ -51,11 +52,11 @@ raised; a summary line lists them. Example:
 def _function_parser() -> MagicArgumentParser:
     p = MagicArgumentParser(prog="%%actor_function", description=FUNCTION_HELP)
     p.add_argument("name", help="the function defined in the cell")
-    p.add_argument("--workers", type=int, help="make sure the actor has N workers")
+    p.add_argument("--workers", type=whole("--workers", 1, MAX_WORKERS), help="make sure the actor has N workers")
     p.add_argument("--actor", help="use this actor (id or alias) instead of your own function actor")
     p.add_argument("--image", default="abacosamples/py3_func", help="image of a new actor (default py3_func)")
     p.add_argument("--python-version", dest="python_version", help="the image's Python, e.g. 3.11")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds a call may take (default 300)")
+    p.add_argument("--timeout", type=seconds("--timeout"), default=300.0, help="seconds a call may take (default 300)")
     return p
 
 
@@ -87,8 +88,9 @@ def _map(m: Any, args: Any) -> Any:
 def add_map_command(table: Subcommands) -> None:
     """Add ``map`` to the ``%actors`` table."""
     p = table.add("map", _map, MAP_SUMMARY, MAP_DETAILS, "name", "iterable")
-    p.add_argument("--max-in-flight", dest="max_in_flight", type=int, help="calls in flight (default 2 x workers)")
-    p.add_argument("--timeout", type=float, help="seconds each call may take from its send")
+    p.add_argument("--max-in-flight", dest="max_in_flight", type=whole("--max-in-flight", 1, MAX_WORKERS),
+                   help="calls in flight (default 2 x workers)")
+    p.add_argument("--timeout", type=seconds("--timeout"), help="seconds each call may take from its send")
     p.add_argument("--unordered", action="store_true", help="rows in completion order")
     p.add_argument("--star", action="store_true", help="each item is a tuple of positional arguments")
 

@@ -14,8 +14,9 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display
 
 from ..errors import ValidationError
+from ..numbers import MAX_SWAN, parse_decimal
 from ..session import default_session
-from ._parsing import HelpShown, MagicArgumentParser, Subcommands
+from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
 from .core import store, swan_magics
 
 DEPLOY_HELP = """Deploy a task on Swan Chain's Orchestrator, pay for it, and follow it.
@@ -77,8 +78,8 @@ def _deploy_parser() -> MagicArgumentParser:
     pay.add_argument("--no-pay", dest="pay", action="store_false", help="create the task without paying")
     p.add_argument("--yes", action="store_true", help="pay without the confirmation widget, within the cap")
     p.add_argument("--wait", action="store_true", help="after paying, wait until the task runs")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits (default 300)")
-    p.add_argument("--start-in", dest="start_in", type=int, default=300, help="seconds before start")
+    p.add_argument("--timeout", type=seconds("--timeout"), default=300.0, help="seconds --wait waits (default 300)")
+    p.add_argument("--start-in", dest="start_in", type=whole("--start-in"), default=300, help="seconds before start")
     p.add_argument("--dockerfile", action="store_true", help="the cell body is a Dockerfile (auto-detected)")
     return p
 
@@ -92,7 +93,7 @@ class OrchestratorMagics(Magics):
     def _cap(self) -> Decimal | None:
         cfg = swan_magics(self.shell)
         value = cfg.max_auto_spend if cfg is not None else ""
-        return Decimal(value) if value else None
+        return parse_decimal(value, "max_auto_spend", maximum=MAX_SWAN) if value else None
 
     def _auto(self, yes: bool) -> bool:
         cfg = swan_magics(self.shell)
@@ -111,7 +112,7 @@ class OrchestratorMagics(Magics):
                 hint='Set one: %config SwanMagics.max_auto_spend = "10"  (SWAN), or max_payment in the profile.',
             )
         orch.payments.precheck(amount_wei, cap, cap_name="the unattended cap (--yes)")
-        return Decimal(cap)
+        return cap
 
     # -- %swan_deploy ----------------------------------------------------------------------------------------
 
@@ -201,8 +202,8 @@ def _renew(m: OrchestratorMagics, args: Any) -> Any:
     from ..orchestrator.amounts import parse_duration
     from ..orchestrator.views import renewal
 
+    duration = parse_duration(args.duration)  # the input first: a bad duration needs no client
     orch = _orch()
-    duration = parse_duration(args.duration)
     orch.require_task_status(args.task, "renew")
     quote = orch.quote(args.task, order_type="Renewal", duration=duration)
     if m._auto(args.yes):
@@ -257,8 +258,8 @@ def _swan_table() -> Subcommands:
     p.add_argument("--region", help="only hardware offered in this region")
     p.add_argument("--available", action="store_true", help="only available hardware")
     p = table.add("tasks", _tasks, "your tasks, newest first (DataFrame)", "Example: %swan tasks t --all")
-    p.add_argument("--page", type=int, default=1)
-    p.add_argument("--size", type=int, default=20)
+    p.add_argument("--page", type=whole("--page", 1), default=1)
+    p.add_argument("--size", type=whole("--size", 1, 100), default=20)
     p.add_argument("--all", action="store_true", help="every page")
     p = table.add("status", _status, "a task's deployment info; --watch: a live view with Renew/Terminate",
                   "Example: %swan status {task.task_uuid} --watch", "task")

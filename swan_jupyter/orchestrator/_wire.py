@@ -3,15 +3,18 @@
 A server (or something pretending to be one: a captive portal, a proxy's error page) can answer anything. The
 readers here turn a wrong shape into a :class:`~swan_jupyter.errors.ProtocolError` that names the endpoint and
 the field, instead of an ``AttributeError`` deep inside the client, and they never default a money field:
-a missing or unparsable price is an error, never 0.
+a missing or unparsable price is an error, never 0. Numbers are read by :mod:`swan_jupyter.numbers` (ASCII
+digits only, bounded digits and exponent), so a hostile number is refused at once.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ..errors import ProtocolError, ValidationError
+from ..numbers import NumberError, parse_decimal, parse_int
+from .amounts import MAX_SWAN
 
 
 def _what(value: Any) -> str:
@@ -22,16 +25,19 @@ def _what(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"the text {value[:40]!r}"
+        return f"the text {value[:40]!r}" + (f" ({len(value)} characters)" if len(value) > 40 else "")
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of {value.bit_length()} bits"
     if isinstance(value, bytes) or type(value).__name__ == "RawReply":
         content_type = getattr(value, "content_type", "") or "not JSON"
         return f"a non-JSON body ({content_type})"
     return f"{type(value).__name__} {value!r}"
 
 
-def fail(endpoint: str, field: str, expected: str, got: Any) -> ProtocolError:
-    """The error for ``field`` of ``endpoint``'s answer not being ``expected``."""
-    return ProtocolError(f"The Orchestrator's {endpoint} answered {_what(got)} for {field}, not {expected}.",
+def fail(endpoint: str, field: str, expected: str, got: Any, why: str = "") -> ProtocolError:
+    """The error for ``field`` of ``endpoint``'s answer not being ``expected`` (``why``: what is wrong with it)."""
+    because = f" (it {why})" if why else ""
+    return ProtocolError(f"The Orchestrator's {endpoint} answered {_what(got)} for {field}, not {expected}{because}.",
                          path=endpoint)
 
 
@@ -65,29 +71,23 @@ def text(data: dict[str, Any], key: str, endpoint: str, *, where: str = "") -> s
 
 
 def integer(data: dict[str, Any], key: str, endpoint: str, *, where: str = "") -> int:
-    """An integer field (an int, or a string of decimal digits)."""
+    """An integer field (an int, or a string of ASCII decimal digits), at most a ``uint256``."""
     value = data.get(key)
-    if isinstance(value, bool):
-        raise fail(endpoint, where + key, "an integer", value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise fail(endpoint, where + key, "an integer", value)
+    try:
+        return parse_int(value, where + key, minimum=None)
+    except NumberError as exc:
+        raise fail(endpoint, where + key, "an integer", value, exc.problem) from None
 
 
 def price(data: dict[str, Any], key: str, endpoint: str, *, where: str = "") -> Decimal:
-    """A non-negative, finite decimal price (SWAN). Missing or unparsable is an error, never 0."""
+    """A non-negative, finite decimal price (SWAN), bounded. Missing or unparsable is an error, never 0."""
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise fail(endpoint, where + key, "a decimal price", value)
     try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise fail(endpoint, where + key, "a decimal price", value) from None
-    if not amount.is_finite() or amount < 0:
-        raise fail(endpoint, where + key, "a non-negative price", value)
-    return amount
+        return parse_decimal(value, where + key, minimum=0, maximum=MAX_SWAN, allow_float=True)
+    except NumberError as exc:
+        raise fail(endpoint, where + key, "a non-negative decimal price", value, exc.problem) from None
 
 
 def check_uuid(task_uuid: str) -> None:

@@ -4,37 +4,38 @@ The payment amount rule (the same in the ClientPayment contract)::
 
     price_per_hour_wei = int(Decimal(price) * 10**18)      # exact for any decimal string, truncated below 1 wei
     due_wei            = price_per_hour_wei * seconds // 3600
+
+Every amount, price and duration is read by :mod:`swan_jupyter.numbers` (ASCII digits, bounded digits and
+exponent) and must fit the contract's ``uint256``: at most :data:`MAX_SWAN` SWAN, at most ``2**256 - 1`` wei or
+seconds. ``"1e10000000"`` is refused at once instead of building a 33-million-bit integer.
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Context, Decimal
 
 from ..errors import ValidationError
+from ..numbers import MAX_SWAN, UINT256_MAX, NumberError, parse_decimal, parse_int
 
 WEI_PER_SWAN = 10**18
 _EXACT = Context(prec=1000)  # enough digits for any amount of wei: scaling by 10**-18 never rounds
 MIN_DURATION = 3600
+#: A duration is written in at most this many characters ("1d2h30m", or seconds up to a uint256).
+MAX_DURATION_TEXT = 100
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?"
                        r"\s*(?:(\d+)\s*s)?\s*$", re.IGNORECASE | re.ASCII)
 
 
 def to_decimal(value: str | int | Decimal, what: str = "amount") -> Decimal:
-    """A Decimal from a decimal string, int or Decimal; floats are refused (they are not exact)."""
-    if isinstance(value, float):
-        raise ValidationError(f"{what} {value!r} is a float; floats are not exact.",
-                              hint=f'Pass the {what} as a string, e.g. "{value}".')
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValidationError(
-            f"{what} {value!r} is not a number.", hint='Use a decimal string such as "0.48".'
-        ) from None
-    if not amount.is_finite() or amount < 0:
-        raise ValidationError(f"{what} {value!r} must be a non-negative finite number.")
-    return amount
+    """A Decimal from a decimal string, int or Decimal, non-negative and at most :data:`MAX_SWAN`; floats are
+    refused (they are not exact), and so is anything :func:`swan_jupyter.numbers.parse_decimal` refuses."""
+    return parse_decimal(value, what, minimum=0, maximum=MAX_SWAN)
+
+
+__all__ = ["MAX_DURATION_TEXT", "MAX_SWAN", "MIN_DURATION", "WEI_PER_SWAN", "amount_due", "format_swan",
+           "parse_duration", "price_to_wei", "swan_to_wei", "to_decimal", "wei_to_swan"]
 
 
 def _scaled(amount: Decimal) -> tuple[int, bool]:
@@ -89,38 +90,45 @@ _DURATION_HINT = 'Write seconds (3600) or units: "2h", "90m", "1h30m", "1d".'
 def parse_duration(value: str | int, *, minimum: int = MIN_DURATION) -> int:
     """Seconds from ``3600``, ``"2h"``, ``"90m"``, ``"1h30m"``, ``"1d"``; at least ``minimum`` seconds.
 
-    A negative or zero duration ``must be positive`` (ValidationError); one below ``minimum`` says the minimum.
+    A negative or zero duration ``must be positive`` (ValidationError); one below ``minimum`` says the minimum;
+    one above ``2**256 - 1`` seconds (what the contract takes) or longer than :data:`MAX_DURATION_TEXT`
+    characters is refused at once.
 
     >>> parse_duration("1h30m")
     5400
     """
-    if isinstance(value, bool):
-        raise ValidationError(f"duration {value!r} is not a duration.")
-    if isinstance(value, int):
-        seconds = value
-        if seconds <= 0:
-            raise ValidationError(f"duration {value!r} must be positive.", hint=_DURATION_HINT)
-    else:
-        text = str(value).strip()
-        if text.startswith("-") or text in ("0", "+0") or (text.isascii() and text.isdigit() and int(text) == 0):
-            raise ValidationError(f"duration {value!r} must be positive.", hint=_DURATION_HINT)
-        if text.isascii() and text.isdigit():
-            seconds = int(text)
-        else:
-            match = _DURATION.match(text)
-            if not text or not match or not any(match.groups()):
-                raise ValidationError(
-                    f"duration {value!r} is not understood.",
-                    hint=_DURATION_HINT,
-                )
-            d, h, m, s = (Decimal(g) if g else Decimal(0) for g in match.groups())
-            total = d * 86400 + h * 3600 + m * 60 + s
-            if total != total.to_integral_value():
-                raise ValidationError(f"duration {value!r} is not a whole number of seconds.")
-            seconds = int(total)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationError(f"duration {value!r} is not a duration.", hint=_DURATION_HINT)
+    seconds = parse_int(value, "duration", minimum=None) if isinstance(value, int) else _duration_text(value)
+    if seconds <= 0:
+        raise ValidationError(f"duration {value!r} must be positive.", hint=_DURATION_HINT)
     if seconds < minimum:
         raise ValidationError(
             f"duration {seconds} s is below the minimum of {minimum} s.",
             hint=f"Ask for at least {minimum // 3600} h ({minimum} s).",
         )
     return seconds
+
+
+def _duration_text(value: str) -> int:
+    """The seconds a duration's text says (may be zero or negative: the caller says "must be positive")."""
+    text = value.strip()
+    if len(text) > MAX_DURATION_TEXT:
+        raise NumberError("duration", value, f"is {len(text)} characters long; a duration has at most "
+                          f"{MAX_DURATION_TEXT}", _DURATION_HINT)
+    if text.startswith("-"):
+        return -1
+    if text.isascii() and text.lstrip("+").isdigit():
+        return parse_int(text, "duration", minimum=None)
+    match = _DURATION.match(text)
+    if not text or not match or not any(match.groups()):
+        raise ValidationError(f"duration {value!r} is not understood.", hint=_DURATION_HINT)
+    d, h, m, s = (Decimal(g) if g else Decimal(0) for g in match.groups())
+    total = Decimal(0)
+    for number, unit in ((d, 86400), (h, 3600), (m, 60), (s, 1)):  # exact: the default context keeps 28 digits
+        total = _EXACT.add(total, _EXACT.multiply(number, unit))
+    if total != total.to_integral_value():
+        raise ValidationError(f"duration {value!r} is not a whole number of seconds.")
+    if total > UINT256_MAX:
+        raise NumberError("duration", value, "is above the maximum of 2**256 - 1 seconds", _DURATION_HINT)
+    return int(total)

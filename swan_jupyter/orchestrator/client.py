@@ -21,7 +21,6 @@ import difflib
 import json
 import threading
 import time
-import uuid as uuidlib
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -38,10 +37,11 @@ from ..errors import (
     UnknownOutcomeError,
     ValidationError,
 )
+from ..numbers import parse_int
 from ..redact import Secret, credential
 from ..transport import TokenAuth, Transport, path_segment
 from . import _wire as wire
-from ._task_inputs import paying_wallet, source_and_start, task_basics
+from ._task_inputs import actionable_task, paying_wallet, source_and_start, task_basics
 from .amounts import amount_due, parse_duration, price_to_wei
 from .models import Hardware, Quote, Result, TaskResult, hardware_from_wire
 from .payer import Checkpoint
@@ -370,21 +370,21 @@ class Orchestrator(SwanSdkPayments):
     def get_task_list(self, wallet_address: str | None = None, page: int = 1, size: int = 10) -> Result:
         """One page of the wallet's tasks, newest first: ``{list, page, size, total, total_page}``."""
         wallet = paying_wallet(wallet_address, self.settings)
-        if page < 1 or not 1 <= size <= 100:
-            raise ValidationError("page must be >= 1 and size between 1 and 100.")
+        page, size = parse_int(page, "page", minimum=1), parse_int(size, "size", minimum=1, maximum=100)
         data = _result(self._call("GET", "/v2/task_list", params={"wallet_address": wallet, "page": page,
                                                                   "size": size}), "GET /v2/task_list")
         data["list"] = wire.items(data.get("list"), "GET /v2/task_list", "list")
         return data
 
     def iter_tasks(self, wallet_address: str | None = None, *, size: int = 50) -> list[dict[str, Any]]:
-        """Every task of the wallet (all pages)."""
+        """Every task of the wallet (all pages; an empty page ends the listing whatever ``total_page`` says)."""
         out: list[dict[str, Any]] = []
         page = 1
         while True:
             data = self.get_task_list(wallet_address, page=page, size=size)
-            out.extend(data.get("list") or [])
-            if page >= int(data.get("total_page") or 1):
+            out.extend(data["list"])
+            pages = wire.integer(data, "total_page", "GET /v2/task_list") if data.get("total_page") else 1
+            if page >= pages or not data["list"]:
                 return out
             page += 1
 
@@ -466,25 +466,7 @@ class Orchestrator(SwanSdkPayments):
         """The task's deployment info when ``action`` (``"terminate"`` or ``"renew"``) can apply to it, else a
         :class:`ValidationError` that says why and what to do (a malformed uuid, a task never paid, one already
         terminated or finished); an unknown task raises NotFoundError."""
-        try:
-            uuidlib.UUID(str(task_uuid))
-        except ValueError:
-            raise ValidationError(f"{task_uuid!r} is not a task uuid.",
-                                  hint="Task uuids look like 'be49dc4b-3f1e-4a43-b2c7-…'; %swan tasks lists yours."
-                                  ) from None
-        info = self.get_deployment_info(task_uuid)
-        status = str((info.get("task") or {}).get("status") or "")
-        if status == "terminated":
-            raise ValidationError(f"Task {task_uuid} is already terminated.",
-                                  hint=f"Nothing to {action}; %swan status {task_uuid} shows its refund.")
-        if status in ("finished", "failed"):
-            raise ValidationError(f"Task {task_uuid} has already {'finished' if status == 'finished' else 'failed'}.",
-                                  hint=f"Nothing to {action}; deploy a new task instead.")
-        if action == "renew" and not info.get("config_orders"):
-            raise ValidationError(
-                f"Task {task_uuid} was never paid (status {status}), so it cannot be renewed.",
-                hint=f"Pay for it first: %swan pay {task_uuid}   (or remove it: %swan terminate {task_uuid} --yes)")
-        return info
+        return actionable_task(self, task_uuid, action)
 
     def claim_review(self, task_uuid: str) -> Result:
         """Ask for an uptime review (refund when uptime was below 90%)."""

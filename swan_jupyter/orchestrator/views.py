@@ -8,11 +8,12 @@ comes); :class:`Renewal` is a renewal with its receipt.
 
 from __future__ import annotations
 
-import time
-from decimal import Decimal, InvalidOperation
+import math
+from decimal import Decimal
 from typing import Any
 
-from ..display import Rich, esc, kv_html, kv_text, nested_html, status_badge, utc_text
+from ..display import Rich, esc, kv_html, kv_text, nested_html, seconds_until, status_badge, utc_text
+from ..numbers import NumberError, parse_decimal, shown
 from .models import PaymentReceipt, Result
 
 
@@ -21,9 +22,9 @@ def swan_text(amount: Any, unit: str = "SWAN") -> str:
     if amount in (None, ""):
         return ""
     try:
-        number = Decimal(str(amount))
-    except InvalidOperation:
-        return f"{amount} {unit}"
+        number = parse_decimal(amount, "amount", minimum=None, allow_float=True)
+    except NumberError:
+        return f"{shown(amount)} (not a readable amount) {unit}"
     return f"{format(number.normalize(), 'f')} {unit}"
 
 
@@ -42,7 +43,7 @@ def _obj(value: Any) -> dict[str, Any]:
 
 
 def _hours(seconds: Any) -> str:
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not math.isfinite(seconds):
         return ""
     hours = Decimal(int(seconds)) / 3600
     return f"{int(seconds)} s ({format(hours.normalize(), 'f')} h)"
@@ -84,8 +85,8 @@ class TaskInfo(Result, Rich):
         requirements = _obj(detail.get("requirements"))
         end_at = task.get("end_at")
         left = ""
-        if isinstance(end_at, int | float) and str(task.get("status")) in ("completed", "accepting_bids", "created"):
-            seconds = max(0, int(end_at - time.time()))
+        seconds = seconds_until(end_at)
+        if seconds is not None and str(task.get("status")) in ("completed", "accepting_bids", "created"):
             left = f" ({seconds // 3600} h {seconds % 3600 // 60} min {seconds % 60} s left, wall clock)"
         rows = {
             "status": str(task.get("status") or "unknown"),

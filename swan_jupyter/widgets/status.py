@@ -13,7 +13,7 @@ import time
 import uuid as uuidlib
 from typing import Any
 
-from ..display import esc, status_badge
+from ..display import esc, seconds_until, status_badge
 from ..orchestrator.views import renewal
 from ._base import error_html
 
@@ -101,7 +101,7 @@ class DeploymentStatus:
         self.progress.bar_style = "success" if running else ("danger" if self.status == "failed" else "info")
         self.urls = [j["job_real_uri"] for j in running if j.get("job_real_uri") and _answers(j["job_real_uri"])]
         end_at = task.get("end_at")
-        left = max(0, int(end_at) - int(time.time())) if isinstance(end_at, int | float) else None
+        left = seconds_until(end_at)
         detail = task.get("task_detail") or {}
         self.header.value = (
             f"<b>Task</b> {esc(self.task_uuid)} {status_badge(self.status or 'unknown')} "

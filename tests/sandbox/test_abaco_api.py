@@ -601,6 +601,9 @@ def test_search_operators(make: Callable[..., Api], flavour: str) -> None:
     for item in paged["search"]:
         assert "tenant" not in item and "permissions" not in item and "_links" in item
     assert api.error("GET", "/search/actors", params={"limit": -1}).startswith("The limit parameter")
+    for hostile in ("1_0", "\u0663", "9" * 5000, "--1"):  # ASCII digits only, at most 80 (int() reads the first two)
+        assert api.error("GET", "/search/actors", params={"limit": hostile}).startswith("The limit parameter")
+        assert api.error("GET", "/search/actors", params={"skip": hostile}).startswith("The skip parameter")
     assert api.error("GET", "/search/nothing").startswith("Invalid search type")
     other = make("user2", flavour)
     assert other.ok("GET", "/search/actors", params=base)["search"] == []

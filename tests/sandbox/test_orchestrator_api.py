@@ -192,6 +192,10 @@ def test_created_task_carries_what_swan_sdk_reads(emu: Emulator, wallet: Wallet)
         ({"region": "Atlantis"}, "unknown region"),
         ({"duration": 1800}, "below the minimum"),
         ({"duration": "soon"}, "duration must be an integer"),
+        ({"duration": "3_600"}, "duration must be an integer"),  # int() reads these; Go's strconv does not
+        ({"duration": "\u0663\u0666\u0660\u0660"}, "duration must be an integer"),
+        ({"duration": "3" * 5000}, "duration must be an integer"),
+        ({"start_in": "\uff11"}, "start_in must be an integer"),
         ({"duration": None}, "duration is required"),
         ({"cfg_name": "Hpc1ae.small"}, "unavailable"),
         ({"wallet": "0xnot-a-wallet"}, "not an Ethereum address"),

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...numbers import NumberError, parse_int
 from .auth import WORLD, Authenticator, Caller, level_value
 from .models import QUEUES
 from .models import field as model_field
@@ -197,7 +198,11 @@ class Core:
     async def read_body(self, request: Request, limit: int) -> bytes:
         """The request body, refused beyond ``limit`` bytes without reading it all."""
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        try:
+            too_big = declared is not None and parse_int(declared, "Content-Length", maximum=None) > limit
+        except NumberError:  # not a length: the body is counted as it is read
+            too_big = False
+        if too_big:
             raise AbacoError(f"Message exceeds max content length of: {limit}")
         chunks: list[bytes] = []
         size = 0

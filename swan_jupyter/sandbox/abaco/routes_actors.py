@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from ...numbers import parse_int
 from .auth import LEVELS, Caller
 from .core import Call, Core, Route
 from .local_code import check_caller
@@ -255,7 +256,7 @@ async def add_workers(call: Call, core: Core) -> Response:
     if raw is None:
         raw = call.arg("num")
     try:
-        num = 1 if raw in (None, "") else int(raw)
+        num = 1 if raw in (None, "") else parse_int(raw, "num", minimum=None) if isinstance(raw, str) else int(raw)
     except (TypeError, ValueError):
         raise AbacoError("Invalid workers description: {'num': 'Number of workers to start (default: 1).'}") from None
     if num < 1 or num > MAX_WORKERS:

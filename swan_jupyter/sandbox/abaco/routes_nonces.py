@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from ...numbers import parse_int
 from .auth import LEVELS, Caller, level_value
 from .core import Call, Core, Route
 from .models import display_nonce
@@ -63,7 +64,7 @@ def _parse_nonce_body(call: Call, levels: tuple[str, ...]) -> tuple[str, int, st
         try:
             if isinstance(raw_uses, bool):
                 raise ValueError
-            max_uses = int(raw_uses)
+            max_uses = parse_int(raw_uses, "max_uses", minimum=None) if isinstance(raw_uses, str) else int(raw_uses)
         except (TypeError, ValueError):
             key = call.flavour.key("max_uses")  # flask-restful names the argument as the parser knows it
             raise AbacoError(f"Invalid nonce description: {({key: MAX_USES_HELP})}") from None

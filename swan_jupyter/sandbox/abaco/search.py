@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from ...numbers import parse_int
 from .wire import AbacoError, Flavour, camel_to_under
 
 Doc = dict[str, Any]
@@ -130,8 +131,8 @@ def _texts(value: Any) -> Iterable[str]:
 
 def _nonneg(name: str, value: str) -> int:
     try:
-        number = int(value)
-    except ValueError:
+        number = parse_int(value, name, minimum=None)
+    except ValueError:  # NumberError is one: ASCII digits only, at most 80
         number = -1
     if number < 0:
         raise AbacoError(f"The {name} parameter must be a non-negative integer.")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ...numbers import parse_int
 from . import catalogue as cat
 from .catalogue import Machine
 from .lifecycle import Clock
@@ -43,8 +44,8 @@ class CustomInstance:
 
 def _positive(value: Any, name: str, *, zero: bool = False) -> int:
     try:
-        number = int(str(value).strip())
-    except ValueError:
+        number = parse_int(value if isinstance(value, int | str) else str(value), name, minimum=None)
+    except ValueError:  # NumberError is one
         raise BadRequest(f"custom instance {name} must be an integer, got {str(value)[:40]!r}") from None
     if number < 0 or (number == 0 and not zero):
         raise BadRequest(f"custom instance {name} must be {'>= 0' if zero else '> 0'}, got {number}")

@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from web3 import Web3
 
+from ...numbers import parse_int
+
 MAX_BODY_BYTES = 1_000_000
 
 
@@ -85,14 +87,15 @@ class Form:
 
     def integer(self, name: str, *, default: int | None = None, minimum: int | None = None,
                 maximum: int | None = None) -> int:
-        """An integer field (decimal digits); bounds give clear messages."""
+        """An integer field (ASCII decimal digits, at most 80 of them, as Go's strconv reads); bounds give clear
+        messages."""
         raw = self.text(name, required=default is None)
         if raw is None:
             assert default is not None
             return default
         try:
-            value = int(raw)
-        except ValueError:
+            value = parse_int(raw, name, minimum=None, maximum=None)
+        except ValueError:  # NumberError is one
             raise BadRequest(f"{name} must be an integer, got {raw[:40]!r}") from None
         if minimum is not None and value < minimum:
             raise BadRequest(f"{name} must be at least {minimum}, got {value}")
