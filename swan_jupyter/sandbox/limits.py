@@ -16,8 +16,10 @@ admin         64 KiB         fault rules (JSON)
 
 On every listener: the request line and headers at most 16 KiB (431), the target at most 8 KiB (414), at most
 256 query parameters (400); the head must arrive within 10 s of the connection (or of the end of the previous
-answer); the body within 10 s plus 1 s per 64 KiB received (408). Refusals use the listener's error envelope
-(:func:`~swan_jupyter.sandbox.guard.error_body`) and close the connection when the body was not read to its end.
+answer); the body within 10 s plus 1 s per 64 KiB received (408); the requests under way on a listener may hold
+at most four of its largest bodies in all (503), so many connections cannot each hold one. Refusals use the
+listener's error envelope (:func:`~swan_jupyter.sandbox.guard.error_body`) and close the connection when the
+body was not read to its end.
 
 :class:`RequestLimits` is the ASGI middleware (outermost on every listener): it refuses by ``Content-Length``
 before the service runs, and counts (and times) the body while the service reads it, so a chunked body is cut
@@ -54,6 +56,14 @@ class Limits:
     min_rate: float = 64 * KIB
     #: open connections per listener; past it, the longest-idle connections are closed for new ones
     connections: int = 256
+    #: body bytes the listener's requests under way may have received in all (None: 4 bodies of the limit);
+    #: past it a body is refused with 503, so many connections cannot hold many bodies each
+    in_flight: int | None = None
+
+    @property
+    def budget(self) -> int:
+        """The bound on body bytes received by the requests under way (see ``in_flight``)."""
+        return self.in_flight if self.in_flight is not None else 4 * self.body
 
 
 LIMITS: dict[str, Limits] = {
@@ -121,9 +131,11 @@ class _BodyGuard:
     """The ``receive`` and ``send`` a service gets: the body counted against the limit and its deadline, the
     answer closing the connection when the body was not read to its end."""
 
-    def __init__(self, receive: Receive, send: Send, target: str, limits: Limits, has_body: bool) -> None:
+    def __init__(self, receive: Receive, send: Send, target: str, limits: Limits, has_body: bool,
+                 in_flight: dict[Limits, int]) -> None:
         self._receive, self._send = receive, send
         self.target, self.limits = target, limits
+        self.in_flight = in_flight
         self.received = 0
         self.done = not has_body
         self.started = self.refused = False
@@ -143,9 +155,16 @@ class _BodyGuard:
                                    f"plus 1 s per {size(int(self.limits.min_rate))}).")
             return {"type": "http.disconnect"}
         if message["type"] == "http.request":
-            self.received += len(message.get("body", b""))
+            n = len(message.get("body", b""))
+            self.received += n
+            self.in_flight[self.limits] = self.in_flight.get(self.limits, 0) + n
             if self.received > self.limits.body:
                 await self.refuse(413, _too_large(self.target, self.limits.body, None))
+                return {"type": "http.disconnect"}
+            if self.in_flight[self.limits] > self.limits.budget:
+                await self.refuse(503, f"Too many large request bodies at once: the sandbox's {self.target} "
+                                       f"listener holds at most {self.limits.budget} bytes "
+                                       f"({size(self.limits.budget)}) of bodies under way. Retry shortly.")
                 return {"type": "http.disconnect"}
             self.done = not message.get("more_body", False)
         return message
@@ -173,6 +192,7 @@ class RequestLimits:
         self.app = app
         self.target = target
         self.limits = limits or limits_of(target)
+        self.in_flight: dict[Limits, int] = {}  # body bytes received by the requests under way, per bound
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -186,9 +206,11 @@ class RequestLimits:
         if refusal is not None:
             await send_json(send, refusal[0], error_body(self.target, refusal[1]), [CLOSE])
             return
-        guard = _BodyGuard(receive, send, self.target, limits, _has_body(scope, declared))
+        guard = _BodyGuard(receive, send, self.target, limits, _has_body(scope, declared), self.in_flight)
         try:
             await self.app(scope, guard.receive, guard.send)
         except Exception:
             if not guard.refused:
                 raise  # a refused request's service fails on the missing body: that is expected, and silent
+        finally:
+            self.in_flight[limits] -= guard.received
