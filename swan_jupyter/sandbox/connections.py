@@ -121,9 +121,12 @@ def _close_idle(connections: set[Any], cap: int, newcomer: Any) -> None:
 
 def server_config(app: Any, target: str) -> Any:
     """The uvicorn configuration of the listener ``target``: its bounded protocol, h11's head bound at the
-    listener's, no WebSocket (no emulator serves one), quiet logs."""
+    listener's, no WebSocket (no emulator serves one), warnings and errors only, logged by the process's own
+    handlers."""
     import uvicorn
 
     bounds = limits_of(target)
+    # log_config=None: uvicorn's records go to the host's own handlers, which bound repeats (limits.RepeatFilter)
     return uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30,
-                          http=protocol_class(target), ws="none", h11_max_incomplete_event_size=bounds.head)
+                          http=protocol_class(target), ws="none", h11_max_incomplete_event_size=bounds.head,
+                          log_config=None)

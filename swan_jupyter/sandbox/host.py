@@ -390,6 +390,10 @@ def serve(state: str | Path | None = None, *, time_scale: float = DEFAULT_TIME_S
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(state_dir, 0o700)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from .limits import RepeatFilter
+
+    for handler in logging.getLogger().handlers:  # hostile requests must not fill the disk through the log
+        handler.addFilter(RepeatFilter())
     with _state_lock(state_dir):
         (state_dir / PID_FILE).write_text(str(os.getpid()))
         try:

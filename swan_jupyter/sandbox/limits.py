@@ -30,6 +30,7 @@ bounded by the connection protocol of :mod:`.connections`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -214,3 +215,31 @@ class RequestLimits:
                 raise  # a refused request's service fails on the missing body: that is expected, and silent
         finally:
             self.in_flight[limits] -= guard.received
+
+
+class RepeatFilter(logging.Filter):
+    """A log filter keeping at most ``burst`` records of one kind (logger and message template) per ``window``
+    seconds; the first one after a window says how many were dropped. Every malformed or refused request may log
+    a line (uvicorn's "Invalid HTTP request received.", an emulator seeing its body cut off), so without it a
+    local client could fill the disk through the host's log."""
+
+    def __init__(self, burst: int = 10, window: float = 60.0) -> None:
+        super().__init__()
+        self.burst, self.window = burst, window
+        self.seen: dict[tuple[str, str], list[float]] = {}  # kind -> [window start, kept, dropped]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg)[:200])
+        now = time.monotonic()
+        if len(self.seen) > 1000:
+            self.seen.clear()  # messages built without a template: forget rather than grow
+        state = self.seen.setdefault(key, [now, 0, 0])
+        if now - state[0] > self.window:
+            if state[2]:  # (the note has no "%": safe whether or not the record has arguments)
+                record.msg = f"{record.msg} [{int(state[2])} more like this were not logged]"
+            state[:] = [now, 0, 0]
+        state[1] += 1
+        if state[1] > self.burst:
+            state[2] += 1
+            return False
+        return True

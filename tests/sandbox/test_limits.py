@@ -14,6 +14,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -243,3 +244,23 @@ def test_many_connections_cannot_each_hold_a_body_under_the_limit(sandbox: dict[
     block = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},
                           timeout=5)
     assert block.status_code == 200 and "result" in block.json()  # the budget is given back
+
+
+def test_a_flood_of_bad_requests_does_not_flood_the_host_log(sandbox: dict[str, Any]) -> None:
+    """Each malformed request, and each refused body the Orchestrator saw cut off, used to write a log line:
+    a local client could fill the disk through ``host.log``. Repeats of one message are now counted, not kept."""
+    log = Path(sandbox["host"]["state_dir"]) / "host.log"
+    url = sandbox["orchestrator"]["url"]
+    lines = len(log.read_text().splitlines())
+    for _ in range(150):
+        sock, _host = connect(url)
+        with sock:
+            sock.sendall(b"GARBAGE\r\n\r\n")
+            assert _read(sock).startswith(b"HTTP/1.1 400 ")
+    for _ in range(30):
+        answer = request(url, "POST", "/login_by_api_key", {"Content-Type": "application/json"}, zeros(3 * MB),
+                         chunked=True)
+        assert answer.status == 413
+    time.sleep(0.5)
+    added = log.read_text().splitlines()[lines:]
+    assert len(added) <= 25, added[-5:]
