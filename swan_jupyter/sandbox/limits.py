@@ -18,8 +18,8 @@ On every listener: the request line and headers at most 16 KiB (431), the target
 256 query parameters (400); the head must arrive within 10 s of the connection (or of the end of the previous
 answer); the body within 10 s plus 1 s per 64 KiB received (408); the requests under way on a listener may hold
 at most four of its largest bodies in all (503), so many connections cannot each hold one. Refusals use the
-listener's error envelope (:func:`~swan_jupyter.sandbox.guard.error_body`) and close the connection when the
-body was not read to its end.
+listener's error envelope (:func:`~swan_jupyter.sandbox.guard.error_body`) and close the connection when more
+than :data:`DRAIN` bytes of the body (or a chunked body) were left unread.
 
 :class:`RequestLimits` is the ASGI middleware (outermost on every listener): it refuses by ``Content-Length``
 before the service runs, and counts (and times) the body while the service reads it, so a chunked body is cut
@@ -41,6 +41,9 @@ KIB = 1024
 MIB = 1024 * KIB
 ADMIN_PREFIX = "/_sandbox/"
 CLOSE = (b"connection", b"close")
+#: an answer given before the body was read keeps the connection when at most this much of it is left (the
+#: server reads and drops it); past it, or for a chunked body, the connection is closed
+DRAIN = 64 * KIB
 
 
 @dataclass(frozen=True)
@@ -132,13 +135,14 @@ class _BodyGuard:
     """The ``receive`` and ``send`` a service gets: the body counted against the limit and its deadline, the
     answer closing the connection when the body was not read to its end."""
 
-    def __init__(self, receive: Receive, send: Send, target: str, limits: Limits, has_body: bool,
+    def __init__(self, receive: Receive, send: Send, target: str, limits: Limits, scope: Scope,
                  in_flight: dict[Limits, int]) -> None:
         self._receive, self._send = receive, send
         self.target, self.limits = target, limits
         self.in_flight = in_flight
         self.received = 0
-        self.done = not has_body
+        self.declared = declared_length(scope)
+        self.done = not _has_body(scope, self.declared)
         self.started = self.refused = False
         self.deadline = time.monotonic() + limits.body_timeout
 
@@ -175,7 +179,8 @@ class _BodyGuard:
             return  # the service's own answer after a refusal goes nowhere
         if message["type"] == "http.response.start":
             self.started = True
-            if not self.done:  # answered without reading the whole body: do not read the rest of it
+            if not self.done and (self.declared is None or self.declared - self.received > DRAIN):
+                # answered without reading the body, and much of it is left: do not read the rest
                 message = {**message, "headers": [*message.get("headers", []), CLOSE]}
         await self._send(message)
 
@@ -207,14 +212,15 @@ class RequestLimits:
         if refusal is not None:
             await send_json(send, refusal[0], error_body(self.target, refusal[1]), [CLOSE])
             return
-        guard = _BodyGuard(receive, send, self.target, limits, _has_body(scope, declared), self.in_flight)
+        guard = _BodyGuard(receive, send, self.target, limits, scope, self.in_flight)
         try:
             await self.app(scope, guard.receive, guard.send)
         except Exception:
             if not guard.refused:
                 raise  # a refused request's service fails on the missing body: that is expected, and silent
         finally:
-            self.in_flight[limits] -= guard.received
+            if guard.received:
+                self.in_flight[limits] -= guard.received
 
 
 class RepeatFilter(logging.Filter):

@@ -92,6 +92,13 @@ def request(url: str, method: str, target: str, headers: dict[str, str] | None =
     return answer
 
 
+def read_answer(sock: socket.socket, timeout: float = 10.0) -> Answer:
+    """Read one whole answer from ``sock`` (the connection stays open unless the server closed it)."""
+    answer = Answer(status=None)
+    _read_answer(sock, answer, time.monotonic() + timeout)
+    return answer
+
+
 def _readable(sock: socket.socket) -> bool:
     return bool(select.select([sock], [], [], 0)[0])
 

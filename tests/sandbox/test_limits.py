@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.sandbox.raw_http import MB, Answer, connect, head, memory, request, reset_peak, zeros
+from tests.sandbox.raw_http import MB, Answer, connect, head, memory, read_answer, request, reset_peak, zeros
 
 BIG = 200 * MB
 #: The host's peak memory may grow by this much (kB) while it refuses a 200 MB body (the chain proxy holds up to
@@ -264,3 +264,25 @@ def test_a_flood_of_bad_requests_does_not_flood_the_host_log(sandbox: dict[str, 
     time.sleep(0.5)
     added = log.read_text().splitlines()[lines:]
     assert len(added) <= 25, added[-5:]
+
+
+@pytest.mark.parametrize("listener", LISTENERS)
+def test_ordinary_requests_keep_their_connection(sandbox: dict[str, Any], listener: str) -> None:
+    """The limits close only connections whose body was not read: a client's kept-alive connection serves request
+    after request (with and without a body), and nothing is logged for them."""
+    url, _, _ = _target(sandbox, listener)
+    log = Path(sandbox["host"]["state_dir"]) / "host.log"
+    lines = len(log.read_text().splitlines())
+    sock, host = connect(url)
+    with sock:
+        for i in range(4):
+            body = b'{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}'
+            request_bytes = (head("GET", "/_sandbox/health", host) if i % 2 == 0 else
+                             head("POST", "/", host, {"Content-Length": str(len(body)),
+                                                      "Content-Type": "application/json"}) + body)
+            sock.sendall(request_bytes)
+            answer = read_answer(sock, timeout=5)
+            assert answer.status is not None and not answer.closed, (i, answer)
+            assert answer.headers.get("connection") != "close", (i, answer)
+    time.sleep(0.2)
+    assert log.read_text().splitlines()[lines:] == []
