@@ -217,26 +217,6 @@ class _Running:
     url: str
 
 
-def nodelay_protocol() -> Any:
-    """uvicorn's h11 protocol with TCP_NODELAY on every connection.
-
-    asyncio does not set TCP_NODELAY on connections accepted from a pre-bound socket (which is how the host
-    serves), and uvicorn writes a response's headers and body separately: with Nagle's algorithm and the
-    client's delayed ACK every keep-alive request then stalls ~40 ms. Measured: 44 ms -> 2 ms per request.
-    """
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    class NoDelayH11Protocol(H11Protocol):
-        def connection_made(self, transport: Any) -> None:
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            super().connection_made(transport)
-
-    return NoDelayH11Protocol
-
-
 def _hosted_server_class() -> Any:
     import uvicorn
 
@@ -261,22 +241,22 @@ class _Listeners:
 
     def listen(self, stack: contextlib.AsyncExitStack, name: str, app: Any) -> tuple[Any, str]:
         """A uvicorn server for ``app`` on its own socket (closed when ``stack`` closes), and its URL."""
-        import uvicorn
-
+        from .connections import server_config
         from .faults import FaultMiddleware
         from .guard import LoopbackGuard
+        from .limits import RequestLimits
 
         old = self.previous.get(name) or {}
         old_url = str(old.get("url") or old.get("rpc_url") or "")
         sock = _bind(int(old_url.rsplit(":", 1)[1]) if old_url.count(":") == 2 else 0)
         stack.callback(sock.close)
         port = sock.getsockname()[1]
-        # the guard is outermost: a foreign Host or Origin reaches neither health, admin, faults nor the service
-        app = LoopbackGuard(HealthMiddleware(FaultMiddleware(app, name, self.faults, jsonrpc=name == "chain"), name),
-                            port, name)
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30,
-                                http=nodelay_protocol())
-        server = self._server_class(config)
+        # the request limits are outermost (nothing reads more than they allow), then the guard: a foreign Host
+        # or Origin reaches neither health, admin, faults nor the service
+        app = RequestLimits(LoopbackGuard(HealthMiddleware(FaultMiddleware(app, name, self.faults,
+                                                                           jsonrpc=name == "chain"), name),
+                                          port, name), name)
+        server = self._server_class(server_config(app, name))
         self.servers.append((server, sock))
         return server, f"http://127.0.0.1:{port}"
 
@@ -410,6 +390,10 @@ def serve(state: str | Path | None = None, *, time_scale: float = DEFAULT_TIME_S
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(state_dir, 0o700)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from .limits import RepeatFilter
+
+    for handler in logging.getLogger().handlers:  # hostile requests must not fill the disk through the log
+        handler.addFilter(RepeatFilter())
     with _state_lock(state_dir):
         (state_dir / PID_FILE).write_text(str(os.getpid()))
         try:

@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from swan_jupyter.sandbox.abaco import create_service
-from swan_jupyter.sandbox.host import nodelay_protocol
+from swan_jupyter.sandbox.connections import protocol_class
 from swan_jupyter.sandbox.service import SandboxContext
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ class AbacoServer:
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         config = uvicorn.Config(self.service.app, log_level="warning", lifespan="off", access_log=False,
-                                http=nodelay_protocol())  # as the sandbox host serves (no 40 ms Nagle stalls)
+                                http=protocol_class())  # as the sandbox host serves (no 40 ms Nagle stalls)
         self.server = uvicorn.Server(config)
         self._ready = threading.Event()
         self._error: BaseException | None = None

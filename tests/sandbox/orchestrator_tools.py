@@ -28,7 +28,7 @@ from swan_jupyter.sandbox.chain import (
     send_transaction,
     token_contract,
 )
-from swan_jupyter.sandbox.host import nodelay_protocol
+from swan_jupyter.sandbox.connections import protocol_class
 from swan_jupyter.sandbox.orchestrator import OrchestratorService, create_service
 from swan_jupyter.sandbox.service import SandboxContext
 
@@ -50,7 +50,7 @@ class Emulator:
         asyncio.run(self.service.start(self.url))
         # the host's h11 protocol with TCP_NODELAY, as the sandbox serves it (no 40 ms Nagle stalls)
         config = uvicorn.Config(self.service.app, log_level="warning", lifespan="off", access_log=False,
-                                http=nodelay_protocol())
+                                http=protocol_class())
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
         self.thread.start()

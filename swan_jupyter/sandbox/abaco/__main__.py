@@ -17,8 +17,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..connections import server_config
 from ..guard import LoopbackGuard
-from ..host import nodelay_protocol
+from ..limits import RequestLimits
 from ..service import SandboxContext
 from .service import create_service
 
@@ -37,7 +38,6 @@ def _quiet_server_class() -> type:
 
 
 async def _serve(state: Path, port: int, settings: dict[str, object]) -> None:
-    import uvicorn
 
     _QuietServer = _quiet_server_class()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -46,10 +46,9 @@ async def _serve(state: Path, port: int, settings: dict[str, object]) -> None:
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     service = create_service(SandboxContext(state_dir=state, settings=settings))
     await service.start(url)
-    guarded = LoopbackGuard(service.app, sock.getsockname()[1], "abaco")  # Host and Origin checks, as in the host
-    config = uvicorn.Config(guarded, log_level="warning", lifespan="off", access_log=False,
-                            http=nodelay_protocol())
-    server = _QuietServer(config)
+    # request limits, Host and Origin checks, as in the host
+    guarded = RequestLimits(LoopbackGuard(service.app, sock.getsockname()[1], "abaco"), "abaco")
+    server = _QuietServer(server_config(guarded, "abaco"))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))

@@ -19,8 +19,6 @@ from web3 import Web3
 
 from ...numbers import parse_int
 
-MAX_BODY_BYTES = 1_000_000
-
 
 class BadRequest(Exception):
     """The request is malformed or not acceptable; the message is shown to the client as is."""
@@ -44,10 +42,11 @@ class Form:
 
     @classmethod
     async def of(cls, request: Request) -> Form:
-        """Parse the body of ``request`` (url-encoded, multipart or JSON); an empty body gives no fields."""
+        """Parse the body of ``request`` (url-encoded, multipart or JSON); an empty body gives no fields.
+
+        The sandbox host's listener bounds the body (1,000,000 bytes, 413 past it: see
+        :mod:`swan_jupyter.sandbox.limits`) before and while it is read."""
         body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise BadRequest(f"request body is larger than {MAX_BODY_BYTES} bytes")
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/json" or (not kind and body.strip().startswith(b"{")):
             try:
