@@ -137,9 +137,12 @@ def _start(state_dir: Path, timeout: float) -> dict[str, Any]:
         raise sandbox_not_installed(missing)
     import subprocess  # here, not at the top: only a sandbox start needs it, never the extension's loading
 
+    from ._files import private_dir
+
     cmd = [sys.executable, "-m", "swan_jupyter.sandbox", "start", "--state", str(state_dir), "--timeout", str(timeout)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 10)
+        # cwd: the private state folder, never the notebook's (`python -m` imports from the working folder first)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 10, cwd=private_dir(state_dir))
     except subprocess.TimeoutExpired:
         raise ConfigurationError(
             f"The local sandbox did not start within {timeout:.0f} s.",

@@ -60,3 +60,34 @@ def test_a_second_host_on_the_same_state_is_refused(state: Path) -> None:
     )
     assert out.returncode == 1
     assert "Another sandbox is already running" in out.stderr
+
+
+def test_the_host_never_imports_from_the_folder_it_was_started_in(state: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m`` puts the working folder first on ``sys.path``: a notebook folder holding a ``uvicorn.py`` (or
+    a ``swan_jupyter/`` folder, or a ``requests.py``) must not be imported by the sandbox's host."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    marker = tmp_path / "imported"
+    for name in ("uvicorn.py", "starlette.py", "psutil.py"):
+        (notebooks / name).write_text(f"open({str(marker)!r}, 'a').write({name!r})\nraise ImportError('planted')\n")
+    monkeypatch.chdir(notebooks)
+    description = host.start(state, chain=False, timeout=60)
+    assert psutil.pid_exists(description["host"]["pid"])
+    assert not marker.exists(), marker.read_text()
+
+
+def test_the_extension_starts_the_sandbox_outside_the_notebook_folder(state: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from swan_jupyter.sandbox_link import ensure_sandbox
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    marker = tmp_path / "imported"
+    (notebooks / "swan_jupyter").mkdir()  # a folder named like the package, next to the notebooks
+    (notebooks / "swan_jupyter" / "__init__.py").write_text(
+        f"open({str(marker)!r}, 'a').write('swan_jupyter')\nraise ImportError('planted')\n")
+    monkeypatch.chdir(notebooks)
+    description = ensure_sandbox(state, notify=lambda _m: None, timeout=120)
+    assert psutil.pid_exists(description["host"]["pid"])
+    assert not marker.exists()

@@ -443,11 +443,12 @@ def start(
                 raise SandboxError(f"The sandbox on {state_dir} runs with other options ({running}); stop it "
                                    "first: swan-jupyter sandbox stop")
             return desc
+    env = dict(os.environ)
     if chain:
-        from .chain.anvil import AnvilNotFoundError, find_anvil
+        from .chain.anvil import ANVIL_ENV_VAR, AnvilNotFoundError, find_anvil
 
         try:
-            find_anvil()
+            env[ANVIL_ENV_VAR] = str(find_anvil())  # found from the caller's folder; the host runs elsewhere
         except AnvilNotFoundError as exc:
             raise SandboxError(f"The sandbox needs its local chain: {exc}.") from None
     _reap_chain(state_dir, read_description(state_dir))
@@ -456,9 +457,11 @@ def start(
     cmd = serve_command(state_dir, time_scale, chain, options)
     log_path = state_dir / LOG_FILE
     with open(log_path, "ab") as log_fh:
+        # cwd: the private state folder. `python -m` puts the working folder first on sys.path, and the caller's
+        # (a notebook folder) may hold a uvicorn.py, a requests.py or a swan_jupyter/ that the host would import.
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True,
-            cwd=os.getcwd(),
+            cwd=state_dir, env=env,
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
