@@ -281,8 +281,10 @@ def _executions(m: ActorMagics, args: Any) -> Any:
 
 def _search(m: ActorMagics, args: Any) -> Any:
     args.filters, args.var = _filters(list(args.filters))
-    page = _client().search(args.kind, args.filters, limit=args.limit, skip=args.skip)
-    frame = _frames().search_frame(args.kind, page)
+    client = _client()
+    page = client.search(args.kind, args.filters, limit=args.limit, skip=args.skip)
+    # executions search cannot see (actors read as an admin, through a role or ABACO_WORLD) are added, with a warning
+    frame = _frames().search_frame(args.kind, page, client=client, filters=args.filters)
     frame.attrs["total_count"] = page.total_count
     return frame
 
