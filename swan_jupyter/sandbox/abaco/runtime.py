@@ -40,6 +40,7 @@ import contextlib
 import logging
 import math
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -295,7 +296,7 @@ class Runtime:
         now = time.time()
         worker_id = new_hashid()
         doc: Doc = {"id": worker_id, "tenant": actor["tenant"], "actor_id": actor["id"],
-                    "ch_name": f"worker_{worker_id}", "cid": "", "create_time": now, "image": actor["image"],
+                    "ch_name": f"worker_{worker_id}", "cid": secrets.token_hex(32), "create_time": now, "image": actor["image"],
                     "last_execution_time": None, "last_health_check_time": now, "status": "REQUESTED"}
         self.store.add_worker(doc)
         handle = WorkerHandle(worker_id, actor["id"])
@@ -561,8 +562,6 @@ class Runtime:
             text = read_log(log_path)
             if running.stopping and not running.killed:
                 text += "[sandbox] the sandbox stopped while this execution was running; its process was killed.\n"
-            if running.killed:
-                self._set_worker(handle.worker_id, cid=str(outcome.exit_code))
             final_state = {
                 "Dead": False, "Error": "", "ExitCode": outcome.exit_code,
                 "FinishedAt": docker_time(outcome.finished), "OOMKilled": False, "Paused": False, "Pid": 0,
