@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..actors import Actors
-    from ..actors.models import Actor, Alias, ExecutionInfo, Model, Nonce, Worker
+    from ..actors.models import Actor, ActorConfig, Alias, ExecutionInfo, Model, Nonce, Worker
 
 ACTOR_STATUSES = ("SUBMITTED", "READY", "ERROR", "SHUTTING_DOWN")
 EXECUTION_STATUSES = ("SUBMITTED", "RUNNING", "COMPLETE", "ERROR")
@@ -97,6 +97,8 @@ NONCE_COLUMNS = [
 PERMISSION_COLUMNS = [Column("user"), Column("level", "cat", LEVELS)]
 #: ``aliases_frame``: one row per alias.
 ALIAS_COLUMNS = [Column("alias"), Column("actor_id"), Column("owner")]
+#: ``configs_frame``: one row per actor config (a secret's value masked).
+CONFIG_COLUMNS = [Column("name"), Column("is_secret", "bool"), Column("value"), Column("actors", "obj")]
 
 
 def _dicts(items: Iterable[Model | Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -193,6 +195,18 @@ def permissions_frame(permissions: Mapping[str, str]) -> pd.DataFrame:
 def aliases_frame(items: Iterable[Alias | Mapping[str, Any]]) -> pd.DataFrame:
     """One row per alias: ``alias``, ``actor_id``, ``owner``."""
     return build_frame(_dicts(items), ALIAS_COLUMNS)
+
+
+def configs_frame(items: Iterable[ActorConfig | Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per actor config: ``name``, ``is_secret``, ``value`` (masked for secrets: Abaco answers
+    ciphertext there), ``actors`` (a list of ids or aliases)."""
+    rows = _dicts(items)
+    for row in rows:
+        if isinstance(row.get("actors"), str):
+            row["actors"] = [a.strip() for a in row["actors"].split(",") if a.strip()]
+        if row.get("is_secret") and row.get("value"):
+            row["value"] = mask(str(row["value"]))
+    return build_frame(rows, CONFIG_COLUMNS)
 
 
 def search_frame(kind: str, items: Iterable[Model | Mapping[str, Any]], *, client: Actors | None = None,
@@ -363,7 +377,8 @@ def _warn_failures(failures: Mapping[str, str]) -> None:
 
 
 __all__ = [
-    "ACTOR_COLUMNS", "ALIAS_COLUMNS", "EXECUTION_COLUMNS", "METRIC_COLUMNS", "NONCE_COLUMNS", "PERMISSION_COLUMNS",
-    "WORKER_COLUMNS", "ActorSelection", "actors_frame", "aliases_frame", "execution_metrics", "executions_frame",
+    "ACTOR_COLUMNS", "ALIAS_COLUMNS", "CONFIG_COLUMNS", "EXECUTION_COLUMNS", "METRIC_COLUMNS", "NONCE_COLUMNS",
+    "PERMISSION_COLUMNS", "WORKER_COLUMNS", "ActorSelection", "actors_frame", "aliases_frame", "configs_frame",
+    "execution_metrics", "executions_frame",
     "nonces_frame", "permissions_frame", "refresh_execution_metrics", "search_frame", "workers_frame",
 ]

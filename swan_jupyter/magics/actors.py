@@ -386,6 +386,9 @@ def _add_execution_commands(t: Subcommands) -> None:
                    help="VAR holds a frame: fetch only the executions newer than its newest row and append them")
     t.add("aliases", lambda m, a: f().aliases_frame(_client().list_aliases()), "every alias of the tenant "
           "(DataFrame)")
+    t.add("configs", lambda m, a: f().configs_frame(_client().list_configs()),
+          "every actor config of the tenant (DataFrame; secret values masked)",
+          "Example: %actors configs cf\nclient.create_config(name, value, actors=[...], is_secret=True) makes one.")
     p = t.add("search", _search, "search actors, executions, workers or logs (Abaco's search syntax)",
               "Examples:\n  %actors search executions status=COMPLETE runtime.gt=1 --limit 10\n"
               "  %actors search actors 'status.in=[\"READY\",\"ERROR\"]' found", "kind", var=False)

@@ -38,7 +38,8 @@ def raw_record(doc: Doc, time_keys: tuple[str, ...]) -> Doc:
 
 def actor_records(core: Core, call: Call, actors: list[Doc]) -> list[tuple[Doc, Doc]]:
     """Search records of actors."""
-    return [(raw_record(a, ("create_time", "last_update_time")), search_actor(a, call.flavour, call.base)) for a in actors]
+    times = ("create_time", "last_update_time")
+    return [(raw_record(a, times), search_actor(a, call.flavour, call.base)) for a in actors]
 
 
 async def list_actors(call: Call, core: Core) -> Response:

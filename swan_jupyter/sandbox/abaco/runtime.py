@@ -57,6 +57,7 @@ from typing import Any
 import psutil
 
 from . import environment, images, local_code
+from .configs import configs_for
 from .images import support as actor_support
 from .store import Message, Store
 from .wire import new_hashid
@@ -296,7 +297,8 @@ class Runtime:
         now = time.time()
         worker_id = new_hashid()
         doc: Doc = {"id": worker_id, "tenant": actor["tenant"], "actor_id": actor["id"],
-                    "ch_name": f"worker_{worker_id}", "cid": secrets.token_hex(32), "create_time": now, "image": actor["image"],
+                    "ch_name": f"worker_{worker_id}", "cid": secrets.token_hex(32),  # a container-like id
+                    "create_time": now, "image": actor["image"],
                     "last_execution_time": None, "last_health_check_time": now, "status": "REQUESTED"}
         self.store.add_worker(doc)
         handle = WorkerHandle(worker_id, actor["id"])
@@ -486,7 +488,7 @@ class Runtime:
             "_abaco_api_server": self.base_url,
             "_abaco_jwt_header_name": "X-Tapis-Token",
             "_abaco_access_token": token,
-            "_actor_configs": "{}",
+            "_actor_configs": python_str(configs_for(self.store, actor)),
             actor_support.RESULTS_SOCK_ENV: str(workdir / "r.sock"),
         })
         if message.content_type == "application/octet-stream":
