@@ -201,6 +201,23 @@ class TestCreateSendAndInspect:
         story.need("actor")
         assert isinstance(ip.run_line_magic("actors", "aliases"), pd.DataFrame)
 
+    def test_configs_listing_masks_secret_values(self, ip: Any, story: Scenario) -> None:
+        """Issue 22: ``%actors configs`` lists the tenant's actor configs; a secret's value is masked."""
+        from swan_jupyter.session import default_session
+
+        actor = story.need("actor")
+        client = default_session().actors()
+        client.create_config("magic_cfg", "visible", actors=[actor.id])
+        client.create_config("magic_secret", "do-not-show-me", actors=[actor.id], is_secret=True)
+        try:
+            assert ip.run_line_magic("actors", "configs cf") is None
+            frame = ip.user_ns["cf"].set_index("name")
+            assert frame.loc["magic_cfg", "value"] == "visible" and frame.loc["magic_cfg", "actors"] == [actor.id]
+            assert bool(frame.loc["magic_secret", "is_secret"]) and "do-not-show-me" not in frame.to_string()
+        finally:
+            client.delete_config("magic_cfg")
+            client.delete_config("magic_secret")
+
     def test_search_actors(self, ip: Any, story: Scenario) -> None:
         actor = story.need("actor")
         found = ip.run_line_magic("actors", "search actors name=magic-echo --limit 5")

@@ -92,3 +92,14 @@ def test_fetch_errors_show_in_the_widget() -> None:
     explorer = ExecutionExplorer(fetch=works, background=False)
     explorer.refresh_button.click()
     assert calls["n"] == 2 and len(explorer.filtered) == 40
+
+
+def test_rows_fetched_one_by_one_are_said_in_the_widget() -> None:
+    """Issue 22: a frame part-built by the details fallback says so in the explorer, with the reason."""
+    frame = metrics()
+    frame.attrs.update(built={"A": "search + details", "B": "search"},
+                       fallback={"A": "search does not see actors shared with everyone through ABACO_WORLD"})
+    explorer = ExecutionExplorer(fetch=lambda: frame, background=False)
+    assert "ABACO_WORLD: A (rows fetched one by one)" in explorer.message.value
+    plain = metrics()
+    assert "one by one" not in ExecutionExplorer(fetch=lambda: plain, background=False).message.value

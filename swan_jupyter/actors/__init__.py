@@ -27,6 +27,7 @@ from .client import Actors
 from .execution import Execution
 from .models import (
     Actor,
+    ActorConfig,
     Alias,
     ExecutionInfo,
     ExecutionsSummary,
@@ -38,6 +39,7 @@ from .models import (
 )
 
 __all__ = [
-    "Actor", "Actors", "Agave", "Alias", "Execution", "ExecutionInfo", "ExecutionsSummary", "MessageReceipt",
+    "Actor", "ActorConfig", "Actors", "Agave", "Alias", "Execution", "ExecutionInfo", "ExecutionsSummary",
+    "MessageReceipt",
     "Nonce", "Record", "SearchPage", "Worker",
 ]

@@ -29,6 +29,7 @@ from ..transport import NonceAuth, RawReply, TokenAuth, Transport
 from ..transport import path_segment as _seg
 from ._cases import snake_keys, wire_keys
 from .aliases import AliasCalls
+from .configs import ConfigCalls
 from .execution import Execution
 from .management import ActorManagement
 from .messages import MAX_BINARY_BYTES, check_binary, check_environment, message_body
@@ -68,7 +69,7 @@ def _positive_seconds(value: Any) -> float:
                                               "without waiting and use execution.wait().")
 
 
-class Actors(ActorManagement, AliasCalls, SearchCalls):
+class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
     """Client of one Abaco server (see the module docstring).
 
     :param url: server root (``https://tacc.tapis.io``) or the full actors base (``.../v3/actors``).

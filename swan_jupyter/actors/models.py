@@ -272,6 +272,27 @@ class Worker(Model):
 
 
 @dataclass(repr=False)
+class ActorConfig(Model):
+    """An actor config (TACC/abaco actors/models.py, ActorConfig): a named value given to the executions of the
+    actors it names (``actors``, ids or aliases) as ``_actor_configs``. A secret config's value is never shown
+    by Abaco (it answers ciphertext) and is masked in this object's display; the value you set is registered
+    for redaction by the client call that sent it."""
+
+    name: str | None = None
+    value: str | None = None
+    is_secret: bool | None = None
+    actors: list[str] | None = None
+    _title: ClassVar[str] = "Actor config"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.actors, str):  # Abaco keeps the comma-separated text as given
+            self.actors = [a.strip() for a in self.actors.split(",") if a.strip()]
+
+    def _rows(self) -> list[tuple[str, Any]]:
+        return [(k, mask(str(v)) if k == "value" and self.is_secret and v else v) for k, v in super()._rows()]
+
+
+@dataclass(repr=False)
 class Nonce(Model):
     """A nonce (TACC/abaco actors/models.py, Nonce). Its ``id`` is a credential: it is masked in reprs and
     registered for redaction."""

@@ -18,6 +18,10 @@ Two ways to fetch, chosen by ``method``:
 * ``"details"``: each actor's executions summary, then one ``GET`` per execution (servers without the search
   API). ``since`` skips the summary items received before it, so only their records are fetched.
 * ``"auto"`` (the default): search, falling back to details when the server answers 404, 405 or 501.
+
+Search is an optimisation, never a different answer: its rows are checked against each actor's executions
+summary, and executions search cannot see (actors read as an admin, through a role or ``ABACO_WORLD``) are
+fetched one by one (:mod:`.crosscheck`); ``built``, ``fallback`` and ``note`` say so.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError, RemoteError, SwanJupyterError, ValidationError
+from .crosscheck import cross_check, matcher
 from .models import Actor, parse_time
 
 if TYPE_CHECKING:
@@ -52,7 +57,10 @@ class ExecutionRecords:
     ``rows``: one dict per execution with snake_case keys and the values as sent (times as text);
     ``actors``: ``{id: Actor}`` of the actors seen (one listing, plus any actor named by alias or shared);
     ``actor_ids``: the selected ids (None: every actor you can read); ``failures``: ``{id: error}``;
-    ``method``: ``"search"`` or ``"details"``; ``precise``: the times are the full records' (milliseconds).
+    ``method``: ``"search"`` or ``"details"``; ``precise``: the times are the full records' (milliseconds);
+    ``built``: ``{actor id: "search" | "search + details" | "details"}``, how each actor's rows were fetched;
+    ``fallback``: ``{actor id: reason}`` for the actors whose executions search could not (all) see, and
+    ``note``: one sentence saying so (None when search saw everything).
     """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -61,6 +69,9 @@ class ExecutionRecords:
     failures: dict[str, str] = field(default_factory=dict)
     method: str = "search"
     precise: bool = True
+    built: dict[str, str] = field(default_factory=dict)
+    fallback: dict[str, str] = field(default_factory=dict)
+    note: str | None = None
 
 
 class Progress:
@@ -240,6 +251,10 @@ def _by_search(
             continue
         keep(page)
     records.rows = list(rows.values())
+    check = cross_check(client, ids if ids is not None else list(records.actors), set(rows), pool, records.failures,
+                        since=since, on_total=progress.add_total, on_done=progress.update)
+    records.rows += check.rows
+    records.built, records.fallback, records.note = check.built, check.fallback, check.note()
 
 
 def _by_details(
@@ -259,6 +274,7 @@ def _by_details(
         except Exception as exc:  # recorded, never dropped silently
             records.failures[actor_id] = str(exc)
             continue
+        records.built[actor_id] = "details"
         pairs += [(actor_id, str(e.id)) for e in summary.executions if e.id and (
             margin is None or e.message_received_time is None or e.message_received_time >= margin)]
     progress.add_total(len(pairs))
@@ -276,11 +292,45 @@ def _by_details(
         progress.update(1)
 
 
+def _named_actors(filters: Mapping[str, Any] | None) -> list[str] | None:
+    """The actor ids an ``actor_id``/``actor_id.eq``/``actor_id.in`` filter names; None without one."""
+    for key, value in (filters or {}).items():
+        if key in ("actor_id", "actor_id.eq"):
+            return [str(value)]
+        if key == "actor_id.in":
+            items = json.loads(value) if isinstance(value, str) else value
+            return [str(i) for i in items] if isinstance(items, list) else None
+    return None
+
+
+def complete_search_page(
+    client: Actors, rows: list[dict[str, Any]], filters: Mapping[str, Any] | None, *, max_workers: int = 8,
+    page_size: int = 10_000,
+) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str], str | None]:
+    """The executions an executions-search page leaves out because search cannot see them.
+
+    The actors covered are those an ``actor_id`` filter names, else every actor you can read. Each one's ids as
+    search sees them are compared with its listing (:func:`~.crosscheck.cross_check`); the missing executions are
+    fetched one by one and kept when they pass ``filters``. Returns ``(extra rows, built, fallback, note)``.
+    """
+    named = _named_actors(filters)
+    ids = named if named is not None else [str(a.id) for a in client.list() if a.id]
+    seen = {str(r.get("id")) for r in rows}
+    failures: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="swan-search") as pool:
+        pages = pool.map(lambda a: client.search_records("executions", {"actor_id": a}, limit=page_size), ids)
+        for page in pages:
+            seen.update(str(item.get("id")) for item in page)
+        check = cross_check(client, ids, seen, pool, failures, keep=matcher(filters))
+    return check.rows, check.built, check.fallback, check.note()
+
+
 def _received_at_or_after(row: Mapping[str, Any], since: datetime) -> bool:
     received = parse_time(row.get("message_received_time"))
     return received is None or received >= since
 
 
 __all__ = [
-    "METHODS", "ActorSelection", "ExecutionRecords", "Progress", "fetch_execution_records", "resolve_actors",
+    "METHODS", "ActorSelection", "ExecutionRecords", "Progress", "complete_search_page", "fetch_execution_records",
+    "resolve_actors",
 ]

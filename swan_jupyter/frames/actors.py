@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..actors import Actors
-    from ..actors.models import Actor, Alias, ExecutionInfo, Model, Nonce, Worker
+    from ..actors.models import Actor, ActorConfig, Alias, ExecutionInfo, Model, Nonce, Worker
 
 ACTOR_STATUSES = ("SUBMITTED", "READY", "ERROR", "SHUTTING_DOWN")
 EXECUTION_STATUSES = ("SUBMITTED", "RUNNING", "COMPLETE", "ERROR")
@@ -97,6 +97,8 @@ NONCE_COLUMNS = [
 PERMISSION_COLUMNS = [Column("user"), Column("level", "cat", LEVELS)]
 #: ``aliases_frame``: one row per alias.
 ALIAS_COLUMNS = [Column("alias"), Column("actor_id"), Column("owner")]
+#: ``configs_frame``: one row per actor config (a secret's value masked).
+CONFIG_COLUMNS = [Column("name"), Column("is_secret", "bool"), Column("value"), Column("actors", "obj")]
 
 
 def _dicts(items: Iterable[Model | Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -195,15 +197,43 @@ def aliases_frame(items: Iterable[Alias | Mapping[str, Any]]) -> pd.DataFrame:
     return build_frame(_dicts(items), ALIAS_COLUMNS)
 
 
-def search_frame(kind: str, items: Iterable[Model | Mapping[str, Any]]) -> pd.DataFrame:
-    """A search page as a frame: the typed columns of ``kind`` (actors, executions, workers), else as sent."""
+def configs_frame(items: Iterable[ActorConfig | Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per actor config: ``name``, ``is_secret``, ``value`` (masked for secrets: Abaco answers
+    ciphertext there), ``actors`` (a list of ids or aliases)."""
+    rows = _dicts(items)
+    for row in rows:
+        if isinstance(row.get("actors"), str):
+            row["actors"] = [a.strip() for a in row["actors"].split(",") if a.strip()]
+        if row.get("is_secret") and row.get("value"):
+            row["value"] = mask(str(row["value"]))
+    return build_frame(rows, CONFIG_COLUMNS)
+
+
+def search_frame(kind: str, items: Iterable[Model | Mapping[str, Any]], *, client: Actors | None = None,
+                 filters: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """A search page as a frame: the typed columns of ``kind`` (actors, executions, workers), else as sent.
+
+    With ``client`` (and the search's ``filters``), an executions page is checked against the listings of the
+    actors it covers (those of an ``actor_id``/``actor_id.in`` filter, else every actor you can read):
+    executions Abaco's search cannot show you (actors read as an admin, through a role or ``ABACO_WORLD``) are
+    fetched one by one, filtered the same way, and added; ``frame.attrs["built"]``/``["fallback"]`` say which
+    actors, and one ``RuntimeWarning`` says why.
+    """
     rows = _dicts(items)
     if kind == "actors":
         return build_frame(rows, ACTOR_COLUMNS)
     if kind == "workers":
         return build_frame(rows, WORKER_COLUMNS)
     if kind == "executions":
-        return executions_frame(rows)
+        if client is None:
+            return executions_frame(rows)
+        from ..actors.records import complete_search_page
+
+        extra, built, fallback, note = complete_search_page(client, rows, filters)
+        frame = executions_frame(rows + extra)
+        frame.attrs.update(built=built, fallback=fallback)
+        _warn_fallback(note)
+        return frame
     import pandas as pd
 
     return pd.DataFrame(rows)
@@ -242,6 +272,7 @@ def execution_metrics(
     frame = _records_frame(records)
     frame.attrs["since"] = since
     _warn_failures(records.failures)
+    _warn_fallback(records.note)
     return frame
 
 
@@ -286,16 +317,19 @@ def refresh_execution_metrics(
     old = frame[~frame["execution_id"].isin(new["execution_id"]).fillna(False)]
     merged = _sorted(_concat(old, new))
     merged.attrs = {**frame.attrs, "failures": {**frame.attrs.get("failures", {}), **records.failures},
-                    "method": records.method}
+                    "method": records.method, "built": {**frame.attrs.get("built", {}), **records.built},
+                    "fallback": {**frame.attrs.get("fallback", {}), **records.fallback}}
     if not records.precise:
         merged.attrs["time_resolution"] = SUMMARY_TIMES
     _warn_failures(records.failures)
+    _warn_fallback(records.note)
     return merged
 
 
 def _records_frame(records: ExecutionRecords) -> pd.DataFrame:
     frame = _sorted(_execution_frame(records.rows, None, records.actors, records.precise))
-    frame.attrs.update(failures=records.failures, method=records.method, actor_ids=records.actor_ids)
+    frame.attrs.update(failures=records.failures, method=records.method, actor_ids=records.actor_ids,
+                       built=records.built, fallback=records.fallback)
     return frame
 
 
@@ -328,6 +362,12 @@ def _concat(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _warn_fallback(note: str | None) -> None:
+    """One warning when search could not see some executions and they were fetched one by one."""
+    if note:
+        warnings.warn(f"{note} See frame.attrs['built'] and frame.attrs['fallback'].", RuntimeWarning, stacklevel=3)
+
+
 def _warn_failures(failures: Mapping[str, str]) -> None:
     if failures:
         warnings.warn(
@@ -337,7 +377,8 @@ def _warn_failures(failures: Mapping[str, str]) -> None:
 
 
 __all__ = [
-    "ACTOR_COLUMNS", "ALIAS_COLUMNS", "EXECUTION_COLUMNS", "METRIC_COLUMNS", "NONCE_COLUMNS", "PERMISSION_COLUMNS",
-    "WORKER_COLUMNS", "ActorSelection", "actors_frame", "aliases_frame", "execution_metrics", "executions_frame",
+    "ACTOR_COLUMNS", "ALIAS_COLUMNS", "CONFIG_COLUMNS", "EXECUTION_COLUMNS", "METRIC_COLUMNS", "NONCE_COLUMNS",
+    "PERMISSION_COLUMNS", "WORKER_COLUMNS", "ActorSelection", "actors_frame", "aliases_frame", "configs_frame",
+    "execution_metrics", "executions_frame",
     "nonces_frame", "permissions_frame", "refresh_execution_metrics", "search_frame", "workers_frame",
 ]

@@ -282,8 +282,10 @@ def _executions(m: ActorMagics, args: Any) -> Any:
 
 def _search(m: ActorMagics, args: Any) -> Any:
     args.filters, args.var = _filters(list(args.filters))
-    page = _client().search(args.kind, args.filters, limit=args.limit, skip=args.skip)
-    frame = _frames().search_frame(args.kind, page)
+    client = _client()
+    page = client.search(args.kind, args.filters, limit=args.limit, skip=args.skip)
+    # executions search cannot see (actors read as an admin, through a role or ABACO_WORLD) are added, with a warning
+    frame = _frames().search_frame(args.kind, page, client=client, filters=args.filters)
     frame.attrs["total_count"] = page.total_count
     return frame
 
@@ -389,6 +391,9 @@ def _add_execution_commands(t: Subcommands) -> None:
                    help="VAR holds a frame: fetch only the executions newer than its newest row and append them")
     t.add("aliases", lambda m, a: f().aliases_frame(_client().list_aliases()), "every alias of the tenant "
           "(DataFrame)")
+    t.add("configs", lambda m, a: f().configs_frame(_client().list_configs()),
+          "every actor config of the tenant (DataFrame; secret values masked)",
+          "Example: %actors configs cf\nclient.create_config(name, value, actors=[...], is_secret=True) makes one.")
     p = t.add("search", _search, "search actors, executions, workers or logs (Abaco's search syntax)",
               "Examples:\n  %actors search executions status=COMPLETE runtime.gt=1 --limit 10\n"
               "  %actors search actors 'status.in=[\"READY\",\"ERROR\"]' found", "kind", var=False)

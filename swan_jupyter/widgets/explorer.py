@@ -190,9 +190,13 @@ class ExecutionExplorer:
         finally:
             self._loading = False
         failures = frame.attrs.get("failures") if hasattr(frame, "attrs") else None
-        self.message.value = "" if not failures else (
-            f"<div style='color:#b26a00'>{len(failures)} actor(s)/execution(s) could not be read: "
-            f"{esc(', '.join(map(str, list(failures)[:5])))}</div>")
+        fallback = frame.attrs.get("fallback") if hasattr(frame, "attrs") else None
+        notes = [] if not failures else [
+            f"{len(failures)} actor(s)/execution(s) could not be read: {', '.join(map(str, list(failures)[:5]))}"]
+        if fallback:  # search could not see these actors' executions: they were fetched one by one
+            notes += [f"{reason}: {', '.join(sorted(a for a, r in fallback.items() if r == reason)[:5])} "
+                      "(rows fetched one by one)" for reason in dict.fromkeys(fallback.values())]
+        self.message.value = "".join(f"<div style='color:#b26a00'>{esc(n)}</div>" for n in notes)
         self.apply()
 
     def set_filters(

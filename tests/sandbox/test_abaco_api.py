@@ -102,7 +102,8 @@ def test_unknown_paths_and_wrong_methods_are_405_before_auth(make: Callable[...,
     assert anonymous.error("GET", "/x/y/z/w/v", 405) == METHOD_NOT_ALLOWED
     assert anonymous.error("PATCH", "", 405) == METHOD_NOT_ALLOWED
     assert anonymous.error("PUT", "/someid/messages", 405) == METHOD_NOT_ALLOWED
-    assert anonymous.error("GET", "/configs", 405) == METHOD_NOT_ALLOWED
+    assert anonymous.error("GET", "/admin", 405) == METHOD_NOT_ALLOWED  # the admin API is not served
+    assert anonymous.error("PATCH", "/configs", 405) == METHOD_NOT_ALLOWED
 
 
 def test_non_abaco_path_is_a_json_404(abaco: AbacoServer) -> None:

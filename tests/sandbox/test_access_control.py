@@ -105,12 +105,15 @@ def ab(sandbox: dict[str, Any]) -> Iterator[Abaco]:
         time.sleep(0.05)
     alias = f"acl-{aid[:6].lower()}"
     a.ok("POST", "/v3/actors/aliases", json={"alias": alias, "actor_id": aid})
-    a.ids = {"aid": aid, "eid": eid, "alias": alias, "type": "actors",
+    config = f"acl-config-{aid[:6].lower()}"  # the actor config routes (issue 22)
+    a.ok("POST", "/v3/actors/configs", json={"name": config, "value": "v", "actors": aid, "is_secret": False})
+    a.ids = {"aid": aid, "eid": eid, "alias": alias, "type": "actors", "name": config,
              "wid": a.ok("GET", f"/v3/actors/{aid}/workers")[0]["id"],
              "nid": a.ok("POST", f"/v3/actors/{aid}/nonces", json={"level": "READ", "max_uses": 5})["id"],
              "alias_nid": a.ok("POST", f"/v3/actors/aliases/{alias}/nonces", json={"level": "READ"})["id"]}
     yield a
     a.call("DELETE", f"/v3/actors/aliases/{alias}")
+    a.call("DELETE", f"/v3/actors/configs/{config}")
     a.call("DELETE", f"/v3/actors/{aid}")
     a.session.close()
 

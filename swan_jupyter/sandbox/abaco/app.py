@@ -23,7 +23,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
-from . import routes_actors, routes_aliases, routes_executions, routes_messages, routes_misc, routes_nonces
+from . import (
+    routes_actors,
+    routes_aliases,
+    routes_configs,
+    routes_executions,
+    routes_messages,
+    routes_misc,
+    routes_nonces,
+)
 from .core import MAX_JSON_BODY, Call, Core, Route, required_level
 from .models import check_privileged_fields
 from .routes_nonces import redeem
@@ -44,6 +52,7 @@ log = logging.getLogger(__name__)
 
 ROUTES: list[Route] = [
     *routes_misc.ROUTES,
+    *routes_configs.ROUTES,
     *routes_aliases.ROUTES,
     *routes_nonces.ALIAS_ROUTES,
     *routes_actors.ROUTES,
@@ -51,7 +60,7 @@ ROUTES: list[Route] = [
     *routes_executions.ROUTES,
     *routes_nonces.ROUTES,
 ]
-UNSERVED = ("configs", "admin")  # Abaco routes the emulator does not serve: 405 like unknown paths
+UNSERVED = ("admin",)  # Abaco routes the emulator does not serve: 405 like unknown paths
 _SLASHES = re.compile(r"/{2,}")
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 

@@ -39,6 +39,18 @@ def queues_setting(value: Any) -> tuple[str, ...]:
     return queues
 
 
+TAS_TENANTS = ("DESIGNSAFE", "SD2E", "TACC", "A2CPS")  # TACC/abaco prod-v3 auth.py, tenant_can_use_tas
+
+
+def tas_tenants_setting(value: Any) -> tuple[str, ...]:
+    """The setting ``abaco_tas_tenants`` (a list or a comma-separated string): the tenants whose actors may
+    ``run_as_executor``; default Abaco's own list."""
+    if value is None:
+        return TAS_TENANTS
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(str(t).strip().upper() for t in items if str(t).strip())
+
+
 def _depth(value: Any) -> int:
     """Nesting depth of a JSON value (iterative, so hostile input cannot exhaust the stack)."""
     deepest, stack = 0, [(value, 1)]
@@ -144,6 +156,7 @@ class Core:
         self.max_content = int(settings.get("abaco_max_content_length", DEFAULT_MAX_CONTENT))
         self.internal_camel = str(settings.get("abaco_internal_case", "camel")) == "camel"
         self.queues = queues_setting(settings.get("abaco_queues"))
+        self.tas_tenants = tas_tenants_setting(settings.get("abaco_tas_tenants"))
         self.base_url = ""
 
     @staticmethod

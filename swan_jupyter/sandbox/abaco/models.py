@@ -249,8 +249,10 @@ def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavou
         raise _invalid("max_workers", flavour)
     if not fields["stateless"] and fields["max_workers"] is not None and fields["max_workers"] > 1:
         raise AbacoError("Invalid actor description: stateful actors can only have 1 worker.")
-    if fields["use_container_uid"] and fields["run_as_executor"]:
-        raise AbacoError("Invalid actor description: use_container_uid and run_as_executor are mutually exclusive.")
+    if flavour is not None and not flavour.v3:
+        fields["run_as_executor"] = False  # v2 (master) has no such argument: its parser ignores it
+    if fields["use_container_uid"] and fields["run_as_executor"]:  # v3 controllers.py 891-895, 1150-1155
+        raise AbacoError("Cannot set both use_container_uid and run_as_executor as true")
     if fields["queue"] and fields["queue"] not in queues:
         # controllers.py master 829-833 (POST, inside validate_post's try) and 1062-1066 (PUT, outside it)
         if existing is None:
@@ -276,7 +278,21 @@ def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavou
 # -- display -------------------------------------------------------------------------------------------------
 
 def display_actor(doc: Doc, flavour: Flavour, base: str) -> Doc:
-    """An actor on the wire (TACC/abaco actors/models.py, Actor.display)."""
+    """An actor on the wire (TACC/abaco actors/models.py, Actor.display): camel drops ``None`` values."""
+    return cased(actor_record(doc, flavour, base), flavour)
+
+
+def search_actor(doc: Doc, flavour: Flavour, base: str) -> Doc:
+    """An actor as a search item (models.py ``Search.post_processing``): the stored fields, ``None`` values kept
+    in camel too (``dict_to_camel``); its token a string when it came from the configuration default."""
+    record = actor_record(doc, flavour, base)
+    if doc.get("token_from_config"):
+        record["token"] = "true" if doc["token"] else "false"
+    return plain_cased(record, flavour)
+
+
+def actor_record(doc: Doc, flavour: Flavour, base: str) -> Doc:
+    """An actor's displayed fields, snake_case, before any case conversion."""
     url = flavour.actors_url(base)
     record: Doc = {
         "_links": {"executions": f"{url}/{doc['id']}/executions", "owner": flavour.profile_url(base, doc["owner"]),
@@ -316,11 +332,23 @@ def display_actor(doc: Doc, flavour: Flavour, base: str) -> Doc:
     }
     if flavour.v3:
         record["run_as_executor"] = doc["run_as_executor"]
-    return cased(record, flavour)
+    return record
 
 
 def display_execution(doc: Doc, flavour: Flavour, base: str) -> Doc:
     """An execution on the wire (TACC/abaco actors/models.py, Execution.display)."""
+    return cased(execution_record(doc, flavour, base), flavour)
+
+
+def search_execution(doc: Doc, flavour: Flavour, base: str) -> Doc:
+    """An execution as a search item: no ``api_server``, ``None`` values kept in camel too."""
+    record = execution_record(doc, flavour, base)
+    record.pop("api_server")
+    return plain_cased(record, flavour)
+
+
+def execution_record(doc: Doc, flavour: Flavour, base: str) -> Doc:
+    """An execution's displayed fields, snake_case, before any case conversion."""
     url = f"{flavour.actors_url(base)}/{doc['actor_id']}/executions/{doc['id']}"
     record: Doc = {
         "_links": {"logs": f"{url}/logs", "owner": flavour.profile_url(base, doc["executor"]), "self": url},
@@ -342,7 +370,7 @@ def display_execution(doc: Doc, flavour: Flavour, base: str) -> Doc:
     if flavour.v3:
         record["executor_uid"] = None
         record["executor_gid"] = None
-    return cased(record, flavour)
+    return record
 
 
 def display_summary(actor: Doc, executions: list[Doc], flavour: Flavour, base: str) -> Doc:
@@ -377,6 +405,19 @@ def display_worker(doc: Doc, flavour: Flavour) -> Doc:
         "location": "local://subprocess", "status": doc["status"], "tenant": doc["tenant"],
     }
     return cased(record, flavour)
+
+
+def search_worker(doc: Doc, flavour: Flavour) -> Doc:
+    """A worker as a search item (``Search.post_processing``): ``tenant`` dropped, the actor's id added, unset
+    times null, ``None`` values kept in camel too."""
+    record: Doc = {
+        "actor_id": doc["actor_id"], "ch_name": doc["ch_name"], "cid": doc["cid"],
+        "create_time": display_time_or_null(doc["create_time"]), "host_id": "0", "host_ip": "127.0.0.1",
+        "id": doc["id"], "image": doc["image"], "last_execution_time": display_time_or_null(doc["last_execution_time"]),
+        "last_health_check_time": display_time_or_null(doc["last_health_check_time"]),
+        "location": "local://subprocess", "status": doc["status"],
+    }
+    return plain_cased(record, flavour)
 
 
 def display_nonce(doc: Doc, flavour: Flavour, base: str) -> Doc:

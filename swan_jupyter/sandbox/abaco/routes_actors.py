@@ -12,7 +12,7 @@ from ...numbers import parse_int
 from .auth import LEVELS, Caller
 from .core import Call, Core, Route
 from .local_code import check_caller
-from .models import display_actor, display_worker, parse_actor_body
+from .models import display_actor, display_worker, parse_actor_body, search_actor, search_worker
 from .search import run_search
 from .wire import AbacoError, new_hashid, ok, to_datetime
 
@@ -37,17 +37,10 @@ def raw_record(doc: Doc, time_keys: tuple[str, ...]) -> Doc:
     return raw
 
 
-def search_actor_display(doc: Doc, call: Call) -> Doc:
-    """An actor as a search item: its token shown as a string when it came from the configuration default."""
-    shown = display_actor(doc, call.flavour, call.base)
-    if doc.get("token_from_config"):
-        shown["token"] = "true" if doc["token"] else "false"
-    return shown
-
-
 def actor_records(core: Core, call: Call, actors: list[Doc]) -> list[tuple[Doc, Doc]]:
     """Search records of actors."""
-    return [(raw_record(a, ("create_time", "last_update_time")), search_actor_display(a, call)) for a in actors]
+    times = ("create_time", "last_update_time")
+    return [(raw_record(a, times), search_actor(a, call.flavour, call.base)) for a in actors]
 
 
 async def list_actors(call: Call, core: Core) -> Response:
@@ -74,6 +67,13 @@ def _body_dict(call: Call) -> dict[str, Any]:
     if not isinstance(call.body, dict):
         raise AbacoError("Invalid actor description: the body must be a JSON object or a form.")
     return call.body
+
+
+def _check_tas(core: Core, call: Call, fields: Doc) -> None:
+    """``run_as_executor`` needs a tenant whose users are TAS accounts (v3 controllers.py 896-898, 1100-1102;
+    auth.py ``tenant_can_use_tas``: DESIGNSAFE, SD2E, TACC, A2CPS; here the setting ``abaco_tas_tenants``)."""
+    if fields.get("run_as_executor") and call.caller.tenant.upper() not in core.tas_tenants:
+        raise AbacoError("run_as_executor isn't supported for your tenant")
 
 
 def _check_link(core: Core, call: Call, fields: Doc, actor_id: str | None) -> None:
@@ -110,6 +110,7 @@ async def create_actor(call: Call, core: Core) -> Response:
     now = core.now()
     fields = parse_actor_body(body, None, call.flavour, core.queues, now)
     check_caller(fields["image"], call.caller, core.runtime.local_code_users)
+    _check_tas(core, call, fields)
     _check_link(core, call, fields, None)
     token_given = "token" in body
     fields.pop("force", None)
@@ -136,6 +137,7 @@ async def update_actor(call: Call, core: Core) -> Response:
     fields = parse_actor_body(body, actor, call.flavour, core.queues, core.now())
     if fields["image"] != actor["image"]:
         check_caller(fields["image"], call.caller, core.runtime.local_code_users)
+    _check_tas(core, call, fields)
     _check_link(core, call, fields, actor["id"])
     force = bool(fields.pop("force", False))
     new_image = fields["image"] != actor["image"]
@@ -235,7 +237,7 @@ async def add_permission(call: Call, core: Core) -> Response:
 def worker_records(workers: list[Doc], call: Call) -> list[tuple[Doc, Doc]]:
     """Search records of workers."""
     keys = ("create_time", "last_execution_time", "last_health_check_time")
-    return [(raw_record(w, keys), display_worker(w, call.flavour)) for w in workers]
+    return [(raw_record(w, keys), search_worker(w, call.flavour)) for w in workers]
 
 
 async def list_workers(call: Call, core: Core) -> Response:

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.responses import Response
 
 from .core import Call, Core, Route
-from .models import display_actor, display_execution, display_summary, parse_int
+from .models import display_actor, display_execution, display_summary, parse_int, search_execution
 from .routes_actors import raw_record
 from .search import run_search
 from .wire import AbacoError, new_hashid, ok, raw_response
@@ -38,10 +38,7 @@ class StoredExecution:
 
 
 def _search_item(stored: StoredExecution, call: Call) -> Doc:
-    shown = display_execution(stored.doc(), call.flavour, call.base)
-    shown.pop("api_server", None)  # not shown in search items
-    shown.pop("apiServer", None)
-    return shown
+    return search_execution(stored.doc(), call.flavour, call.base)
 
 
 def _execution_raw(stored: StoredExecution) -> Doc:
@@ -85,10 +82,11 @@ def log_records(core: Core, executions: list[Doc], call: Call) -> list[tuple[Doc
         if expires is not None and expires < core.now():
             continue
         url = f"{call.flavour.actors_url(call.base)}/{e['actor_id']}/executions/{e['id']}"
-        shown = {"_links": {"self": f"{url}/logs", "execution": url}, "actor_id": e["actor_id"],
-                 "execution_id": e["id"], "logs": text}
-        if call.flavour.camel:
-            shown = {"_links": shown["_links"], "actorId": e["actor_id"], "executionId": e["id"], "logs": text}
+        owner = core.find_actor(e["tenant"], e["actor_id"])
+        # Search.post_processing (v3 models.py 380-395): the stored log loses _id, exp, actor_id and tenant
+        links = {"self": f"{url}/logs", "owner": call.flavour.profile_url(call.base, owner["owner"] if owner else ""),
+                 "execution": url}
+        shown = {"_links": links, "logs": text}
         records.append(({"actor_id": e["actor_id"], "execution_id": e["id"], "logs": text}, shown))
     return records
 

@@ -40,6 +40,7 @@ import contextlib
 import logging
 import math
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -56,6 +57,7 @@ from typing import Any
 import psutil
 
 from . import environment, images, local_code
+from .configs import configs_for
 from .images import support as actor_support
 from .store import Message, Store
 from .wire import new_hashid
@@ -295,7 +297,8 @@ class Runtime:
         now = time.time()
         worker_id = new_hashid()
         doc: Doc = {"id": worker_id, "tenant": actor["tenant"], "actor_id": actor["id"],
-                    "ch_name": f"worker_{worker_id}", "cid": "", "create_time": now, "image": actor["image"],
+                    "ch_name": f"worker_{worker_id}", "cid": secrets.token_hex(32),  # a container-like id
+                    "create_time": now, "image": actor["image"],
                     "last_execution_time": None, "last_health_check_time": now, "status": "REQUESTED"}
         self.store.add_worker(doc)
         handle = WorkerHandle(worker_id, actor["id"])
@@ -485,7 +488,7 @@ class Runtime:
             "_abaco_api_server": self.base_url,
             "_abaco_jwt_header_name": "X-Tapis-Token",
             "_abaco_access_token": token,
-            "_actor_configs": "{}",
+            "_actor_configs": python_str(configs_for(self.store, actor)),
             actor_support.RESULTS_SOCK_ENV: str(workdir / "r.sock"),
         })
         if message.content_type == "application/octet-stream":
@@ -561,8 +564,6 @@ class Runtime:
             text = read_log(log_path)
             if running.stopping and not running.killed:
                 text += "[sandbox] the sandbox stopped while this execution was running; its process was killed.\n"
-            if running.killed:
-                self._set_worker(handle.worker_id, cid=str(outcome.exit_code))
             final_state = {
                 "Dead": False, "Error": "", "ExitCode": outcome.exit_code,
                 "FinishedAt": docker_time(outcome.finished), "OOMKilled": False, "Paused": False, "Pid": 0,

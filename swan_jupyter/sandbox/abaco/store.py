@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS mailbox (
     body BLOB NOT NULL, content_type TEXT NOT NULL, env TEXT NOT NULL, sender TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS mailbox_by_actor ON mailbox(actor_id, seq);
+CREATE TABLE IF NOT EXISTS configs (
+    tenant TEXT NOT NULL, name TEXT NOT NULL, created REAL NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, name)
+);
 """
 
 Doc = dict[str, Any]
@@ -229,6 +233,41 @@ class Store:
             db.execute("DELETE FROM aliases WHERE tenant = ? AND alias = ?", (tenant, alias))
             db.execute("DELETE FROM permissions WHERE tenant = ? AND kind = 'alias' AND obj = ?", (tenant, alias))
             db.execute("DELETE FROM nonces WHERE tenant = ? AND alias = ?", (tenant, alias))
+
+    # -- actor configs ---------------------------------------------------------------------------------------
+
+    def add_config(self, doc: Doc, owner: str, created: float) -> bool:
+        """Store a new actor config (its creator gets UPDATE on it); ``False`` if the name is taken."""
+        with self.tx() as db:
+            if db.execute("SELECT 1 FROM configs WHERE tenant = ? AND name = ?",
+                          (doc["tenant"], doc["name"])).fetchone():
+                return False
+            db.execute("INSERT INTO configs (tenant, name, created, doc) VALUES (?, ?, ?, ?)",
+                       (doc["tenant"], doc["name"], created, json.dumps(doc)))
+            self._set_permission(db, doc["tenant"], "config", doc["name"], owner, "UPDATE")
+            return True
+
+    def put_config(self, doc: Doc) -> None:
+        """Replace an actor config's document."""
+        with self.tx() as db:
+            db.execute("UPDATE configs SET doc = ? WHERE tenant = ? AND name = ?",
+                       (json.dumps(doc), doc["tenant"], doc["name"]))
+
+    def config(self, tenant: str, name: str) -> Doc | None:
+        """One actor config."""
+        row = self._one("SELECT doc FROM configs WHERE tenant = ? AND name = ?", (tenant, name))
+        return json.loads(row[0]) if row else None
+
+    def configs(self, tenant: str) -> list[Doc]:
+        """Every actor config of a tenant, oldest first."""
+        rows = self._all("SELECT doc FROM configs WHERE tenant = ? ORDER BY created", (tenant,))
+        return [json.loads(r[0]) for r in rows]
+
+    def delete_config(self, tenant: str, name: str) -> None:
+        """Remove an actor config with its permissions."""
+        with self.tx() as db:
+            db.execute("DELETE FROM configs WHERE tenant = ? AND name = ?", (tenant, name))
+            db.execute("DELETE FROM permissions WHERE tenant = ? AND kind = 'config' AND obj = ?", (tenant, name))
 
     # -- workers ---------------------------------------------------------------------------------------------
 

@@ -1,0 +1,220 @@
+"""Search is an optimisation, never a different answer: the executions search checked against each actor's own
+listing, and what it misses fetched one execution at a time.
+
+Abaco's search (TACC/abaco actors/models.py, ``Search``) returns only records of actors on which the caller has a
+permission entry of their own: an admin, a user holding an admin role, and anyone reading an actor shared with
+``ABACO_WORLD`` get an empty answer where ``GET /actors/{id}/executions`` lists everything. The executions
+summary gives the ids cheaply (one request per actor), so each actor's search rows are compared with it and the
+missing executions fetched by their details. :class:`Crosscheck` records, per actor, how its rows were built
+(``"search"``, ``"search + details"``) and why search missed some, for the frames' ``attrs`` and their warning.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..transport import TokenAuth
+from .models import parse_time
+
+if TYPE_CHECKING:
+    from .client import Actors
+
+WORLD = "ABACO_WORLD"
+NO_ENTRY = ("search does not see actors you read without a permission entry of your own (as an admin or through "
+            "a role)")
+SHARED_WITH_WORLD = "search does not see actors shared with everyone through ABACO_WORLD"
+FEWER = "search returned fewer executions than the actor's own listing"
+
+
+@dataclass
+class Crosscheck:
+    """Per actor: how its rows were built (``built``), why search missed some (``fallback``), how many were
+    fetched one by one (``fetched``), and the rows fetched that way (``rows``)."""
+
+    built: dict[str, str] = field(default_factory=dict)
+    fallback: dict[str, str] = field(default_factory=dict)
+    fetched: dict[str, int] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def note(self) -> str | None:
+        """One sentence per reason (``"<reason>; fetched N executions one by one"``), or None."""
+        counts: dict[str, int] = {}
+        for actor_id, reason in self.fallback.items():
+            counts[reason] = counts.get(reason, 0) + self.fetched.get(actor_id, 0)
+        if not counts:
+            return None
+        return " ".join(f"{reason}; fetched {n} execution{'s' if n != 1 else ''} one by one."
+                        for reason, n in counts.items())
+
+
+def username(client: Actors) -> str | None:
+    """The user the client's token names (None for a nonce or an opaque token)."""
+    auth = client.transport.session.auth
+    return auth.claimed_username() if isinstance(auth, TokenAuth) else None
+
+
+def reason_for(client: Actors, actor_id: str, user: str | None) -> str:
+    """Why search cannot see (all of) an actor's executions, from its permissions."""
+    try:
+        perms = client.get_permissions(actor_id)
+    except Exception:
+        perms = {}
+    if user is not None and user in perms:
+        return FEWER
+    if WORLD in perms:
+        return SHARED_WITH_WORLD
+    return NO_ENTRY
+
+
+def cross_check(client: Actors, actor_ids: Iterable[str], seen: set[str], pool: ThreadPoolExecutor,
+                failures: dict[str, str], *, since: datetime | None = None,
+                keep: Callable[[dict[str, Any]], bool] | None = None,
+                on_total: Callable[[int], None] | None = None, on_done: Callable[[int], None] | None = None,
+                ) -> Crosscheck:
+    """Compare the execution ids search returned (``seen``) with each actor's listing; fetch the missing ones.
+
+    :param since: only executions received at or after it count (the summary's whole-second times get a
+        one-second margin; the fetched records decide).
+    :param keep: a further test on each fetched record (the search's own filters); rows it refuses are dropped.
+    :param failures: ``{id: error}`` gets the actors and executions that could not be read.
+    """
+    check = Crosscheck()
+    margin = since - timedelta(seconds=1) if since is not None else None
+    missing: list[tuple[str, str]] = []
+    summaries = {pool.submit(client.list_executions, a): a for a in dict.fromkeys(actor_ids)}
+    for done in as_completed(summaries):
+        actor_id = summaries[done]
+        try:
+            summary = done.result()
+        except Exception as exc:
+            failures[actor_id] = str(exc)
+            continue
+        check.built[actor_id] = "search"
+        missing += [(actor_id, str(e.id)) for e in summary.executions if e.id and str(e.id) not in seen and (
+            margin is None or e.message_received_time is None or e.message_received_time >= margin)]
+    if on_total is not None:
+        on_total(len(missing))
+    futures = {pool.submit(client.get_execution_record, a, e): (a, e) for a, e in missing}
+    for future in as_completed(futures):
+        actor_id, execution_id = futures[future]
+        try:
+            row = future.result()
+        except Exception as exc:
+            failures[execution_id] = str(exc)
+        else:
+            row.setdefault("actor_id", actor_id)
+            received = parse_time(row.get("message_received_time"))
+            if (since is None or received is None or received >= since) and (keep is None or keep(row)):
+                check.rows.append(row)
+                check.fetched[actor_id] = check.fetched.get(actor_id, 0) + 1
+        if on_done is not None:
+            on_done(1)
+    user = username(client) if check.fetched else None
+    for actor_id in check.fetched:
+        check.built[actor_id] = "search + details"
+        check.fallback[actor_id] = reason_for(client, actor_id, user)
+    return check
+
+
+# -- Abaco's search filters, applied to records fetched one by one --------------------------------------------
+
+_OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "nin", "between", "like", "nlike")
+_SPECIAL = ("search", "exactsearch", "skip", "limit", "x-nonce")
+
+
+def _coerce(value: Any, like: Any) -> Any:
+    """A filter value (text, as sent) in the type of the record's value it is compared with."""
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("true", "false"):
+            return low == "true"
+        if low == "none":
+            return None
+        when = parse_time(value) if isinstance(like, datetime) else None
+        if when is not None:
+            return when
+        try:
+            return float(value)
+        except ValueError:
+            if value.strip()[:1] in ("[", "{"):
+                try:
+                    return json.loads(value)
+                except ValueError:
+                    pass
+    return value
+
+
+def _value(row: Mapping[str, Any], key: str) -> Any:
+    value: Any = row
+    for part in key.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    if isinstance(value, str) and key.endswith("_time"):
+        return parse_time(value) or value
+    return value
+
+
+def _compare(op: str, have: Any, want: Any) -> bool:
+    try:
+        if op == "eq":
+            return bool(have == want)
+        if op == "neq":
+            return bool(have != want)
+        if have is None:
+            return op in ("nin", "nlike")
+        if op in ("in", "nin"):
+            items = want if isinstance(want, list) else []
+            return (have in [_coerce(w, have) for w in items]) == (op == "in")
+        if op == "between":
+            low, high = (_coerce(p, have) for p in str(want).split(",", 1))
+            return bool(low <= have <= high)
+        if op in ("like", "nlike"):
+            return (re.search(str(want), str(have)) is not None) == (op == "like")
+        return bool({"lt": have < want, "lte": have <= want, "gt": have > want, "gte": have >= want}[op])
+    except (TypeError, ValueError, KeyError, re.error):
+        return False
+
+
+def matcher(filters: Mapping[str, Any] | None) -> Callable[[dict[str, Any]], bool]:
+    """A test that a record passes Abaco's search filters (snake_case keys, operators as key suffixes,
+    ``search``/``exactsearch`` over the record's text), as the server applies them."""
+    items = list((filters or {}).items())
+
+    def passes(row: dict[str, Any]) -> bool:
+        text = " ".join(str(v) for v in row.values() if isinstance(v, str)).lower()
+        for key, raw in items:
+            if key in ("skip", "limit", "x-nonce"):
+                continue
+            if key == "search":
+                if not any(w in text for w in str(raw).lower().split()):
+                    return False
+                continue
+            if key == "exactsearch":
+                if str(raw).lower() not in text:
+                    return False
+                continue
+            name, _, op = str(key).rpartition(".")
+            if not name or op not in _OPERATORS:
+                name, op = str(key), "eq"
+            have = _value(row, name)
+            want = raw if isinstance(raw, list) or op in ("in", "nin", "between", "like", "nlike") else \
+                _coerce(raw if isinstance(raw, str) else json.dumps(raw) if isinstance(raw, dict) else raw, have)
+            if op in ("in", "nin") and isinstance(want, str):
+                want = _coerce(want, None)
+            if isinstance(have, int | float) and not isinstance(have, bool) and isinstance(want, int | float):
+                have, want = float(have), float(want)
+            if not _compare(op, have, want):
+                return False
+        return True
+
+    return passes
+
+
+__all__ = ["Crosscheck", "cross_check", "matcher", "reason_for", "username"]
