@@ -20,7 +20,11 @@ Both peers run in their own virtualenvs (``scripts/make_peer_venvs.sh agavepy ta
 build no DataFrame); our figure includes building the typed DataFrame. Finally it measures the per-call
 overhead of our :class:`~swan_jupyter.transport.Transport` against a bare ``requests.Session`` on the same GET.
 
-Usage: ``.venv/bin/python benchmarks/actors_metrics.py [--actors 50] [--executions 10000] [--calls 2000]``
+With ``--latency MS`` the table is timed twice, on loopback and with ``MS`` added to every request by the
+sandbox's fault layer (what a remote Abaco costs), each with the peers.
+
+Usage: ``.venv/bin/python benchmarks/actors_metrics.py [--actors 50] [--executions 10000] [--calls 2000]
+[--latency 20]``
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench_sandbox import running_sandbox  # this folder is on sys.path when a script runs
+from bench_sandbox import latency, running_sandbox  # this folder is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / "benchmarks" / ".venvs"
@@ -203,6 +207,46 @@ def per_call_overhead(url: str, path: str, token: str, header: str, calls: int) 
     return statistics.median(samples["ours"]), statistics.median(samples["bare"])
 
 
+def time_table(args: Any, v3: Any, v2: Any, url: str, tenant: str, token: str) -> dict[str, float]:
+    """Time the table with our search and details paths and with the peers; print each figure and the ratios."""
+    from swan_jupyter.frames.actors import execution_metrics
+
+    results: dict[str, float] = {}
+    for label, client, method in (("swan_jupyter v3 search", v3, "search"),
+                                  ("swan_jupyter v2 search", v2, "search"),
+                                  ("swan_jupyter v3 details", v3, "details")):
+        times = []
+        for _ in range(1 if method == "details" else args.repeat):
+            t0 = time.perf_counter()
+            frame = execution_metrics(client, method=method, progress_after=-1, max_workers=16)
+            times.append(time.perf_counter() - t0)
+            assert len(frame) >= args.executions, (label, len(frame))
+            assert not frame.attrs["failures"], frame.attrs["failures"]
+        results[label] = statistics.median(times)
+        spread = f", median of {len(times)}: {min(times):.2f}-{max(times):.2f} s" if len(times) > 1 else ""
+        print(f"  {label:26s}: {results[label]:7.2f} s  ({len(frame)} rows, DataFrame included{spread})",
+              flush=True)
+    if not args.skip_peers:
+        for label, name, script, peer_args in (
+            ("agavepy 0.9.5 (v2)", "agavepy", AGAVEPY_SCRIPT, [url]),
+            ("tapipy (v3)", "tapipy", TAPIPY_SCRIPT, [url, tenant.lower()]),
+        ):
+            outcome = run_peer(name, script, peer_args, token)
+            if isinstance(outcome, str):
+                print(f"  {label:26s}: {outcome}")
+                continue
+            results[label] = float(outcome["seconds"])
+            print(f"  {label:26s}: {results[label]:7.2f} s  ({outcome['rows']} rows, fetch only)", flush=True)
+    best = results["swan_jupyter v3 search"]
+    details = results["swan_jupyter v3 details"]
+    for label in ("agavepy 0.9.5 (v2)", "tapipy (v3)"):
+        if label in results:
+            print(f"  ratio {label}: {results[label] / best:6.1f}x slower than our search path, "
+                  f"{results[label] / details:6.1f}x slower than our details path")
+
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actors", type=int, default=50)
@@ -215,6 +259,8 @@ def main() -> int:
                         help="timings of each search path (the median is reported; the peers run once: their "
                              "10,000 requests already average out)")
     parser.add_argument("--new", type=int, default=100, help="executions added before timing a refresh")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="also time the table with this many ms added to every request (a remote Abaco)")
     parser.add_argument("--state", type=Path, default=None,
                         help="sandbox state folder kept after the run; a later run with the same folder reuses the "
                              "seeded actors instead of seeding again (the refresh step adds --new each time)")
@@ -243,38 +289,10 @@ def main() -> int:
         # Warm-up (imports pandas/tqdm, opens pooled connections), as the peers' scripts import before timing.
         execution_metrics(v3, ids[:1], progress_after=-1)
         execution_metrics(v2, ids[:1], progress_after=-1)
-        results: dict[str, float] = {}
-        for label, client, method in (("swan_jupyter v3 search", v3, "search"),
-                                      ("swan_jupyter v2 search", v2, "search"),
-                                      ("swan_jupyter v3 details", v3, "details")):
-            times = []
-            for _ in range(1 if method == "details" else args.repeat):
-                t0 = time.perf_counter()
-                frame = execution_metrics(client, method=method, progress_after=-1, max_workers=16)
-                times.append(time.perf_counter() - t0)
-                assert len(frame) >= args.executions, (label, len(frame))
-                assert not frame.attrs["failures"], frame.attrs["failures"]
-            results[label] = statistics.median(times)
-            spread = f", median of {len(times)}: {min(times):.2f}-{max(times):.2f} s" if len(times) > 1 else ""
-            print(f"  {label:26s}: {results[label]:7.2f} s  ({len(frame)} rows, DataFrame included{spread})",
-                  flush=True)
-        if not args.skip_peers:
-            for label, name, script, peer_args in (
-                ("agavepy 0.9.5 (v2)", "agavepy", AGAVEPY_SCRIPT, [url]),
-                ("tapipy (v3)", "tapipy", TAPIPY_SCRIPT, [url, tenant.lower()]),
-            ):
-                outcome = run_peer(name, script, peer_args, token)
-                if isinstance(outcome, str):
-                    print(f"  {label:26s}: {outcome}")
-                    continue
-                results[label] = float(outcome["seconds"])
-                print(f"  {label:26s}: {results[label]:7.2f} s  ({outcome['rows']} rows, fetch only)", flush=True)
-        best = results["swan_jupyter v3 search"]
-        details = results["swan_jupyter v3 details"]
-        for label in ("agavepy 0.9.5 (v2)", "tapipy (v3)"):
-            if label in results:
-                print(f"  ratio {label}: {results[label] / best:6.1f}x slower than our search path, "
-                      f"{results[label] / details:6.1f}x slower than our details path")
+        for ms in ([0.0, args.latency] if args.latency > 0 else [0.0]):
+            print("on loopback:" if ms == 0 else f"at {ms:g} ms per request (every sandbox port):", flush=True)
+            with latency(description, ms):
+                time_table(args, v3, v2, url, tenant, token)
 
         full_s, refresh_s, added = refresh_figures(v3, ids, args.new, args.concurrency)
         print(f"refresh after {added} new executions on top of {args.executions}: {refresh_s:.3f} s, full build "
