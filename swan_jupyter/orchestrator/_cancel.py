@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import TYPE_CHECKING
 
 from ..errors import PaymentError
+from ._chain import NonceTaken, Signer
 from .ledger import LedgerEntry
-
-if TYPE_CHECKING:
-    from .payer import Payer
 
 #: Gas of a plain transfer (the cancel: 0 value, to self, no data).
 TRANSFER_GAS = 21_000
@@ -33,7 +30,7 @@ BUMP_NUMERATOR, BUMP_DENOMINATOR = 9, 8
 NOTHING_SIGNED = ("intent", "approving", "failed", "replaced")
 
 
-def cancel_locked(payer: Payer, entry: LedgerEntry, *, wait: bool = True) -> LedgerEntry:
+def cancel_locked(payer: Signer, entry: LedgerEntry, *, wait: bool = True) -> LedgerEntry:
     """Cancel ``entry`` (under ``payer.locked()``); returns its row as it ends: ``cancelled``, ``confirmed`` (it
     had gone through), ``failed`` (it reverted: nothing paid), or still ``cancelling`` when neither transaction
     was mined within the payer's ``receipt_timeout``."""
@@ -51,11 +48,9 @@ def cancel_locked(payer: Payer, entry: LedgerEntry, *, wait: bool = True) -> Led
     return finish_cancel(payer, row, wait=wait)
 
 
-def finish_cancel(payer: Payer, row: LedgerEntry, *, wait: bool) -> LedgerEntry:
+def finish_cancel(payer: Signer, row: LedgerEntry, *, wait: bool) -> LedgerEntry:
     """Settle a ``cancelling`` row: see which transaction took the nonce; until one did, (re-)broadcast the
     cancel (never the payment) and, with ``wait``, poll up to ``receipt_timeout`` seconds."""
-    from .payer import NonceTaken
-
     deadline = time.monotonic() + (payer.receipt_timeout if wait else 0.0)
     sent = False
     while True:
@@ -73,7 +68,7 @@ def finish_cancel(payer: Payer, row: LedgerEntry, *, wait: bool) -> LedgerEntry:
         time.sleep(payer.poll_latency)
 
 
-def _settled(payer: Payer, row: LedgerEntry) -> LedgerEntry | None:
+def _settled(payer: Signer, row: LedgerEntry) -> LedgerEntry | None:
     """The row once its nonce is used (confirmed if the payment won, else cancelled), or None while it is not."""
     assert row.tx_hash is not None and row.nonce is not None
     used = int(payer.w3.eth.get_transaction_count(payer.address, "latest"))  # first: then receipts are visible
@@ -94,7 +89,7 @@ def _settled(payer: Payer, row: LedgerEntry) -> LedgerEntry | None:
     return None
 
 
-def _sign_cancel(payer: Payer, row: LedgerEntry) -> LedgerEntry:
+def _sign_cancel(payer: Signer, row: LedgerEntry) -> LedgerEntry:
     """Sign the replacement (0 value to self, the payment's nonce, fees above the payment's and today's), then
     record it and drop the payment's bytes, in one ledger write, before anything is broadcast."""
     from eth_account.typed_transactions import TypedTransaction

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ..errors import PaymentError, RequestTimeoutError, TransportError, ValidationError
@@ -19,6 +19,35 @@ from ._abi import ERROR_SELECTORS
 from .ledger import LedgerEntry
 
 _pool_guard = threading.Lock()
+
+
+class NonceTaken(Exception):
+    """The node refused a signed transaction's nonce as used, and this very transaction was never mined."""
+
+
+class Signer(Protocol):
+    """What the payment helpers (:mod:`._reads`, :mod:`._cancel`) use of a
+    :class:`~swan_jupyter.orchestrator.payer.Payer`: its wallet, chain, ledger and the steps they share."""
+
+    w3: Any
+    account: Any
+    address: Any
+    contract: Any
+    token: Any
+    ledger: Any
+    fees: FeePolicy
+    receipt_timeout: float
+
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def poll_latency(self) -> float: ...
+    def _payment_call(self, entry: LedgerEntry) -> Any: ...
+    def _base_fee(self) -> int: ...
+    def _suggested_tip(self) -> int: ...
+    def _send_raw(self, raw: str | bytes, tx_hash: str, entry: LedgerEntry | None, what: str) -> None: ...
+    def _receipt_or_none(self, tx_hash: str) -> Any: ...
+    def _confirm(self, entry: LedgerEntry) -> Any: ...
 
 
 @contextlib.contextmanager

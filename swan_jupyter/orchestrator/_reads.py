@@ -14,14 +14,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import PaymentError, ProtocolError
-from ._chain import ChainSnapshot, concurrently, decode_revert, revert_hint
+from ._chain import ChainSnapshot, Signer, concurrently, decode_revert, revert_hint
 from .ledger import LedgerEntry
-
-if TYPE_CHECKING:
-    from .payer import Payer
 
 Call = tuple[str, list[Any]]
 
@@ -74,7 +71,7 @@ def _answer(response: Any) -> Answer:
         else Answer(result=response.get("result"))
 
 
-def snapshot(payer: Payer, entry: LedgerEntry | None = None) -> ChainSnapshot:
+def snapshot(payer: Signer, entry: LedgerEntry | None = None) -> ChainSnapshot:
     """Balances, allowance, fees, the pending nonce and, for ``entry``, the contract's ``amountPaid`` and the gas
     its payment (and an approve of its amount) would use: one round trip."""
     address, token, contract = payer.address, payer.token, payer.contract
@@ -108,12 +105,12 @@ def snapshot(payer: Payer, entry: LedgerEntry | None = None) -> ChainSnapshot:
         approve_gas=_gas(payer, got.get("approve")))
 
 
-def _estimate_call(payer: Payer, entry: LedgerEntry) -> Call:
+def _estimate_call(payer: Signer, entry: LedgerEntry) -> Call:
     data = payer._payment_call(entry)._encode_transaction_data()
     return "eth_estimateGas", [{"from": payer.address, "to": payer.contract.address, "data": data}, "latest"]
 
 
-def _gas(payer: Payer, answer: Answer | None) -> int | None:
+def _gas(payer: Signer, answer: Answer | None) -> int | None:
     """An estimate with the payer's margin, or None when the node refused it (the call would revert)."""
     if answer is None or answer.error is not None:
         return None
@@ -133,7 +130,7 @@ def refuse_revert(entry: LedgerEntry, revert: Any) -> PaymentError:
                                                            "the catalogue.")
 
 
-def receipt_and_estimate(payer: Payer, tx_hash: str, entry: LedgerEntry) -> tuple[dict[str, Any], Answer]:
+def receipt_and_estimate(payer: Signer, tx_hash: str, entry: LedgerEntry) -> tuple[dict[str, Any], Answer]:
     """Wait for the receipt of ``tx_hash`` (an approve) and, in the same round trips, estimate the payment's gas
     (which only succeeds once the approve is mined). Polls at the payer's pace, up to ``receipt_timeout``."""
     deadline = time.monotonic() + payer.receipt_timeout

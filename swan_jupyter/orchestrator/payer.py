@@ -27,6 +27,7 @@ from ._abi import client_payment_abi, erc20_abi
 from ._chain import (
     ChainSnapshot,
     FeePolicy,
+    NonceTaken,
     chain_errors,
     decode_revert,
     not_this_payment,
@@ -61,10 +62,6 @@ def wallet_locked(ledger: Ledger, address: str) -> Iterator[None]:
     its key: what decides about its payments without signing (a cancel of rows that hold nothing signed)."""
     with _lock_for(address), ledger.account_lock(address):
         yield
-
-
-class NonceTaken(Exception):
-    """The node refused a signed transaction's nonce as used, and this very transaction was never mined."""
 
 
 class Payer:

@@ -138,6 +138,8 @@ class _BodyGuard:
     def __init__(self, receive: Receive, send: Send, target: str, limits: Limits, scope: Scope,
                  in_flight: dict[Limits, int]) -> None:
         self._receive, self._send = receive, send
+        # the server's connection, for the fault layer's reset (faults._abort finds it through send.__self__)
+        self.transport = getattr(getattr(send, "__self__", None), "transport", None)
         self.target, self.limits = target, limits
         self.in_flight = in_flight
         self.received = 0
