@@ -201,7 +201,17 @@ def _child(ctl: socket.socket, server: tuple[selectors.BaseSelector, int, int], 
     os.environ.clear()
     os.environ.update(request["env"])
     del request["env"]
+    _forget_the_servers_environment()
     return run_like_an_interpreter(list(request["argv"]))
+
+
+def _forget_the_servers_environment() -> None:
+    """What the interpreter read from the server's environment and keeps: the time zone (``TZ``) and
+    :mod:`tempfile`'s folder (``TMPDIR``) are read again from the execution's own, as a cold start would."""
+    time.tzset()
+    cached = sys.modules.get("tempfile")
+    if cached is not None:
+        cached.tempdir = None  # type: ignore[attr-defined]
 
 
 def _system_exit_code(exc: SystemExit) -> int:
