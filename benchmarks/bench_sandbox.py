@@ -36,3 +36,18 @@ def running_sandbox(prefix: str, state: Path | None = None, *,
         signal.signal(signal.SIGTERM, previous)
         if temporary:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def set_latency(description: dict[str, Any], latency_ms: float) -> None:
+    """Add ``latency_ms`` to every request on every sandbox port (the fault layer's admin route; 0 removes it):
+    what a notebook far from Abaco or a chain RPC feels on each round trip."""
+    import requests
+
+    url = description["abaco"]["url"] + "/_sandbox/faults"
+    headers = {"X-Sandbox-Admin": description["host"]["admin_token"]}
+    if latency_ms > 0:
+        answer = requests.put(url, json={"rules": [{"target": "*", "latency_ms": latency_ms}]}, headers=headers,
+                              timeout=10)
+    else:
+        answer = requests.delete(url, headers=headers, timeout=10)
+    answer.raise_for_status()
