@@ -161,6 +161,13 @@ def _outcome(status: int, cpu_s: float, blocks: int, io_bytes: int, started: flo
     return ProcessOutcome(exit_code, started, finished, round(cpu_s * 1e9), max(io_bytes, blocks * 512), signalled)
 
 
+def _final_state(outcome: ProcessOutcome) -> Doc:
+    """Docker's ``State`` of an exited container, for ``final_state``."""
+    return {"Dead": False, "Error": "", "ExitCode": outcome.exit_code, "FinishedAt": docker_time(outcome.finished),
+            "OOMKilled": False, "Paused": False, "Pid": 0, "Restarting": False, "Running": False,
+            "StartedAt": docker_time(outcome.started), "Status": "exited"}
+
+
 def _create_time(pid: int) -> float:
     """A process's start time (with its pid, what identifies it after a restart); 0 when it is gone."""
     try:
@@ -582,13 +589,9 @@ class Runtime:
                 text += "[sandbox] the sandbox stopped while this execution was running; its process was killed.\n"
             if running.killed:
                 self._set_worker(handle.worker_id, cid=str(outcome.exit_code))
-            final_state = {
-                "Dead": False, "Error": "", "ExitCode": outcome.exit_code,
-                "FinishedAt": docker_time(outcome.finished), "OOMKilled": False, "Paused": False, "Pid": 0,
-                "Restarting": False, "Running": False, "StartedAt": docker_time(outcome.started), "Status": "exited",
-            }
             execution.update(
-                status="COMPLETE", exit_code=outcome.exit_code, final_state=final_state, finish_time=outcome.finished,
+                status="COMPLETE", exit_code=outcome.exit_code, final_state=_final_state(outcome),
+                finish_time=outcome.finished,
                 start_time=outcome.started, cpu=outcome.cpu_ns, io=outcome.io_bytes,
                 runtime=max(1, math.ceil(outcome.finished - outcome.started)),
             )
