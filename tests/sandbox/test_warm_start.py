@@ -18,7 +18,14 @@ import cloudpickle
 import pytest
 
 from swan_jupyter.sandbox.abaco import forkserver
-from tests.sandbox.abaco_tools import AbacoServer, Api, execution_process_alive, wait_for, write_script
+from tests.sandbox.abaco_tools import (
+    AbacoServer,
+    Api,
+    execution_folder,
+    execution_process_alive,
+    wait_for,
+    write_script,
+)
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # executions cannot import the tests
 
@@ -158,7 +165,9 @@ def test_force_quit_kills_the_execution(v3: Api) -> None:
     actor = v3.create(image="abacosamples/sleep_loop")
     eid = v3.send(actor["id"], '{"iterations": 60, "sleep": 0.5}')
     v3.wait_execution(actor["id"], eid, "RUNNING")
-    wait_for(lambda: execution_process_alive(eid), bool)
+    folder = wait_for(lambda: execution_folder(eid), lambda found: found is not None)
+    log = Path(folder) / "output.log"  # the captured output, stored as the logs when the execution ends
+    wait_for(lambda: log.read_text() if log.exists() else "", lambda text: "starting iteration 0" in text)
     v3.ok("DELETE", f"/{actor['id']}/executions/{eid}")
     done = v3.wait_execution(actor["id"], eid, timeout=10)
     assert done["exit_code"] == 137 and "starting iteration 0" in v3.logs(actor["id"], eid)
