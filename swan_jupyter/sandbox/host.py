@@ -116,40 +116,57 @@ def _alive(pid: int) -> bool:
 
 
 class HealthMiddleware:
-    """ASGI wrapper answering ``GET /_sandbox/health`` for readiness checks; everything else passes through."""
+    """ASGI wrapper answering ``GET /_sandbox/health`` for readiness checks; everything else passes through.
+    ``details`` (a service's optional ``health()``) adds what the service reports about itself right now (the
+    Abaco emulator: whether executions start warm or cold, and why)."""
 
-    def __init__(self, app: Any, name: str) -> None:
+    def __init__(self, app: Any, name: str, details: Callable[[], dict[str, Any]] | None = None) -> None:
         self.app = app
         self.name = name
+        self.details = details
         self.body = json.dumps({"service": name, "status": "ok"}).encode()
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] == "http" and scope.get("path") == HEALTH_PATH:
+            body = self.body
+            if self.details is not None:
+                body = json.dumps({"service": self.name, "status": "ok", **self.details()}).encode()
             await send(
                 {
                     "type": "http.response.start",
                     "status": 200,
                     "headers": [
                         (b"content-type", b"application/json"),
-                        (b"content-length", str(len(self.body)).encode()),
+                        (b"content-length", str(len(body)).encode()),
                     ],
                 }
             )
-            await send({"type": "http.response.body", "body": self.body})
+            await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
 
 
 def check_health(url: str, timeout: float = 2.0) -> float | None:
     """Round-trip time in ms of the service's health route, or None when it does not answer."""
+    return read_health(url, timeout)[0]
+
+
+def read_health(url: str, timeout: float = 2.0) -> tuple[float | None, dict[str, Any]]:
+    """``(round-trip ms, answer)`` of the service's health route; ``(None, {})`` when it does not answer."""
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(url.rstrip("/") + HEALTH_PATH, timeout=timeout) as resp:
             if resp.status != 200:
-                return None
+                return None, {}
+            body = resp.read()
     except OSError:
-        return None
-    return (time.perf_counter() - started) * 1000
+        return None, {}
+    rtt = (time.perf_counter() - started) * 1000
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = {}
+    return rtt, answer if isinstance(answer, dict) else {}
 
 
 def _rpc_block_number(rpc_url: str, timeout: float = 2.0) -> int | None:
@@ -239,8 +256,10 @@ class _Listeners:
         self.servers: list[tuple[Any, socket.socket]] = []
         self._server_class = _hosted_server_class()
 
-    def listen(self, stack: contextlib.AsyncExitStack, name: str, app: Any) -> tuple[Any, str]:
-        """A uvicorn server for ``app`` on its own socket (closed when ``stack`` closes), and its URL."""
+    def listen(self, stack: contextlib.AsyncExitStack, name: str, app: Any,
+               health: Callable[[], dict[str, Any]] | None = None) -> tuple[Any, str]:
+        """A uvicorn server for ``app`` on its own socket (closed when ``stack`` closes), and its URL;
+        ``health`` adds the service's own details to its health route."""
         from .connections import server_config
         from .faults import FaultMiddleware
         from .guard import LoopbackGuard
@@ -253,9 +272,8 @@ class _Listeners:
         port = sock.getsockname()[1]
         # the request limits are outermost (nothing reads more than they allow), then the guard: a foreign Host
         # or Origin reaches neither health, admin, faults nor the service
-        app = RequestLimits(LoopbackGuard(HealthMiddleware(FaultMiddleware(app, name, self.faults,
-                                                                           jsonrpc=name == "chain"), name),
-                                          port, name), name)
+        faulty = FaultMiddleware(app, name, self.faults, jsonrpc=name == "chain")
+        app = RequestLimits(LoopbackGuard(HealthMiddleware(faulty, name, health), port, name), name)
         server = self._server_class(server_config(app, name))
         self.servers.append((server, sock))
         return server, f"http://127.0.0.1:{port}"
@@ -313,7 +331,7 @@ async def _start_services(stack: contextlib.AsyncExitStack, listeners: _Listener
             log.warning("service %s is not available in this installation", name)
             continue
         service = factory(ctx)
-        server, url = listeners.listen(stack, name, service.app)
+        server, url = listeners.listen(stack, name, service.app, getattr(service, "health", None))
         await service.start(url)
 
         async def stop(service: SandboxService = service) -> None:
@@ -548,9 +566,11 @@ def status(state: str | Path | None = None) -> dict[str, Any]:
     for name in SERVICE_FACTORIES:
         section = desc.get(name)
         if section:
-            rtt = check_health(section["url"])
+            rtt, answer = read_health(section["url"])
             report["services"][name] = {"url": section["url"], "healthy": rtt is not None,
                                         "latency_ms": None if rtt is None else round(rtt, 2)}
+            if "executions" in answer:
+                report["services"][name]["executions"] = answer["executions"]
     chain = desc.get("chain")
     if chain:
         block = _rpc_block_number(chain["rpc_url"])
@@ -573,7 +593,17 @@ def format_status(report: dict[str, Any]) -> str:
         extra = f", block {svc['block']}" if "block" in svc and svc["block"] is not None else ""
         latency = f", {svc['latency_ms']} ms" if svc.get("latency_ms") is not None else ""
         lines.append(f"{name:13s}{svc['url']}  {health}{latency}{extra}")
+        if svc.get("executions"):
+            lines.append(f"{'':13s}executions: {_describe_start(svc['executions'])}")
     return "\n".join(lines)
+
+
+def _describe_start(executions: dict[str, Any]) -> str:
+    """How the Abaco emulator starts executions, in words."""
+    if executions.get("start") == "warm":
+        return (f"warm start (forked from a fork server, pid {executions.get('fork_server_pid')}, that has "
+                f"{', '.join(executions.get('preloaded') or [])} imported)")
+    return f"cold start (a fresh interpreter each): {executions.get('reason', 'unknown reason')}"
 
 
 def _tail(path: Path, lines: int = 20) -> str:

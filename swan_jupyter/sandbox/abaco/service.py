@@ -7,7 +7,9 @@ State lives in ``STATE_DIR/abaco/``: ``jwt_secret`` (0600, created once; signs t
 ``abaco_jwt_assertion`` (accept ``X-Jwt-Assertion-<TENANT>`` JWTs signed with ``jwt_secret``; default off),
 ``abaco_local_code_users`` (who may register ``file://``/``python:`` images, see :mod:`.local_code`),
 ``abaco_queues`` (the queues an actor may name, a list or ``"default, special"``; default: the reference
-configuration's ``default, special``). The context's ``time_scale`` shortens the samples' fixed sleeps.
+configuration's ``default, special``), ``abaco_warm_start`` (``false`` starts every execution cold, see
+:mod:`.forkserver`; so does ``SWAN_SANDBOX_ABACO_WARM=0``). The context's ``time_scale`` shortens the
+samples' fixed sleeps.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..service import SandboxContext
 from .app import build_app
 from .auth import SANDBOX_USERS, Authenticator, load_secret, mint_token
 from .core import Core
+from .forkserver import choose
 from .local_code import resolve_users
 from .runtime import Runtime
 from .store import Store
@@ -69,7 +72,7 @@ class AbacoService:
             self._lock.close()
             raise
         self.runtime = Runtime(self.store, self._actor_token, run_root, self.local_code_users, ctx.time_scale,
-                               protect=(ctx.state_dir,))
+                               protect=(ctx.state_dir,), warm=choose(ctx.settings.get("abaco_warm_start")))
         self.jwt_assertion = bool(ctx.settings.get("abaco_jwt_assertion", False))
         auth = Authenticator(self._secret, bool(ctx.settings.get("abaco_strict_auth", False)), self.jwt_assertion)
         self.core = Core(self.store, self.runtime, auth, dict(ctx.settings))
@@ -99,6 +102,10 @@ class AbacoService:
         await self.runtime.stop()
         self.store.close()
         self._lock.close()
+
+    def health(self) -> dict[str, Any]:
+        """What the health route adds (``swan-jupyter sandbox status`` shows it): how executions start now."""
+        return {"executions": self.runtime.forkserver.describe()}
 
     def describe(self) -> dict[str, Any]:
         """The ``abaco`` section of ``sandbox.json``: URL, tenant and one token per sandbox user."""
