@@ -223,13 +223,13 @@ class Events:
     def _queue_webhook(self, url: str, data: Doc) -> None:
         payload = {**data, "_abaco_Content_Type": "application/json", "_abaco_username": EVENT_SENDER}
         if self._queue is None:
-            log.error("abaco events: the webhook senders are not running; event to %s dropped", url)
+            log.error("abaco events: the webhook senders are not running; event to %s dropped", shown(url))
             return
         try:
             self._queue.put_nowait((url, json.dumps(payload).encode()))
         except asyncio.QueueFull:
             log.error("abaco events: %d webhook posts are waiting; event %s to %s dropped", WEBHOOK_QUEUE,
-                      data["event_type"], url)
+                      data["event_type"], shown(url))
 
     async def _send_webhooks(self) -> None:
         assert self._queue is not None
@@ -238,11 +238,23 @@ class Events:
             try:
                 status = await asyncio.wait_for(post_json(url, body), self.timeout)
                 if status >= 300:
-                    log.error("abaco events: webhook %s answered %d (redirects are not followed)", url, status)
+                    log.error("abaco events: webhook %s answered %d (redirects are not followed)", shown(url),
+                              status)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # logged and dropped, like Abaco's process_webhook
-                log.error("abaco events: webhook %s failed: %s", url, exc or type(exc).__name__)
+                log.error("abaco events: webhook %s failed: %s", shown(url), exc or type(exc).__name__)
+
+
+def shown(url: str) -> str:
+    """A webhook URL for the log: without its query and user part (a nonce, ``?x-nonce=``, is a credential)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{port}{parts.path}"
 
 
 def repr_message(data: Doc) -> bytes:
