@@ -154,8 +154,11 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         start = offset or 0
         return actors[start:start + limit] if limit is not None else actors[start:]
 
-    def add(self, body: Mapping[str, Any]) -> Actor:
-        """Register an actor; ``body`` in either case (``image`` required, e.g. ``{"image": "abacosamples/test"}``)."""
+    def add(self, body: Mapping[str, Any] | None = None, /, **fields: Any) -> Actor:
+        """Register an actor; ``body`` and keyword fields in either case (``image`` required), e.g.
+        ``add(image="abacosamples/test", link=other.id, webhook="http://127.0.0.1:8000/events")``: ``link``
+        (an actor id or alias) gets the actor's events as messages, ``webhook`` gets them as JSON POSTs."""
+        body = {**(body or {}), **fields}
         if not body.get("image"):
             raise ValidationError("An actor needs an image.", hint='Pass {"image": "org/repo:tag", ...}.')
         return Actor.from_wire(self.transport.post("", json=self._wire(body),

@@ -204,7 +204,7 @@ def _create(m: ActorMagics, args: Any) -> Any:
         body["default_environment"] = parse_env(args.env)
     if args.hints:
         body["hints"] = list(args.hints)
-    for key in ("name", "description", "max_workers"):
+    for key in ("name", "description", "max_workers", "link", "webhook"):
         if getattr(args, key) is not None:
             body[key] = getattr(args, key)
     actor = client.add(body)
@@ -214,13 +214,14 @@ def _create(m: ActorMagics, args: Any) -> Any:
 
 
 def _update(m: ActorMagics, args: Any) -> Any:
-    changes: dict[str, Any] = {k: getattr(args, k) for k in ("image", "description") if getattr(args, k) is not None}
+    changes: dict[str, Any] = {k: getattr(args, k) for k in ("image", "description", "link", "webhook")
+                               if getattr(args, k) is not None}
     if args.env:
         changes["default_environment"] = parse_env(args.env)
     if args.force:
         changes["force"] = True
     if not changes:
-        raise UsageError("Nothing to change: give --image, --description, --env or --force.")
+        raise UsageError("Nothing to change: give --image, --description, --link, --webhook, --env or --force.")
     return _client().update(args.actor, changes)
 
 
@@ -309,6 +310,11 @@ def _widget(cmd: str) -> Any:
         raise UsageError(f"%actors {cmd} needs the interactive widgets, which are not available ({exc}).") from None
 
 
+def _event_options(parser: Any) -> None:
+    parser.add_argument("--link", help="actor id or alias that gets this actor's events as messages ('' unlinks)")
+    parser.add_argument("--webhook", help="URL that gets this actor's events as JSON POSTs")
+
+
 def _actors_table() -> Subcommands:
     t = Subcommands("%actors", ACTORS_INTRO, ACTORS_EPILOG)
     f = _frames
@@ -328,8 +334,10 @@ def _actors_table() -> Subcommands:
                    help="then ensure this many workers (admins only)")
     p.add_argument("--max-workers", dest="max_workers", type=whole("--max-workers", 1, MAX_WORKERS),
                    help="autoscaling cap (privileged only)")
+    _event_options(p)
     p = t.add("update", _update, "change some fields of an actor; the others are kept (GET, merge, PUT)",
               "Example: %actors update {actor.id} --image abacosamples/wc --force", "actor")
+    _event_options(p)
     p.add_argument("--image")
     p.add_argument("--description")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",

@@ -54,7 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -63,6 +63,9 @@ from .configs import configs_for
 from .images import support as actor_support
 from .store import Message, Store
 from .wire import new_hashid
+
+if TYPE_CHECKING:
+    from .events import Events
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +226,7 @@ class Runtime:
         self._running: dict[str, Running] = {}
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.events: Events | None = None  # link and webhook events (:mod:`.events`), set by the service
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -340,7 +344,10 @@ class Runtime:
         self.store.update("workers", worker_id, change)
 
     def _set_actor_status(self, actor_id: str, status: str, message: str | None = None) -> None:
+        before: list[str] = []
+
         def change(doc: Doc) -> None:
+            before.append(doc["status"])
             if doc["status"] == "SHUTTING_DOWN":
                 return
             doc["status"] = status
@@ -348,6 +355,8 @@ class Runtime:
                 doc["status_message"] = message
 
         self.store.update("actors", actor_id, change)
+        if self.events is not None and before and before[0] != "SHUTTING_DOWN" and not self._stopping:
+            self.events.actor_status(actor_id, status, message, before[0])
 
     async def _worker_main(self, handle: WorkerHandle) -> None:
         try:
@@ -599,6 +608,8 @@ class Runtime:
             for key in ("_pid", "_pid_created", "_workdir", "_log_path"):
                 execution.pop(key, None)
             self.store.finish_execution(execution, text, outcome.finished + self._log_ex(actor))
+            if self.events is not None and not running.stopping:
+                self.events.execution_complete(actor["id"], execution)
         finally:
             self._running.pop(execution["id"], None)
             transport.close()

@@ -23,8 +23,9 @@ from typing import IO, Any
 
 from ..service import SandboxContext
 from .app import build_app
-from .auth import SANDBOX_USERS, Authenticator, load_secret, mint_token
+from .auth import SANDBOX_USERS, Authenticator, Caller, load_secret, mint_token, sandbox_roles
 from .core import Core
+from .events import Events
 from .forkserver import choose
 from .local_code import resolve_users
 from .runtime import Runtime
@@ -76,6 +77,8 @@ class AbacoService:
         self.jwt_assertion = bool(ctx.settings.get("abaco_jwt_assertion", False))
         auth = Authenticator(self._secret, bool(ctx.settings.get("abaco_strict_auth", False)), self.jwt_assertion)
         self.core = Core(self.store, self.runtime, auth, dict(ctx.settings))
+        self.events = Events(self.store, self.runtime, self._may_execute)
+        self.runtime.events = self.events
         self._app = build_app(self.core, self.tenant)
         self.url = ""
 
@@ -83,8 +86,10 @@ class AbacoService:
         return f"AbacoService(url={self.url!r}, tenant={self.tenant!r})"
 
     def _actor_token(self, user: str, tenant: str) -> str:
-        roles = next((r for _, (name, r) in SANDBOX_USERS.items() if name == user), ("Internal/abaco-user",))
-        return mint_token(self._secret, user, tenant.lower(), roles, ACTOR_TOKEN_LIFETIME)
+        return mint_token(self._secret, user, tenant.lower(), sandbox_roles(user), ACTOR_TOKEN_LIFETIME)
+
+    def _may_execute(self, user: str, tenant: str, actor_id: str) -> bool:
+        return self.core.has_level(Caller(user, tenant, sandbox_roles(user)), "actor", actor_id, "EXECUTE")
 
     @property
     def app(self) -> Any:
@@ -95,11 +100,13 @@ class AbacoService:
         """Remember the base URL, recover from a previous run and start the workers of existing actors."""
         self.url = url.rstrip("/")
         self.core.base_url = self.url
+        self.events.start()
         await self.runtime.start(self.url)
 
     async def stop(self) -> None:
         """Kill every child process, stop the workers, close the database."""
         await self.runtime.stop()
+        await self.events.stop()
         self.store.close()
         self._lock.close()
 
