@@ -28,14 +28,7 @@ from collections.abc import Callable, Sequence
 
 from .errors import SwanJupyterError
 from .numbers import NumberError, parse_float
-
-#: The sandbox's default time scale: task time runs 60 times faster than real time, so a deploy's jobs run two
-#: real seconds after payment (``--wait`` returns in seconds) and a one-hour task lasts one real minute.
-DEFAULT_TIME_SCALE = 60.0
-
-
-#: The fastest the sandbox's task time may run (``inf`` or ``1e999`` would stop its clock making sense).
-MAX_TIME_SCALE = 100_000.0
+from .sandbox_contract import DEFAULT_TIME_SCALE, MAX_TIME_SCALE
 
 
 def positive(name: str, maximum: float) -> Callable[[str], float]:

@@ -18,8 +18,8 @@ from typing import Any
 
 from .config import read_sandbox_description
 from .errors import ConfigurationError
+from .sandbox_contract import HEALTH_PATH
 
-HEALTH_PATH = "/_sandbox/health"
 _announced: set[str] = set()
 _lock = threading.Lock()
 _notice_handler: Callable[[str], None] | None = None

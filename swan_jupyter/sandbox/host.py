@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..cli import DEFAULT_TIME_SCALE
+from ..sandbox_contract import DEFAULT_TIME_SCALE, DESCRIPTION_FILE, HEALTH_PATH
 from ._storage import write_private
 from .service import SandboxContext, SandboxService
 
@@ -48,11 +48,10 @@ SERVICE_FACTORIES: dict[str, str] = {
     "abaco": "swan_jupyter.sandbox.abaco:create_service",
 }
 
-DESCRIPTION = "sandbox.json"
+DESCRIPTION = DESCRIPTION_FILE
 PID_FILE = "host.pid"
 LOG_FILE = "host.log"
 LOCK_FILE = "host.lock"
-HEALTH_PATH = "/_sandbox/health"
 #: The settings of the trust options, recorded in sandbox.json under ``host.options``.
 TRUST_OPTIONS = ("abaco_jwt_assertion", "abaco_local_code_users")
 
