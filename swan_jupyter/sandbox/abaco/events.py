@@ -36,15 +36,12 @@ import socket
 import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from .mailbox import queue_message
+from .mailbox import Wakes, queue_message
 from .store import Store
 from .wire import AbacoError, is_hashid
-
-if TYPE_CHECKING:
-    from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +121,7 @@ class Events:
 
     ``may_execute(user, tenant, actor_id)`` says whether a user may execute an actor (admins, grants, world)."""
 
-    def __init__(self, store: Store, runtime: Runtime, may_execute: Callable[[str, str, str], bool],
+    def __init__(self, store: Store, runtime: Wakes, may_execute: Callable[[str, str, str], bool],
                  timeout: float = WEBHOOK_TIMEOUT) -> None:
         self.store = store
         self.runtime = runtime

@@ -6,18 +6,21 @@ ordinary message on the actor's channel."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .store import Store
 from .wire import new_hashid
 
-if TYPE_CHECKING:
-    from .runtime import Runtime
-
 Doc = dict[str, Any]
 
 
-def queue_message(store: Store, runtime: Runtime, actor: Doc, data: bytes, content_type: str, env: dict[str, str],
+class Wakes(Protocol):
+    """What a mailbox needs of the runtime (:class:`~.runtime.Runtime`): to be told a message is waiting."""
+
+    def message_queued(self, actor: Doc) -> None: ...
+
+
+def queue_message(store: Store, runtime: Wakes, actor: Doc, data: bytes, content_type: str, env: dict[str, str],
                   sender: str, now: float | None = None) -> Doc:
     """Queue ``data`` for ``actor`` as sent by ``sender`` (also the execution's executor); the new execution."""
     execution: Doc = {
