@@ -31,10 +31,32 @@ shell renders (ours or not, verbose or not) has registered secrets masked (:func
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .redact import redact, redact_data
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+#: How registered secrets are masked: installed by :mod:`swan_jupyter.redact` when it loads (:func:`use_masking`).
+#: A secret can only be registered through that module, so before it loads there is nothing to mask. This module
+#: is the bottom of the package: it imports none of it.
+_masking: dict[str, Callable[[Any], Any]] = {"text": _as_is, "data": _as_is}
+
+
+def use_masking(text: Callable[[str], str], data: Callable[[Any], Any]) -> None:
+    """Mask every error's message and hint with ``text`` and its other attributes with ``data`` (called once by
+    :mod:`swan_jupyter.redact`)."""
+    _masking.update(text=text, data=data)
+
+
+def redact(text: str) -> str:
+    return str(_masking["text"](text))
+
+
+def redact_data(value: Any) -> Any:
+    return _masking["data"](value)
 
 
 class SwanJupyterError(Exception):
