@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +20,9 @@ from tests.sandbox.abaco_tools import AbacoProcess, AbacoServer, Api, execution_
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-@pytest.fixture(params=["v2", "v3"])
-def api(abaco: AbacoServer, request: pytest.FixtureRequest) -> Iterator[Api]:
-    client = Api(abaco.url, abaco.token("user"), str(request.param))
-    yield client
-    client.session.close()
-
-
 @pytest.fixture
-def v3(abaco: AbacoServer) -> Iterator[Api]:
-    client = Api(abaco.url, abaco.token("user"), "v3")
-    yield client
-    client.session.close()
+def v3(make: Callable[..., Api]) -> Api:
+    return make("user", "v3")
 
 
 def _measured(execution: dict[str, Any], api: Api) -> None:

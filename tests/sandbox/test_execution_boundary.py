@@ -20,7 +20,7 @@ import json
 import os
 import sys
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +75,15 @@ def _executions(api: Api, actor_id: str) -> list[Any]:
 
 
 @pytest.fixture
-def user2(abaco: AbacoServer) -> Iterator[Api]:
+def user2(abaco: AbacoServer, make: Callable[..., Api]) -> Api:
     """testotheruser: a plain user who is not in ``--local-code-users`` (the default is user and admin)."""
     assert "testotheruser" not in abaco.service.runtime.local_code_users
-    client = Api(abaco.url, abaco.token("user2"), "v3")
-    yield client
-    client.session.close()
+    return make("user2", "v3")
 
 
 @pytest.fixture
-def v3(abaco: AbacoServer) -> Iterator[Api]:
-    client = Api(abaco.url, abaco.token("user"), "v3")
-    yield client
-    client.session.close()
+def v3(make: Callable[..., Api]) -> Api:
+    return make("user", "v3")
 
 
 # -- the attack ----------------------------------------------------------------------------------------------------
