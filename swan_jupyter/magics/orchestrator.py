@@ -140,7 +140,8 @@ class OrchestratorMagics(Magics):
         orch.validate_task(instance_type=args.hardware, region=args.region, duration=duration,  # inputs first,
                            app_repo_image=args.app, repo_uri=args.repo, job_source_uri=args.source_uri,  # then cap
                            deploy_yaml=body if body and not is_dockerfile else None,
-                           dockerfile=body if body and is_dockerfile else None, start_in=args.start_in)
+                           dockerfile=body if body and is_dockerfile else None, start_in=args.start_in,
+                           repo_branch=args.branch)
         quote = orch.estimate_price(args.hardware, duration)
         unattended = args.pay and self._auto(args.yes)
         cap = self._unattended_cap(quote.amount_wei, orch) if unattended else None

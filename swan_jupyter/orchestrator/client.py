@@ -43,6 +43,7 @@ from ..transport import TokenAuth, Transport, path_segment
 from . import _wire as wire
 from ._task_inputs import actionable_task, paying_wallet, source_and_start, task_basics
 from .amounts import amount_due, parse_duration, price_to_wei
+from .deploy_specs import check_sources
 from .models import Hardware, Quote, Result, TaskResult, hardware_from_wire
 from .payer import Checkpoint
 from .payments import Payments
@@ -269,6 +270,8 @@ class Orchestrator(SwanSdkPayments):
         if repo_uri is None and repo_owner and repo_name:
             repo_uri = f"https://github.com/{repo_owner}/{repo_name}"
         source_and_start(start_in, app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
+        check_sources(deploy_yaml=deploy_yaml, dockerfile=dockerfile, repo_uri=repo_uri,
+                      job_source_uri=job_source_uri, repo_branch=repo_branch)
         price_wei = price_to_wei(hw.price)
         estimate = Quote(None, "Creation", hw.name, hw.hardware_id, region, seconds, hw.price, price_wei,
                          amount_due(price_wei, seconds), wallet, None, self.payments.network())
@@ -298,7 +301,7 @@ class Orchestrator(SwanSdkPayments):
                       hardware_id: int | None = None, region: str = "global", duration: str | int = 3600,
                       app_repo_image: str | None = None, job_source_uri: str | None = None,
                       repo_uri: str | None = None, deploy_yaml: str | None = None, dockerfile: str | None = None,
-                      start_in: int = 300) -> tuple[Hardware, int]:
+                      start_in: int = 300, repo_branch: str | None = None) -> tuple[Hardware, int]:
         """Check a new task's inputs as :meth:`create_task` does (wallet, hardware, region, duration, exactly one
         source, an example app's name, ``start_in``), creating nothing; returns the hardware and the seconds.
 
@@ -307,6 +310,8 @@ class Orchestrator(SwanSdkPayments):
         """
         _wallet, hw, seconds = task_basics(self, wallet_address, instance_type, hardware_id, region, duration)
         source_and_start(start_in, app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
+        check_sources(deploy_yaml=deploy_yaml, dockerfile=dockerfile, repo_uri=repo_uri,
+                      job_source_uri=job_source_uri, repo_branch=repo_branch)
         if app_repo_image:
             self.get_app_repo_image(app_repo_image)
         return hw, seconds
