@@ -17,6 +17,8 @@ Every error the package raises on purpose derives from :class:`SwanJupyterError`
     │   └── QuoteChangedError       the payment would differ from what was confirmed: nothing was signed
     └── RemoteFunctionError         a Python function run on Abaco raised, or ended without a result
 
+    Interrupted (a KeyboardInterrupt)  Ctrl-C during a long operation; ``partial`` keeps what was done
+
 Each error has a ``message`` (what went wrong) and a ``hint`` (how to fix it). No attribute of any of them keeps a
 registered secret: the message and the hint go through :func:`swan_jupyter.redact.redact`, and every other
 attribute a subclass sets before calling ``SwanJupyterError.__init__`` (a server's words, its decoded body in
@@ -251,9 +253,24 @@ class RemoteFunctionError(SwanJupyterError):
         return lines
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or the kernel's interrupt) during a long operation, keeping what was done.
+
+    A ``KeyboardInterrupt``, so code that stops on interrupts still stops. ``message`` says in one line what
+    happened and how to follow it; ``partial`` holds what exists (a paid task, the rows fetched so far, the
+    execution a message started), or None.
+    """
+
+    def __init__(self, message: str, partial: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.partial = partial
+
+
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
+    "Interrupted",
     "NotFoundError",
     "PaymentError",
     "PermissionDeniedError",

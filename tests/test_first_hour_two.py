@@ -4,13 +4,15 @@ drives the real shell (the ``ip`` fixture), the real widgets and the real sandbo
 
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Any
 
 import pytest
 
 from swan_jupyter.errors import ValidationError
 from swan_jupyter.session import default_session, reset_default_session
-from tests.helpers import TestingShell
+from tests.helpers import TestingShell, wait_until
 
 
 @pytest.fixture
@@ -87,3 +89,128 @@ def test_other_sources_that_cannot_deploy_are_refused_before_paying(sandbox: dic
     with pytest.raises(ValidationError, match=needle):
         capped.run_line_magic("swan_deploy", f"{line} --hardware C1ae.small --duration 1h --yes t")
     assert _counts() == before
+
+
+# -- interrupts keep your place -------------------------------------------------------------------------------
+
+
+def _shown(ip: TestingShell, cell: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``cell`` as a user does (the shell renders its error); return what the cell printed."""
+    capsys.readouterr()
+    with pytest.raises(KeyboardInterrupt):
+        ip.run_cell(cell)
+    out = capsys.readouterr()
+    return out.out + out.err
+
+
+def _no_library_frames(text: str) -> None:
+    assert "Traceback" not in text and "swan_jupyter/" not in text and "site-packages" not in text, text
+    lines = [line for line in text.replace("\r", "\n").splitlines() if line.strip() and "%|" not in line]
+    assert len(lines) == 1 and lines[0].startswith("Interrupted: "), text  # progress bars aside
+
+
+def test_ctrl_c_during_deploy_wait_keeps_the_paid_task_and_says_how_to_follow_it(
+        sandbox: dict[str, Any], capped: TestingShell, capsys: pytest.CaptureFixture[str]) -> None:
+    """A real SIGINT while `%swan_deploy ... --yes --wait t` waits (the status polls are slowed down once the
+    payment is on the server, and the signal is sent during one): `t` holds the paid task, one line says what
+    happened and how to follow it, no library frames."""
+    from swan_jupyter.session import Session
+    from tests.reliability_tools import injected, set_faults
+
+    reset_default_session()
+    watcher = Session(notify=lambda _m: None).orchestrator()
+    known = {t["task"]["uuid"] for t in watcher.get_task_list(size=100)["list"]}
+    main, stop = threading.get_ident(), threading.Event()
+
+    def paid() -> bool:
+        return stop.is_set() or any(t["task"]["uuid"] not in known and t["task"].get("status") != "initialized"
+                                    for t in watcher.get_task_list(size=20)["list"])
+
+    def interrupt_during_the_wait() -> None:
+        if not wait_until(paid, timeout=120, interval=0.05) or stop.is_set():
+            return
+        set_faults(sandbox, "orchestrator", {"rules": [{"methods": ["GET"], "paths": ["^/v2/task_deployment/"],
+                                                        "latency_ms": 4000}]})
+        if wait_until(lambda: stop.is_set() or injected(sandbox, "orchestrator").get("orchestrator:latency", 0) > 0,
+                      timeout=60, interval=0.05) and not stop.is_set():
+            signal.pthread_kill(main, signal.SIGINT)
+
+    thread = threading.Thread(target=interrupt_during_the_wait, daemon=True)
+    thread.start()
+    try:
+        text = _shown(capped, "%swan_deploy --app hello-world --hardware C1ae.small --duration 1h --yes --wait t",
+                      capsys)
+    finally:
+        stop.set()
+        thread.join(10)
+        set_faults(sandbox, "orchestrator", None)
+    task = capped.user_ns["t"]
+    uuid = task["task_uuid"]
+    assert task["tx_hash"] and task["receipt"].validated
+    assert f"task {uuid} is paid and still deploying" in text and f"%swan status {uuid}" in text and "`t`" in text
+    _no_library_frames(text)
+
+
+def test_ctrl_c_during_a_map_magic_keeps_the_partial_frame(sandbox: dict[str, Any], ip: TestingShell,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C during `%actors map h items res`: `res` holds the partial frame, one line says so."""
+    reset_default_session()
+    ip.run_cell_magic("actor_function", "nap --workers 2", "def nap(x):\n    import time\n    time.sleep(1.5)\n"
+                                                           "    return x\n")
+    ip.user_ns["items"] = list(range(12))
+    main = threading.get_ident()
+    timer = threading.Timer(4.0, lambda: signal.pthread_kill(main, signal.SIGINT))
+    timer.start()
+    try:
+        text = _shown(ip, "%actors map nap items res --max-in-flight 2", capsys)
+    finally:
+        timer.cancel()
+    res = ip.user_ns["res"]
+    assert len(res) == 12 and (res["status"] == "ok").sum() >= 1 and (res["status"] == "cancelled").sum() >= 4
+    assert "map interrupted" in text and "`res`" in text
+    _no_library_frames(text)
+
+
+def test_ctrl_c_during_a_sync_send_keeps_the_execution(sandbox: dict[str, Any], ip: TestingShell,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C while `%%actor_send ... --sync` waits: `ex` holds the execution it started, which still answers."""
+    reset_default_session()
+    actors = default_session().actors()
+    actor = actors.add({"image": "abacosamples/sleep_loop", "name": "slow-sync"})
+    ip.user_ns["a"] = actor
+    main = threading.get_ident()
+    timer = threading.Timer(1.5, lambda: signal.pthread_kill(main, signal.SIGINT))
+    timer.start()
+    try:
+        text = _shown(ip, "%%actor_send {a.id} ex --sync --timeout 60\n{\"sleep\": 4, \"iterations\": 1}", capsys)
+    finally:
+        timer.cancel()
+    ex = ip.user_ns["ex"]
+    assert f"execution {ex.id}" in text and ".wait()" in text and "`ex`" in text
+    _no_library_frames(text)
+    assert ex.wait(60, poll=0.2)
+
+
+def test_ctrl_c_during_metrics_keeps_the_rows_fetched(sandbox: dict[str, Any], ip: TestingShell,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C during `%actors metrics df` (a slow server): `df` holds a frame (the rows fetched so far)."""
+    from tests.reliability_tools import set_faults
+
+    reset_default_session()
+    actors = default_session().actors()
+    actor = actors.add({"image": "abacosamples/test", "name": "metrics-interrupt"})
+    ip.user_ns["a"] = actor
+    ex = actors.send_message(actor.id, "hi")
+    assert ex.wait(60, poll=0.2)
+    set_faults(sandbox, "abaco", {"rules": [{"paths": ["search|executions"], "latency_ms": 3000}]})
+    main = threading.get_ident()
+    timer = threading.Timer(1.0, lambda: signal.pthread_kill(main, signal.SIGINT))
+    timer.start()
+    try:
+        text = _shown(ip, "%actors metrics --actor {a.id} --workers 1 df", capsys)
+    finally:
+        timer.cancel()
+        set_faults(sandbox, "abaco", None)
+    assert "execution_id" in ip.user_ns["df"].columns
+    assert "fetching was interrupted" in text and "`df`" in text
+    _no_library_frames(text)

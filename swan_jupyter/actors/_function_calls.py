@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ..errors import (
+    Interrupted,
     RemoteFunctionError,
     RequestTimeoutError,
     SwanJupyterError,
@@ -232,7 +233,7 @@ class CallOutcome:
         )
 
 
-class MapInterrupted(KeyboardInterrupt):
+class MapInterrupted(Interrupted):
     """A map interrupted by the user (Ctrl-C / the kernel's interrupt): a ``KeyboardInterrupt`` carrying what
     was done. ``frame`` holds every row (unfinished ones ``cancelled``); ``left`` lists the executions that
     could not be stopped, ``(execution_id, status)``: empty when no work was left behind."""
@@ -242,4 +243,5 @@ class MapInterrupted(KeyboardInterrupt):
         self.left = left
         what = (f"{len(left)} execution(s) could not be stopped: " + ", ".join(f"{e} ({s})" for e, s in left)
                 if left else "no execution was left running or queued")
-        super().__init__(f"map interrupted: {what}; the partial results are in .frame")
+        super().__init__(f"map interrupted after {int((frame['status'] != 'cancelled').sum())} of {len(frame)} "
+                         f"calls: {what}", frame)

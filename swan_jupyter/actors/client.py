@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..config import Flavor
-from ..errors import ConfigurationError, ProtocolError, RemoteError, ValidationError
+from ..errors import ConfigurationError, Interrupted, ProtocolError, RemoteError, SwanJupyterError, ValidationError
 from ..numbers import NumberError, parse_int
 from ..redact import Secret
 from ..transport import NonceAuth, RawReply, TokenAuth, Transport
@@ -283,16 +283,33 @@ class Actors(ActorManagement, AliasCalls, SearchCalls):
         else:
             kwargs = {"json": message_body(message)}
         sent_at = datetime.now(UTC)
-        reply = self.transport.post(
-            f"/{_seg(actor_id)}/messages", params=params, timeout=(self.transport.timeout[0], timeout),
-            outcome_check=self._outcome_check(actor_id, sent_at), **kwargs,
-        )
+        try:
+            reply = self.transport.post(
+                f"/{_seg(actor_id)}/messages", params=params, timeout=(self.transport.timeout[0], timeout),
+                outcome_check=self._outcome_check(actor_id, sent_at), **kwargs,
+            )
+        except KeyboardInterrupt:
+            raise self._sync_interrupted(actor_id, sent_at) from None
         if isinstance(reply, RawReply):
             return reply.content if "octet-stream" in reply.content_type else reply.text
         if isinstance(reply, bytes | str):
             return reply
         # A JSON answer: the server sent JSON result bytes or logs that happen to look like JSON.
         return json.dumps(reply)
+
+    def _sync_interrupted(self, actor_id: str, sent_at: datetime) -> Interrupted:
+        """What an interrupted synchronous send leaves: the execution it started (looked up once), if found."""
+        try:
+            found = self.executions_since(actor_id, sent_at)
+        except (SwanJupyterError, KeyboardInterrupt):
+            found = []
+        if not found:
+            when = sent_at.isoformat(timespec="seconds")
+            return Interrupted(f"the wait for actor {actor_id}'s answer was interrupted; the message may have been "
+                               f"taken: client.executions_since({actor_id!r}, {when!r}) lists its execution")
+        ex = Execution(self, actor_id, str(found[-1].id), found[-1], sent_at=sent_at)
+        return Interrupted(f"execution {ex.id} of actor {actor_id} is {found[-1].status or 'running'}; "
+                           "its .wait() gives the answer", ex)
 
     # -- executions ------------------------------------------------------------------------------------------
 

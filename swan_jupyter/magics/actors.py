@@ -27,6 +27,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from ..display import Rich, esc, kv_html, kv_text
 from ..numbers import MAX_WORKERS
 from ..session import default_session
+from ._interrupts import kept_from
 from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
 from .core import store, swan_magics
 from .functions import add_map_command
@@ -464,7 +465,10 @@ class ActorMagics(Magics):
             message = message_from_body(cell, args.kind)
         client = default_session().actors()
         if args.sync:
-            answer = client.run_sync(args.actor, message, env, timeout=args.timeout)
+            try:
+                answer = client.run_sync(args.actor, message, env, timeout=args.timeout)
+            except KeyboardInterrupt as exc:
+                raise kept_from(self.shell, args.var, exc) from None
             if args.var:
                 return self._store(args.var, answer)
             return TextBlock(answer) if isinstance(answer, str) else answer

@@ -16,6 +16,7 @@ from IPython.display import display
 from ..errors import ValidationError
 from ..numbers import MAX_SWAN, parse_decimal
 from ..session import default_session
+from ._interrupts import kept, kept_from
 from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
 from .core import store, swan_magics
 
@@ -145,25 +146,37 @@ class OrchestratorMagics(Magics):
         quote = orch.estimate_price(args.hardware, duration)
         unattended = args.pay and self._auto(args.yes)
         cap = self._unattended_cap(quote.amount_wei, orch) if unattended else None
-        task = orch.create_task(  # unattended: paid within the cap, bound to the catalogue estimate
-            instance_type=args.hardware, region=args.region, duration=duration, app_repo_image=args.app,
-            repo_uri=args.repo, repo_branch=args.branch, job_source_uri=args.source_uri,
-            deploy_yaml=body if body and not is_dockerfile else None,
-            dockerfile=body if body and is_dockerfile else None, start_in=args.start_in,
-            auto_pay=unattended, max_payment=cap,
-        )
+        try:
+            task = orch.create_task(  # unattended: paid within the cap, bound to the catalogue estimate
+                instance_type=args.hardware, region=args.region, duration=duration, app_repo_image=args.app,
+                repo_uri=args.repo, repo_branch=args.branch, job_source_uri=args.source_uri,
+                deploy_yaml=body if body and not is_dockerfile else None,
+                dockerfile=body if body and is_dockerfile else None, start_in=args.start_in,
+                auto_pay=unattended, max_payment=cap,
+            )
+        except KeyboardInterrupt as exc:
+            raise kept_from(self.shell, args.var, exc, "interrupted before the task was paid: `%swan tasks` shows "
+                                                        "whether it was created") from None
         if not args.pay:
             return self._store(args.var, task)
-        uuid = task["task_uuid"]
         if unattended:
             if args.wait:
-                info = orch.wait_until_running(uuid, timeout=args.timeout, progress=True)
-                task.update(status=(info.get("task") or {}).get("status"), urls=orch.get_real_url(uuid))
+                self._wait(orch, task, args)
             return self._store(args.var, task)
         from ..widgets.confirm import creation_confirmation
 
         display(creation_confirmation(orch, task, on_done=task.record_payment))
         return self._store(args.var, task)
+
+    def _wait(self, orch: Any, task: Any, args: Any) -> None:
+        """``--wait``: until the task runs; Ctrl-C keeps the paid task in VAR and says how to follow it."""
+        uuid = task["task_uuid"]
+        try:
+            info = orch.wait_until_running(uuid, timeout=args.timeout, progress=True)
+        except KeyboardInterrupt:
+            raise kept(self.shell, args.var, f"task {uuid} is paid and still deploying: `%swan status {uuid}`",
+                       task) from None
+        task.update(status=(info.get("task") or {}).get("status"), urls=orch.get_real_url(uuid))
 
     # -- %swan -----------------------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Settings, load_settings
 from ..errors import (
     ConfigurationError,
+    Interrupted,
     NotFoundError,
     PaymentError,
     ProtocolError,
@@ -333,6 +334,9 @@ class Orchestrator(SwanSdkPayments):
         try:
             receipt, order = self.payments.pay(uuid, private_key=private_key, max_payment=max_payment,
                                                task=result["task"], confirmed=estimate)
+        except KeyboardInterrupt:
+            raise Interrupted(f"task {uuid} was created and its payment interrupted: `%swan resume {uuid}` finishes "
+                              "it (never pays twice)", result) from None
         except QuoteChangedError as exc:
             raise QuoteChangedError(f"Task {uuid} was created but not paid: {exc.message}", quote=exc.quote,
                                     task_uuid=uuid, hint=exc.hint) from None
