@@ -56,9 +56,11 @@ class SwanJupyterError(Exception):
             return f"{self.message}\nHint: {self.hint}"
         return self.message
 
-    def summary_lines(self) -> list[str]:
-        """The error in two short lines (name and message, then the hint), as IPython shows it by default."""
-        lines = [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {redact(self.message)}"]
+    def summary_lines(self, color: bool = True) -> list[str]:
+        """The error in two short lines (name and message, then the hint), as IPython shows it by default;
+        the name in red unless ``color`` is false (a pipe, ``--colors=NoColor``)."""
+        name = f"\x1b[0;31m{type(self).__name__}\x1b[0m" if color else type(self).__name__
+        lines = [f"{name}: {redact(self.message)}"]
         if self.hint:
             lines.append(f"Hint: {redact(self.hint)}")
         return lines
@@ -244,9 +246,9 @@ class RemoteFunctionError(SwanJupyterError):
         text = super().__str__()
         return f"{text}\n{detail.rstrip()}" if detail else text
 
-    def summary_lines(self) -> list[str]:
+    def summary_lines(self, color: bool = True) -> list[str]:
         """The summary line, the remote traceback (or the log tail), then the hint."""
-        lines = super().summary_lines()
+        lines = super().summary_lines(color)
         detail = (self.remote_traceback or self.log_tail).rstrip()
         if detail:
             lines[1:1] = detail.splitlines()

@@ -4,8 +4,12 @@ drives the real shell (the ``ip`` fixture), the real widgets and the real sandbo
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -214,3 +218,82 @@ def test_ctrl_c_during_metrics_keeps_the_rows_fetched(sandbox: dict[str, Any], i
     assert "execution_id" in ip.user_ns["df"].columns
     assert "fetching was interrupted" in text and "`df`" in text
     _no_library_frames(text)
+
+
+# -- terminal IPython and other frontends without widgets -----------------------------------------------------
+
+
+def test_terminal_ipython_shows_the_quote_as_text_and_pays_on_y(sandbox: dict[str, Any], tmp_path: Path) -> None:
+    """A real terminal IPython (pexpect, --colors=NoColor): `%swan_deploy` without --yes prints the quote as
+    text and asks y/N; "y" pays. No widget repr anywhere, and an error shows no escape codes."""
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "IPython", "--simple-prompt", "--colors=NoColor", "--no-banner",
+                                           "--HistoryManager.enabled=False", f"--ipython-dir={tmp_path}"],
+                          env={**os.environ, "TERM": "dumb"}, encoding="utf-8", timeout=120, cwd=str(tmp_path))
+    try:
+        child.expect_exact("In [1]: ")
+        child.sendline("%load_ext swan_jupyter")
+        child.expect_exact("In [2]: ")
+        child.sendline("%swan_deploy --app hello-world --hardware C1ae.small --duration 1h task")
+        child.expect_exact("[y/N] ")
+        quote = child.before
+        child.sendline("y")
+        child.expect_exact("In [3]: ")
+        receipt = child.before
+        child.sendline('print("PAID", task["status"], bool(task["tx_hash"]))')
+        child.expect_exact("In [4]: ")
+        paid = child.before
+        child.sendline("%swan_deploy --app hello-world --hardware G9.nonexistent --yes")
+        child.expect_exact("In [5]: ")
+        error = child.before
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert "Confirm payment" in quote and "0.48 SWAN" in quote and "C1ae.small" in quote
+    assert "VBox" not in quote + receipt and "Widget" not in quote + receipt
+    assert "validated" in receipt.lower()
+    assert "PAID paid True" in paid
+    assert "Unknown hardware" in error and "\x1b" not in error
+
+
+def test_piped_ipython_says_how_to_pay_without_widgets_and_prints_no_escape_codes(sandbox: dict[str, Any],
+                                                                                  tmp_path: Path) -> None:
+    """IPython reading a pipe (default colours): the quote as text and "no widget frontend: pass --yes within a
+    cap, or `%swan pay TASK`"; the task stays unpaid; errors carry no raw escape codes."""
+    script = ("%load_ext swan_jupyter\n"
+              "%swan_deploy --app hello-world --hardware C1ae.small --duration 1h task\n"
+              "print('STATUS', task['status'], task['tx_hash'])\n"
+              "%swan_deploy --app hello-world --hardware G9.nonexistent --yes\n")
+    done = subprocess.run([sys.executable, "-m", "IPython", "--no-banner", "--HistoryManager.enabled=False",
+                           f"--ipython-dir={tmp_path}"], input=script, capture_output=True, text=True, timeout=180,
+                          cwd=str(tmp_path))
+    text = done.stdout + done.stderr
+    assert "Confirm payment" in text and "no widget frontend: pass --yes within a cap" in text, text
+    assert "%swan pay " in text and "VBox" not in text
+    assert "STATUS initialized None" in text
+    error_lines = [line for line in text.splitlines() if "Unknown hardware" in line]
+    assert error_lines and not any("\x1b" in line for line in error_lines), error_lines
+
+
+def test_a_shell_without_widgets_never_displays_one(sandbox: dict[str, Any], ip: TestingShell,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """SwanMagics.widgets = "off" (what auto-detection gives outside a Jupyter kernel): forms and the explorer
+    say what to use instead; --watch shows the status once; nothing displays a widget."""
+    from IPython.core.error import UsageError
+    from IPython.utils.capture import capture_output
+
+    ip.run_line_magic("config", 'SwanMagics.widgets = "off"')
+    for line in ("form", "create-form", "explore"):
+        with pytest.raises(UsageError, match="no widget frontend"):
+            ip.run_line_magic("actors", line)
+    with pytest.raises(UsageError, match="no widget frontend"):
+        ip.run_line_magic("swan_deploy", "--form")
+    reset_default_session()
+    ip.run_cell('%config SwanMagics.max_auto_spend = "5"')
+    ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --duration 1h --yes t")
+    with capture_output() as out:
+        shown = ip.run_line_magic("swan", f"status {ip.user_ns['t']['task_uuid']} --watch")
+    assert "no widget frontend" in out.stdout and "C1ae.small" in repr(shown)
+    assert not any("application/vnd.jupyter.widget-view+json" in o.data for o in out.outputs)

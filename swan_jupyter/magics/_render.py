@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import SwanJupyterError
 from ..redact import redact_rendered, scrub_exception
+from ._frontend import colored
 from ._interrupts import KeptPlace
 
 
@@ -41,7 +42,7 @@ def install(shell: Any) -> None:
         if isinstance(evalue, BaseException):
             scrub_exception(evalue)
         if isinstance(evalue, SwanJupyterError) and _short(shell):
-            return evalue.summary_lines()
+            return evalue.summary_lines(colored(shell))
         if isinstance(evalue, KeptPlace) and _short(shell):
             return [f"Interrupted: {evalue.message}"]
         return [redact_rendered(line) for line in original(etype, evalue, *args, **kwargs)]

@@ -27,6 +27,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from ..display import Rich, esc, kv_html, kv_text
 from ..numbers import MAX_WORKERS
 from ..session import default_session
+from ._frontend import widget_frontend
 from ._interrupts import kept_from
 from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
 from .core import store, swan_magics
@@ -289,8 +290,14 @@ def _search(m: ActorMagics, args: Any) -> Any:
     return frame
 
 
-def _widget(cmd: str) -> Any:
+#: What to use instead of each widget where there are no widgets.
+INSTEAD = {"form": "%%actor_send ACTOR", "create-form": "%actors create --image IMAGE", "explore": "%actors metrics df"}
+
+
+def _widget(m: ActorMagics, cmd: str) -> Any:
     """``%actors form`` / ``create-form`` / ``explore``: the widgets live in :mod:`swan_jupyter.widgets`."""
+    if not widget_frontend(m.shell):
+        raise UsageError(f"no widget frontend: %actors {cmd} needs Jupyter; use {INSTEAD[cmd]} instead.")
     try:
         if cmd == "form":
             from ..widgets.message_form import ActorMessageForm
@@ -396,9 +403,9 @@ def _add_execution_commands(t: Subcommands) -> None:
     p.add_argument("filters", nargs="*", metavar="KEY=VALUE [VAR]", help="filters, then an optional VAR")
     p.add_argument("--limit", type=whole("--limit"))
     p.add_argument("--skip", type=whole("--skip"))
-    t.add("form", lambda m, a: _widget("form"), "a form to send a message and see the execution, logs and results")
-    t.add("create-form", lambda m, a: _widget("create-form"), "a form to register an actor")
-    t.add("explore", lambda m, a: _widget("explore"), "an explorer of execution metrics (needs the widgets)")
+    t.add("form", lambda m, a: _widget(m, "form"), "a form to send a message and see the execution, logs and results")
+    t.add("create-form", lambda m, a: _widget(m, "create-form"), "a form to register an actor")
+    t.add("explore", lambda m, a: _widget(m, "explore"), "an explorer of execution metrics (needs the widgets)")
 
 
 @magics_class

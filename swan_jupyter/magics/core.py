@@ -14,6 +14,9 @@ Configuration (``%config SwanMagics.<name> = value`` or ``c.SwanMagics.<name>`` 
     cap in SWAN for a payment made without confirmation; empty means the profile's ``max_payment``.
 ``progress_after`` (2.0)
     seconds before a progress bar appears on long operations.
+``widgets`` ("auto")
+    show widgets (confirmations, forms, live views): ``auto`` when the frontend renders them (Jupyter), ``on``,
+    ``off``; without widgets a confirmation is text and a y/N prompt.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from IPython.core.magic import Magics, line_magic, magics_class
-from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
+from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, observe, validate
 
 from ..config import load_settings
 from ..display import Rich, esc, kv_text
@@ -70,6 +73,8 @@ class SwanMagics(Magics):
     auto_confirm = Bool(False, help="Pay without the confirmation widget, within max_auto_spend.").tag(config=True)
     max_auto_spend = Unicode("", help="Cap (SWAN) for payments made without confirmation.").tag(config=True)
     progress_after = Float(2.0, help="Seconds before a progress bar appears.").tag(config=True)
+    widgets = CaselessStrEnum(["auto", "on", "off"], "auto",
+                              help="Widgets: auto (when the frontend renders them), on or off.").tag(config=True)
 
     @observe("profile")
     def _profile_changed(self, change: dict[str, Any]) -> None:

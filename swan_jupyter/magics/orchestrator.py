@@ -16,6 +16,7 @@ from IPython.display import display
 from ..errors import ValidationError
 from ..numbers import MAX_SWAN, parse_decimal
 from ..session import default_session
+from ._frontend import NO_WIDGETS, text_confirmation, widget_frontend
 from ._interrupts import kept, kept_from
 from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
 from .core import store, swan_magics
@@ -124,6 +125,9 @@ class OrchestratorMagics(Magics):
         except HelpShown:
             return None
         if args.form:
+            if not widget_frontend(self.shell):
+                raise UsageError("no widget frontend: --form needs Jupyter; give the options instead: "
+                                 "%swan_deploy --app hello-world --hardware C1ae.small --duration 1h")
             from ..widgets.deploy_form import DeployForm
 
             return self._store(args.var, DeployForm(default_session().orchestrator()))
@@ -163,6 +167,11 @@ class OrchestratorMagics(Magics):
             if args.wait:
                 self._wait(orch, task, args)
             return self._store(args.var, task)
+        uuid = task["task_uuid"]
+        if not widget_frontend(self.shell):
+            _text_payment(self, orch, orch.quote(uuid, task=task.get("task")), lambda q: orch.pay(uuid, confirmed=q),
+                          on_done=task.record_payment)
+            return self._store(args.var, task)
         from ..widgets.confirm import creation_confirmation
 
         display(creation_confirmation(orch, task, on_done=task.record_payment))
@@ -190,6 +199,26 @@ def _orch() -> Any:
     return default_session().orchestrator()
 
 
+def _text_payment(m: OrchestratorMagics, orch: Any, quote: Any, pay: Any, on_done: Any = None) -> Any:
+    """A payment's confirmation where there are no widgets: the quote as text and Pay? [y/N] at the prompt."""
+    uuid = quote.task_uuid
+
+    def paid() -> Any:
+        receipt = pay(quote)
+        if on_done is not None:
+            on_done(receipt)
+        display(receipt)
+        return None
+
+    def cancelled() -> Any:
+        display(orch.cancel_payment(uuid))
+        print(f"Task {uuid} stays unpaid: `%swan pay {uuid}` pays it, `%swan terminate {uuid} --yes` removes it.")
+
+    return text_confirmation(m.shell, f"Confirm payment: {quote.order_type.lower()} of task {uuid}", quote.rows(),
+                             f"Pay {quote.amount_text}?", paid, refused=NO_WIDGETS.format(task=uuid),
+                             cancel=cancelled)
+
+
 def _hardware(m: OrchestratorMagics, args: Any) -> Any:
     from ..frames.orchestrator import hardware_frame
 
@@ -205,7 +234,9 @@ def _tasks(m: OrchestratorMagics, args: Any) -> Any:
 
 
 def _status(m: OrchestratorMagics, args: Any) -> Any:
-    if args.watch:
+    if args.watch and not widget_frontend(m.shell):
+        print("no widget frontend: --watch needs Jupyter; here is the status now (run it again to refresh).")
+    elif args.watch:
         from ..widgets.status import DeploymentStatus
 
         return DeploymentStatus(_orch(), args.task)
@@ -228,6 +259,9 @@ def _renew(m: OrchestratorMagics, args: Any) -> Any:
     from ..widgets.confirm import PaymentConfirmation
 
     key = uuidlib.uuid4().hex  # one renewal per widget, however many clicks
+    if not widget_frontend(m.shell):
+        return _text_payment(m, orch, quote, lambda shown: renewal(orch, orch.renew_task(
+            args.task, duration, idempotency_key=key, confirmed=shown)))
     display(PaymentConfirmation(quote, lambda shown: renewal(orch, orch.renew_task(
         args.task, duration, idempotency_key=key, confirmed=shown)), on_cancel=lambda: orch.cancel_payment(args.task)))
     return None
@@ -239,6 +273,8 @@ def _pay(m: OrchestratorMagics, args: Any) -> Any:
     if m._auto(args.yes):
         cap = m._unattended_cap(quote.amount_wei, orch)
         return orch.pay(args.task, max_payment=cap, confirmed=quote)
+    if not widget_frontend(m.shell):
+        return _text_payment(m, orch, quote, lambda shown: orch.pay(args.task, confirmed=shown))
     from ..widgets.confirm import PaymentConfirmation
 
     display(PaymentConfirmation(quote, lambda shown: orch.pay(args.task, confirmed=shown),
@@ -250,9 +286,13 @@ def _terminate(m: OrchestratorMagics, args: Any) -> Any:
     orch = _orch()
     if args.yes:
         return orch.terminate(args.task)
+    orch.require_task_status(args.task, "terminate")
+    if not widget_frontend(m.shell):
+        return text_confirmation(m.shell, f"Terminate task {args.task}?", {
+            "effect": "jobs stop now; unused time is refunded on chain"}, "Terminate?", lambda: orch.terminate(
+                args.task), refused=f"no widget frontend: `%swan terminate {args.task} --yes` terminates it")
     from ..widgets.confirm import ConfirmAction
 
-    orch.require_task_status(args.task, "terminate")
     display(ConfirmAction(f"Terminate task {args.task}?",
                           {"task": args.task, "effect": "jobs stop now; unused time is refunded on chain"},
                           lambda: orch.terminate(args.task), confirm_label="Terminate"))
