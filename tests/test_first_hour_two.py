@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +298,75 @@ def test_a_shell_without_widgets_never_displays_one(sandbox: dict[str, Any], ip:
         shown = ip.run_line_magic("swan", f"status {ip.user_ns['t']['task_uuid']} --watch")
     assert "no widget frontend" in out.stdout and "C1ae.small" in repr(shown)
     assert not any("application/vnd.jupyter.widget-view+json" in o.data for o in out.outputs)
+
+
+# -- status and numbers a person can read ----------------------------------------------------------------------
+
+
+def _decimals(text: str, unit: str = "SWAN") -> list[int]:
+    """The number of decimals of every ``<number> <unit>`` in ``text``."""
+    import re
+
+    return [len(m.group(1) or "") for m in re.finditer(rf"\d+(?:\.(\d+))? {unit}\b", text)]
+
+
+def test_status_words_and_amounts_a_person_can_read(sandbox: dict[str, Any], capped: TestingShell) -> None:
+    """A running task says "running" (the server's "completed" one click away), a terminated one "terminated"
+    with its jobs stopped (not "not answering yet") and no raw "Result:" block; every amount (receipt fee,
+    refund in the magic and in the widget, balance) goes through one formatter with at most 4 decimals."""
+    from swan_jupyter.widgets.status import DeploymentStatus
+
+    reset_default_session()
+    orch = default_session().orchestrator()
+    capped.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --duration 2h --yes --wait t")
+    uuid = capped.user_ns["t"]["task_uuid"]
+    card = capped.run_line_magic("swan", f"status {uuid}")
+    assert "running (server: completed)" in repr(card)
+    html = card._repr_html_()
+    assert ">running</span>" in html and "<details" in html and "<code>completed</code>" in html
+    receipt = repr(capped.user_ns["t"]["receipt"])
+    fee_line = next(line for line in receipt.splitlines() if line.strip().startswith("fee"))
+    assert "SWAN" in fee_line and "wei" not in fee_line, fee_line
+    balance = capped.run_line_magic("swan", "balance")
+    assert "Wallet balance" in repr(balance) and "swan_wei" not in repr(balance) and balance["swan_wei"] > 0
+    assert all(d <= 4 for d in _decimals(repr(balance)))
+    view = DeploymentStatus(orch, uuid, autostart=False, background=False)
+    assert ">running</span>" in view.header.value
+    confirm = view.ask_terminate()
+    confirm.confirm_button.click()
+    assert confirm.state == "done", confirm.status.value
+    assert "retryable" not in confirm.review.value and "Result" not in confirm.review.value
+    assert "terminated" in confirm.review.value
+    assert "not answering yet" not in view.jobs_html.value and "(stopped)" in view.jobs_html.value
+    assert _decimals(view.message.value) and all(d <= 4 for d in _decimals(view.message.value)), view.message.value
+    capped.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --duration 2h --yes u")
+    other = capped.user_ns["u"]["task_uuid"]
+    time.sleep(1)
+    ended = capped.run_line_magic("swan", f"terminate {other} --yes")
+    assert _decimals(repr(ended)) and all(d <= 4 for d in _decimals(repr(ended))), repr(ended)
+
+
+def test_the_form_says_paid_after_paying(sandbox: dict[str, Any]) -> None:
+    """After the click pays, the deploy form no longer says "confirm the payment to start it"."""
+    from swan_jupyter.widgets.deploy_form import DeployForm
+
+    reset_default_session()
+    form = DeployForm(default_session().orchestrator(), background=False, status_interval=0.2)
+    form.hardware.value, form.source.value, form.app.value = "C1ae.small", "App image", "hello-world"
+    form.deploy_button.click()
+    assert form.confirmation is not None and "confirm the payment" in form.message.value
+    form.confirmation.confirm_button.click()
+    assert form.confirmation.state == "done"
+    assert "confirm the payment" not in form.message.value and "paid" in form.message.value
+    if form.status_view is not None:
+        form.status_view.stop()
+
+
+def test_a_sync_answer_is_decoded(sandbox: dict[str, Any], ip: TestingShell) -> None:
+    """`%%actor_send {wc.id} run --sync`: `run` holds the word counts as a dict, not raw bytes."""
+    reset_default_session()
+    actor = default_session().actors().add({"image": "abacosamples/wc", "name": "wc-sync"})
+    ip.user_ns["wc"] = actor
+    ip.run_cell_magic("actor_send", "{wc.id} run --sync --timeout 60 --text", "the cat the hat")
+    run = ip.user_ns["run"]
+    assert isinstance(run, dict) and run["the"] == 2 and run["cat"] == 1, run  # wc sends json.dumps(counts)

@@ -29,6 +29,7 @@ from ..numbers import MAX_WORKERS
 from ..session import default_session
 from ._frontend import widget_frontend
 from ._interrupts import kept_from
+from ._messages import decoded, message_from_body
 from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
 from .core import store, swan_magics
 from .functions import add_map_command
@@ -124,36 +125,6 @@ def parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
             raise UsageError(f"{option} expects KEY=VALUE, got {pair!r}.")
         out[key] = value
     return out
-
-
-def looks_like_json(text: str) -> bool:
-    """True for text meant as a JSON object or array: it starts with ``{``, or is wrapped in ``[...]``."""
-    text = text.strip()
-    return text.startswith("{") or (text.startswith("[") and text.endswith("]"))
-
-
-def message_from_body(body: str, kind: str | None) -> Any:
-    """The message of a ``%%actor_send`` body: JSON object/array (auto-detected, or forced by ``--json``) or text.
-
-    A body that looks like JSON (:func:`looks_like_json`) but does not parse is refused with the parse error
-    (``--text`` sends it as text), rather than sent as text without a word."""
-    text = body.strip()
-    if not text:
-        raise UsageError("The cell body is empty: write the message in the cell.")
-    if kind == "text":
-        return text
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        if kind == "json" or looks_like_json(text):
-            raise UsageError(f"The cell body is not valid JSON: {exc}. Fix it, or send it as text with --text."
-                             ) from None
-        return text
-    if isinstance(value, dict | list) and value:
-        return value
-    if kind == "json":
-        raise UsageError("Abaco JSON messages must be a non-empty object or array (use --text for scalars).")
-    return text
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -476,6 +447,7 @@ class ActorMagics(Magics):
                 answer = client.run_sync(args.actor, message, env, timeout=args.timeout)
             except KeyboardInterrupt as exc:
                 raise kept_from(self.shell, args.var, exc) from None
+            answer = decoded(answer)
             if args.var:
                 return self._store(args.var, answer)
             return TextBlock(answer) if isinstance(answer, str) else answer

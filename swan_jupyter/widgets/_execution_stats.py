@@ -39,15 +39,15 @@ def summarise(frame: pd.DataFrame) -> dict[str, Any]:
     """Figures of a whole execution frame: count, success rate, p50/p95/p99 of duration and queue wait (s),
     CPU (ns) and I/O (bytes) in total and per execution."""
     out: dict[str, Any] = {"count": len(frame)}
-    out["success_rate"] = float(_succeeded(frame).mean()) if len(frame) else None
+    out["success_rate"] = round(float(_succeeded(frame).mean()), 4) if len(frame) else None
     for column in ("duration", "queue_wait"):
         values = as_seconds(frame[column]).dropna()
-        for q in (50, 95, 99):
-            out[f"{column}_p{q}_s"] = float(values.quantile(q / 100)) if len(values) else None
+        for q in (50, 95, 99):  # milliseconds are what the records hold
+            out[f"{column}_p{q}_s"] = round(float(values.quantile(q / 100)), 3) if len(values) else None
     for column in ("cpu_ns", "io_bytes"):
         values = frame[column].astype("Float64").dropna()
         out[f"{column}_total"] = int(values.sum()) if len(values) else None
-        out[f"{column}_mean"] = float(values.mean()) if len(values) else None
+        out[f"{column}_mean"] = round(float(values.mean())) if len(values) else None  # whole ns, whole bytes
     return out
 
 
