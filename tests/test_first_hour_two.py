@@ -370,3 +370,89 @@ def test_a_sync_answer_is_decoded(sandbox: dict[str, Any], ip: TestingShell) -> 
     ip.run_cell_magic("actor_send", "{wc.id} run --sync --timeout 60 --text", "the cat the hat")
     run = ip.user_ns["run"]
     assert isinstance(run, dict) and run["the"] == 2 and run["cat"] == 1, run  # wc sends json.dumps(counts)
+
+
+# -- the explorer tells the truth --------------------------------------------------------------------------------
+
+
+SCORE = "def score(x):\n    if x == 57:\n        raise ValueError('no 57')\n    return x * 2\n"
+
+
+def test_a_call_that_raised_is_a_failure_in_the_explorer_and_the_frames(sandbox: dict[str, Any],
+                                                                        ip: TestingShell) -> None:
+    """Notebook 05: `score(57)` and map input 57 raised. The metrics frame tells the execution's status
+    (COMPLETE, exit 0) apart from the call's outcome (raised); the explorer counts both as failures and lists
+    them in its Failures tab; the map frame has the execution status beside the call status. Its summary
+    has no float noise."""
+    from swan_jupyter.errors import RemoteFunctionError
+
+    reset_default_session()
+    ip.run_cell_magic("actor_function", "score --workers 2", SCORE)
+    with pytest.raises(RemoteFunctionError, match="no 57"):
+        ip.run_cell("score(57)")
+    ip.user_ns["items"] = [55, 56, 57, 58]
+    ip.run_line_magic("actors", "map score items res")
+    res = ip.user_ns["res"]
+    assert res.loc[2, "status"] == "error" and res.loc[2, "execution_status"] == "COMPLETE"  # input 57
+    assert res.loc[1, "status"] == "ok" and res.loc[1, "execution_status"] == "COMPLETE"
+    metrics = ip.user_ns["score"].metrics()
+    raised = metrics[metrics["call_outcome"] == "raised"]
+    assert len(raised) == 2 and set(raised["status"]) == {"COMPLETE"} and set(raised["exit_code"]) == {0}
+    explorer = ip.user_ns["score"].explore()
+    summary = explorer.summary()
+    assert summary["count"] == 5 and summary["success_rate"] == 0.6
+    assert set(explorer.failures()["execution_id"]) == set(raised["execution_id"])
+    assert len(explorer.failure_list.options) == 2 and "call raised" in explorer.failure_list.options[0][0]
+    assert "success rate <b>60.0%</b>" in explorer.summary_html.value
+    for value in summary.values():
+        if isinstance(value, float):
+            assert value == round(value, 4), summary
+
+
+def test_the_explorer_waits_for_its_data_and_shows_every_column(sandbox: dict[str, Any]) -> None:
+    """Notebook 04, Run All: `explorer.summary_table()` right after creating the explorer (which loads in
+    the background) returns the loaded table, not an empty one. The widget is not boxed in 700 px; the legends
+    sit beside or above the plots, and a burst at the edge keeps a bin's width."""
+    from swan_jupyter.widgets.explorer import ExecutionExplorer
+
+    reset_default_session()
+    actors = default_session().actors()
+    actor = actors.add({"image": "abacosamples/test", "name": "explorer-wait"})
+    for n in range(3):
+        assert actors.send_message(actor.id, f"m{n}").wait(60, poll=0.2)
+    explorer = ExecutionExplorer(actors=actors)  # background=True, as in a notebook
+    table = explorer.summary_table().round(3)
+    assert len(table) >= 1 and "explorer-wait" in set(table["actor"]), table
+    assert not explorer.loading
+    assert explorer.widget.layout.max_width in (None, "", "100%")
+    figure = explorer.figures["distributions"]
+    figure.canvas.draw()
+    legend = figure.axes[0].get_legend().get_window_extent()
+    for ax in figure.axes:
+        assert not legend.overlaps(ax.get_window_extent()), "the legend covers a plot"
+    throughput = explorer.figures["throughput"].axes[0]
+    low, high = throughput.get_xlim()
+    bars = [p.get_x() for p in throughput.patches] + [p.get_x() + p.get_width() for p in throughput.patches]
+    assert low < min(bars) and high > max(bars)
+
+
+def test_an_unknown_sandbox_image_warns_at_creation_and_its_failures_are_listed(sandbox: dict[str, Any]) -> None:
+    """An actor created with a typo'd image (`abacosamples/wcc`) is warned about at creation. A message sent
+    to it never runs: the explorer says it has not ended (not a hidden failure); what it counts as failed is
+    what its Failures tab lists."""
+    from swan_jupyter.frames.actors import execution_metrics
+    from swan_jupyter.widgets.explorer import ExecutionExplorer
+
+    reset_default_session()
+    actors = default_session().actors()
+    with pytest.warns(RuntimeWarning, match="abacosamples/wcc"):
+        actor = actors.add({"image": "abacosamples/wcc", "name": "typo-image"})
+    assert actor.status == "ERROR" and "wcc" in (actor.status_message or "")
+    good = actors.add({"image": "abacosamples/test", "name": "typo-neighbour"})
+    actors.send_message(actor.id, "hello")
+    assert actors.send_message(good.id, "hello").wait(60, poll=0.2)
+    explorer = ExecutionExplorer(execution_metrics(actors, [actor.id, good.id], progress_after=-1),
+                                 background=False)
+    summary = explorer.summary()
+    assert summary["count"] == 2 and summary["pending"] == 1 and summary["success_rate"] == 1.0, summary
+    assert len(explorer.failures()) == 0 and "1 not ended yet" in explorer.summary_html.value

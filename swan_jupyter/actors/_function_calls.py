@@ -41,6 +41,8 @@ LOG_TAIL_LINES = 20
 #: Statuses of a call: ``ok``; ``error`` (the function raised, or the execution ended without a result);
 #: ``timeout``; ``refused`` (not sent: pickling or size); ``cancelled`` (interrupted).
 CALL_STATUSES = ("ok", "error", "timeout", "refused", "cancelled")
+#: Call outcomes a handle remembers (the oldest are forgotten first).
+MAX_REMEMBERED = 100_000
 
 _RUNNER_SOURCE = '''
 def swan_jupyter_runner(blob, args, kwargs):
@@ -203,6 +205,14 @@ class CallOutcome:
     log_tail: str | None = None
     #: Set when the execution may still run or wait (it could not be stopped): its status then.
     left: str | None = None
+
+    @property
+    def call_outcome(self) -> str:
+        """``ok``, ``raised`` (the function raised), ``no result`` (the execution ended without one), or the
+        status (``timeout``, ``refused``, ``cancelled``)."""
+        if self.status == "error":
+            return "raised" if self.remote_type else "no result"
+        return self.status
 
     @property
     def duration(self) -> timedelta | None:
