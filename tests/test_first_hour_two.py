@@ -456,3 +456,97 @@ def test_an_unknown_sandbox_image_warns_at_creation_and_its_failures_are_listed(
     summary = explorer.summary()
     assert summary["count"] == 2 and summary["pending"] == 1 and summary["success_rate"] == 1.0, summary
     assert len(explorer.failures()) == 0 and "1 not ended yet" in explorer.summary_html.value
+
+
+# -- small frictions ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("magic", ["actor_send", "actor_function", "swan_deploy"])
+def test_cell_magic_help_with_an_empty_body_shows_the_help(ip: TestingShell, magic: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`%%actor_send --help` alone in a cell shows the help, not "the cell body is empty"."""
+    ip.run_cell(f"%%{magic} --help\n")
+    out = capsys.readouterr().out
+    assert f"%{magic}" in out and "usage" in out.lower(), out
+
+
+def test_resume_of_an_unknown_task_says_so(sandbox: dict[str, Any], ip: TestingShell) -> None:
+    """`%swan resume nonsense` says "no task nonsense" instead of returning None silently."""
+    from swan_jupyter.errors import SwanJupyterError
+
+    reset_default_session()
+    with pytest.raises(SwanJupyterError, match=r"No task 'nonsense'"):
+        ip.run_line_magic("swan", "resume nonsense")
+
+
+def test_max_auto_spend_accepts_numbers(ip: TestingShell) -> None:
+    """`%config SwanMagics.max_auto_spend = 5` (an int) and 2.5 (a float) are accepted."""
+    magics = ip.magics_manager.registry["SwanMagics"]
+    ip.run_cell("%config SwanMagics.max_auto_spend = 5")
+    assert magics.max_auto_spend == "5"
+    ip.run_cell("%config SwanMagics.max_auto_spend = 2.5")
+    assert magics.max_auto_spend == "2.5"
+    ip.run_cell('%config SwanMagics.max_auto_spend = ""')
+
+
+def test_swan_config_without_the_sandbox_extra_still_shows_the_settings(tmp_path: Path) -> None:
+    """`%swan_config` without the [sandbox] extra shows the settings, with the install hint beside them."""
+    from tests.test_first_hour import WITHOUT_SANDBOX_EXTRA
+
+    environ = {**os.environ, "SWAN_SANDBOX_STATE": str(tmp_path / "state")}
+    magic = subprocess.run([sys.executable, "-c", WITHOUT_SANDBOX_EXTRA + (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance(); ip.run_line_magic('load_ext', 'swan_jupyter')\n"
+        "ip.run_cell('%swan_config')\n")], capture_output=True, text=True, env=environ, timeout=120,
+        cwd=str(tmp_path))
+    shown = magic.stdout + magic.stderr
+    assert "swan_jupyter settings" in shown and "profile" in shown, shown
+    assert 'pip install "swan-jupyter[sandbox]"' in shown and "Traceback" not in shown, shown
+
+
+def test_the_notice_names_the_service_that_uses_the_sandbox(sandbox: dict[str, Any], ip: TestingShell) -> None:
+    """With SWAN_ORCHESTRATOR_URL and SWAN_API_KEY set, the notice says Abaco uses the sandbox and the
+    Orchestrator does not (not "no endpoints configured")."""
+    from IPython.utils.capture import capture_output
+
+    from swan_jupyter import sandbox_link
+    from tests.helpers import env
+
+    orch_url = sandbox["orchestrator"]["url"]
+    sandbox_link._announced.clear()
+    with env(SWAN_ORCHESTRATOR_URL=orch_url, SWAN_API_KEY=sandbox["orchestrator"]["api_key"]):
+        reset_default_session()
+        with capture_output() as out:
+            ip.run_line_magic("swan_config", "")
+    reset_default_session()
+    text = " ".join(o.data.get("text/plain", "") for o in out.outputs) + out.stdout + out.stderr
+    assert "no endpoints configured" not in text, text
+    assert "Abaco uses the local sandbox (ABACO_URL is not set)" in text, text
+
+
+def test_a_sandbox_start_says_so_first_keeps_the_time_scale_and_reports_errors_on_lines(tmp_path: Path) -> None:
+    """A start announces itself before the wait; a sandbox the user ran at time scale 1 starts again at 1; a
+    start that fails reports the reason once, on its own line."""
+    from swan_jupyter import sandbox_link
+    from swan_jupyter.errors import ConfigurationError
+    from swan_jupyter.sandbox import host
+
+    state = tmp_path / "scale-one"
+    host.start(state, time_scale=1.0)
+    host.stop(state)
+    said: list[str] = []
+    try:
+        sandbox_link.ensure_sandbox(state, notify=said.append)
+        assert host.status(state)["time_scale"] == 1.0
+    finally:
+        host.stop(state)
+    assert len(said) == 2 and said[0].startswith("swan_jupyter: starting the local sandbox"), said
+    failed = subprocess.run([sys.executable, "-m", "swan_jupyter.sandbox", "start", "--state", str(tmp_path / "x"),
+                             "--time-scale", "-5"], capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
+    assert failed.returncode != 0 and "error:" in failed.stderr  # a start that fails, as the CLI reports it
+    error = sandbox_link.start_failure(failed.stderr + failed.stderr, tmp_path / "x")
+    assert isinstance(error, ConfigurationError)
+    text = str(error)
+    assert "why.error" not in text and ".\nHint: Run" in text and "\n  " in error.message, text
+    body = error.message.split("\n", 1)[1].splitlines()
+    assert len(set(body)) == len(body), text  # nothing said twice

@@ -299,6 +299,18 @@ def _terminate(m: OrchestratorMagics, args: Any) -> Any:
     return None
 
 
+def _resume(m: OrchestratorMagics, args: Any) -> Any:
+    from ..display import Notice
+
+    orch = _orch()
+    if not any(entry.task_uuid == args.task for entry in orch.payments.entries()):
+        raise ValidationError(f"No task {args.task!r} in the payment ledger: nothing to resume.",
+                              hint="%swan ledger lists the payments made here; %swan tasks lists your tasks.")
+    receipt = orch.resume_payment(args.task)
+    return receipt if receipt is not None else Notice(
+        f"Nothing to resume for task {args.task}: its payments are finished (`%swan ledger`).")
+
+
 def _ledger(m: OrchestratorMagics, args: Any) -> Any:
     from ..frames.orchestrator import ledger_frame
 
@@ -338,7 +350,7 @@ def _swan_table() -> Subcommands:
     table.add("balance", lambda m, a: _orch().balance(), "SWAN and gas balances of the configured wallet",
               var=False)
     table.add("ledger", _ledger, "the local payment ledger (DataFrame)", "Example: %swan ledger payments")
-    table.add("resume", lambda m, a: _orch().resume_payment(a.task), "finish an interrupted payment (never pays again)",
+    table.add("resume", _resume, "finish an interrupted payment (never pays again)",
               "A signed payment is awaited or re-broadcast, then validated; one whose nonce another transaction\n"
               "took is signed again once, within the caps. Example: %swan resume {task.task_uuid}", "task", var=False)
     table.add("apps", lambda m, a: _orch().get_app_repo_image(), "the example app images (%swan_deploy --app NAME)",
