@@ -4,6 +4,7 @@ drives the real shell (the ``ip`` fixture), the real widgets and the real sandbo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -550,3 +551,105 @@ def test_a_sandbox_start_says_so_first_keeps_the_time_scale_and_reports_errors_o
     assert "why.error" not in text and ".\nHint: Run" in text and "\n  " in error.message, text
     body = error.message.split("\n", 1)[1].splitlines()
     assert len(set(body)) == len(body), text  # nothing said twice
+
+
+def test_the_cli_help_has_no_rst_and_config_is_aligned(tmp_path: Path) -> None:
+    """`swan-jupyter --help` is plain text (no RST backticks) and lists the commands; `swan-jupyter config`
+    aligns every value, the longest keys included."""
+    cli = str(Path(sys.executable).parent / "swan-jupyter")
+    helped = subprocess.run([cli, "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and "``" not in helped.stdout and "sandbox install-chain" in helped.stdout
+    shown = subprocess.run([cli, "config"], capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "SWAN_JUPYTER_CONFIG": str(tmp_path / "none.toml")})
+    lines = [line for line in shown.stdout.splitlines() if line.strip()]
+    starts = {len(line) - len(line.split(None, 1)[1]) for line in lines}
+    assert len(lines) > 20 and len(starts) == 1, shown.stdout
+
+
+def test_the_readme_names_every_magic_in_the_lazy_snippet_and_the_intro(ip: TestingShell) -> None:
+    """The README's lazy-magics snippet and its intro list every magic the extension registers
+    (`actor_function` was missing from both)."""
+    from types import SimpleNamespace
+
+    from swan_jupyter.magics import MAGICS_CLASSES
+    from tests.test_readme import README, blocks
+
+    names = set()
+    for spec in MAGICS_CLASSES:
+        instance = ip.magics_manager.registry[spec.partition(":")[2]]
+        names |= set(instance.magics["line"]) | set(instance.magics["cell"])
+    snippet = next(b for b in blocks("python") if "lazy_magics" in b)
+    c = SimpleNamespace(MagicsManager=SimpleNamespace())
+    exec(snippet, {"c": c})
+    assert set(c.MagicsManager.lazy_magics) == names
+    intro = README.read_text().split("\n## ", 1)[0]
+    missing = [n for n in names if f"%{n}`" not in intro]
+    assert not missing, missing
+
+
+def test_sandbox_stop_with_open_connections_leaves_no_task_exceptions_in_the_log(tmp_path: Path) -> None:
+    """`swan-jupyter sandbox stop` while a kernel holds keep-alive connections: host.log gets no "Task
+    exception was never retrieved ... Invalid file descriptor: -1" tracebacks."""
+    import requests
+
+    from swan_jupyter.sandbox import host
+    from tests.reliability_tools import set_faults
+
+    state = tmp_path / "stop-clean"
+    description = host.start(state)
+    kept = requests.Session()
+    slow: threading.Thread | None = None
+    try:
+        for service in ("orchestrator", "abaco"):
+            for _ in range(2):
+                assert kept.get(description[service]["url"] + "/_sandbox/health", timeout=10).status_code == 200
+        # and one request still in flight when the stop comes (a slow answer), as from a busy kernel
+        set_faults(description, "abaco", {"rules": [{"latency_ms": 3000}]})
+        def slow_request() -> None:
+            with contextlib.suppress(requests.RequestException):  # the stop may cut it: that is the point
+                requests.get(description["abaco"]["url"] + "/actors", timeout=10)
+
+        slow = threading.Thread(target=slow_request, daemon=True)
+        slow.start()
+        time.sleep(0.5)
+        done = subprocess.run([str(Path(sys.executable).parent / "swan-jupyter"), "sandbox", "stop", "--state",
+                               str(state)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "sandbox stopped" in done.stdout
+    finally:
+        kept.close()
+        host.stop(state)
+        if slow is not None:
+            slow.join(15)
+    log = (state / "host.log").read_text()
+    assert "Task exception was never retrieved" not in log and "Invalid file descriptor" not in log, log[-3000:]
+
+
+def test_a_missing_package_names_the_image_environment_and_a_timeout_says_it_stopped(sandbox: dict[str, Any]
+                                                                                      ) -> None:
+    """A function importing a package its image lacks gets a hint naming the image's environment; a call over
+    its timeout says whether its execution was stopped."""
+    from swan_jupyter.errors import RemoteFunctionError, RequestTimeoutError
+
+    reset_default_session()
+    client = default_session().actors()
+
+    def needs_a_package(x: int) -> int:
+        import no_such_package_swan  # type: ignore[import-not-found]  # noqa: F401
+
+        return x
+
+    def slow(x: int) -> int:
+        import time as t
+
+        t.sleep(20)
+        return x
+
+    handle = client.function(needs_a_package, workers=1)
+    with pytest.raises(RemoteFunctionError) as caught:
+        handle(1)
+    assert caught.value.remote_type == "ModuleNotFoundError"
+    assert handle.image in (caught.value.hint or "") and "environment" in (caught.value.hint or ""), caught.value
+    slow_handle = client.function(slow, workers=1, timeout=2)
+    with pytest.raises(RequestTimeoutError) as late:
+        slow_handle(1)
+    assert "was stopped" in late.value.message, late.value.message

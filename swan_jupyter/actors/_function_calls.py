@@ -230,16 +230,24 @@ class CallOutcome:
             return None
         return info.start_time - info.message_received_time
 
-    def to_error(self) -> SwanJupyterError:
-        """The exception a single call raises for this outcome."""
+    def to_error(self, image: str | None = None) -> SwanJupyterError:
+        """The exception a single call raises for this outcome (``image``: the function actor's, for hints)."""
         where = f"execution {self.execution_id} of actor {self.actor_id}"
         if self.status == "timeout":
-            return RequestTimeoutError(f"The call did not finish in time ({where}); {self.error}.",
+            stopped = "it was stopped" if self.left is None else \
+                f"it could not be stopped and may still run (status {self.left})"
+            return RequestTimeoutError(f"The call did not finish in time ({where}); {self.error}; {stopped}.",
                                        hint="Give more time (timeout=...), or look at the execution's logs.")
+        hint = None
+        if self.remote_type in ("ModuleNotFoundError", "ImportError"):
+            hint = (f"The function runs in the Python environment of the image {image or 'of its actor'}, which "
+                    f"lacks what it imports ({self.remote_message}). Import only what that image has, or run "
+                    "it on an image that has the package (image=...).")
         return RemoteFunctionError(
             f"{self.error} ({where})" if self.execution_id else str(self.error),
             execution_id=self.execution_id, actor_id=self.actor_id, remote_type=self.remote_type,
             remote_message=self.remote_message, remote_traceback=self.traceback or "", log_tail=self.log_tail or "",
+            hint=hint,
         )
 
 

@@ -142,7 +142,7 @@ class FunctionHandle:
         payload = self.encode(*args, **kwargs)
         outcome = self._run(0, "", payload, self.timeout, threading.Event())
         if outcome.status != "ok":
-            raise outcome.to_error()
+            raise outcome.to_error(self.image)
         return outcome.value
 
     def submit(self, *args: Any, **kwargs: Any) -> Future[Any]:
@@ -154,7 +154,7 @@ class FunctionHandle:
         def job() -> Any:
             outcome = self._run(0, "", payload, self.timeout, cancel)
             if outcome.status != "ok":
-                raise outcome.to_error()
+                raise outcome.to_error(self.image)
             return outcome.value
 
         with self._lock:
