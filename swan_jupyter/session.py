@@ -54,8 +54,11 @@ class Session:
             if self._settings is None:
                 settings = self._explicit or load_settings(**self._overrides)
                 if settings.is_sandbox and (settings.orchestrator_url is None or settings.abaco_url is None):
+                    missing = [name for name, url in (("the Orchestrator", settings.orchestrator_url),
+                                                      ("Abaco", settings.abaco_url)) if url is None]
                     description = ensure_sandbox(
-                        settings.sandbox_state_dir, start=self._start_sandbox, notify=self._notify
+                        settings.sandbox_state_dir, start=self._start_sandbox, notify=self._notify,
+                        services=None if len(missing) == 2 else missing[0],
                     )
                     settings = apply_sandbox(settings, description)
                 self._settings = settings

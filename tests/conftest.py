@@ -40,6 +40,9 @@ def ip() -> Iterator[TestingShell]:
     shell = TestingShell.instance()
     shell.displayhook.flush = lambda: None  # type: ignore[method-assign]
     shell.run_line_magic("load_ext", "swan_jupyter")
+    # This shell stands for a Jupyter frontend (tests read the widgets it displays); the tests of frontends
+    # without widgets set "off" or drive a real terminal IPython.
+    shell.run_line_magic("config", 'SwanMagics.widgets = "on"')
     yield shell
     shell.run_line_magic("unload_ext", "swan_jupyter")
     shell.config.pop("SwanMagics", None)  # %config values must not leak into the next test

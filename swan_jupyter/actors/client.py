@@ -16,13 +16,15 @@ from __future__ import annotations
 import builtins
 import json
 import math
+import time
+import warnings
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..config import Flavor
-from ..errors import ConfigurationError, ProtocolError, RemoteError, ValidationError
+from ..errors import ConfigurationError, Interrupted, ProtocolError, RemoteError, SwanJupyterError, ValidationError
 from ..numbers import NumberError, parse_int
 from ..redact import Secret
 from ..transport import NonceAuth, RawReply, TokenAuth, Transport
@@ -97,6 +99,9 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
             raise ValidationError(f"Unknown Abaco flavor {flavor!r}.", hint='Use "v2" (agavepy) or "v3" (tapipy).')
         self.flavor: Flavor = flavor
         self.tenant = tenant
+        #: Wait briefly after :meth:`add` for the actor to start, and warn when its image cannot run (the
+        #: sandbox knows at once; a real Abaco pulls images for minutes, so it is off there).
+        self.check_images = False
         self.max_binary_bytes = parse_int(max_binary_bytes, "max_binary_bytes", minimum=1)
         base = url.rstrip("/")
         prefix = BASE_PATHS[flavor]
@@ -121,11 +126,13 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         """The client for ``settings.abaco_url`` / ``abaco_token`` / ``abaco_flavor`` and the transport settings."""
         if not settings.abaco_url:
             raise ConfigurationError("No Abaco URL is configured.", hint="Set ABACO_URL or abaco_url in your profile.")
-        return cls(
+        client = cls(
             settings.abaco_url, token=settings.abaco_token, flavor=settings.abaco_flavor,
             tenant=settings.abaco_tenant, connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
             retries=settings.retries, backoff=settings.backoff, pool_size=settings.pool_size,
         )
+        client.check_images = settings.is_sandbox
+        return client
 
     def with_nonce(self, nonce: str | Secret) -> Actors:
         """A client using ``nonce`` instead of the token, sharing this client's connection pool."""
@@ -161,8 +168,22 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         body = {**(body or {}), **fields}
         if not body.get("image"):
             raise ValidationError("An actor needs an image.", hint='Pass {"image": "org/repo:tag", ...}.')
-        return Actor.from_wire(self.transport.post("", json=self._wire(body),
-                                                   outcome_check="List your actors to see whether it was created."))
+        actor = Actor.from_wire(self.transport.post("", json=self._wire(body),
+                                                    outcome_check="List your actors to see whether it was created."))
+        return self._actor_started(actor) if self.check_images and actor.id else actor
+
+    def _actor_started(self, actor: Actor, wait: float = 3.0) -> Actor:
+        """``actor`` once it left SUBMITTED (at most ``wait`` seconds); a RuntimeWarning when it went to ERROR
+        (an image the sandbox cannot run: a typo such as ``abacosamples/wcc``)."""
+        deadline = time.monotonic() + wait
+        while actor.status in (None, "", "SUBMITTED") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            actor = self.get(str(actor.id))
+        if actor.status == "ERROR":
+            warnings.warn(f"Actor {actor.id} (image {actor.image!r}) cannot run: {actor.status_message or 'ERROR'}. "
+                          "Its messages will fail; fix the image with update(actor_id, image=...).",
+                          RuntimeWarning, stacklevel=3)
+        return actor
 
     def get(self, actor_id: str) -> Actor:
         """One actor by id or alias."""
@@ -287,16 +308,33 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         else:
             kwargs = {"json": message_body(message)}
         sent_at = datetime.now(UTC)
-        reply = self.transport.post(
-            f"/{_seg(actor_id)}/messages", params=params, timeout=(self.transport.timeout[0], timeout),
-            outcome_check=self._outcome_check(actor_id, sent_at), **kwargs,
-        )
+        try:
+            reply = self.transport.post(
+                f"/{_seg(actor_id)}/messages", params=params, timeout=(self.transport.timeout[0], timeout),
+                outcome_check=self._outcome_check(actor_id, sent_at), **kwargs,
+            )
+        except KeyboardInterrupt:
+            raise self._sync_interrupted(actor_id, sent_at) from None
         if isinstance(reply, RawReply):
             return reply.content if "octet-stream" in reply.content_type else reply.text
         if isinstance(reply, bytes | str):
             return reply
         # A JSON answer: the server sent JSON result bytes or logs that happen to look like JSON.
         return json.dumps(reply)
+
+    def _sync_interrupted(self, actor_id: str, sent_at: datetime) -> Interrupted:
+        """What an interrupted synchronous send leaves: the execution it started (looked up once), if found."""
+        try:
+            found = self.executions_since(actor_id, sent_at)
+        except (SwanJupyterError, KeyboardInterrupt):
+            found = []
+        if not found:
+            when = sent_at.isoformat(timespec="seconds")
+            return Interrupted(f"the wait for actor {actor_id}'s answer was interrupted; the message may have been "
+                               f"taken: client.executions_since({actor_id!r}, {when!r}) lists its execution")
+        ex = Execution(self, actor_id, str(found[-1].id), found[-1], sent_at=sent_at)
+        return Interrupted(f"execution {ex.id} of actor {actor_id} is {found[-1].status or 'running'}; "
+                           "its .wait() gives the answer", ex)
 
     # -- executions ------------------------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotFoundError, RemoteError, SwanJupyterError, ValidationError
+from ..errors import Interrupted, NotFoundError, RemoteError, SwanJupyterError, ValidationError
 from .crosscheck import cross_check, matcher, owned_by_caller
 from .models import Actor, parse_time
 
@@ -186,20 +186,24 @@ def fetch_execution_records(
     records = ExecutionRecords()
     records.actor_ids, records.actors = resolve_actors(client, actors, records.failures)
     progress = Progress(progress_after)
-    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="swan-metrics") as pool:
-        try:
-            if method == "details":
+    pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="swan-metrics")
+    try:
+        if method == "details":
+            _by_details(client, records, start, pool, progress)
+        else:
+            try:
+                _by_search(client, records, start, page_size, pool, progress)
+            except (NotFoundError, RemoteError) as exc:
+                if method == "search" or exc.status not in (404, 405, 501):
+                    raise
+                records.rows.clear()
                 _by_details(client, records, start, pool, progress)
-            else:
-                try:
-                    _by_search(client, records, start, page_size, pool, progress)
-                except (NotFoundError, RemoteError) as exc:
-                    if method == "search" or exc.status not in (404, 405, 501):
-                        raise
-                    records.rows.clear()
-                    _by_details(client, records, start, pool, progress)
-        finally:
-            progress.close()
+    except KeyboardInterrupt:  # Ctrl-C: stop fetching, keep the rows fetched so far
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise Interrupted(f"fetching was interrupted after {len(records.rows)} executions", records) from None
+    finally:
+        progress.close()
+        pool.shutdown(wait=False, cancel_futures=True)
     return records
 
 
@@ -223,6 +227,7 @@ def _by_search(
     def keep(items: list[dict[str, Any]]) -> None:
         for item in items:
             rows[str(item.get("id"))] = item
+        records.rows = list(rows.values())  # what an interrupt keeps
         progress.update(len(items))
 
     firsts = list(pool.map(lambda f: client.search_records("executions", f, limit=page_size, skip=0), groups))

@@ -27,6 +27,9 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from ..display import Rich, esc, kv_html, kv_text
 from ..numbers import MAX_WORKERS
 from ..session import default_session
+from ._frontend import widget_frontend
+from ._interrupts import kept_from
+from ._messages import decoded, message_from_body
 from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
 from .core import store, swan_magics
 from .functions import add_map_command
@@ -122,36 +125,6 @@ def parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
             raise UsageError(f"{option} expects KEY=VALUE, got {pair!r}.")
         out[key] = value
     return out
-
-
-def looks_like_json(text: str) -> bool:
-    """True for text meant as a JSON object or array: it starts with ``{``, or is wrapped in ``[...]``."""
-    text = text.strip()
-    return text.startswith("{") or (text.startswith("[") and text.endswith("]"))
-
-
-def message_from_body(body: str, kind: str | None) -> Any:
-    """The message of a ``%%actor_send`` body: JSON object/array (auto-detected, or forced by ``--json``) or text.
-
-    A body that looks like JSON (:func:`looks_like_json`) but does not parse is refused with the parse error
-    (``--text`` sends it as text), rather than sent as text without a word."""
-    text = body.strip()
-    if not text:
-        raise UsageError("The cell body is empty: write the message in the cell.")
-    if kind == "text":
-        return text
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        if kind == "json" or looks_like_json(text):
-            raise UsageError(f"The cell body is not valid JSON: {exc}. Fix it, or send it as text with --text."
-                             ) from None
-        return text
-    if isinstance(value, dict | list) and value:
-        return value
-    if kind == "json":
-        raise UsageError("Abaco JSON messages must be a non-empty object or array (use --text for scalars).")
-    return text
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -291,8 +264,14 @@ def _search(m: ActorMagics, args: Any) -> Any:
     return frame
 
 
-def _widget(cmd: str) -> Any:
+#: What to use instead of each widget where there are no widgets.
+INSTEAD = {"form": "%%actor_send ACTOR", "create-form": "%actors create --image IMAGE", "explore": "%actors metrics df"}
+
+
+def _widget(m: ActorMagics, cmd: str) -> Any:
     """``%actors form`` / ``create-form`` / ``explore``: the widgets live in :mod:`swan_jupyter.widgets`."""
+    if not widget_frontend(m.shell):
+        raise UsageError(f"no widget frontend: %actors {cmd} needs Jupyter; use {INSTEAD[cmd]} instead.")
     try:
         if cmd == "form":
             from ..widgets.message_form import ActorMessageForm
@@ -408,9 +387,9 @@ def _add_execution_commands(t: Subcommands) -> None:
     p.add_argument("filters", nargs="*", metavar="KEY=VALUE [VAR]", help="filters, then an optional VAR")
     p.add_argument("--limit", type=whole("--limit"))
     p.add_argument("--skip", type=whole("--skip"))
-    t.add("form", lambda m, a: _widget("form"), "a form to send a message and see the execution, logs and results")
-    t.add("create-form", lambda m, a: _widget("create-form"), "a form to register an actor")
-    t.add("explore", lambda m, a: _widget("explore"), "an explorer of execution metrics (needs the widgets)")
+    t.add("form", lambda m, a: _widget(m, "form"), "a form to send a message and see the execution, logs and results")
+    t.add("create-form", lambda m, a: _widget(m, "create-form"), "a form to register an actor")
+    t.add("explore", lambda m, a: _widget(m, "explore"), "an explorer of execution metrics (needs the widgets)")
 
 
 @magics_class
@@ -477,7 +456,11 @@ class ActorMagics(Magics):
             message = message_from_body(cell, args.kind)
         client = default_session().actors()
         if args.sync:
-            answer = client.run_sync(args.actor, message, env, timeout=args.timeout)
+            try:
+                answer = client.run_sync(args.actor, message, env, timeout=args.timeout)
+            except KeyboardInterrupt as exc:
+                raise kept_from(self.shell, args.var, exc) from None
+            answer = decoded(answer)
             if args.var:
                 return self._store(args.var, answer)
             return TextBlock(answer) if isinstance(answer, str) else answer

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Settings, load_settings
 from ..errors import (
     ConfigurationError,
+    Interrupted,
     NotFoundError,
     PaymentError,
     ProtocolError,
@@ -43,6 +44,7 @@ from ..transport import TokenAuth, Transport, path_segment
 from . import _wire as wire
 from ._task_inputs import actionable_task, paying_wallet, source_and_start, task_basics
 from .amounts import amount_due, parse_duration, price_to_wei
+from .deploy_specs import check_sources
 from .models import Hardware, Quote, Result, TaskResult, hardware_from_wire
 from .payer import Checkpoint
 from .payments import Payments
@@ -269,6 +271,8 @@ class Orchestrator(SwanSdkPayments):
         if repo_uri is None and repo_owner and repo_name:
             repo_uri = f"https://github.com/{repo_owner}/{repo_name}"
         source_and_start(start_in, app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
+        check_sources(deploy_yaml=deploy_yaml, dockerfile=dockerfile, repo_uri=repo_uri,
+                      job_source_uri=job_source_uri, repo_branch=repo_branch)
         price_wei = price_to_wei(hw.price)
         estimate = Quote(None, "Creation", hw.name, hw.hardware_id, region, seconds, hw.price, price_wei,
                          amount_due(price_wei, seconds), wallet, None, self.payments.network())
@@ -298,7 +302,7 @@ class Orchestrator(SwanSdkPayments):
                       hardware_id: int | None = None, region: str = "global", duration: str | int = 3600,
                       app_repo_image: str | None = None, job_source_uri: str | None = None,
                       repo_uri: str | None = None, deploy_yaml: str | None = None, dockerfile: str | None = None,
-                      start_in: int = 300) -> tuple[Hardware, int]:
+                      start_in: int = 300, repo_branch: str | None = None) -> tuple[Hardware, int]:
         """Check a new task's inputs as :meth:`create_task` does (wallet, hardware, region, duration, exactly one
         source, an example app's name, ``start_in``), creating nothing; returns the hardware and the seconds.
 
@@ -307,6 +311,8 @@ class Orchestrator(SwanSdkPayments):
         """
         _wallet, hw, seconds = task_basics(self, wallet_address, instance_type, hardware_id, region, duration)
         source_and_start(start_in, app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
+        check_sources(deploy_yaml=deploy_yaml, dockerfile=dockerfile, repo_uri=repo_uri,
+                      job_source_uri=job_source_uri, repo_branch=repo_branch)
         if app_repo_image:
             self.get_app_repo_image(app_repo_image)
         return hw, seconds
@@ -328,6 +334,9 @@ class Orchestrator(SwanSdkPayments):
         try:
             receipt, order = self.payments.pay(uuid, private_key=private_key, max_payment=max_payment,
                                                task=result["task"], confirmed=estimate)
+        except KeyboardInterrupt:
+            raise Interrupted(f"task {uuid} was created and its payment interrupted: `%swan resume {uuid}` finishes "
+                              "it (never pays twice)", result) from None
         except QuoteChangedError as exc:
             raise QuoteChangedError(f"Task {uuid} was created but not paid: {exc.message}", quote=exc.quote,
                                     task_uuid=uuid, hint=exc.hint) from None

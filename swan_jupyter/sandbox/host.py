@@ -282,9 +282,21 @@ class _Listeners:
         tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in self.servers]
 
         async def stop() -> None:
+            # Let every server finish its shutdown (it closes its listening socket itself) before the stack
+            # closes the sockets: closed first, uvicorn's shutdown failed on a file descriptor of -1 and left
+            # "Task exception was never retrieved" tracebacks in host.log. Bounded: kept-alive clients wait.
             for server, _ in self.servers:
                 server.should_exit = True
-            await asyncio.sleep(0.05)
+            _done, pending = await asyncio.wait(tasks, timeout=5.0)
+            for server, _ in self.servers:
+                server.force_exit = True
+            if pending:
+                await asyncio.wait(pending, timeout=2.0)
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+                elif not task.cancelled() and task.exception() is not None:
+                    log.warning("a sandbox server stopped with an error: %r", task.exception())
 
         stack.push_async_callback(stop)
         for server, _ in self.servers:
