@@ -23,6 +23,7 @@ from tests.helpers import TestingShell, env, free_port, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.chain  # scripts/demo starts the full sandbox
 def test_demo_starts_jupyterlab_and_the_sandbox_quietly_and_ctrl_c_stops_both(tmp_path: Path) -> None:
     """scripts/demo as the current user (root in containers and CI): JupyterLab starts (--allow-root when the
     uid is 0), the installation step prints no setuptools banner, and Ctrl-C leaves no process behind."""

@@ -77,6 +77,7 @@ def test_the_host_never_imports_from_the_folder_it_was_started_in(state: Path, t
     assert not marker.exists(), marker.read_text()
 
 
+@pytest.mark.chain  # the extension starts the full sandbox
 def test_the_extension_starts_the_sandbox_outside_the_notebook_folder(state: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from swan_jupyter.sandbox_link import ensure_sandbox

@@ -80,6 +80,9 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
     :param flavor: ``"v2"`` or ``"v3"``.
     :param tenant: the tenant id (informational: Abaco takes the tenant from the token or the nonce id).
     :param max_binary_bytes: largest binary message sent (checked before sending; default 10 MB).
+    :param transport: the :class:`~swan_jupyter.transport.Transport` to use (it must carry the credentials).
+    :param transport_factory: builds the transport when none is given, called as :class:`Transport` is
+        (``Transport`` itself by default; e.g. ``functools.partial(Transport, sender=...)``).
     :param transport_options: ``connect_timeout``, ``read_timeout``, ``retries``, ``backoff``, ``pool_size``.
     """
 
@@ -93,6 +96,7 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         *,
         max_binary_bytes: int = MAX_BINARY_BYTES,
         transport: Transport | None = None,
+        transport_factory: Callable[..., Transport] = Transport,
         **transport_options: Any,
     ) -> None:
         if flavor not in BASE_PATHS:
@@ -109,8 +113,9 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
             base = base[: -len(prefix)]
         self.base_url = base + prefix
         # the transport is built on the API's base path: calls name paths under it ("/{id}/messages")
-        self.transport = transport or Transport(self.base_url, envelope="abaco", auth=self._auth(token, nonce),
-                                                service="Abaco", **transport_options)
+        self.transport = transport or transport_factory(self.base_url, envelope="abaco",
+                                                        auth=self._auth(token, nonce), service="Abaco",
+                                                        **transport_options)
 
     def _auth(self, token: str | Secret | None, nonce: str | Secret | None) -> Any:
         if nonce is not None:
@@ -122,14 +127,16 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         return TokenAuth(token, header="X-Tapis-Token", prefix="")
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Actors:
-        """The client for ``settings.abaco_url`` / ``abaco_token`` / ``abaco_flavor`` and the transport settings."""
+    def from_settings(cls, settings: Settings, *, transport_factory: Callable[..., Transport] = Transport) -> Actors:
+        """The client for ``settings.abaco_url`` / ``abaco_token`` / ``abaco_flavor`` and the transport settings
+        (its transport built by ``transport_factory``)."""
         if not settings.abaco_url:
             raise ConfigurationError("No Abaco URL is configured.", hint="Set ABACO_URL or abaco_url in your profile.")
         client = cls(
             settings.abaco_url, token=settings.abaco_token, flavor=settings.abaco_flavor,
             tenant=settings.abaco_tenant, connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
             retries=settings.retries, backoff=settings.backoff, pool_size=settings.pool_size,
+            transport_factory=transport_factory,
         )
         client.check_images = settings.is_sandbox
         return client

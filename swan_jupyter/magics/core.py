@@ -55,6 +55,23 @@ def swan_magics(shell: Any) -> SwanMagics | None:
     return found if isinstance(found, SwanMagics) else None
 
 
+def session_of(shell: Any) -> Session:
+    """The session the magics of ``shell`` use (``SwanMagics.session``; the default session if not loaded)."""
+    cfg = swan_magics(shell)
+    return cfg.session if cfg is not None else default_session()
+
+
+class SessionOfShell:
+    """Mixin of the magics classes: ``self.session`` is their shell's session (``SwanMagics.session``)."""
+
+    shell: Any
+
+    @property
+    def session(self) -> Session:
+        """The session of this shell's magics."""
+        return session_of(self.shell)
+
+
 #: The most rows a listing may be asked to display.
 MAX_DISPLAYLIMIT = 1_000_000
 
@@ -104,13 +121,20 @@ class SwanMagics(Magics):
                                                      '= "10".') from None
         return value
 
+    _session: Session | None = None  # set through the ``session`` setter (tests, embedding applications)
+
     @property
     def session(self) -> Session:
-        """The session all magics share."""
-        session = default_session()
+        """The session all magics of this shell share: the one given to this instance, else the default one."""
+        session = self._session or default_session()
         if self.profile and session.overrides.get("profile") != self.profile:
             session.configure(profile=self.profile)
         return session
+
+    @session.setter
+    def session(self, session: Session | None) -> None:
+        """Use ``session`` for every magic of this shell (None: the process-wide default session again)."""
+        self._session = session
 
     @line_magic
     def swan_config(self, line: str) -> Any:

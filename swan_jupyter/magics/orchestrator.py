@@ -15,11 +15,10 @@ from IPython.display import display
 
 from ..errors import ValidationError
 from ..numbers import MAX_SWAN, parse_decimal
-from ..session import default_session
 from ._frontend import NO_WIDGETS, text_confirmation, widget_frontend
 from ._interrupts import kept, kept_from
 from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
-from .core import store, swan_magics
+from .core import SessionOfShell, store, swan_magics
 
 DEPLOY_HELP = """Deploy a task on Swan Chain's Orchestrator, pay for it, and follow it.
 
@@ -87,7 +86,7 @@ def _deploy_parser() -> MagicArgumentParser:
 
 
 @magics_class
-class OrchestratorMagics(Magics):
+class OrchestratorMagics(SessionOfShell, Magics):
     """``%swan_deploy`` and ``%swan``."""
 
     # -- helpers ---------------------------------------------------------------------------------------------
@@ -130,7 +129,7 @@ class OrchestratorMagics(Magics):
                                  "%swan_deploy --app hello-world --hardware C1ae.small --duration 1h")
             from ..widgets.deploy_form import DeployForm
 
-            return self._store(args.var, DeployForm(default_session().orchestrator()))
+            return self._store(args.var, DeployForm(self.session.orchestrator()))
         if not args.hardware:
             raise UsageError("%swan_deploy: --hardware is required (or use --form).")
         from ..orchestrator.amounts import parse_duration
@@ -140,7 +139,7 @@ class OrchestratorMagics(Magics):
         if len(sources) != 1:
             raise UsageError("%swan_deploy: give exactly one source: --repo, --app, --source-uri, or a cell body.")
         duration = parse_duration(args.duration)
-        orch = default_session().orchestrator()
+        orch = self.session.orchestrator()
         is_dockerfile = args.dockerfile or looks_like_dockerfile(body)
         orch.validate_task(instance_type=args.hardware, region=args.region, duration=duration,  # inputs first,
                            app_repo_image=args.app, repo_uri=args.repo, job_source_uri=args.source_uri,  # then cap
@@ -195,8 +194,9 @@ class OrchestratorMagics(Magics):
         return self._store(var, result)
 
 
-def _orch() -> Any:
-    return default_session().orchestrator()
+def _orch(m: Any) -> Any:
+    """The Orchestrator client of the session of magics ``m``."""
+    return m.session.orchestrator()
 
 
 def _text_payment(m: OrchestratorMagics, orch: Any, quote: Any, pay: Any, on_done: Any = None) -> Any:
@@ -222,14 +222,14 @@ def _text_payment(m: OrchestratorMagics, orch: Any, quote: Any, pay: Any, on_don
 def _hardware(m: OrchestratorMagics, args: Any) -> Any:
     from ..frames.orchestrator import hardware_frame
 
-    return hardware_frame([h for h in _orch().get_hardware(refresh=True)
+    return hardware_frame([h for h in _orch(m).get_hardware(refresh=True)
                            if (not args.region or h.offers(args.region)) and (not args.available or h.available)])
 
 
 def _tasks(m: OrchestratorMagics, args: Any) -> Any:
     from ..frames.orchestrator import tasks_frame
 
-    orch = _orch()
+    orch = _orch(m)
     return tasks_frame(orch.iter_tasks() if args.all else orch.get_task_list(page=args.page, size=args.size)["list"])
 
 
@@ -239,8 +239,8 @@ def _status(m: OrchestratorMagics, args: Any) -> Any:
     elif args.watch:
         from ..widgets.status import DeploymentStatus
 
-        return DeploymentStatus(_orch(), args.task)
-    return _orch().get_deployment_info(args.task)
+        return DeploymentStatus(_orch(m), args.task)
+    return _orch(m).get_deployment_info(args.task)
 
 
 def _renew(m: OrchestratorMagics, args: Any) -> Any:
@@ -248,7 +248,7 @@ def _renew(m: OrchestratorMagics, args: Any) -> Any:
     from ..orchestrator.views import renewal
 
     duration = parse_duration(args.duration)  # the input first: a bad duration needs no client
-    orch = _orch()
+    orch = _orch(m)
     orch.require_task_status(args.task, "renew")
     quote = orch.quote(args.task, order_type="Renewal", duration=duration)
     if m._auto(args.yes):
@@ -268,7 +268,7 @@ def _renew(m: OrchestratorMagics, args: Any) -> Any:
 
 
 def _pay(m: OrchestratorMagics, args: Any) -> Any:
-    orch = _orch()
+    orch = _orch(m)
     quote = orch.quote(args.task)
     if m._auto(args.yes):
         cap = m._unattended_cap(quote.amount_wei, orch)
@@ -283,7 +283,7 @@ def _pay(m: OrchestratorMagics, args: Any) -> Any:
 
 
 def _terminate(m: OrchestratorMagics, args: Any) -> Any:
-    orch = _orch()
+    orch = _orch(m)
     if args.yes:
         return orch.terminate(args.task)
     orch.require_task_status(args.task, "terminate")
@@ -302,7 +302,7 @@ def _terminate(m: OrchestratorMagics, args: Any) -> Any:
 def _resume(m: OrchestratorMagics, args: Any) -> Any:
     from ..display import Notice
 
-    orch = _orch()
+    orch = _orch(m)
     if not any(entry.task_uuid == args.task for entry in orch.payments.entries()):
         raise ValidationError(f"No task {args.task!r} in the payment ledger: nothing to resume.",
                               hint="%swan ledger lists the payments made here; %swan tasks lists your tasks.")
@@ -314,7 +314,7 @@ def _resume(m: OrchestratorMagics, args: Any) -> Any:
 def _ledger(m: OrchestratorMagics, args: Any) -> Any:
     from ..frames.orchestrator import ledger_frame
 
-    return ledger_frame(_orch().payments.entries())
+    return ledger_frame(_orch(m).payments.entries())
 
 
 def _swan_table() -> Subcommands:
@@ -330,7 +330,7 @@ def _swan_table() -> Subcommands:
     p = table.add("status", _status, "a task's deployment info; --watch: a live view with Renew/Terminate",
                   "Example: %swan status {task.task_uuid} --watch", "task")
     p.add_argument("--watch", action="store_true", help="a live status view with Renew / Terminate")
-    table.add("url", lambda m, a: _orch().get_real_url(a.task), "the URLs of the task's running jobs",
+    table.add("url", lambda m, a: _orch(m).get_real_url(a.task), "the URLs of the task's running jobs",
               "Example: %swan url {task.task_uuid}", "task", var=False)
     p = table.add("renew", _renew, "extend a task: pays renewPayment (confirmation widget)",
                   "Shows the renewal's quote (amount, price, duration, contract, chain) with Pay / Cancel; the click\n"
@@ -347,13 +347,13 @@ def _swan_table() -> Subcommands:
     p = table.add("terminate", _terminate, "stop a task early; the unused time is refunded on chain",
                   "Example: %swan terminate {task.task_uuid} --yes", "task", var=False)
     p.add_argument("--yes", action="store_true", help="terminate without the confirmation widget")
-    table.add("balance", lambda m, a: _orch().balance(), "SWAN and gas balances of the configured wallet",
+    table.add("balance", lambda m, a: _orch(m).balance(), "SWAN and gas balances of the configured wallet",
               var=False)
     table.add("ledger", _ledger, "the local payment ledger (DataFrame)", "Example: %swan ledger payments")
     table.add("resume", _resume, "finish an interrupted payment (never pays again)",
               "A signed payment is awaited or re-broadcast, then validated; one whose nonce another transaction\n"
               "took is signed again once, within the caps. Example: %swan resume {task.task_uuid}", "task", var=False)
-    table.add("apps", lambda m, a: _orch().get_app_repo_image(), "the example app images (%swan_deploy --app NAME)",
+    table.add("apps", lambda m, a: _orch(m).get_app_repo_image(), "the example app images (%swan_deploy --app NAME)",
               var=False)
     table.help()
     return table

@@ -66,17 +66,19 @@ class Orchestrator(SwanSdkPayments):
     :param transport: the HTTP :class:`~swan_jupyter.transport.Transport` to use (as ``httpx.Client`` takes
         ``transport=``); default: one built from the settings' timeouts and retries.
     :param provider: a web3 provider for the chain (as web3.py takes one); default: HTTP to the RPC URL.
+    :param transport_factory: builds the transport when none is given, called as :class:`Transport` is.
     """
 
     def __init__(self, url: str, api_key: str | Secret | None = None, *, settings: Settings | None = None,
-                 transport: Transport | None = None, provider: Any = None) -> None:
+                 transport: Transport | None = None, provider: Any = None,
+                 transport_factory: Callable[..., Transport] = Transport) -> None:
         self.settings = settings or load_settings()
         self.url = url.rstrip("/")
         self._api_key = None if api_key is None else credential(api_key, "the Orchestrator API key")
         s = self.settings
-        self.transport = transport or Transport(self.url, envelope="swan", connect_timeout=s.connect_timeout,
-                                                read_timeout=s.read_timeout, retries=s.retries, backoff=s.backoff,
-                                                pool_size=s.pool_size, service="Orchestrator")
+        self.transport = transport or transport_factory(
+            self.url, envelope="swan", connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
+            retries=s.retries, backoff=s.backoff, pool_size=s.pool_size, service="Orchestrator")
         self._token: Secret | None = None
         self._contract_info: dict[str, Any] | None = None
         self._hardware: list[Hardware] | None = None
@@ -88,14 +90,17 @@ class Orchestrator(SwanSdkPayments):
     # -- construction -----------------------------------------------------------------------------------------
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Orchestrator:
-        """A client for the settings' ``orchestrator_url`` and ``api_key``."""
+    def from_settings(cls, settings: Settings, *, transport_factory: Callable[..., Transport] = Transport,
+                      provider: Any = None) -> Orchestrator:
+        """A client for the settings' ``orchestrator_url`` and ``api_key`` (its transport built by
+        ``transport_factory``; ``provider``: a web3 provider for the chain)."""
         if not settings.orchestrator_url:
             raise ConfigurationError(
                 f"No Orchestrator URL is configured for profile '{settings.profile}'.",
                 hint="Set SWAN_ORCHESTRATOR_URL or orchestrator_url in the profile (the sandbox fills it itself).",
             )
-        return cls(settings.orchestrator_url, settings.api_key, settings=settings)
+        return cls(settings.orchestrator_url, settings.api_key, settings=settings, provider=provider,
+                   transport_factory=transport_factory)
 
     def close(self) -> None:
         """Close connections."""
