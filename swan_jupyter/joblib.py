@@ -13,7 +13,7 @@ Importing this module registers the backend (joblib's :func:`joblib.register_par
 The calls go through an :class:`~swan_jupyter.actors.executor.AbacoExecutor` (one execution per batch, on
 your own ``swan-fn-executor-py<version>`` actor by default; see :mod:`swan_jupyter.actors.executor` for the
 trust boundary, timeouts and force-quit). Which client: ``parallel_config(backend="abaco", client=...)``, else
-the one given to :func:`register`, else a :class:`~swan_jupyter.session.Session` from your settings. Other
+the one given to :func:`register`, else the default session's (the client the magics use). Other
 ``parallel_config`` keywords (``actor``, ``timeout``, ``workers``, ``image``, ``python_version``,
 ``max_message_bytes``) go to :meth:`Actors.executor <swan_jupyter.actors.Actors.executor>`.
 
@@ -68,13 +68,14 @@ def register(client: Actors | None = None, **executor_options: Any) -> None:
 
 
 def _default_client() -> Actors:
+    """The client given to :func:`register`, else the default session's (the one the magics use)."""
     with _defaults_lock:
-        if "client" not in _defaults:
-            from .session import Session
+        given: Actors | None = _defaults.get("client")
+    if given is not None:
+        return given
+    from .session import default_session
 
-            _defaults["client"] = Session().actors()
-        client: Actors = _defaults["client"]
-        return client
+    return default_session().actors()
 
 
 class AbacoBackend(AutoBatchingMixin, ParallelBackendBase):
@@ -128,7 +129,7 @@ class AbacoBackend(AutoBatchingMixin, ParallelBackendBase):
         if self._executor is None or self._n_jobs != n:
             self._shutdown(cancel=False)
             options = {k: v for k, v in _defaults.items() if k != "client"} | self._options
-            client = self._client or _defaults.get("client") or _default_client()
+            client = self._client or _default_client()
             self._executor = client.executor(max_workers=n, **options)
             self._n_jobs = n
         return n
