@@ -19,7 +19,8 @@ the one given to :func:`register`, else the default session's (the client the ma
 
 **Batching** is joblib's auto-batching (:class:`joblib._parallel_backends.AutoBatchingMixin`), tuned for
 executions that cost a round trip each: batches grow until one lasts at least ``MIN_IDEAL_BATCH_DURATION``
-seconds. ``batch_size=N`` (a backend keyword) fixes it instead.
+seconds, and beyond that while doubling a batch costs little more time (see
+:meth:`AbacoBackend.compute_batch_size`). ``batch_size=N`` (a backend keyword) fixes it instead.
 
 **Errors** re-raise as :class:`~swan_jupyter.errors.RemoteFunctionError` with the remote traceback; when a task
 fails, joblib calls :meth:`AbacoBackend.abort_everything`, which cancels the queued batches and force-quits the
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 BACKEND_NAME = "abaco"
 #: In-flight batches when ``n_jobs`` is not given.
 DEFAULT_N_JOBS = 8
+#: The largest batch auto-batching makes.
+MAX_BATCH_SIZE = 100_000
 
 _defaults: dict[str, Any] = {}
 _defaults_lock = threading.Lock()
@@ -91,6 +94,11 @@ class AbacoBackend(AutoBatchingMixin, ParallelBackendBase):
     MIN_IDEAL_BATCH_DURATION = 1.0
     #: ... and not much longer than this (stragglers).
     MAX_IDEAL_BATCH_DURATION = 10.0
+    _effective_batch_size: int  # joblib's AutoBatchingMixin keeps the current batch size here
+    #: Between the two, a batch grows this many times over ...
+    GROWTH = 4
+    #: ... while the last growth cut the time per task to at most this share (the round trip was the cost).
+    GROWTH_PAYOFF = 0.6
 
     def __init__(self, client: Actors | None = None, batch_size: int | None = None, nesting_level: int | None = None,
                  inner_max_num_threads: int | None = None, **executor_options: Any) -> None:
@@ -102,6 +110,7 @@ class AbacoBackend(AutoBatchingMixin, ParallelBackendBase):
         self._executor: AbacoExecutor | None = None
         self._n_jobs = DEFAULT_N_JOBS
         self.parallel: Any = None
+        self._by_size: dict[int, tuple[int, float]] = {}  # batch size -> (batches seen, smoothed duration)
 
     # -- joblib's interface ------------------------------------------------------------------------------------
 
@@ -159,8 +168,41 @@ class AbacoBackend(AutoBatchingMixin, ParallelBackendBase):
         return out.result()
 
     def compute_batch_size(self) -> int:
-        """``batch_size`` when given, else joblib's auto-batching."""
-        return self._fixed_batch if self._fixed_batch is not None else int(super().compute_batch_size())
+        """``batch_size`` when given, else joblib's auto-batching with one more rule for round trips.
+
+        joblib grows a batch lasting under ``MIN_IDEAL_BATCH_DURATION`` and shrinks one over
+        ``MAX_IDEAL_BATCH_DURATION``. An execution's round trip can itself last about the minimum, so batches of
+        tiny tasks would stay tiny: in between, the batch grows ``GROWTH`` times over as long as the last growth
+        cut the time per task to at most ``GROWTH_PAYOFF`` of what it was (the round trip, not the tasks, was
+        the cost), and never back to a size it left. Decided on the smoothed duration of at least two batches
+        of each size."""
+        if self._fixed_batch is not None:
+            return self._fixed_batch
+        size = self._effective_batch_size
+        count, duration = self._by_size.get(size, (0, 0.0))
+        if count < 2:
+            return size
+        if duration < self.MIN_IDEAL_BATCH_DURATION or duration > self.MAX_IDEAL_BATCH_DURATION:
+            new = int(super().compute_batch_size())  # joblib's rule
+        else:
+            smaller = max((k for k, (n, _d) in self._by_size.items() if k < size and n >= 2), default=0)
+            cheap = size == 1 or (smaller > 0 and duration / size
+                                  <= self.GROWTH_PAYOFF * self._by_size[smaller][1] / smaller)
+            bigger = min(MAX_BATCH_SIZE, self.GROWTH * size)
+            new = bigger if cheap and bigger not in self._by_size else size
+        self._effective_batch_size = new
+        return new
+
+    def batch_completed(self, batch_size: int, duration: float) -> None:
+        """Record a batch's duration (dispatch to result) under its size, as joblib does for the current one."""
+        super().batch_completed(batch_size, duration)
+        count, smoothed = self._by_size.get(batch_size, (0, 0.0))
+        self._by_size[batch_size] = (count + 1, duration if count == 0 else 0.8 * smoothed + 0.2 * duration)
+
+    def reset_batch_stats(self) -> None:
+        """Forget the batch durations (a new ``Parallel`` call starts at one task per batch)."""
+        super().reset_batch_stats()
+        self._by_size.clear()
 
     def abort_everything(self, ensure_ready: bool = True) -> None:
         """Cancel the queued batches and force-quit the running executions; a fresh executor when
