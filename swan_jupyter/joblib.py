@@ -34,8 +34,11 @@ import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from joblib import register_parallel_backend
-from joblib._parallel_backends import AutoBatchingMixin, ParallelBackendBase, SequentialBackend
+try:
+    from joblib import register_parallel_backend
+    from joblib._parallel_backends import AutoBatchingMixin, ParallelBackendBase, SequentialBackend
+except ImportError as exc:  # joblib is not a dependency of swan_jupyter itself
+    raise ImportError(f"swan_jupyter.joblib needs joblib ({exc}): pip install joblib") from exc
 
 from .errors import ValidationError
 from .numbers import MAX_WORKERS, parse_int

@@ -124,3 +124,18 @@ def test_grid_search_on_abaco_matches_the_local_run(client: Actors) -> None:
     metrics = execution_metrics(client, [actor_id], progress_after=-1)
     assert _count(client, actor_id) - before == fits  # every fit is one execution ...
     assert len(metrics) >= fits and (metrics["status"] == "COMPLETE").sum() >= fits  # ... seen in the metrics
+
+
+def test_parallelism_and_requirements_are_checked() -> None:
+    backend = abaco_joblib.AbacoBackend()
+    assert backend.effective_n_jobs(None) == abaco_joblib.DEFAULT_N_JOBS
+    assert backend.effective_n_jobs(3) == 3
+    assert backend.effective_n_jobs(-1) == abaco_joblib.DEFAULT_N_JOBS  # before an actor is known
+    with pytest.raises(ValidationError, match="n_jobs=0"):
+        backend.effective_n_jobs(0)
+    with pytest.raises(ValidationError, match="sharedmem"):
+        backend.configure(n_jobs=2, require="sharedmem")
+    with pytest.raises(ValidationError, match="batch_size"):
+        abaco_joblib.AbacoBackend(batch_size=0)
+    nested, _ = backend.get_nested_backend()  # a Parallel inside an execution does not fan out again
+    assert isinstance(nested, joblib.parallel.SequentialBackend)
