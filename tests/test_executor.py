@@ -183,3 +183,19 @@ def iter_lock() -> Any:
     import threading
 
     return threading.Lock()
+
+
+def test_a_call_stopped_while_queued_at_abaco_does_not_run_later(client: Actors) -> None:
+    """A sent call whose execution still waits in the mailbox (SUBMITTED) cannot be force-quit yet: stopping it
+    waits for the execution to start and stops it then, instead of letting it run later."""
+    actor = client.add({"image": "abacosamples/py3_func", "name": "swan-fn-executor-one-worker"})
+    assert actor.id
+    with client.executor(max_workers=2, actor=actor.id, timeout=60) as two:
+        first, second = two.submit(nap, 30.0), two.submit(nap, 30.0)
+        assert wait_until(lambda: len(client.list_executions(two.actor_id).executions) == 2, timeout=10)
+        assert two.force_quit(second)  # SUBMITTED behind the first on the one worker
+        assert two.force_quit(first)
+        for future in (first, second):
+            with pytest.raises(RemoteFunctionError, match="interrupted"):
+                future.result(timeout=30)
+        assert wait_until(lambda: _running(client, two.actor_id) == [], timeout=15)

@@ -20,7 +20,9 @@ version, reused by every executor you make, registered on first use.
 
 - ``future.cancel()`` cancels a call still waiting in the executor's local queue (it is never sent) and
   returns True; on a call already sent it returns False and **does not** stop it (a running future cannot be
-  cancelled). To stop a sent call, use :meth:`AbacoExecutor.force_quit`.
+  cancelled). To stop a sent call, use :meth:`AbacoExecutor.force_quit`. A sent call whose execution still
+  waits in the actor's mailbox is stopped when it starts (within the call's timeout; its future stays running
+  until then).
 - ``shutdown(cancel_futures=True)`` cancels the queued calls and force-quits the executions of the sent ones;
   their futures end with :class:`~swan_jupyter.errors.RemoteFunctionError` ("interrupted").
 - a call over the executor's ``timeout`` (seconds from its send) is force-quit; its future raises
@@ -36,10 +38,12 @@ carrying the remote type, message and traceback. This module imports no frames, 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from ..errors import RemoteFunctionError
 from ..numbers import MAX_WORKERS, parse_float, parse_int
 from ._function_calls import encode_call, kernel_python, pickle_function
 from .functions import MAX_CALL_TIMEOUT, FunctionHandle, make_function
@@ -110,12 +114,30 @@ class AbacoExecutor(Executor):
         payload = encode_call(blob, args, kwargs, self.handle.max_message_bytes)
         flag = threading.Event()
         with self._lock:
-            future = self._pool.submit(self.handle.run_payload, payload, self.timeout, flag)
+            future = self._pool.submit(self._call, payload, flag)
             self._flags[future] = flag
         future.add_done_callback(self._forget)
         if mapped is not None:
             mapped.futures.append(future)
         return future
+
+    def _call(self, payload: bytes, flag: threading.Event) -> Any:
+        """One call in a pool thread; a call stopped while its execution still waits in the mailbox is chased."""
+        try:
+            return self.handle.run_payload(payload, self.timeout, flag)
+        except RemoteFunctionError as exc:
+            if flag.is_set() and exc.execution_id:
+                self._chase(exc.execution_id)
+            raise
+
+    def _chase(self, execution_id: str) -> None:
+        """Stop an execution that was still SUBMITTED when its call was stopped (Abaco force-quits only a running
+        one; purging the mailbox would drop the other calls' messages): wait, within the call's timeout, for it
+        to start, and force-quit it then."""
+        deadline = time.monotonic() + self.timeout
+        delays = self.handle._pace.delays()
+        while self.handle._stop_one(execution_id) == "SUBMITTED" and time.monotonic() < deadline:
+            time.sleep(min(next(delays), max(0.0, deadline - time.monotonic())))
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], timeout: float | None = None,
             chunksize: int = 1) -> Iterator[Any]:
