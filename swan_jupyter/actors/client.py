@@ -40,6 +40,7 @@ from .search import SearchCalls
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from .executor import AbacoExecutor
     from .functions import FunctionHandle
 
 BASE_PATHS: dict[str, str] = {"v2": "/actors/v2", "v3": "/v3/actors"}
@@ -436,6 +437,26 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         return make_function(self, fn, actor, image=image, workers=workers, python_version=python_version,
                              allow_version_mismatch=allow_version_mismatch, timeout=timeout,
                              max_message_bytes=max_message_bytes)
+
+    def executor(self, max_workers: int = 8, actor: str | None = None, timeout: float | None = None,
+                 **options: Any) -> AbacoExecutor:
+        """A :class:`concurrent.futures.Executor` running each call on an Abaco function actor.
+
+        ``submit(fn, *args, **kwargs)`` returns a standard ``Future``; ``map`` yields in order (``timeout``
+        as in the standard library); it works with ``as_completed``, ``wait`` and ``loop.run_in_executor``.
+        See :mod:`swan_jupyter.actors.executor` for what ``cancel()``, ``shutdown(cancel_futures=True)`` and
+        timeouts stop.
+
+        :param max_workers: calls in flight at once (sent and not yet finished).
+        :param actor: an actor id or alias to run on (trusted, since you name it); by default your own
+            ``swan-fn-executor-py<version>`` actor, reused or registered.
+        :param timeout: seconds one call may take from its send before its execution is force-quit (default 300).
+        :param options: passed to :meth:`function` (``workers``, ``image``, ``python_version``,
+            ``allow_version_mismatch``, ``max_message_bytes``).
+        """
+        from .executor import make_executor
+
+        return make_executor(self, max_workers, actor, timeout, **options)
 
 
 __all__ = ["BASE_PATHS", "UPDATABLE_FIELDS", "Actors", "Flavor"]

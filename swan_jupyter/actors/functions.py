@@ -139,8 +139,14 @@ class FunctionHandle:
         :class:`~swan_jupyter.errors.RequestTimeoutError` after ``timeout`` seconds (the execution is stopped).
         An interrupt stops the execution too.
         """
-        payload = self.encode(*args, **kwargs)
-        outcome = self._run(0, "", payload, self.timeout, threading.Event())
+        return self.run_payload(self.encode(*args, **kwargs))
+
+    def run_payload(self, payload: bytes, timeout: float | None = None,
+                    cancel: threading.Event | None = None) -> Any:
+        """Send one encoded call (:func:`encode_call`) to the handle's actor and return its value, raising as a
+        direct call does. ``timeout``: seconds from the send (default the handle's); setting ``cancel`` stops the
+        call and force-quits its execution. The executor (:mod:`swan_jupyter.actors.executor`) runs on this."""
+        outcome = self._run(0, "", payload, self.timeout if timeout is None else timeout, cancel or threading.Event())
         if outcome.status != "ok":
             raise outcome.to_error(self.image)
         return outcome.value
@@ -151,17 +157,11 @@ class FunctionHandle:
         payload = self.encode(*args, **kwargs)
         cancel = threading.Event()
 
-        def job() -> Any:
-            outcome = self._run(0, "", payload, self.timeout, cancel)
-            if outcome.status != "ok":
-                raise outcome.to_error(self.image)
-            return outcome.value
-
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=max(4, 2 * self.workers),
                                                 thread_name_prefix="swan-function")
-            return self._pool.submit(job)
+            return self._pool.submit(self.run_payload, payload, None, cancel)
 
     # -- many calls --------------------------------------------------------------------------------------------
 
