@@ -6,12 +6,10 @@ Shared by the benchmark scripts (they add this folder to ``sys.path`` when run a
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import signal
 import sys
 import tempfile
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,29 +38,28 @@ def running_sandbox(prefix: str, state: Path | None = None, *,
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def set_faults(description: dict[str, Any], target: str, body: dict[str, Any] | None) -> None:
-    """PUT (or DELETE with None) the fault rules of ``target`` (``orchestrator``, ``abaco`` or ``chain``) through
-    its port's admin route."""
-    url = description["chain"]["rpc_url"] if target == "chain" else description[target]["url"]
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url + "/_sandbox/faults", data=data, method="PUT" if body else "DELETE",
-                                     headers={"X-Sandbox-Admin": description["host"]["admin_token"],
-                                              "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+def set_latency(description: dict[str, Any], latency_ms: float) -> None:
+    """Add ``latency_ms`` to every request on every sandbox port (the fault layer's admin route; 0 removes it):
+    what a notebook far from Abaco or a chain RPC feels on each round trip."""
+    import requests
+
+    url = description["abaco"]["url"] + "/_sandbox/faults"
+    headers = {"X-Sandbox-Admin": description["host"]["admin_token"]}
+    if latency_ms > 0:
+        answer = requests.put(url, json={"rules": [{"target": "*", "latency_ms": latency_ms}]}, headers=headers,
+                              timeout=10)
+    else:
+        answer = requests.delete(url, headers=headers, timeout=10)
+    answer.raise_for_status()
 
 
 @contextlib.contextmanager
 def latency(description: dict[str, Any], ms: float) -> Iterator[None]:
-    """Every request to every sandbox port (the emulators and the chain's RPC proxy) waits ``ms`` milliseconds
-    first, as a remote service would, for the block (through the sandbox's fault layer)."""
-    targets = ("orchestrator", "abaco", "chain")
+    """:func:`set_latency` for the block (nothing with ``ms`` 0), removed at its end whatever happens."""
     if ms > 0:
-        for target in targets:
-            set_faults(description, target, {"rules": [{"target": target, "latency_ms": ms}]})
+        set_latency(description, ms)
     try:
         yield
     finally:
         if ms > 0:
-            for target in targets:
-                set_faults(description, target, None)
+            set_latency(description, 0)

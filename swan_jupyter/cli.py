@@ -28,14 +28,7 @@ from collections.abc import Callable, Sequence
 
 from .errors import SwanJupyterError
 from .numbers import NumberError, parse_float
-
-#: The sandbox's default time scale: task time runs 60 times faster than real time, so a deploy's jobs run two
-#: real seconds after payment (``--wait`` returns in seconds) and a one-hour task lasts one real minute.
-DEFAULT_TIME_SCALE = 60.0
-
-
-#: The fastest the sandbox's task time may run (``inf`` or ``1e999`` would stop its clock making sense).
-MAX_TIME_SCALE = 100_000.0
+from .sandbox_contract import DEFAULT_TIME_SCALE, MAX_TIME_SCALE
 
 
 def positive(name: str, maximum: float) -> Callable[[str], float]:
@@ -62,7 +55,10 @@ def default_time_scale() -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="swan-jupyter", description=__doc__.split("\n\n")[0])
+    plain = (__doc__ or "").replace("``", "")  # the help is read in a terminal: no RST markup
+    parser = argparse.ArgumentParser(prog="swan-jupyter", description="Run the local sandbox; show the settings.",
+                                     epilog="commands:\n" + plain.split("\n\n", 1)[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sandbox = sub.add_parser("sandbox", help="run the local sandbox (emulators + local chain)")
     ssub = sandbox.add_subparsers(dest="action", required=True)
@@ -112,8 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SwanJupyterError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        for key, value in settings.describe().items():
-            print(f"{key:18s} {value}")
+        rows = settings.describe()
+        width = max(map(len, rows), default=0)
+        for key, value in rows.items():
+            print(f"{key:{width}s}  {value}")
         return 0
 
     from .sandbox_link import missing_sandbox_modules, sandbox_not_installed

@@ -52,6 +52,7 @@ from typing import Any, Literal
 from .errors import ConfigurationError
 from .numbers import MAX_SWAN, UINT256_MAX, NumberError, parse_decimal, parse_float, parse_int, shown
 from .redact import Secret, credential, mask
+from .sandbox_contract import DESCRIPTION_FILE
 
 APP_NAME = "swan-jupyter"
 
@@ -429,7 +430,7 @@ def load_settings(
 
 def read_sandbox_description(state_dir: Path) -> dict[str, Any] | None:
     """The parsed ``sandbox.json`` of a sandbox state folder, or None when there is none."""
-    path = state_dir / "sandbox.json"
+    path = state_dir / DESCRIPTION_FILE
     try:
         return dict(json.loads(path.read_text()))
     except FileNotFoundError:

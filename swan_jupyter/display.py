@@ -65,6 +65,7 @@ def status_badge(status: str) -> str:
         "success": "#2e7d32", "complete": "#2e7d32", "completed": "#2e7d32", "running": "#1565c0",
         "ready": "#2e7d32", "validated": "#2e7d32", "paid": "#2e7d32", "submitted": "#6a1b9a",
         "failed": "#c62828", "error": "#c62828", "cancelled": "#757575", "terminated": "#757575",
+        "deploying": "#6a1b9a", "unpaid": "#ef6c00", "ended": "#757575", "terminating": "#757575",
     }.get(status.lower(), "#455a64")
     return (
         f"<span style='background:{colour};color:white;border-radius:3px;padding:0 4px;"

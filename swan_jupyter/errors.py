@@ -17,6 +17,8 @@ Every error the package raises on purpose derives from :class:`SwanJupyterError`
     │   └── QuoteChangedError       the payment would differ from what was confirmed: nothing was signed
     └── RemoteFunctionError         a Python function run on Abaco raised, or ended without a result
 
+    Interrupted (a KeyboardInterrupt)  Ctrl-C during a long operation; ``partial`` keeps what was done
+
 Each error has a ``message`` (what went wrong) and a ``hint`` (how to fix it). No attribute of any of them keeps a
 registered secret: the message and the hint go through :func:`swan_jupyter.redact.redact`, and every other
 attribute a subclass sets before calling ``SwanJupyterError.__init__`` (a server's words, its decoded body in
@@ -31,10 +33,32 @@ shell renders (ours or not, verbose or not) has registered secrets masked (:func
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .redact import redact, redact_data
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+#: How registered secrets are masked: installed by :mod:`swan_jupyter.redact` when it loads (:func:`use_masking`).
+#: A secret can only be registered through that module, so before it loads there is nothing to mask. This module
+#: is the bottom of the package: it imports none of it.
+_masking: dict[str, Callable[[Any], Any]] = {"text": _as_is, "data": _as_is}
+
+
+def use_masking(text: Callable[[str], str], data: Callable[[Any], Any]) -> None:
+    """Mask every error's message and hint with ``text`` and its other attributes with ``data`` (called once by
+    :mod:`swan_jupyter.redact`)."""
+    _masking.update(text=text, data=data)
+
+
+def redact(text: str) -> str:
+    return str(_masking["text"](text))
+
+
+def redact_data(value: Any) -> Any:
+    return _masking["data"](value)
 
 
 class SwanJupyterError(Exception):
@@ -54,9 +78,11 @@ class SwanJupyterError(Exception):
             return f"{self.message}\nHint: {self.hint}"
         return self.message
 
-    def summary_lines(self) -> list[str]:
-        """The error in two short lines (name and message, then the hint), as IPython shows it by default."""
-        lines = [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {redact(self.message)}"]
+    def summary_lines(self, color: bool = True) -> list[str]:
+        """The error in two short lines (name and message, then the hint), as IPython shows it by default;
+        the name in red unless ``color`` is false (a pipe, ``--colors=NoColor``)."""
+        name = f"\x1b[0;31m{type(self).__name__}\x1b[0m" if color else type(self).__name__
+        lines = [f"{name}: {redact(self.message)}"]
         if self.hint:
             lines.append(f"Hint: {redact(self.hint)}")
         return lines
@@ -242,18 +268,33 @@ class RemoteFunctionError(SwanJupyterError):
         text = super().__str__()
         return f"{text}\n{detail.rstrip()}" if detail else text
 
-    def summary_lines(self) -> list[str]:
+    def summary_lines(self, color: bool = True) -> list[str]:
         """The summary line, the remote traceback (or the log tail), then the hint."""
-        lines = super().summary_lines()
+        lines = super().summary_lines(color)
         detail = (self.remote_traceback or self.log_tail).rstrip()
         if detail:
             lines[1:1] = detail.splitlines()
         return lines
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or the kernel's interrupt) during a long operation, keeping what was done.
+
+    A ``KeyboardInterrupt``, so code that stops on interrupts still stops. ``message`` says in one line what
+    happened and how to follow it; ``partial`` holds what exists (a paid task, the rows fetched so far, the
+    execution a message started), or None.
+    """
+
+    def __init__(self, message: str, partial: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.partial = partial
+
+
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
+    "Interrupted",
     "NotFoundError",
     "PaymentError",
     "PermissionDeniedError",

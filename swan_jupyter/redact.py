@@ -31,6 +31,8 @@ import threading
 import unicodedata
 from typing import Any
 
+from .errors import ConfigurationError, use_masking
+
 MASK = "*****"
 
 #: Secrets at least this long are masked wherever they appear; shorter ones only as whole tokens (see above).
@@ -233,16 +235,12 @@ def credential(value: str | Secret, what: str = "the credential") -> Secret:
     if len(stripped) >= MIN_CREDENTIAL_LENGTH:
         register(raw)
     elif stripped:  # refused, and not registered: masking "x" as a token would hide every standalone "x"
-        from .errors import ConfigurationError  # here: errors imports this module
-
         raise ConfigurationError(
             f"{what[:1].upper()}{what[1:]} is too short ({len(stripped)} character{'s' if len(stripped) > 1 else ''}; "
             f"at least {MIN_CREDENTIAL_LENGTH}); it is not used.",
             hint="Copy the whole credential: a real key, token or nonce id is much longer.")
     for position, char in enumerate(stripped, start=1):
         if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
-            from .errors import ConfigurationError  # here: errors imports this module
-
             name = unicodedata.name(char, f"U+{ord(char):04X}")
             raise ConfigurationError(
                 f"{what[:1].upper()}{what[1:]} contains a control character ({name}, U+{ord(char):04X}) "
@@ -320,3 +318,6 @@ def install_log_redaction(logger_name: str = "swan_jupyter") -> None:
 
 
 install_log_redaction()  # every module that handles a secret imports this one: its logs are masked from then on
+
+
+use_masking(redact, redact_data)  # every error of the package masks registered secrets from now on

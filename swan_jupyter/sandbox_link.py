@@ -18,8 +18,8 @@ from typing import Any
 
 from .config import read_sandbox_description
 from .errors import ConfigurationError
+from .sandbox_contract import HEALTH_PATH
 
-HEALTH_PATH = "/_sandbox/health"
 _announced: set[str] = set()
 _lock = threading.Lock()
 _notice_handler: Callable[[str], None] | None = None
@@ -99,13 +99,17 @@ def sandbox_running(description: dict[str, Any] | None) -> bool:
 
 
 def ensure_sandbox(
-    state_dir: Path, *, start: bool = True, notify: Callable[[str], None] | None = None, timeout: float = 180.0
+    state_dir: Path, *, start: bool = True, notify: Callable[[str], None] | None = None, timeout: float = 180.0,
+    services: str | None = None,
 ) -> dict[str, Any]:
     """Return the running sandbox's description, starting the sandbox in the background if needed.
 
-    Says so once per state folder and process, in one line naming the state folder and the exact command that
-    stops it (through ``notify``, else the handler of :func:`set_notice_handler`, else stderr).
+    Says so once per state folder and process, in one line naming the services that use it (``services``,
+    e.g. ``"Abaco"`` when the Orchestrator has its own endpoint; None: both), the state folder and the exact
+    command that stops it (through ``notify``, else the handler of :func:`set_notice_handler`, else stderr).
+    A start is announced before the wait (it can take half a minute on a busy machine).
     """
+    say = notify or _notice_handler or (lambda m: print(m, file=sys.stderr))
     with _lock:
         description = read_sandbox_description(state_dir)
         started = False
@@ -116,6 +120,7 @@ def ensure_sandbox(
                     hint=f"Start it with: {cli_command()} sandbox start --state {shlex.quote(str(state_dir))}   "
                     "(or configure real endpoints; see %swan_config)",
                 )
+            say(f"swan_jupyter: starting the local sandbox (state in {state_dir}); this takes a few seconds…")
             description = _start(state_dir, timeout)
             started = True
         assert description is not None
@@ -123,12 +128,33 @@ def ensure_sandbox(
         if key not in _announced:
             _announced.add(key)
             how = "started it in the background" if started else "already running"
-            message = (
-                f"swan_jupyter: no endpoints configured, so using the local sandbox ({how}; state in {state_dir}; "
-                f"stop it with `{stop_command(state_dir)}`)."
-            )
-            (notify or _notice_handler or (lambda m: print(m, file=sys.stderr)))(message)
+            env_name = {"Abaco": "ABACO_URL", "the Orchestrator": "SWAN_ORCHESTRATOR_URL"}.get(services or "")
+            who = ("no endpoints configured, so using the local sandbox" if services is None else
+                   f"{services} uses the local sandbox ({env_name or 'its URL'} is not set)")
+            message = f"swan_jupyter: {who} ({how}; state in {state_dir}; stop it with `{stop_command(state_dir)}`)."
+            say(message)
         return description
+
+
+def start_failure(output: str, state_dir: Path) -> ConfigurationError:
+    """The error of a sandbox start that failed: the last lines the start printed, each reason once and on its
+    own line, and how to see more."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    detail = list(dict.fromkeys(line.removeprefix("error: ") for line in lines[-5:])) or ["(it printed nothing)"]
+    return ConfigurationError(
+        "The local sandbox could not be started:\n  " + "\n  ".join(detail),
+        hint=f"Run `{cli_command()} sandbox start --state {shlex.quote(str(state_dir))}` in a terminal to see why.",
+    )
+
+
+def _previous_time_scale(state_dir: Path) -> float | None:
+    """The time scale the sandbox of ``state_dir`` last ran at (its stale ``sandbox.json``), if readable."""
+    try:
+        value = ((read_sandbox_description(state_dir) or {}).get("host") or {}).get("time_scale")
+        scale = float(value) if value is not None and not isinstance(value, bool) else None
+    except (ConfigurationError, OSError, TypeError, ValueError):
+        return None
+    return scale if scale is not None and 0 < scale <= 1e6 else None
 
 
 def _start(state_dir: Path, timeout: float) -> dict[str, Any]:
@@ -140,6 +166,9 @@ def _start(state_dir: Path, timeout: float) -> dict[str, Any]:
     from ._files import private_dir
 
     cmd = [sys.executable, "-m", "swan_jupyter.sandbox", "start", "--state", str(state_dir), "--timeout", str(timeout)]
+    previous = _previous_time_scale(state_dir)
+    if previous is not None and not os.environ.get("SWAN_TIME_SCALE"):
+        cmd += ["--time-scale", repr(previous)]  # the scale the user last ran this sandbox at
     try:
         # cwd: the private state folder, never the notebook's (`python -m` imports from the working folder first)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 10, cwd=private_dir(state_dir))
@@ -149,11 +178,7 @@ def _start(state_dir: Path, timeout: float) -> dict[str, Any]:
             hint=f"Look at {state_dir}/host.log, or start it by hand: {cli_command()} sandbox start --foreground",
         ) from None
     if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise ConfigurationError(
-            "The local sandbox could not be started: " + " | ".join(detail),
-            hint=f"Run `{cli_command()} sandbox start --state {shlex.quote(str(state_dir))}` in a terminal to see why.",
-        )
+        raise start_failure(proc.stderr or proc.stdout, state_dir)
     description = read_sandbox_description(state_dir)
     if not description:
         raise ConfigurationError(f"The sandbox started but wrote no {state_dir}/sandbox.json.")

@@ -16,6 +16,7 @@ from .sandbox_link import ensure_sandbox
 if TYPE_CHECKING:  # imported lazily at run time
     from .actors import Actors
     from .orchestrator import Orchestrator
+    from .transport import Transport
 
 
 class Session:
@@ -24,6 +25,11 @@ class Session:
     :param settings: explicit settings; default: :func:`~swan_jupyter.config.load_settings` with ``overrides``.
     :param start_sandbox: with the sandbox profile, start the sandbox in the background if it is not running.
     :param notify: where one-line notices go (default: stderr).
+    :param transport_factory: builds each client's :class:`~swan_jupyter.transport.Transport`, called as the
+        class is (default: the class itself). A test passes ``functools.partial(Transport, sender=...)`` to reach
+        the emulators in-process.
+    :param provider_factory: ``provider_factory(settings)`` gives the web3 provider of the Orchestrator client's
+        payments (default: HTTP to the settings' RPC URL).
     """
 
     def __init__(
@@ -32,12 +38,16 @@ class Session:
         *,
         start_sandbox: bool = True,
         notify: Callable[[str], None] | None = None,
+        transport_factory: Callable[..., Transport] | None = None,
+        provider_factory: Callable[[Settings], Any] | None = None,
         **overrides: Any,
     ) -> None:
         self._explicit = settings
         self._overrides = overrides
         self._start_sandbox = start_sandbox
         self._notify = notify
+        self._transport_factory = transport_factory
+        self._provider_factory = provider_factory
         self._settings: Settings | None = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.RLock()
@@ -54,8 +64,11 @@ class Session:
             if self._settings is None:
                 settings = self._explicit or load_settings(**self._overrides)
                 if settings.is_sandbox and (settings.orchestrator_url is None or settings.abaco_url is None):
+                    missing = [name for name, url in (("the Orchestrator", settings.orchestrator_url),
+                                                      ("Abaco", settings.abaco_url)) if url is None]
                     description = ensure_sandbox(
-                        settings.sandbox_state_dir, start=self._start_sandbox, notify=self._notify
+                        settings.sandbox_state_dir, start=self._start_sandbox, notify=self._notify,
+                        services=None if len(missing) == 2 else missing[0],
                     )
                     settings = apply_sandbox(settings, description)
                 self._settings = settings
@@ -75,7 +88,7 @@ class Session:
             if "actors" not in self._clients:
                 from .actors import Actors
 
-                self._clients["actors"] = Actors.from_settings(self.settings)
+                self._clients["actors"] = Actors.from_settings(self.settings, transport_factory=self._transports())
             client: Actors = self._clients["actors"]
             return client
 
@@ -85,9 +98,17 @@ class Session:
             if "orchestrator" not in self._clients:
                 from .orchestrator import Orchestrator
 
-                self._clients["orchestrator"] = Orchestrator.from_settings(self.settings)
+                settings = self.settings
+                provider = None if self._provider_factory is None else self._provider_factory(settings)
+                self._clients["orchestrator"] = Orchestrator.from_settings(
+                    settings, transport_factory=self._transports(), provider=provider)
             client: Orchestrator = self._clients["orchestrator"]
             return client
+
+    def _transports(self) -> Callable[..., Transport]:
+        from .transport import Transport
+
+        return self._transport_factory or Transport
 
     def close(self) -> None:
         """Close every client's connections."""

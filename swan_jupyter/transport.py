@@ -1,13 +1,11 @@
 """The one HTTP transport of swan_jupyter, shared by the Orchestrator and Abaco clients.
 
-A :class:`Transport` owns one pooled ``requests.Session`` (keep-alive connections sized for concurrent fan-out),
-applies connect/read timeouts, retries idempotent requests with urllib3's retry machinery, decodes the
-service's envelope and maps failures onto :mod:`swan_jupyter.errors`.
-
-Retry policy (urllib3 ``Retry``): GET, HEAD, PUT, DELETE and OPTIONS are retried on connection errors, read
-errors, 429 (honouring ``Retry-After``), 502, 503 and 504, with exponential backoff and jitter. A POST is only
-retried when the connection could not be opened (nothing was sent). When a POST was sent but its answer was
-lost, :class:`~swan_jupyter.errors.UnknownOutcomeError` is raised: the caller decides how to check.
+A :class:`Transport` owns one ``requests.Session`` whose *sender* (:mod:`swan_jupyter.sending`: a requests
+transport adapter) moves the bytes: by default keep-alive pools sized for concurrent fan-out with urllib3's
+retries of idempotent requests (policy in :mod:`swan_jupyter.sending`). On top, and the same whatever sends,
+the transport applies connect/read timeouts, decodes the service's envelope and maps failures onto
+:mod:`swan_jupyter.errors`. When a POST was sent but its answer was lost,
+:class:`~swan_jupyter.errors.UnknownOutcomeError` is raised: the caller decides how to check.
 
 Envelopes:
 
@@ -31,9 +29,8 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter
 from requests.auth import AuthBase
-from urllib3.util.retry import Retry
 
 from ._version import __version__
 from .auth import NonceAuth, TokenAuth
@@ -48,14 +45,13 @@ from .errors import (
     ValidationError,
 )
 from .redact import install_log_redaction, redact, scrub_exception
+from .sending import IDEMPOTENT_METHODS, RETRY_STATUSES, http_sender, make_retry
 
 log = logging.getLogger("swan_jupyter.transport")
 install_log_redaction()
 
 EnvelopeKind = Literal["swan", "abaco", "none"]
 
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
 USER_AGENT = f"swan-jupyter/{__version__} python-requests/{requests.__version__}"
 
 # Abaco's authentication failures arrive as HTTP 400 with these messages: TACC/abaco actors/auth.py
@@ -89,25 +85,6 @@ class RawReply:
         return f"RawReply({len(self.content)} bytes, {self.content_type!r})"
 
 
-def make_retry(retries: int, backoff: float) -> Retry:
-    """urllib3 retry policy: idempotent methods only, 429/502/503/504, exponential backoff with jitter."""
-    return Retry(
-        total=retries,
-        connect=retries,
-        read=retries,
-        status=retries,
-        other=0,
-        allowed_methods=IDEMPOTENT_METHODS,
-        status_forcelist=RETRY_STATUSES,
-        backoff_factor=backoff,
-        backoff_jitter=backoff,
-        backoff_max=10.0,
-        respect_retry_after_header=True,
-        raise_on_status=False,
-        raise_on_redirect=False,
-    )
-
-
 class Transport:
     """One pooled HTTP session to one service.
 
@@ -120,6 +97,8 @@ class Transport:
     :param backoff: base of the exponential backoff in seconds (jitter of the same size is added).
     :param pool_size: keep-alive connections kept per host (size it for your concurrent fan-out).
     :param service: the service's name in error messages.
+    :param sender: what sends (a requests transport adapter, :mod:`swan_jupyter.sending`); default:
+        :func:`~swan_jupyter.sending.http_sender` with ``retries``, ``backoff`` and ``pool_size``.
     """
 
     def __init__(
@@ -134,6 +113,7 @@ class Transport:
         backoff: float = 0.25,
         pool_size: int = 32,
         service: str = "server",
+        sender: BaseAdapter | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.envelope: EnvelopeKind = envelope
@@ -143,11 +123,9 @@ class Transport:
         self.session.auth = auth
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept"] = "application/json, */*;q=0.5"
-        adapter = HTTPAdapter(
-            pool_connections=4, pool_maxsize=pool_size, max_retries=make_retry(retries, backoff), pool_block=False
-        )
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.sender = sender or http_sender(retries=retries, backoff=backoff, pool_size=pool_size)
+        self.session.mount("http://", self.sender)
+        self.session.mount("https://", self.sender)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -468,5 +446,5 @@ def _root_reason(exc: BaseException) -> str:
     return text.split(": ", 1)[-1] if "object at 0x" in text else text
 
 
-__all__ = ["USER_AGENT", "NonceAuth", "RawReply", "TokenAuth", "Transport", "encode_json", "make_retry",
-           "path_segment"]
+__all__ = ["IDEMPOTENT_METHODS", "RETRY_STATUSES", "USER_AGENT", "NonceAuth", "RawReply", "TokenAuth", "Transport",
+           "encode_json", "make_retry", "path_segment"]

@@ -1,4 +1,14 @@
-"""Shared fixtures: an isolated environment, a TestingShell, and one real sandbox per test session."""
+"""Shared fixtures: an isolated environment, a TestingShell, and one real sandbox per test session.
+
+Lanes: every test is marked from the fixtures it uses and its folder (:func:`pytest_collection_modifyitems`):
+
+* ``chain``: it needs a local anvil chain (the full ``sandbox``, or a chain of its own);
+* ``sandbox``: it starts a sandbox host process (with or without a chain);
+* ``browser``: it drives JupyterLab in a browser (``tests/browser``).
+
+``scripts/test-fast`` runs ``-m "not chain and not browser"`` (no anvil needed); ``scripts/test`` runs everything.
+A test that starts a chain in its own body (not through a fixture) carries ``@pytest.mark.chain`` itself.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +28,48 @@ _ISOLATED_VARS = [
     "ABACO_TENANT", "ABACO_USER", "SWAN_MAX_PAYMENT", "SWAN_MAX_SESSION_SPEND", "SWAN_KEYSTORE_PASSWORD",
     "SWAN_ALLOW_INSECURE_KEY_FILE",
 ]
+
+
+# fixture name -> the lanes a test using it belongs to (the names are the fixtures' own, wherever defined)
+FIXTURE_MARKS: dict[str, tuple[str, ...]] = {
+    "sandbox": ("chain", "sandbox"),  # the full sandbox: chain + emulators
+    "chain": ("chain",),  # a module's own anvil (tests/sandbox/test_chain.py, test_orchestrator_*.py, test_payments.py)
+    "own_sandbox": ("chain", "sandbox"),  # a test's own full sandbox (test_first_hour.py, test_load_crash.py)
+    "abaco_sandbox": ("sandbox",),  # emulators only (no chain), or the full sandbox when the run starts it anyway
+    "trusted": ("sandbox",),  # tests/sandbox/test_trust.py: a host with trust options, no chain
+}
+FOLDER_MARKS: dict[str, tuple[str, ...]] = {"browser": ("browser", "chain", "sandbox")}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "chain: needs a local anvil chain (skipped by scripts/test-fast)")
+    config.addinivalue_line("markers", "sandbox: starts a sandbox host process (emulators, with or without a chain)")
+    config.addinivalue_line("markers", "browser: drives JupyterLab in a real browser (skipped by scripts/test-fast)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with the lanes of the fixtures it uses and of its folder."""
+    tests_root = Path(__file__).resolve().parent
+    for item in items:
+        names: set[str] = set()
+        for fixture in getattr(item, "fixturenames", ()):
+            names.update(FIXTURE_MARKS.get(fixture, ()))
+        try:
+            folder = item.path.resolve().relative_to(tests_root).parts[0]
+        except (ValueError, IndexError):
+            folder = ""
+        names.update(FOLDER_MARKS.get(folder, ()))
+        for name in sorted(names):
+            item.add_marker(name)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Remember whether this run starts the full sandbox (after deselection), for :func:`abaco_sandbox`."""
+    session.config.stash[_FULL_SANDBOX_NEEDED] = any("sandbox" in getattr(item, "fixturenames", ())
+                                                     for item in session.items)
+
+
+_FULL_SANDBOX_NEEDED = pytest.StashKey[bool]()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -40,6 +92,9 @@ def ip() -> Iterator[TestingShell]:
     shell = TestingShell.instance()
     shell.displayhook.flush = lambda: None  # type: ignore[method-assign]
     shell.run_line_magic("load_ext", "swan_jupyter")
+    # This shell stands for a Jupyter frontend (tests read the widgets it displays); the tests of frontends
+    # without widgets set "off" or drive a real terminal IPython.
+    shell.run_line_magic("config", 'SwanMagics.widgets = "on"')
     yield shell
     shell.run_line_magic("unload_ext", "swan_jupyter")
     shell.config.pop("SwanMagics", None)  # %config values must not leak into the next test
@@ -58,6 +113,29 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 
     state: Path = tmp_path_factory.mktemp("sandbox")
     description = host.start(state, time_scale=float(os.environ.get("SWAN_TEST_TIME_SCALE", "60")))
+    os.environ["SWAN_SANDBOX_STATE"] = str(state)
+    try:
+        yield description
+    finally:
+        os.environ.pop("SWAN_SANDBOX_STATE", None)
+        host.stop(state)
+
+
+@pytest.fixture(scope="session")
+def abaco_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[dict[str, Any]]:
+    """The sandbox's emulators for tests that need no chain (Abaco only): a host started with ``chain=False``.
+
+    When the run starts the full ``sandbox`` anyway (a test selected in it needs the chain), this is that
+    sandbox: one host per run, and one ``SWAN_SANDBOX_STATE`` for the extension's sandbox profile to find.
+    """
+    if request.config.stash.get(_FULL_SANDBOX_NEEDED, True):
+        yield request.getfixturevalue("sandbox")
+        return
+    from swan_jupyter.sandbox import host
+
+    state: Path = tmp_path_factory.mktemp("abaco-sandbox")
+    description = host.start(state, chain=False, time_scale=float(os.environ.get("SWAN_TEST_TIME_SCALE", "60")))
     os.environ["SWAN_SANDBOX_STATE"] = str(state)
     try:
         yield description

@@ -25,8 +25,8 @@ AGAVEPY_NICKNAMES = [
 
 
 @pytest.fixture
-def ag(sandbox: dict[str, Any]) -> Iterator[Agave]:
-    abaco = sandbox["abaco"]
+def ag(abaco_sandbox: dict[str, Any]) -> Iterator[Agave]:
+    abaco = abaco_sandbox["abaco"]
     client = Agave(api_server=abaco["url"], token=abaco["users"]["user"]["token"])
     yield client
     client.close()
@@ -42,9 +42,9 @@ def test_every_agavepy_operation_exists() -> None:
 
 
 @pytest.fixture(scope="class")
-def story(sandbox: dict[str, Any]) -> Iterator[Scenario]:
+def story(abaco_sandbox: dict[str, Any]) -> Iterator[Scenario]:
     """One agavepy-style session (TestAgavepyStyleSession): its client, and the actor it adds (deleted at the end)."""
-    abaco = sandbox["abaco"]
+    abaco = abaco_sandbox["abaco"]
     client = Agave(api_server=abaco["url"], token=abaco["users"]["user"]["token"])
     story = Scenario(ag=client, user2=abaco["users"]["user2"]["username"])
     yield story
@@ -184,9 +184,9 @@ def test_get_of_an_unknown_actor_is_not_found(ag: Agave) -> None:
         ag.actors.get(actorId="no-such-alias-anywhere")
 
 
-def test_agavepy_state_and_workers(ag: Agave, sandbox: dict[str, Any]) -> None:
+def test_agavepy_state_and_workers(ag: Agave, abaco_sandbox: dict[str, Any]) -> None:
     actor: Any = ag.actors.add(body={"image": "abacosamples/test", "stateless": False})
-    abaco = sandbox["abaco"]
+    abaco = abaco_sandbox["abaco"]
     admin = Agave(api_server=abaco["url"], token=abaco["users"]["admin"]["token"])
     try:
         assert ag.actors.updateState(actorId=actor.id, body={"n": 1})["id"] == actor.id

@@ -30,8 +30,8 @@ from swan_jupyter.frames import actors as frames
 UTC_DTYPE = "datetime64[ns, UTC]"
 
 
-def _client(sandbox: dict[str, Any], user: str, flavor: str, **options: Any) -> Actors:
-    abaco = sandbox["abaco"]
+def _client(abaco_sandbox: dict[str, Any], user: str, flavor: str, **options: Any) -> Actors:
+    abaco = abaco_sandbox["abaco"]
     return Actors(abaco["url"], token=abaco["users"][user]["token"], flavor=flavor,  # type: ignore[arg-type]
                   tenant=abaco.get("tenant"), **options)
 
@@ -42,23 +42,23 @@ def flavor(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def client(sandbox: dict[str, Any], flavor: str) -> Iterator[Actors]:
-    c = _client(sandbox, "user", flavor)
+def client(abaco_sandbox: dict[str, Any], flavor: str) -> Iterator[Actors]:
+    c = _client(abaco_sandbox, "user", flavor)
     yield c
     c.close()
 
 
 @pytest.fixture
-def other(sandbox: dict[str, Any], flavor: str) -> Iterator[Actors]:
+def other(abaco_sandbox: dict[str, Any], flavor: str) -> Iterator[Actors]:
     """A second ordinary user (no permission on the first user's actors)."""
-    c = _client(sandbox, "user2", flavor)
+    c = _client(abaco_sandbox, "user2", flavor)
     yield c
     c.close()
 
 
 @pytest.fixture
-def admin(sandbox: dict[str, Any], flavor: str) -> Iterator[Actors]:
-    c = _client(sandbox, "admin", flavor)
+def admin(abaco_sandbox: dict[str, Any], flavor: str) -> Iterator[Actors]:
+    c = _client(abaco_sandbox, "admin", flavor)
     yield c
     c.close()
 
@@ -211,12 +211,12 @@ def test_message_refusals(client: Actors, actor: Actor) -> None:
 # -- permissions, nonces, state ------------------------------------------------------------------------------------
 
 
-def test_other_user_is_denied_until_granted(sandbox: dict[str, Any], client: Actors, other: Actors,
+def test_other_user_is_denied_until_granted(abaco_sandbox: dict[str, Any], client: Actors, other: Actors,
                                             actor: Actor) -> None:
     aid = _id(actor)
     with pytest.raises(PermissionDeniedError):
         other.get(aid)
-    username = sandbox["abaco"]["users"]["user2"]["username"]
+    username = abaco_sandbox["abaco"]["users"]["user2"]["username"]
     perms = client.grant(aid, username, "read")
     assert perms.get(username) == "READ"
     assert other.get(aid).id == aid

@@ -21,7 +21,7 @@ SUBCOMMANDS = ["list", "get", "create", "update", "delete", "state", "permission
 
 
 @pytest.fixture(params=["v2", "v3"])
-def shell(request: pytest.FixtureRequest, ip: Any, sandbox: dict[str, Any]) -> Iterator[Any]:
+def shell(request: pytest.FixtureRequest, ip: Any, abaco_sandbox: dict[str, Any]) -> Iterator[Any]:
     """The shell on the sandbox profile, talking to the v2 or the v3 prefix of the emulator."""
     from swan_jupyter.session import default_session
 
@@ -54,7 +54,7 @@ def test_help_never_calls_the_server(ip: Any, capsys: pytest.CaptureFixture[str]
 
 
 @pytest.fixture(scope="class", params=["v2", "v3"])
-def story(request: pytest.FixtureRequest, sandbox: dict[str, Any]) -> Iterator[Scenario]:
+def story(request: pytest.FixtureRequest, abaco_sandbox: dict[str, Any]) -> Iterator[Scenario]:
     """The state of one TestCreateSendAndInspect run (a flavour): the actor and what was sent to it."""
     story = Scenario(flavor=request.param)
     yield story
@@ -240,7 +240,7 @@ class TestCreateSendAndInspect:
             ip.run_line_magic("actors", "get {aid}")
 
 
-def test_stateful_actor_state_and_grants(shell: Any, sandbox: dict[str, Any]) -> None:
+def test_stateful_actor_state_and_grants(shell: Any, abaco_sandbox: dict[str, Any]) -> None:
     ip = shell
     actor = ip.run_line_magic("actors", "create --image abacosamples/test --stateful")
     ip.user_ns["sid"] = actor.id
@@ -248,7 +248,7 @@ def test_stateful_actor_state_and_grants(shell: Any, sandbox: dict[str, Any]) ->
     assert ip.run_line_magic("actors", "state {sid}") == {"count": 2}
     with pytest.raises(UsageError):
         ip.run_line_magic("actors", "state {sid} --set notjson")
-    user2 = sandbox["abaco"]["users"]["user2"]["username"]
+    user2 = abaco_sandbox["abaco"]["users"]["user2"]["username"]
     table = ip.run_line_magic("actors", f"grant {actor.id} {user2} EXECUTE")
     assert dict(zip(table["user"], table["level"].astype(str), strict=True))[user2] == "EXECUTE"
     from swan_jupyter.session import default_session

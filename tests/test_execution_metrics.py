@@ -26,8 +26,8 @@ SLEEPS = (0.05, 0.2, 0.45, 1.3)
 DTYPES = {"str": "string", "int": "Int64", "time": "datetime64[ns, UTC]", "cat": "category", "dur": "timedelta64[ns]"}
 
 
-def _client(sandbox: dict[str, Any], flavor: str = "v3") -> Actors:
-    abaco = sandbox["abaco"]
+def _client(abaco_sandbox: dict[str, Any], flavor: str = "v3") -> Actors:
+    abaco = abaco_sandbox["abaco"]
     # the user the magics act as (the sandbox profile's default, ABACO_USER=admin): Abaco's search shows only
     # actors the searching user has a permission on, admins included (TACC/abaco actors/models.py)
     return Actors(abaco["url"], token=abaco["users"]["admin"]["token"], flavor=flavor)  # type: ignore[arg-type]
@@ -40,9 +40,9 @@ def assert_schema(frame: pd.DataFrame) -> None:
 
 
 @pytest.fixture(scope="module")
-def workload(sandbox: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def workload(abaco_sandbox: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Three actors with really different durations, one that always fails; every execution final."""
-    client = _client(sandbox)
+    client = _client(abaco_sandbox)
     sleeper = client.add({"image": "abacosamples/sleep_loop", "name": "m-sleep"})
     counter = client.add({"image": "abacosamples/wc", "name": "m-wc"})
     broken = client.add({"image": "abacosamples/py3_func", "name": "m-broken"})
@@ -107,9 +107,9 @@ def test_the_readme_documents_the_schema_as_one_table() -> None:
 
 
 @pytest.mark.parametrize("flavor", ["v2", "v3"])
-def test_duration_is_finish_minus_start_at_full_precision(workload: dict[str, Any], sandbox: dict[str, Any],
+def test_duration_is_finish_minus_start_at_full_precision(workload: dict[str, Any], abaco_sandbox: dict[str, Any],
                                                           flavor: str) -> None:
-    client = _client(sandbox, flavor)
+    client = _client(abaco_sandbox, flavor)
     frame = frames.execution_metrics(client, workload["ids"], progress_after=-1)
     assert frame["duration"].notna().all() and frame["queue_wait"].notna().all()
     for row in frame.itertuples():
@@ -131,8 +131,8 @@ def test_duration_is_finish_minus_start_at_full_precision(workload: dict[str, An
 
 
 @pytest.mark.parametrize("method", ["search", "details"])
-def test_refresh_fetches_only_the_new_executions_and_appends_them(sandbox: dict[str, Any], method: str) -> None:
-    client = _client(sandbox)
+def test_refresh_fetches_only_the_new_executions_and_appends_them(abaco_sandbox: dict[str, Any], method: str) -> None:
+    client = _client(abaco_sandbox)
     actor = client.add({"image": "abacosamples/sleep_loop", "name": f"m-refresh-{method}"})
     aid = str(actor.id)
     try:

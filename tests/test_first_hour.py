@@ -23,6 +23,7 @@ from tests.helpers import TestingShell, env, free_port, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.chain  # scripts/demo starts the full sandbox
 def test_demo_starts_jupyterlab_and_the_sandbox_quietly_and_ctrl_c_stops_both(tmp_path: Path) -> None:
     """scripts/demo as the current user (root in containers and CI): JupyterLab starts (--allow-root when the
     uid is 0), the installation step prints no setuptools banner, and Ctrl-C leaves no process behind."""
@@ -92,14 +93,16 @@ def test_a_sandbox_started_by_the_extension_deploys_with_wait_in_seconds_and_say
         ip.run_line_magic("swan_config", "")
     assert "local sandbox" not in out.stderr
     notices = [o for o in out.outputs if "local sandbox" in o.data.get("text/plain", "")]
-    assert len(notices) == 1 and "text/html" in notices[0].data
-    text = notices[0].data["text/plain"]
+    assert len(notices) == 2 and all("text/html" in n.data for n in notices)  # "starting…", then "started"
+    assert notices[0].data["text/plain"].startswith("swan_jupyter: starting the local sandbox")
+    text = notices[1].data["text/plain"]
     assert str(own_sandbox) in text
     assert host.status(own_sandbox)["time_scale"] >= 30
     ip.run_cell('%config SwanMagics.max_auto_spend = "5"')
     began = time.monotonic()
     ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --duration 1h --yes --wait task")
-    assert time.monotonic() - began < 10
+    # seconds, not the two real minutes of time scale 1 (30 s of slack for a loaded machine)
+    assert time.monotonic() - began < 30
     assert ip.user_ns["task"]["status"] == "completed"
     command = text.split("`")[1]
     assert "--state" in command
@@ -306,10 +309,11 @@ def test_cancel_says_the_task_stays_unpaid_and_offers_to_remove_it(sandbox: dict
     uuid = ip.user_ns["task"]["task_uuid"]
     widget = _widget_of(out.outputs)
     buttons = _buttons(widget)
-    buttons["Cancel"].click()
+    buttons["Cancel"].click()  # the cancel path runs in the background and speaks once it is settled
+    assert wait_until(lambda: "Remove the unpaid task" in _buttons(widget), timeout=60), _html_of(widget)
     text = _html_of(widget)
-    assert "was created but not paid" in text and "initialized" in text and uuid in text
-    assert "%swan pay " + uuid in text
+    assert "Cancelled: nothing was paid" in text and "initialized" in text and uuid in text
+    assert "%swan pay " + uuid in text and "but not paid" not in text  # said once, plainly (issue 21)
     _buttons(widget)["Remove the unpaid task"].click()
     orch = default_session().orchestrator()
     assert wait_until(lambda: orch.get_deployment_info(uuid)["task"]["status"] == "terminated", timeout=20)

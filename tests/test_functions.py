@@ -29,9 +29,9 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 @pytest.fixture(scope="module")
-def client(sandbox: dict[str, Any]) -> Iterator[Actors]:
+def client(abaco_sandbox: dict[str, Any]) -> Iterator[Actors]:
     """The admin user (Abaco lets only admins add workers), v3."""
-    abaco = sandbox["abaco"]
+    abaco = abaco_sandbox["abaco"]
     c = Actors(abaco["url"], token=abaco["users"]["admin"]["token"], flavor="v3")
     yield c
     for actor in c.list():
@@ -258,7 +258,7 @@ def test_join_with_the_execution_metrics(client: Actors, sq: FunctionHandle) -> 
     assert len(join_metrics(frame, renamed)) == 5
 
 
-def test_magics_define_bind_and_map(ip: Any, sandbox: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_magics_define_bind_and_map(ip: Any, abaco_sandbox: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     ip.run_cell_magic("actor_function", "cube --workers 2", "def cube(x):\n    return x ** 3\n")
     handle = ip.user_ns["cube"]
     assert isinstance(handle, FunctionHandle) and handle.fn(2) == 8 and handle(3) == 27

@@ -186,6 +186,7 @@ def test_money_and_durations_are_exact_or_refused(value: Any) -> None:
         assert isinstance(seconds, int) and seconds > 0
 
 
+@pytest.mark.chain  # it counts the cases of the fuzz tests above, which run against the full sandbox
 def test_the_fuzz_ran_its_cases_and_each_ended_in_a_result_or_a_clear_error() -> None:
     figures = f"client-argument fuzz cases: {CASES['n']} ({dict(sorted(CASES.items()))})"
     assert CASES["n"] >= 800, figures

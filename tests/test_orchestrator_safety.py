@@ -53,7 +53,8 @@ def test_wei_conversions_are_exact_for_any_number_of_digits() -> None:
     price = "123456789012.345678901234567891"  # 30 significant digits: Decimal's default context rounds at 28
     assert price_to_wei(price) == swan_to_wei(price) == 123_456_789_012_345_678_901_234_567_891
     assert str(wei_to_swan(123_456_789_012_345_678_901_234_567_891)) == price
-    assert format_swan(123_456_789_012_345_678_901_234_567_891) == f"{price} SWAN"
+    assert format_swan(123_456_789_012_345_678_901_234_567_891, exact=True) == f"{price} SWAN"
+    assert format_swan(123_456_789_012_345_678_901_234_567_891) == "123456789012.3457 SWAN"  # shown: 4 decimals
     assert amount_due(price_to_wei(price), 5400) == 123_456_789_012_345_678_901_234_567_891 * 3 // 2
     assert price_to_wei("1E+3") == 10**21 and price_to_wei("0.0000000000000000019") == 1  # truncated below 1 wei
 

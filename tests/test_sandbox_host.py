@@ -77,6 +77,7 @@ def test_the_host_never_imports_from_the_folder_it_was_started_in(state: Path, t
     assert not marker.exists(), marker.read_text()
 
 
+@pytest.mark.chain  # the extension starts the full sandbox
 def test_the_extension_starts_the_sandbox_outside_the_notebook_folder(state: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from swan_jupyter.sandbox_link import ensure_sandbox
@@ -91,3 +92,21 @@ def test_the_extension_starts_the_sandbox_outside_the_notebook_folder(state: Pat
     description = ensure_sandbox(state, notify=lambda _m: None, timeout=120)
     assert psutil.pid_exists(description["host"]["pid"])
     assert not marker.exists()
+
+
+def test_status_says_how_executions_start(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Warm by default (a fork server); cold when forced, with the reason, in the report and in the CLI's text."""
+    host.start(state, chain=False, timeout=60)
+    executions = host.status(state)["services"]["abaco"]["executions"]
+    assert executions["start"] == "warm" and psutil.pid_exists(executions["fork_server_pid"]), executions
+    out = subprocess.run([sys.executable, "-m", "swan_jupyter.sandbox", "status", "--state", str(state)],
+                         capture_output=True, text=True, timeout=60)
+    assert f"executions: warm start (forked from a fork server, pid {executions['fork_server_pid']}" in out.stdout
+    assert host.stop(state) is True
+    assert not psutil.pid_exists(executions["fork_server_pid"])
+    monkeypatch.setenv("SWAN_SANDBOX_ABACO_WARM", "0")
+    host.start(state, chain=False, timeout=60)
+    executions = host.status(state)["services"]["abaco"]["executions"]
+    assert executions == {"start": "cold", "reason": "cold start forced by SWAN_SANDBOX_ABACO_WARM=0"}
+    assert "executions: cold start (a fresh interpreter each): cold start forced by SWAN_SANDBOX_ABACO_WARM=0" in \
+        host.format_status(host.status(state))

@@ -13,8 +13,8 @@ from swan_jupyter.widgets.message_form import ActorMessageForm
 
 
 @pytest.fixture
-def actors(sandbox: dict[str, Any]) -> Actors:
-    abaco = sandbox["abaco"]
+def actors(abaco_sandbox: dict[str, Any]) -> Actors:
+    abaco = abaco_sandbox["abaco"]
     return Actors(abaco["url"], token=abaco["users"]["user"]["token"], flavor="v3")
 
 

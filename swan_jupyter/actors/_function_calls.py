@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ..errors import (
+    Interrupted,
     RemoteFunctionError,
     RequestTimeoutError,
     SwanJupyterError,
@@ -40,6 +41,8 @@ LOG_TAIL_LINES = 20
 #: Statuses of a call: ``ok``; ``error`` (the function raised, or the execution ended without a result);
 #: ``timeout``; ``refused`` (not sent: pickling or size); ``cancelled`` (interrupted).
 CALL_STATUSES = ("ok", "error", "timeout", "refused", "cancelled")
+#: Call outcomes a handle remembers (the oldest are forgotten first).
+MAX_REMEMBERED = 100_000
 
 _RUNNER_SOURCE = '''
 def swan_jupyter_runner(blob, args, kwargs):
@@ -204,6 +207,14 @@ class CallOutcome:
     left: str | None = None
 
     @property
+    def call_outcome(self) -> str:
+        """``ok``, ``raised`` (the function raised), ``no result`` (the execution ended without one), or the
+        status (``timeout``, ``refused``, ``cancelled``)."""
+        if self.status == "error":
+            return "raised" if self.remote_type else "no result"
+        return self.status
+
+    @property
     def duration(self) -> timedelta | None:
         """finish - start, from the execution record."""
         info = self.info
@@ -219,20 +230,28 @@ class CallOutcome:
             return None
         return info.start_time - info.message_received_time
 
-    def to_error(self) -> SwanJupyterError:
-        """The exception a single call raises for this outcome."""
+    def to_error(self, image: str | None = None) -> SwanJupyterError:
+        """The exception a single call raises for this outcome (``image``: the function actor's, for hints)."""
         where = f"execution {self.execution_id} of actor {self.actor_id}"
         if self.status == "timeout":
-            return RequestTimeoutError(f"The call did not finish in time ({where}); {self.error}.",
+            stopped = "it was stopped" if self.left is None else \
+                f"it could not be stopped and may still run (status {self.left})"
+            return RequestTimeoutError(f"The call did not finish in time ({where}); {self.error}; {stopped}.",
                                        hint="Give more time (timeout=...), or look at the execution's logs.")
+        hint = None
+        if self.remote_type in ("ModuleNotFoundError", "ImportError"):
+            hint = (f"The function runs in the Python environment of the image {image or 'of its actor'}, which "
+                    f"lacks what it imports ({self.remote_message}). Import only what that image has, or run "
+                    "it on an image that has the package (image=...).")
         return RemoteFunctionError(
             f"{self.error} ({where})" if self.execution_id else str(self.error),
             execution_id=self.execution_id, actor_id=self.actor_id, remote_type=self.remote_type,
             remote_message=self.remote_message, remote_traceback=self.traceback or "", log_tail=self.log_tail or "",
+            hint=hint,
         )
 
 
-class MapInterrupted(KeyboardInterrupt):
+class MapInterrupted(Interrupted):
     """A map interrupted by the user (Ctrl-C / the kernel's interrupt): a ``KeyboardInterrupt`` carrying what
     was done. ``frame`` holds every row (unfinished ones ``cancelled``); ``left`` lists the executions that
     could not be stopped, ``(execution_id, status)``: empty when no work was left behind."""
@@ -242,4 +261,5 @@ class MapInterrupted(KeyboardInterrupt):
         self.left = left
         what = (f"{len(left)} execution(s) could not be stopped: " + ", ".join(f"{e} ({s})" for e, s in left)
                 if left else "no execution was left running or queued")
-        super().__init__(f"map interrupted: {what}; the partial results are in .frame")
+        super().__init__(f"map interrupted after {int((frame['status'] != 'cancelled').sum())} of {len(frame)} "
+                         f"calls: {what}", frame)

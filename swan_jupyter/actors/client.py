@@ -16,13 +16,15 @@ from __future__ import annotations
 import builtins
 import json
 import math
+import time
+import warnings
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..config import Flavor
-from ..errors import ConfigurationError, ProtocolError, RemoteError, ValidationError
+from ..errors import ConfigurationError, Interrupted, ProtocolError, RemoteError, SwanJupyterError, ValidationError
 from ..numbers import NumberError, parse_int
 from ..redact import Secret
 from ..transport import NonceAuth, RawReply, TokenAuth, Transport
@@ -38,6 +40,7 @@ from .search import SearchCalls
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from .executor import AbacoExecutor
     from .functions import FunctionHandle
 
 BASE_PATHS: dict[str, str] = {"v2": "/actors/v2", "v3": "/v3/actors"}
@@ -78,6 +81,9 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
     :param flavor: ``"v2"`` or ``"v3"``.
     :param tenant: the tenant id (informational: Abaco takes the tenant from the token or the nonce id).
     :param max_binary_bytes: largest binary message sent (checked before sending; default 10 MB).
+    :param transport: the :class:`~swan_jupyter.transport.Transport` to use (it must carry the credentials).
+    :param transport_factory: builds the transport when none is given, called as :class:`Transport` is
+        (``Transport`` itself by default; e.g. ``functools.partial(Transport, sender=...)``).
     :param transport_options: ``connect_timeout``, ``read_timeout``, ``retries``, ``backoff``, ``pool_size``.
     """
 
@@ -91,12 +97,16 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         *,
         max_binary_bytes: int = MAX_BINARY_BYTES,
         transport: Transport | None = None,
+        transport_factory: Callable[..., Transport] = Transport,
         **transport_options: Any,
     ) -> None:
         if flavor not in BASE_PATHS:
             raise ValidationError(f"Unknown Abaco flavor {flavor!r}.", hint='Use "v2" (agavepy) or "v3" (tapipy).')
         self.flavor: Flavor = flavor
         self.tenant = tenant
+        #: Wait briefly after :meth:`add` for the actor to start, and warn when its image cannot run (the
+        #: sandbox knows at once; a real Abaco pulls images for minutes, so it is off there).
+        self.check_images = False
         self.max_binary_bytes = parse_int(max_binary_bytes, "max_binary_bytes", minimum=1)
         base = url.rstrip("/")
         prefix = BASE_PATHS[flavor]
@@ -104,8 +114,9 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
             base = base[: -len(prefix)]
         self.base_url = base + prefix
         # the transport is built on the API's base path: calls name paths under it ("/{id}/messages")
-        self.transport = transport or Transport(self.base_url, envelope="abaco", auth=self._auth(token, nonce),
-                                                service="Abaco", **transport_options)
+        self.transport = transport or transport_factory(self.base_url, envelope="abaco",
+                                                        auth=self._auth(token, nonce), service="Abaco",
+                                                        **transport_options)
 
     def _auth(self, token: str | Secret | None, nonce: str | Secret | None) -> Any:
         if nonce is not None:
@@ -117,15 +128,19 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         return TokenAuth(token, header="X-Tapis-Token", prefix="")
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Actors:
-        """The client for ``settings.abaco_url`` / ``abaco_token`` / ``abaco_flavor`` and the transport settings."""
+    def from_settings(cls, settings: Settings, *, transport_factory: Callable[..., Transport] = Transport) -> Actors:
+        """The client for ``settings.abaco_url`` / ``abaco_token`` / ``abaco_flavor`` and the transport settings
+        (its transport built by ``transport_factory``)."""
         if not settings.abaco_url:
             raise ConfigurationError("No Abaco URL is configured.", hint="Set ABACO_URL or abaco_url in your profile.")
-        return cls(
+        client = cls(
             settings.abaco_url, token=settings.abaco_token, flavor=settings.abaco_flavor,
             tenant=settings.abaco_tenant, connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
             retries=settings.retries, backoff=settings.backoff, pool_size=settings.pool_size,
+            transport_factory=transport_factory,
         )
+        client.check_images = settings.is_sandbox
+        return client
 
     def with_nonce(self, nonce: str | Secret) -> Actors:
         """A client using ``nonce`` instead of the token, sharing this client's connection pool."""
@@ -154,12 +169,29 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         start = offset or 0
         return actors[start:start + limit] if limit is not None else actors[start:]
 
-    def add(self, body: Mapping[str, Any]) -> Actor:
-        """Register an actor; ``body`` in either case (``image`` required, e.g. ``{"image": "abacosamples/test"}``)."""
+    def add(self, body: Mapping[str, Any] | None = None, /, **fields: Any) -> Actor:
+        """Register an actor; ``body`` and keyword fields in either case (``image`` required), e.g.
+        ``add(image="abacosamples/test", link=other.id, webhook="http://127.0.0.1:8000/events")``: ``link``
+        (an actor id or alias) gets the actor's events as messages, ``webhook`` gets them as JSON POSTs."""
+        body = {**(body or {}), **fields}
         if not body.get("image"):
             raise ValidationError("An actor needs an image.", hint='Pass {"image": "org/repo:tag", ...}.')
-        return Actor.from_wire(self.transport.post("", json=self._wire(body),
-                                                   outcome_check="List your actors to see whether it was created."))
+        actor = Actor.from_wire(self.transport.post("", json=self._wire(body),
+                                                    outcome_check="List your actors to see whether it was created."))
+        return self._actor_started(actor) if self.check_images and actor.id else actor
+
+    def _actor_started(self, actor: Actor, wait: float = 3.0) -> Actor:
+        """``actor`` once it left SUBMITTED (at most ``wait`` seconds); a RuntimeWarning when it went to ERROR
+        (an image the sandbox cannot run: a typo such as ``abacosamples/wcc``)."""
+        deadline = time.monotonic() + wait
+        while actor.status in (None, "", "SUBMITTED") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            actor = self.get(str(actor.id))
+        if actor.status == "ERROR":
+            warnings.warn(f"Actor {actor.id} (image {actor.image!r}) cannot run: {actor.status_message or 'ERROR'}. "
+                          "Its messages will fail; fix the image with update(actor_id, image=...).",
+                          RuntimeWarning, stacklevel=3)
+        return actor
 
     def get(self, actor_id: str) -> Actor:
         """One actor by id or alias."""
@@ -284,16 +316,33 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         else:
             kwargs = {"json": message_body(message)}
         sent_at = datetime.now(UTC)
-        reply = self.transport.post(
-            f"/{_seg(actor_id)}/messages", params=params, timeout=(self.transport.timeout[0], timeout),
-            outcome_check=self._outcome_check(actor_id, sent_at), **kwargs,
-        )
+        try:
+            reply = self.transport.post(
+                f"/{_seg(actor_id)}/messages", params=params, timeout=(self.transport.timeout[0], timeout),
+                outcome_check=self._outcome_check(actor_id, sent_at), **kwargs,
+            )
+        except KeyboardInterrupt:
+            raise self._sync_interrupted(actor_id, sent_at) from None
         if isinstance(reply, RawReply):
             return reply.content if "octet-stream" in reply.content_type else reply.text
         if isinstance(reply, bytes | str):
             return reply
         # A JSON answer: the server sent JSON result bytes or logs that happen to look like JSON.
         return json.dumps(reply)
+
+    def _sync_interrupted(self, actor_id: str, sent_at: datetime) -> Interrupted:
+        """What an interrupted synchronous send leaves: the execution it started (looked up once), if found."""
+        try:
+            found = self.executions_since(actor_id, sent_at)
+        except (SwanJupyterError, KeyboardInterrupt):
+            found = []
+        if not found:
+            when = sent_at.isoformat(timespec="seconds")
+            return Interrupted(f"the wait for actor {actor_id}'s answer was interrupted; the message may have been "
+                               f"taken: client.executions_since({actor_id!r}, {when!r}) lists its execution")
+        ex = Execution(self, actor_id, str(found[-1].id), found[-1], sent_at=sent_at)
+        return Interrupted(f"execution {ex.id} of actor {actor_id} is {found[-1].status or 'running'}; "
+                           "its .wait() gives the answer", ex)
 
     # -- executions ------------------------------------------------------------------------------------------
 
@@ -388,6 +437,26 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
         return make_function(self, fn, actor, image=image, workers=workers, python_version=python_version,
                              allow_version_mismatch=allow_version_mismatch, timeout=timeout,
                              max_message_bytes=max_message_bytes)
+
+    def executor(self, max_workers: int = 8, actor: str | None = None, timeout: float | None = None,
+                 **options: Any) -> AbacoExecutor:
+        """A :class:`concurrent.futures.Executor` running each call on an Abaco function actor.
+
+        ``submit(fn, *args, **kwargs)`` returns a standard ``Future``; ``map`` yields in order (``timeout``
+        as in the standard library); it works with ``as_completed``, ``wait`` and ``loop.run_in_executor``.
+        See :mod:`swan_jupyter.actors.executor` for what ``cancel()``, ``shutdown(cancel_futures=True)`` and
+        timeouts stop.
+
+        :param max_workers: calls in flight at once (sent and not yet finished).
+        :param actor: an actor id or alias to run on (trusted, since you name it); by default your own
+            ``swan-fn-executor-py<version>`` actor, reused or registered.
+        :param timeout: seconds one call may take from its send before its execution is force-quit (default 300).
+        :param options: passed to :meth:`function` (``workers``, ``image``, ``python_version``,
+            ``allow_version_mismatch``, ``max_message_bytes``).
+        """
+        from .executor import make_executor
+
+        return make_executor(self, max_workers, actor, timeout, **options)
 
 
 __all__ = ["BASE_PATHS", "UPDATABLE_FIELDS", "Actors", "Flavor"]

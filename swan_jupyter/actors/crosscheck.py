@@ -59,6 +59,17 @@ def username(client: Actors) -> str | None:
     return auth.claimed_username() if isinstance(auth, TokenAuth) else None
 
 
+def owned_by_caller(client: Actors, actor_ids: Iterable[str], actors: Mapping[str, Any]) -> set[str]:
+    """The actors of ``actor_ids`` whose owner is the user the client's token names. Abaco gives an actor's owner
+    a permission entry when it registers the actor, so search sees all of their executions: they need no
+    cross-check (one summary request per actor, each a round trip to a remote Abaco). Unknown callers (a nonce,
+    an opaque token) own nothing here: every actor is checked."""
+    user = username(client)
+    if user is None:
+        return set()
+    return {a for a in actor_ids if getattr(actors.get(a), "owner", None) == user}
+
+
 def reason_for(client: Actors, actor_id: str, user: str | None) -> str:
     """Why search cannot see (all of) an actor's executions, from its permissions."""
     try:

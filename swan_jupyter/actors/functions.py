@@ -60,6 +60,7 @@ from ._function_calls import (
     ACTOR_PREFIX,
     CALL_STATUSES,
     DEFAULT_IMAGE,
+    MAX_REMEMBERED,
     CallOutcome,
     MapInterrupted,
     encode_call,
@@ -110,6 +111,9 @@ class FunctionHandle:
         self._lock = threading.Lock()
         self._warned_version = False
         self._pace = Pace()  # polls paced by the turnarounds of this handle's calls
+        #: The call outcome of each execution this handle ran (``ok``, ``raised``, ``no result``, ...): what the
+        #: execution records cannot tell (a function that raised still ends with exit code 0).
+        self.call_outcomes: dict[str, str] = {}
 
     @property
     def name(self) -> str:
@@ -135,10 +139,16 @@ class FunctionHandle:
         :class:`~swan_jupyter.errors.RequestTimeoutError` after ``timeout`` seconds (the execution is stopped).
         An interrupt stops the execution too.
         """
-        payload = self.encode(*args, **kwargs)
-        outcome = self._run(0, "", payload, self.timeout, threading.Event())
+        return self.run_payload(self.encode(*args, **kwargs))
+
+    def run_payload(self, payload: bytes, timeout: float | None = None,
+                    cancel: threading.Event | None = None) -> Any:
+        """Send one encoded call (:func:`encode_call`) to the handle's actor and return its value, raising as a
+        direct call does. ``timeout``: seconds from the send (default the handle's); setting ``cancel`` stops the
+        call and force-quits its execution. The executor (:mod:`swan_jupyter.actors.executor`) runs on this."""
+        outcome = self._run(0, "", payload, self.timeout if timeout is None else timeout, cancel or threading.Event())
         if outcome.status != "ok":
-            raise outcome.to_error()
+            raise outcome.to_error(self.image)
         return outcome.value
 
     def submit(self, *args: Any, **kwargs: Any) -> Future[Any]:
@@ -147,17 +157,11 @@ class FunctionHandle:
         payload = self.encode(*args, **kwargs)
         cancel = threading.Event()
 
-        def job() -> Any:
-            outcome = self._run(0, "", payload, self.timeout, cancel)
-            if outcome.status != "ok":
-                raise outcome.to_error()
-            return outcome.value
-
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=max(4, 2 * self.workers),
                                                 thread_name_prefix="swan-function")
-            return self._pool.submit(job)
+            return self._pool.submit(self.run_payload, payload, None, cancel)
 
     # -- many calls --------------------------------------------------------------------------------------------
 
@@ -262,6 +266,16 @@ class FunctionHandle:
     # -- the life of one call ----------------------------------------------------------------------------------
 
     def _run(self, index: int, arg: str, payload: bytes, per_call: float, cancel: threading.Event) -> CallOutcome:
+        outcome = self._run_call(index, arg, payload, per_call, cancel)
+        if outcome.execution_id:
+            with self._lock:
+                if len(self.call_outcomes) >= MAX_REMEMBERED:
+                    self.call_outcomes.pop(next(iter(self.call_outcomes)))
+                self.call_outcomes[outcome.execution_id] = outcome.call_outcome
+        return outcome
+
+    def _run_call(self, index: int, arg: str, payload: bytes, per_call: float,
+                  cancel: threading.Event) -> CallOutcome:
         outcome = CallOutcome(index, arg, actor_id=self.actor_id)
         try:
             ex = self.client.send_binary(self.actor_id, payload)
@@ -374,11 +388,18 @@ class FunctionHandle:
 
     def metrics(self, **options: Any) -> pd.DataFrame:
         """The execution metrics of the function actor
-        (:func:`swan_jupyter.frames.actors.execution_metrics` on this actor)."""
+        (:func:`swan_jupyter.frames.actors.execution_metrics` on this actor), plus ``call_outcome``: what
+        each call of this handle came to (``ok``, ``raised``, ``no result``, ``timeout``, ``cancelled``; <NA>
+        for executions not run from this handle). ``status``/``exit_code`` say how the execution ended; a call
+        that raised ends COMPLETE with exit code 0 and is a failure all the same."""
         from ..frames.actors import execution_metrics
 
         options.setdefault("progress_after", -1)
-        return execution_metrics(self.client, [self.actor_id], **options)
+        frame = execution_metrics(self.client, [self.actor_id], **options)
+        with self._lock:
+            known = dict(self.call_outcomes)
+        frame["call_outcome"] = frame["execution_id"].astype("string").map(known).astype("string")
+        return frame
 
     def explore(self) -> Any:
         """The :class:`~swan_jupyter.widgets.explorer.ExecutionExplorer` on the function actor's executions."""

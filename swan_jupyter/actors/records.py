@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotFoundError, RemoteError, SwanJupyterError, ValidationError
-from .crosscheck import cross_check, matcher
+from ..errors import Interrupted, NotFoundError, RemoteError, SwanJupyterError, ValidationError
+from .crosscheck import cross_check, matcher, owned_by_caller
 from .models import Actor, parse_time
 
 if TYPE_CHECKING:
@@ -186,20 +186,24 @@ def fetch_execution_records(
     records = ExecutionRecords()
     records.actor_ids, records.actors = resolve_actors(client, actors, records.failures)
     progress = Progress(progress_after)
-    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="swan-metrics") as pool:
-        try:
-            if method == "details":
+    pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="swan-metrics")
+    try:
+        if method == "details":
+            _by_details(client, records, start, pool, progress)
+        else:
+            try:
+                _by_search(client, records, start, page_size, pool, progress)
+            except (NotFoundError, RemoteError) as exc:
+                if method == "search" or exc.status not in (404, 405, 501):
+                    raise
+                records.rows.clear()
                 _by_details(client, records, start, pool, progress)
-            else:
-                try:
-                    _by_search(client, records, start, page_size, pool, progress)
-                except (NotFoundError, RemoteError) as exc:
-                    if method == "search" or exc.status not in (404, 405, 501):
-                        raise
-                    records.rows.clear()
-                    _by_details(client, records, start, pool, progress)
-        finally:
-            progress.close()
+    except KeyboardInterrupt:  # Ctrl-C: stop fetching, keep the rows fetched so far
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise Interrupted(f"fetching was interrupted after {len(records.rows)} executions", records) from None
+    finally:
+        progress.close()
+        pool.shutdown(wait=False, cancel_futures=True)
     return records
 
 
@@ -223,6 +227,7 @@ def _by_search(
     def keep(items: list[dict[str, Any]]) -> None:
         for item in items:
             rows[str(item.get("id"))] = item
+        records.rows = list(rows.values())  # what an interrupt keeps
         progress.update(len(items))
 
     firsts = list(pool.map(lambda f: client.search_records("executions", f, limit=page_size, skip=0), groups))
@@ -251,10 +256,13 @@ def _by_search(
             continue
         keep(page)
     records.rows = list(rows.values())
-    check = cross_check(client, ids if ids is not None else list(records.actors), set(rows), pool, records.failures,
+    selected = ids if ids is not None else list(records.actors)
+    owned = owned_by_caller(client, selected, records.actors)
+    check = cross_check(client, [a for a in selected if a not in owned], set(rows), pool, records.failures,
                         since=since, on_total=progress.add_total, on_done=progress.update)
     records.rows += check.rows
-    records.built, records.fallback, records.note = check.built, check.fallback, check.note()
+    records.built = {**dict.fromkeys(owned, "search"), **check.built}
+    records.fallback, records.note = check.fallback, check.note()
 
 
 def _by_details(
@@ -314,7 +322,9 @@ def complete_search_page(
     fetched one by one and kept when they pass ``filters``. Returns ``(extra rows, built, fallback, note)``.
     """
     named = _named_actors(filters)
-    ids = named if named is not None else [str(a.id) for a in client.list() if a.id]
+    listed = {str(a.id): a for a in client.list() if a.id}
+    owned = owned_by_caller(client, named if named is not None else list(listed), listed)
+    ids = [a for a in (named if named is not None else list(listed)) if a not in owned]
     seen = {str(r.get("id")) for r in rows}
     failures: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="swan-search") as pool:
@@ -322,7 +332,7 @@ def complete_search_page(
         for page in pages:
             seen.update(str(item.get("id")) for item in page)
         check = cross_check(client, ids, seen, pool, failures, keep=matcher(filters))
-    return check.rows, check.built, check.fallback, check.note()
+    return check.rows, {**dict.fromkeys(owned, "search"), **check.built}, check.fallback, check.note()
 
 
 def _received_at_or_after(row: Mapping[str, Any], since: datetime) -> bool:

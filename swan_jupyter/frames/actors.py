@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ..actors._cases import snake_rows
 from ..actors.models import LEVELS
 from ..actors.records import ActorSelection, ExecutionRecords, fetch_execution_records
+from ..errors import Interrupted
 from ..redact import mask
 from . import Column, _convert, build_frame
 
@@ -267,8 +268,11 @@ def execution_metrics(
     fetched), ``time_resolution``, ``actor_ids`` (the selection, None for all: what
     :func:`refresh_execution_metrics` fetches again) and ``since``.
     """
-    records = fetch_execution_records(client, actors, since=since, max_workers=max_workers,
-                                      progress_after=progress_after, page_size=page_size, method=method)
+    try:
+        records = fetch_execution_records(client, actors, since=since, max_workers=max_workers,
+                                          progress_after=progress_after, page_size=page_size, method=method)
+    except Interrupted as exc:  # Ctrl-C: the rows fetched so far, as a frame
+        raise Interrupted(exc.message, _records_frame(exc.partial)) from None
     frame = _records_frame(records)
     frame.attrs["since"] = since
     _warn_failures(records.failures)
@@ -310,9 +314,15 @@ def refresh_execution_metrics(
     if pd.isna(since):
         since = None
     ids = frame.attrs.get("actor_ids")
-    records = fetch_execution_records(
-        client, ids, since=None if since is None else since.to_pydatetime(), max_workers=max_workers,
-        progress_after=progress_after, method=method or frame.attrs.get("method") or "auto")
+    try:
+        records = fetch_execution_records(
+            client, ids, since=None if since is None else since.to_pydatetime(), max_workers=max_workers,
+            progress_after=progress_after, method=method or frame.attrs.get("method") or "auto")
+    except Interrupted as exc:  # Ctrl-C: the frame as it was, with the rows fetched so far
+        records = exc.partial
+        raise Interrupted(exc.message, _sorted(_concat(
+            frame[~frame["execution_id"].isin(_records_frame(records)["execution_id"]).fillna(False)],
+            _records_frame(records)))) from None
     new = _records_frame(records)
     old = frame[~frame["execution_id"].isin(new["execution_id"]).fillna(False)]
     merged = _sorted(_concat(old, new))

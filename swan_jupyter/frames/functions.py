@@ -9,6 +9,8 @@ column           dtype               meaning
 ``arg``          ``string``          repr of the argument, truncated to 80 characters
 ``result``       ``object``          the function's value (None unless ``status == "ok"``)
 ``status``       ``category``        ``ok``, ``error``, ``timeout``, ``refused`` (not sent), ``cancelled``
+``execution_     ``string``          how the execution ended (``COMPLETE`` even when the function raised:
+status``                             ``status`` is the call's outcome, this is the execution's)
 ``actor_id``     ``string``          the function actor
 ``execution_id`` ``string``          the execution (missing when nothing was sent)
 ``duration``     ``timedelta64[ns]`` finish - start, from the execution's own record
@@ -37,8 +39,8 @@ if TYPE_CHECKING:
     from ..actors.functions import CallOutcome
 
 #: Columns of the map frame, in order (the index is ``input``).
-MAP_COLUMNS = ("arg", "result", "status", "actor_id", "execution_id", "duration", "queue_wait", "error",
-               "traceback", "log_tail")
+MAP_COLUMNS = ("arg", "result", "status", "execution_status", "actor_id", "execution_id", "duration", "queue_wait",
+               "error", "traceback", "log_tail")
 
 
 def map_frame(outcomes: Iterable[CallOutcome], *, ordered: bool = True) -> pd.DataFrame:
@@ -59,6 +61,8 @@ def map_frame(outcomes: Iterable[CallOutcome], *, ordered: bool = True) -> pd.Da
         "arg": text([o.arg for o in rows]),
         "result": pd.Series([o.value for o in rows], dtype="object"),
         "status": pd.Series(pd.Categorical([o.status for o in rows], categories=list(CALL_STATUSES))),
+        # how the execution ended (COMPLETE even when the function raised: ``status`` is the call's outcome)
+        "execution_status": text([o.info.status if o.info is not None else None for o in rows]),
         "actor_id": text([o.actor_id for o in rows]),
         "execution_id": text([o.execution_id for o in rows]),
         "duration": span([o.duration for o in rows]),

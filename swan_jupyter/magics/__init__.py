@@ -8,6 +8,7 @@ of ``shell.configurables``). Both are idempotent, so ``%reload_ext swan_jupyter`
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 from ..display import Notice
@@ -32,12 +33,28 @@ def _classes() -> list[type]:
     return out
 
 
+#: The cell magics whose ``--help`` alone in a cell (no body) shows the help.
+CELL_MAGICS = ("actor_send", "actor_function", "swan_deploy")
+_HELP_CELL = re.compile(r"^\s*%%(" + "|".join(CELL_MAGICS) + r")\b.*\s(--help|-h)\b")
+
+
+def help_with_empty_body(lines: list[str]) -> list[str]:
+    """An input transformer: ``%%actor_send --help`` with an empty body gets a blank body line, so IPython
+    passes it to the magic (which shows its help) instead of refusing "the cell body is empty"."""
+    if lines and _HELP_CELL.match(lines[0]) and not "".join(lines[1:]).strip():
+        return [lines[0].rstrip("\n") + "\n", "\n"]
+    return lines
+
+
 def load(ip: Any) -> None:
     """Register the magics on shell ``ip`` (replacing any earlier registration) and mask secrets in tracebacks."""
     unload(ip)
     for cls in _classes():
         ip.register_magics(cls)
     install(ip)
+    cleanup = getattr(ip, "input_transformers_cleanup", None)
+    if isinstance(cleanup, list):
+        cleanup.append(help_with_empty_body)
     set_notice_handler(show_notice)
 
 
@@ -51,6 +68,9 @@ def show_notice(message: str) -> None:
 def unload(ip: Any) -> None:
     """Remove every magic, configurable and session state this extension registered on ``ip``."""
     uninstall(ip)
+    cleanup = getattr(ip, "input_transformers_cleanup", None)
+    if isinstance(cleanup, list) and help_with_empty_body in cleanup:
+        cleanup.remove(help_with_empty_body)
     set_notice_handler(None)
     manager = ip.magics_manager
     names = {spec.partition(":")[2] for spec in MAGICS_CLASSES}

@@ -171,4 +171,10 @@ class Subcommands:
             args = self.parser.parse_line(line)
         except HelpShown:
             return None, None
-        return args.handler(magics, args), getattr(args, "var", None)
+        try:
+            result = args.handler(magics, args)
+        except KeyboardInterrupt as exc:  # a long subcommand: keep what exists (see _interrupts)
+            from ._interrupts import kept_from
+
+            raise kept_from(getattr(magics, "shell", None), getattr(args, "var", None), exc) from None
+        return result, getattr(args, "var", None)  # read after: a handler may take VAR from its own arguments

@@ -8,7 +8,8 @@ values of local variables):
   line goes through :func:`~swan_jupyter.redact.redact_rendered` (only registered secret values are masked, so
   tracebacks of unrelated errors are unchanged);
 - a :class:`~swan_jupyter.errors.SwanJupyterError` is shown as its two summary lines while
-  ``SwanMagics.short_errors`` is on (the default) for this shell, and as a full traceback otherwise.
+  ``SwanMagics.short_errors`` is on (the default) for this shell, and as a full traceback otherwise; an
+  interrupt a magic handled (:class:`~swan_jupyter.magics._interrupts.KeptPlace`) as its one line.
 
 :func:`uninstall` (``%unload_ext``) restores the shell's own method.
 """
@@ -19,6 +20,8 @@ from typing import Any
 
 from ..errors import SwanJupyterError
 from ..redact import redact_rendered, scrub_exception
+from ._frontend import colored
+from ._interrupts import KeptPlace
 
 
 def _short(shell: Any) -> bool:
@@ -39,7 +42,9 @@ def install(shell: Any) -> None:
         if isinstance(evalue, BaseException):
             scrub_exception(evalue)
         if isinstance(evalue, SwanJupyterError) and _short(shell):
-            return evalue.summary_lines()
+            return evalue.summary_lines(colored(shell))
+        if isinstance(evalue, KeptPlace) and _short(shell):
+            return [f"Interrupted: {evalue.message}"]
         return [redact_rendered(line) for line in original(etype, evalue, *args, **kwargs)]
 
     structured_traceback._swan_original = original  # type: ignore[attr-defined]

@@ -26,9 +26,11 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..display import Rich, esc, kv_html, kv_text
 from ..numbers import MAX_WORKERS
-from ..session import default_session
+from ._frontend import widget_frontend
+from ._interrupts import kept_from
+from ._messages import decoded, message_from_body
 from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
-from .core import store, swan_magics
+from .core import SessionOfShell, store, swan_magics
 from .functions import add_map_command
 
 SEND_HELP = """Send the cell body as a message to an Abaco actor.
@@ -124,36 +126,6 @@ def parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
     return out
 
 
-def looks_like_json(text: str) -> bool:
-    """True for text meant as a JSON object or array: it starts with ``{``, or is wrapped in ``[...]``."""
-    text = text.strip()
-    return text.startswith("{") or (text.startswith("[") and text.endswith("]"))
-
-
-def message_from_body(body: str, kind: str | None) -> Any:
-    """The message of a ``%%actor_send`` body: JSON object/array (auto-detected, or forced by ``--json``) or text.
-
-    A body that looks like JSON (:func:`looks_like_json`) but does not parse is refused with the parse error
-    (``--text`` sends it as text), rather than sent as text without a word."""
-    text = body.strip()
-    if not text:
-        raise UsageError("The cell body is empty: write the message in the cell.")
-    if kind == "text":
-        return text
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        if kind == "json" or looks_like_json(text):
-            raise UsageError(f"The cell body is not valid JSON: {exc}. Fix it, or send it as text with --text."
-                             ) from None
-        return text
-    if isinstance(value, dict | list) and value:
-        return value
-    if kind == "json":
-        raise UsageError("Abaco JSON messages must be a non-empty object or array (use --text for scalars).")
-    return text
-
-
 def parse_since(text: str | None) -> datetime | None:
     """``--since``: ISO 8601 (naive = UTC) or a span back from now such as ``30min``, ``2h``, ``1d``."""
     if text is None:
@@ -187,8 +159,9 @@ def _filters(tokens: list[str]) -> tuple[dict[str, Any], str | None]:
     return out, var
 
 
-def _client() -> Any:
-    return default_session().actors()
+def _client(m: Any) -> Any:
+    """The Abaco client of the session of magics ``m``."""
+    return m.session.actors()
 
 
 def _frames() -> Any:
@@ -198,13 +171,13 @@ def _frames() -> Any:
 
 
 def _create(m: ActorMagics, args: Any) -> Any:
-    client = _client()
+    client = _client(m)
     body: dict[str, Any] = {"image": args.image, "stateless": not args.stateful}
     if args.env:
         body["default_environment"] = parse_env(args.env)
     if args.hints:
         body["hints"] = list(args.hints)
-    for key in ("name", "description", "max_workers"):
+    for key in ("name", "description", "max_workers", "link", "webhook"):
         if getattr(args, key) is not None:
             body[key] = getattr(args, key)
     actor = client.add(body)
@@ -214,23 +187,24 @@ def _create(m: ActorMagics, args: Any) -> Any:
 
 
 def _update(m: ActorMagics, args: Any) -> Any:
-    changes: dict[str, Any] = {k: getattr(args, k) for k in ("image", "description") if getattr(args, k) is not None}
+    changes: dict[str, Any] = {k: getattr(args, k) for k in ("image", "description", "link", "webhook")
+                               if getattr(args, k) is not None}
     if args.env:
         changes["default_environment"] = parse_env(args.env)
     if args.force:
         changes["force"] = True
     if not changes:
-        raise UsageError("Nothing to change: give --image, --description, --env or --force.")
-    return _client().update(args.actor, changes)
+        raise UsageError("Nothing to change: give --image, --description, --link, --webhook, --env or --force.")
+    return _client(m).update(args.actor, changes)
 
 
 def _delete(m: ActorMagics, args: Any) -> Any:
-    _client().delete(args.actor)
+    _client(m).delete(args.actor)
     print(f"Actor {args.actor} deleted.")
 
 
 def _state(m: ActorMagics, args: Any) -> Any:
-    client = _client()
+    client = _client(m)
     if args.set_state is not None:
         try:
             new_state = json.loads(args.set_state)
@@ -241,20 +215,20 @@ def _state(m: ActorMagics, args: Any) -> Any:
 
 
 def _grant(m: ActorMagics, args: Any) -> Any:
-    perms = _client().grant(args.actor, args.user, args.level)
+    perms = _client(m).grant(args.actor, args.user, args.level)
     print(f"{args.user} now has {args.level.upper()} on {args.actor}.")
     return _frames().permissions_frame(perms)
 
 
 def _add_workers(m: ActorMagics, args: Any) -> Any:
-    client = _client()
+    client = _client(m)
     client.add_workers(args.actor, args.n)
     return _frames().workers_frame(client.list_workers(args.actor))
 
 
 def _metrics(m: ActorMagics, args: Any) -> Any:
     """``%actors metrics``: a new frame, or (``--refresh VAR``) the frame in VAR brought up to date."""
-    frames, client = _frames(), _client()
+    frames, client = _frames(), _client(m)
     if args.refresh:
         if not args.var:
             raise UsageError("--refresh needs the variable that holds the frame: %actors metrics --refresh df")
@@ -275,14 +249,14 @@ def _metrics(m: ActorMagics, args: Any) -> Any:
 
 
 def _executions(m: ActorMagics, args: Any) -> Any:
-    client = _client()
+    client = _client(m)
     actor = client.get(args.actor)  # an unknown actor is an error here, not an empty frame
     return _frames().execution_metrics(client, [str(actor.id)], progress_after=m._progress_after())
 
 
 def _search(m: ActorMagics, args: Any) -> Any:
     args.filters, args.var = _filters(list(args.filters))
-    client = _client()
+    client = _client(m)
     page = client.search(args.kind, args.filters, limit=args.limit, skip=args.skip)
     # executions search cannot see (actors read as an admin, through a role or ABACO_WORLD) are added, with a warning
     frame = _frames().search_frame(args.kind, page, client=client, filters=args.filters)
@@ -290,31 +264,42 @@ def _search(m: ActorMagics, args: Any) -> Any:
     return frame
 
 
-def _widget(cmd: str) -> Any:
+#: What to use instead of each widget where there are no widgets.
+INSTEAD = {"form": "%%actor_send ACTOR", "create-form": "%actors create --image IMAGE", "explore": "%actors metrics df"}
+
+
+def _widget(m: Any, cmd: str) -> Any:
     """``%actors form`` / ``create-form`` / ``explore``: the widgets live in :mod:`swan_jupyter.widgets`."""
+    if not widget_frontend(m.shell):
+        raise UsageError(f"no widget frontend: %actors {cmd} needs Jupyter; use {INSTEAD[cmd]} instead.")
     try:
         if cmd == "form":
             from ..widgets.message_form import ActorMessageForm
 
-            return ActorMessageForm(_client())
+            return ActorMessageForm(_client(m))
         if cmd == "create-form":
             from ..widgets.actor_form import ActorForm
 
-            return ActorForm(_client())
+            return ActorForm(_client(m))
         from ..widgets.explorer import ExecutionExplorer, require_plotting
 
         require_plotting()  # before any request: a missing matplotlib is an install hint, not a widget error
-        return ExecutionExplorer(actors=_client())
+        return ExecutionExplorer(actors=_client(m))
     except ImportError as exc:
         raise UsageError(f"%actors {cmd} needs the interactive widgets, which are not available ({exc}).") from None
+
+
+def _event_options(parser: Any) -> None:
+    parser.add_argument("--link", help="actor id or alias that gets this actor's events as messages ('' unlinks)")
+    parser.add_argument("--webhook", help="URL that gets this actor's events as JSON POSTs")
 
 
 def _actors_table() -> Subcommands:
     t = Subcommands("%actors", ACTORS_INTRO, ACTORS_EPILOG)
     f = _frames
-    t.add("list", lambda m, a: f().actors_frame(_client().list()), "your actors (DataFrame)",
+    t.add("list", lambda m, a: f().actors_frame(_client(m).list()), "your actors (DataFrame)",
           "Example: %actors list df")
-    t.add("get", lambda m, a: _client().get(a.actor), "one actor (id or alias)", "Example: %actors get {actor.id}",
+    t.add("get", lambda m, a: _client(m).get(a.actor), "one actor (id or alias)", "Example: %actors get {actor.id}",
           "actor")
     p = t.add("create", _create, "register an actor",
               "Example: %actors create --image abacosamples/test --name echo --env MODE=fast a")
@@ -328,8 +313,10 @@ def _actors_table() -> Subcommands:
                    help="then ensure this many workers (admins only)")
     p.add_argument("--max-workers", dest="max_workers", type=whole("--max-workers", 1, MAX_WORKERS),
                    help="autoscaling cap (privileged only)")
+    _event_options(p)
     p = t.add("update", _update, "change some fields of an actor; the others are kept (GET, merge, PUT)",
               "Example: %actors update {actor.id} --image abacosamples/wc --force", "actor")
+    _event_options(p)
     p.add_argument("--image")
     p.add_argument("--description")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
@@ -339,19 +326,19 @@ def _actors_table() -> Subcommands:
     p = t.add("state", _state, "the state of a stateful actor; --set JSON replaces it",
               "Example: %actors state {actor.id} --set '{\"count\": 0}'", "actor")
     p.add_argument("--set", dest="set_state", metavar="JSON", help="new state (non-empty JSON)")
-    t.add("permissions", lambda m, a: f().permissions_frame(_client().get_permissions(a.actor)),
+    t.add("permissions", lambda m, a: f().permissions_frame(_client(m).get_permissions(a.actor)),
           "who may do what on an actor (DataFrame)", "", "actor")
     t.add("grant", _grant, "give USER the LEVEL: NONE (revokes), READ, EXECUTE or UPDATE",
           "Example: %actors grant {actor.id} bob READ", "actor", "user", "level", var=False)
-    t.add("workers", lambda m, a: f().workers_frame(_client().list_workers(a.actor)), "the actor's workers "
+    t.add("workers", lambda m, a: f().workers_frame(_client(m).list_workers(a.actor)), "the actor's workers "
           "(DataFrame)", "", "actor")
     p = t.add("add-workers", _add_workers, "ensure at least N workers (admins only)",
               "Example: %actors add-workers {actor.id} 2", "actor", var=False)
     p.add_argument("n", type=whole("N", 1, MAX_WORKERS), nargs="?", default=1)
-    t.add("nonces", lambda m, a: f().nonces_frame(_client().list_nonces(a.actor)),
+    t.add("nonces", lambda m, a: f().nonces_frame(_client(m).list_nonces(a.actor)),
           "the actor's nonces (DataFrame; the ids, credentials, are masked)",
           "client.list_nonces has the ids themselves.", "actor")
-    p = t.add("add-nonce", lambda m, a: _client().add_nonce(a.actor, level=a.level, max_uses=a.max_uses,
+    p = t.add("add-nonce", lambda m, a: _client(m).add_nonce(a.actor, level=a.level, max_uses=a.max_uses,
                                                             description=a.description),
               "create a nonce (a credential for one actor)",
               "Example: %actors add-nonce {actor.id} --level READ --max-uses 3 n", "actor")
@@ -370,9 +357,9 @@ def _add_execution_commands(t: Subcommands) -> None:
     f = _frames
     t.add("executions", _executions, "the actor's executions (DataFrame, the same schema as metrics)", "",
           "actor")
-    t.add("logs", lambda m, a: TextBlock(_client().get_logs(a.actor, a.execution)), "an execution's logs",
+    t.add("logs", lambda m, a: TextBlock(_client(m).get_logs(a.actor, a.execution)), "an execution's logs",
           "Example: %actors logs {actor.id} {ex.id}", "actor", "execution")
-    t.add("results", lambda m, a: ResultList(_client().results(a.actor, a.execution)),
+    t.add("results", lambda m, a: ResultList(_client(m).results(a.actor, a.execution)),
           "drain an execution's results (each result is returned once)", "", "actor", "execution")
     p = t.add("metrics", _metrics, "per-execution metrics across actors (DataFrame; all your actors by default)",
               "Examples:\n  %actors metrics df\n  %actors metrics --actor {a.id} --actor my-alias df\n"
@@ -389,9 +376,9 @@ def _add_execution_commands(t: Subcommands) -> None:
                                                    "has an offset) or a span back from now (30min, 2h, 1d)")
     p.add_argument("--refresh", action="store_true",
                    help="VAR holds a frame: fetch only the executions newer than its newest row and append them")
-    t.add("aliases", lambda m, a: f().aliases_frame(_client().list_aliases()), "every alias of the tenant "
+    t.add("aliases", lambda m, a: f().aliases_frame(_client(m).list_aliases()), "every alias of the tenant "
           "(DataFrame)")
-    t.add("configs", lambda m, a: f().configs_frame(_client().list_configs()),
+    t.add("configs", lambda m, a: f().configs_frame(_client(m).list_configs()),
           "every actor config of the tenant (DataFrame; secret values masked)",
           "Example: %actors configs cf\nclient.create_config(name, value, actors=[...], is_secret=True) makes one.")
     p = t.add("search", _search, "search actors, executions, workers or logs (Abaco's search syntax)",
@@ -400,13 +387,13 @@ def _add_execution_commands(t: Subcommands) -> None:
     p.add_argument("filters", nargs="*", metavar="KEY=VALUE [VAR]", help="filters, then an optional VAR")
     p.add_argument("--limit", type=whole("--limit"))
     p.add_argument("--skip", type=whole("--skip"))
-    t.add("form", lambda m, a: _widget("form"), "a form to send a message and see the execution, logs and results")
-    t.add("create-form", lambda m, a: _widget("create-form"), "a form to register an actor")
-    t.add("explore", lambda m, a: _widget("explore"), "an explorer of execution metrics (needs the widgets)")
+    t.add("form", lambda m, a: _widget(m, "form"), "a form to send a message and see the execution, logs and results")
+    t.add("create-form", lambda m, a: _widget(m, "create-form"), "a form to register an actor")
+    t.add("explore", lambda m, a: _widget(m, "explore"), "an explorer of execution metrics (needs the widgets)")
 
 
 @magics_class
-class ActorMagics(Magics):
+class ActorMagics(SessionOfShell, Magics):
     """``%%actor_send`` and ``%actors`` (Abaco actors)."""
 
     def _store(self, var: str | None, value: Any) -> Any:
@@ -467,9 +454,13 @@ class ActorMagics(Magics):
                 message = cell.encode("utf-8")
         else:
             message = message_from_body(cell, args.kind)
-        client = default_session().actors()
+        client = self.session.actors()
         if args.sync:
-            answer = client.run_sync(args.actor, message, env, timeout=args.timeout)
+            try:
+                answer = client.run_sync(args.actor, message, env, timeout=args.timeout)
+            except KeyboardInterrupt as exc:
+                raise kept_from(self.shell, args.var, exc) from None
+            answer = decoded(answer)
             if args.var:
                 return self._store(args.var, answer)
             return TextBlock(answer) if isinstance(answer, str) else answer

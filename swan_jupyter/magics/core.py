@@ -14,6 +14,9 @@ Configuration (``%config SwanMagics.<name> = value`` or ``c.SwanMagics.<name>`` 
     cap in SWAN for a payment made without confirmation; empty means the profile's ``max_payment``.
 ``progress_after`` (2.0)
     seconds before a progress bar appears on long operations.
+``widgets`` ("auto")
+    show widgets (confirmations, forms, live views): ``auto`` when the frontend renders them (Jupyter), ``on``,
+    ``off``; without widgets a confirmation is text and a y/N prompt.
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ from __future__ import annotations
 from typing import Any
 
 from IPython.core.magic import Magics, line_magic, magics_class
-from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
+from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, Union, observe, validate
 
 from ..config import load_settings
 from ..display import Rich, esc, kv_text
-from ..errors import ValidationError
+from ..errors import ConfigurationError, ValidationError
 from ..numbers import MAX_SWAN, NumberError, parse_decimal, parse_int
 from ..session import Session, default_session
 from ._parsing import HelpShown, MagicArgumentParser
@@ -52,6 +55,23 @@ def swan_magics(shell: Any) -> SwanMagics | None:
     return found if isinstance(found, SwanMagics) else None
 
 
+def session_of(shell: Any) -> Session:
+    """The session the magics of ``shell`` use (``SwanMagics.session``; the default session if not loaded)."""
+    cfg = swan_magics(shell)
+    return cfg.session if cfg is not None else default_session()
+
+
+class SessionOfShell:
+    """Mixin of the magics classes: ``self.session`` is their shell's session (``SwanMagics.session``)."""
+
+    shell: Any
+
+    @property
+    def session(self) -> Session:
+        """The session of this shell's magics."""
+        return session_of(self.shell)
+
+
 #: The most rows a listing may be asked to display.
 MAX_DISPLAYLIMIT = 1_000_000
 
@@ -68,8 +88,12 @@ class SwanMagics(Magics):
     profile = Unicode(None, allow_none=True, help="Profile to use (sandbox, testnet, mainnet, ...).").tag(config=True)
     displaylimit = Int(50, help="Rows displayed for listings.").tag(config=True)
     auto_confirm = Bool(False, help="Pay without the confirmation widget, within max_auto_spend.").tag(config=True)
-    max_auto_spend = Unicode("", help="Cap (SWAN) for payments made without confirmation.").tag(config=True)
+    max_auto_spend = Union([Unicode(), Int(), Float()], default_value="",
+                           help="Cap (SWAN) for payments made without confirmation: \"10\", 10 or 2.5."
+                           ).tag(config=True)
     progress_after = Float(2.0, help="Seconds before a progress bar appears.").tag(config=True)
+    widgets = CaselessStrEnum(["auto", "on", "off"], "auto",
+                              help="Widgets: auto (when the frontend renders them), on or off.").tag(config=True)
 
     @observe("profile")
     def _profile_changed(self, change: dict[str, Any]) -> None:
@@ -84,7 +108,11 @@ class SwanMagics(Magics):
 
     @validate("max_auto_spend")
     def _check_spend(self, proposal: dict[str, Any]) -> str:
-        value = str(proposal["value"]).strip()
+        raw = proposal["value"]
+        if isinstance(raw, bool):
+            raise SettingError("max_auto_spend is an amount of SWAN, not True/False.",
+                               hint='%config SwanMagics.max_auto_spend = 10   (or "10")')
+        value = repr(raw) if isinstance(raw, float) else str(raw).strip()  # numbers are accepted as written
         if value:
             try:
                 parse_decimal(value, "max_auto_spend", minimum=0, maximum=MAX_SWAN)
@@ -93,13 +121,20 @@ class SwanMagics(Magics):
                                                      '= "10".') from None
         return value
 
+    _session: Session | None = None  # set through the ``session`` setter (tests, embedding applications)
+
     @property
     def session(self) -> Session:
-        """The session all magics share."""
-        session = default_session()
+        """The session all magics of this shell share: the one given to this instance, else the default one."""
+        session = self._session or default_session()
         if self.profile and session.overrides.get("profile") != self.profile:
             session.configure(profile=self.profile)
         return session
+
+    @session.setter
+    def session(self, session: Session | None) -> None:
+        """Use ``session`` for every magic of this shell (None: the process-wide default session again)."""
+        self._session = session
 
     @line_magic
     def swan_config(self, line: str) -> Any:
@@ -126,7 +161,15 @@ class SwanMagics(Magics):
         session = self.session
         if args.no_start:
             return SettingsView(load_settings(**session.overrides).describe())
-        return SettingsView(session.settings.describe())
+        try:
+            return SettingsView(session.settings.describe())
+        except ConfigurationError as exc:  # the sandbox cannot run here: the settings are worth seeing anyway
+            from IPython.display import display
+
+            from ..display import Notice
+
+            display(Notice(f"{exc.message} {exc.hint or ''}".strip()))
+            return SettingsView(load_settings(**session.overrides).describe())
 
 
 class SettingsView(Rich):

@@ -16,9 +16,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 
 from ..numbers import MAX_WORKERS
-from ..session import default_session
 from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
-from .core import store, swan_magics
+from .core import SessionOfShell, store, swan_magics
 
 FUNCTION_HELP = """Define a Python function in the cell and bind its name to a handle that runs it on Abaco.
 
@@ -96,7 +95,7 @@ def add_map_command(table: Subcommands) -> None:
 
 
 @magics_class
-class FunctionMagics(Magics):
+class FunctionMagics(SessionOfShell, Magics):
     """``%%actor_function`` (remote Python functions)."""
 
     @cell_magic
@@ -129,8 +128,8 @@ class FunctionMagics(Magics):
         fn = _lookup(self.shell, args.name, "the cell must define it")
         if not callable(fn):
             raise UsageError(f"{args.name!r} is a {type(fn).__name__}, not a function.")
-        handle = default_session().actors().function(fn, args.actor, image=args.image, workers=args.workers,
-                                                     python_version=args.python_version, timeout=args.timeout)
+        handle = self.session.actors().function(fn, args.actor, image=args.image, workers=args.workers,
+                                                  python_version=args.python_version, timeout=args.timeout)
         store(self.shell, args.name, handle)
         return None
 

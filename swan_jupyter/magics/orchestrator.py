@@ -15,9 +15,10 @@ from IPython.display import display
 
 from ..errors import ValidationError
 from ..numbers import MAX_SWAN, parse_decimal
-from ..session import default_session
+from ._frontend import NO_WIDGETS, text_confirmation, widget_frontend
+from ._interrupts import kept, kept_from
 from ._parsing import HelpShown, MagicArgumentParser, Subcommands, seconds, whole
-from .core import store, swan_magics
+from .core import SessionOfShell, store, swan_magics
 
 DEPLOY_HELP = """Deploy a task on Swan Chain's Orchestrator, pay for it, and follow it.
 
@@ -85,7 +86,7 @@ def _deploy_parser() -> MagicArgumentParser:
 
 
 @magics_class
-class OrchestratorMagics(Magics):
+class OrchestratorMagics(SessionOfShell, Magics):
     """``%swan_deploy`` and ``%swan``."""
 
     # -- helpers ---------------------------------------------------------------------------------------------
@@ -123,9 +124,12 @@ class OrchestratorMagics(Magics):
         except HelpShown:
             return None
         if args.form:
+            if not widget_frontend(self.shell):
+                raise UsageError("no widget frontend: --form needs Jupyter; give the options instead: "
+                                 "%swan_deploy --app hello-world --hardware C1ae.small --duration 1h")
             from ..widgets.deploy_form import DeployForm
 
-            return self._store(args.var, DeployForm(default_session().orchestrator()))
+            return self._store(args.var, DeployForm(self.session.orchestrator()))
         if not args.hardware:
             raise UsageError("%swan_deploy: --hardware is required (or use --form).")
         from ..orchestrator.amounts import parse_duration
@@ -135,34 +139,52 @@ class OrchestratorMagics(Magics):
         if len(sources) != 1:
             raise UsageError("%swan_deploy: give exactly one source: --repo, --app, --source-uri, or a cell body.")
         duration = parse_duration(args.duration)
-        orch = default_session().orchestrator()
+        orch = self.session.orchestrator()
         is_dockerfile = args.dockerfile or looks_like_dockerfile(body)
         orch.validate_task(instance_type=args.hardware, region=args.region, duration=duration,  # inputs first,
                            app_repo_image=args.app, repo_uri=args.repo, job_source_uri=args.source_uri,  # then cap
                            deploy_yaml=body if body and not is_dockerfile else None,
-                           dockerfile=body if body and is_dockerfile else None, start_in=args.start_in)
+                           dockerfile=body if body and is_dockerfile else None, start_in=args.start_in,
+                           repo_branch=args.branch)
         quote = orch.estimate_price(args.hardware, duration)
         unattended = args.pay and self._auto(args.yes)
         cap = self._unattended_cap(quote.amount_wei, orch) if unattended else None
-        task = orch.create_task(  # unattended: paid within the cap, bound to the catalogue estimate
-            instance_type=args.hardware, region=args.region, duration=duration, app_repo_image=args.app,
-            repo_uri=args.repo, repo_branch=args.branch, job_source_uri=args.source_uri,
-            deploy_yaml=body if body and not is_dockerfile else None,
-            dockerfile=body if body and is_dockerfile else None, start_in=args.start_in,
-            auto_pay=unattended, max_payment=cap,
-        )
+        try:
+            task = orch.create_task(  # unattended: paid within the cap, bound to the catalogue estimate
+                instance_type=args.hardware, region=args.region, duration=duration, app_repo_image=args.app,
+                repo_uri=args.repo, repo_branch=args.branch, job_source_uri=args.source_uri,
+                deploy_yaml=body if body and not is_dockerfile else None,
+                dockerfile=body if body and is_dockerfile else None, start_in=args.start_in,
+                auto_pay=unattended, max_payment=cap,
+            )
+        except KeyboardInterrupt as exc:
+            raise kept_from(self.shell, args.var, exc, "interrupted before the task was paid: `%swan tasks` shows "
+                                                        "whether it was created") from None
         if not args.pay:
             return self._store(args.var, task)
-        uuid = task["task_uuid"]
         if unattended:
             if args.wait:
-                info = orch.wait_until_running(uuid, timeout=args.timeout, progress=True)
-                task.update(status=(info.get("task") or {}).get("status"), urls=orch.get_real_url(uuid))
+                self._wait(orch, task, args)
+            return self._store(args.var, task)
+        uuid = task["task_uuid"]
+        if not widget_frontend(self.shell):
+            _text_payment(self, orch, orch.quote(uuid, task=task.get("task")), lambda q: orch.pay(uuid, confirmed=q),
+                          on_done=task.record_payment)
             return self._store(args.var, task)
         from ..widgets.confirm import creation_confirmation
 
         display(creation_confirmation(orch, task, on_done=task.record_payment))
         return self._store(args.var, task)
+
+    def _wait(self, orch: Any, task: Any, args: Any) -> None:
+        """``--wait``: until the task runs; Ctrl-C keeps the paid task in VAR and says how to follow it."""
+        uuid = task["task_uuid"]
+        try:
+            info = orch.wait_until_running(uuid, timeout=args.timeout, progress=True)
+        except KeyboardInterrupt:
+            raise kept(self.shell, args.var, f"task {uuid} is paid and still deploying: `%swan status {uuid}`",
+                       task) from None
+        task.update(status=(info.get("task") or {}).get("status"), urls=orch.get_real_url(uuid))
 
     # -- %swan -----------------------------------------------------------------------------------------------
 
@@ -172,30 +194,53 @@ class OrchestratorMagics(Magics):
         return self._store(var, result)
 
 
-def _orch() -> Any:
-    return default_session().orchestrator()
+def _orch(m: Any) -> Any:
+    """The Orchestrator client of the session of magics ``m``."""
+    return m.session.orchestrator()
+
+
+def _text_payment(m: OrchestratorMagics, orch: Any, quote: Any, pay: Any, on_done: Any = None) -> Any:
+    """A payment's confirmation where there are no widgets: the quote as text and Pay? [y/N] at the prompt."""
+    uuid = quote.task_uuid
+
+    def paid() -> Any:
+        receipt = pay(quote)
+        if on_done is not None:
+            on_done(receipt)
+        display(receipt)
+        return None
+
+    def cancelled() -> Any:
+        display(orch.cancel_payment(uuid))
+        print(f"Task {uuid} stays unpaid: `%swan pay {uuid}` pays it, `%swan terminate {uuid} --yes` removes it.")
+
+    return text_confirmation(m.shell, f"Confirm payment: {quote.order_type.lower()} of task {uuid}", quote.rows(),
+                             f"Pay {quote.amount_text}?", paid, refused=NO_WIDGETS.format(task=uuid),
+                             cancel=cancelled)
 
 
 def _hardware(m: OrchestratorMagics, args: Any) -> Any:
     from ..frames.orchestrator import hardware_frame
 
-    return hardware_frame([h for h in _orch().get_hardware(refresh=True)
+    return hardware_frame([h for h in _orch(m).get_hardware(refresh=True)
                            if (not args.region or h.offers(args.region)) and (not args.available or h.available)])
 
 
 def _tasks(m: OrchestratorMagics, args: Any) -> Any:
     from ..frames.orchestrator import tasks_frame
 
-    orch = _orch()
+    orch = _orch(m)
     return tasks_frame(orch.iter_tasks() if args.all else orch.get_task_list(page=args.page, size=args.size)["list"])
 
 
 def _status(m: OrchestratorMagics, args: Any) -> Any:
-    if args.watch:
+    if args.watch and not widget_frontend(m.shell):
+        print("no widget frontend: --watch needs Jupyter; here is the status now (run it again to refresh).")
+    elif args.watch:
         from ..widgets.status import DeploymentStatus
 
-        return DeploymentStatus(_orch(), args.task)
-    return _orch().get_deployment_info(args.task)
+        return DeploymentStatus(_orch(m), args.task)
+    return _orch(m).get_deployment_info(args.task)
 
 
 def _renew(m: OrchestratorMagics, args: Any) -> Any:
@@ -203,7 +248,7 @@ def _renew(m: OrchestratorMagics, args: Any) -> Any:
     from ..orchestrator.views import renewal
 
     duration = parse_duration(args.duration)  # the input first: a bad duration needs no client
-    orch = _orch()
+    orch = _orch(m)
     orch.require_task_status(args.task, "renew")
     quote = orch.quote(args.task, order_type="Renewal", duration=duration)
     if m._auto(args.yes):
@@ -214,17 +259,22 @@ def _renew(m: OrchestratorMagics, args: Any) -> Any:
     from ..widgets.confirm import PaymentConfirmation
 
     key = uuidlib.uuid4().hex  # one renewal per widget, however many clicks
+    if not widget_frontend(m.shell):
+        return _text_payment(m, orch, quote, lambda shown: renewal(orch, orch.renew_task(
+            args.task, duration, idempotency_key=key, confirmed=shown)))
     display(PaymentConfirmation(quote, lambda shown: renewal(orch, orch.renew_task(
         args.task, duration, idempotency_key=key, confirmed=shown)), on_cancel=lambda: orch.cancel_payment(args.task)))
     return None
 
 
 def _pay(m: OrchestratorMagics, args: Any) -> Any:
-    orch = _orch()
+    orch = _orch(m)
     quote = orch.quote(args.task)
     if m._auto(args.yes):
         cap = m._unattended_cap(quote.amount_wei, orch)
         return orch.pay(args.task, max_payment=cap, confirmed=quote)
+    if not widget_frontend(m.shell):
+        return _text_payment(m, orch, quote, lambda shown: orch.pay(args.task, confirmed=shown))
     from ..widgets.confirm import PaymentConfirmation
 
     display(PaymentConfirmation(quote, lambda shown: orch.pay(args.task, confirmed=shown),
@@ -233,22 +283,38 @@ def _pay(m: OrchestratorMagics, args: Any) -> Any:
 
 
 def _terminate(m: OrchestratorMagics, args: Any) -> Any:
-    orch = _orch()
+    orch = _orch(m)
     if args.yes:
         return orch.terminate(args.task)
+    orch.require_task_status(args.task, "terminate")
+    if not widget_frontend(m.shell):
+        return text_confirmation(m.shell, f"Terminate task {args.task}?", {
+            "effect": "jobs stop now; unused time is refunded on chain"}, "Terminate?", lambda: orch.terminate(
+                args.task), refused=f"no widget frontend: `%swan terminate {args.task} --yes` terminates it")
     from ..widgets.confirm import ConfirmAction
 
-    orch.require_task_status(args.task, "terminate")
     display(ConfirmAction(f"Terminate task {args.task}?",
                           {"task": args.task, "effect": "jobs stop now; unused time is refunded on chain"},
                           lambda: orch.terminate(args.task), confirm_label="Terminate"))
     return None
 
 
+def _resume(m: OrchestratorMagics, args: Any) -> Any:
+    from ..display import Notice
+
+    orch = _orch(m)
+    if not any(entry.task_uuid == args.task for entry in orch.payments.entries()):
+        raise ValidationError(f"No task {args.task!r} in the payment ledger: nothing to resume.",
+                              hint="%swan ledger lists the payments made here; %swan tasks lists your tasks.")
+    receipt = orch.resume_payment(args.task)
+    return receipt if receipt is not None else Notice(
+        f"Nothing to resume for task {args.task}: its payments are finished (`%swan ledger`).")
+
+
 def _ledger(m: OrchestratorMagics, args: Any) -> Any:
     from ..frames.orchestrator import ledger_frame
 
-    return ledger_frame(_orch().payments.entries())
+    return ledger_frame(_orch(m).payments.entries())
 
 
 def _swan_table() -> Subcommands:
@@ -264,7 +330,7 @@ def _swan_table() -> Subcommands:
     p = table.add("status", _status, "a task's deployment info; --watch: a live view with Renew/Terminate",
                   "Example: %swan status {task.task_uuid} --watch", "task")
     p.add_argument("--watch", action="store_true", help="a live status view with Renew / Terminate")
-    table.add("url", lambda m, a: _orch().get_real_url(a.task), "the URLs of the task's running jobs",
+    table.add("url", lambda m, a: _orch(m).get_real_url(a.task), "the URLs of the task's running jobs",
               "Example: %swan url {task.task_uuid}", "task", var=False)
     p = table.add("renew", _renew, "extend a task: pays renewPayment (confirmation widget)",
                   "Shows the renewal's quote (amount, price, duration, contract, chain) with Pay / Cancel; the click\n"
@@ -281,13 +347,13 @@ def _swan_table() -> Subcommands:
     p = table.add("terminate", _terminate, "stop a task early; the unused time is refunded on chain",
                   "Example: %swan terminate {task.task_uuid} --yes", "task", var=False)
     p.add_argument("--yes", action="store_true", help="terminate without the confirmation widget")
-    table.add("balance", lambda m, a: _orch().balance(), "SWAN and gas balances of the configured wallet",
+    table.add("balance", lambda m, a: _orch(m).balance(), "SWAN and gas balances of the configured wallet",
               var=False)
     table.add("ledger", _ledger, "the local payment ledger (DataFrame)", "Example: %swan ledger payments")
-    table.add("resume", lambda m, a: _orch().resume_payment(a.task), "finish an interrupted payment (never pays again)",
+    table.add("resume", _resume, "finish an interrupted payment (never pays again)",
               "A signed payment is awaited or re-broadcast, then validated; one whose nonce another transaction\n"
               "took is signed again once, within the caps. Example: %swan resume {task.task_uuid}", "task", var=False)
-    table.add("apps", lambda m, a: _orch().get_app_repo_image(), "the example app images (%swan_deploy --app NAME)",
+    table.add("apps", lambda m, a: _orch(m).get_app_repo_image(), "the example app images (%swan_deploy --app NAME)",
               var=False)
     table.help()
     return table

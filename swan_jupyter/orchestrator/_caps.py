@@ -38,16 +38,18 @@ class Caps:
                                 "SWAN_MAX_PAYMENT")):
             if cap is not None and amount_wei > swan_to_wei(cap):
                 raise ValidationError(
-                    f"This payment of {format_swan(amount_wei)} is above {name} ({format_swan(swan_to_wei(cap))}). "
+                    f"This payment of {format_swan(amount_wei, exact=True)} is above {name} "
+                    f"({format_swan(swan_to_wei(cap), exact=True)}). "
                     "Nothing was signed.",
                     hint=f"To pay it, {how}; or choose a shorter duration or cheaper hardware.")
         if self.max_session_spend is not None:
             cap_wei = swan_to_wei(self.max_session_spend)
             if spent_wei + amount_wei > cap_wei:
                 raise ValidationError(
-                    f"This payment of {format_swan(amount_wei)} would bring this session's spending to "
-                    f"{format_swan(spent_wei + amount_wei)}, above max_session_spend ({format_swan(cap_wei)}); "
-                    f"{format_swan(spent_wei)} already spent by this wallet since the session started. "
+                    f"This payment of {format_swan(amount_wei, exact=True)} would bring this session's spending to "
+                    f"{format_swan(spent_wei + amount_wei, exact=True)}, above max_session_spend "
+                    f"({format_swan(cap_wei, exact=True)}); "
+                    f"{format_swan(spent_wei, exact=True)} already spent by this wallet since the session started. "
                     "Nothing was signed.",
                     hint="Raise max_session_spend (in the profile, SWAN_MAX_SESSION_SPEND, or "
                          "Session(max_session_spend=...)) or start a new kernel; it counts this wallet's payments "

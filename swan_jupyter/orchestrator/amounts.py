@@ -13,7 +13,7 @@ seconds. ``"1e10000000"`` is refused at once instead of building a 33-million-bi
 from __future__ import annotations
 
 import re
-from decimal import Context, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from ..errors import ValidationError
 from ..numbers import MAX_SWAN, UINT256_MAX, NumberError, parse_decimal, parse_int
@@ -78,10 +78,23 @@ def wei_to_swan(wei: int) -> Decimal:
     return Decimal(int(wei)).scaleb(-18, _EXACT)
 
 
-def format_swan(wei: int) -> str:
-    """``1234500000000000000`` -> ``"1.2345 SWAN"`` (exact, trailing zeros trimmed)."""
-    text = format(wei_to_swan(wei).normalize(_EXACT), "f")
-    return f"{text} SWAN"
+def format_swan(wei: int, unit: str = "SWAN", *, exact: bool = False) -> str:
+    """The one way an amount is written: ``476266666666666666`` -> ``"0.4763 SWAN"``.
+
+    Four decimals (four significant digits below 0.001 SWAN, so a fee never reads 0), half-even, trailing zeros
+    trimmed; ``exact`` writes every digit (cap and balance messages, where the last wei matters). The exact
+    value always stays in the data (``amount_wei``, ``fee_wei``, ``*_wei`` columns)."""
+    amount = wei_to_swan(wei)
+    if not exact and amount:
+        decimals = max(4, 3 - amount.adjusted())
+        amount = amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN, context=_EXACT)
+    text = format(amount.normalize(_EXACT), "f")
+    return f"{text} {unit}"
+
+
+def decimal_to_wei(amount: Decimal) -> int:
+    """A decimal amount of SWAN (as the Orchestrator writes prices and refunds) in wei, truncated below 1 wei."""
+    return int(amount.scaleb(18, _EXACT))
 
 
 _DURATION_HINT = 'Write seconds (3600) or units: "2h", "90m", "1h30m", "1d".'

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Settings, load_settings
 from ..errors import (
     ConfigurationError,
+    Interrupted,
     NotFoundError,
     PaymentError,
     ProtocolError,
@@ -43,6 +44,7 @@ from ..transport import TokenAuth, Transport, path_segment
 from . import _wire as wire
 from ._task_inputs import actionable_task, paying_wallet, source_and_start, task_basics
 from .amounts import amount_due, parse_duration, price_to_wei
+from .deploy_specs import check_sources
 from .models import Hardware, Quote, Result, TaskResult, hardware_from_wire
 from .payer import Checkpoint
 from .payments import Payments
@@ -64,17 +66,19 @@ class Orchestrator(SwanSdkPayments):
     :param transport: the HTTP :class:`~swan_jupyter.transport.Transport` to use (as ``httpx.Client`` takes
         ``transport=``); default: one built from the settings' timeouts and retries.
     :param provider: a web3 provider for the chain (as web3.py takes one); default: HTTP to the RPC URL.
+    :param transport_factory: builds the transport when none is given, called as :class:`Transport` is.
     """
 
     def __init__(self, url: str, api_key: str | Secret | None = None, *, settings: Settings | None = None,
-                 transport: Transport | None = None, provider: Any = None) -> None:
+                 transport: Transport | None = None, provider: Any = None,
+                 transport_factory: Callable[..., Transport] = Transport) -> None:
         self.settings = settings or load_settings()
         self.url = url.rstrip("/")
         self._api_key = None if api_key is None else credential(api_key, "the Orchestrator API key")
         s = self.settings
-        self.transport = transport or Transport(self.url, envelope="swan", connect_timeout=s.connect_timeout,
-                                                read_timeout=s.read_timeout, retries=s.retries, backoff=s.backoff,
-                                                pool_size=s.pool_size, service="Orchestrator")
+        self.transport = transport or transport_factory(
+            self.url, envelope="swan", connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
+            retries=s.retries, backoff=s.backoff, pool_size=s.pool_size, service="Orchestrator")
         self._token: Secret | None = None
         self._contract_info: dict[str, Any] | None = None
         self._hardware: list[Hardware] | None = None
@@ -86,14 +90,17 @@ class Orchestrator(SwanSdkPayments):
     # -- construction -----------------------------------------------------------------------------------------
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Orchestrator:
-        """A client for the settings' ``orchestrator_url`` and ``api_key``."""
+    def from_settings(cls, settings: Settings, *, transport_factory: Callable[..., Transport] = Transport,
+                      provider: Any = None) -> Orchestrator:
+        """A client for the settings' ``orchestrator_url`` and ``api_key`` (its transport built by
+        ``transport_factory``; ``provider``: a web3 provider for the chain)."""
         if not settings.orchestrator_url:
             raise ConfigurationError(
                 f"No Orchestrator URL is configured for profile '{settings.profile}'.",
                 hint="Set SWAN_ORCHESTRATOR_URL or orchestrator_url in the profile (the sandbox fills it itself).",
             )
-        return cls(settings.orchestrator_url, settings.api_key, settings=settings)
+        return cls(settings.orchestrator_url, settings.api_key, settings=settings, provider=provider,
+                   transport_factory=transport_factory)
 
     def close(self) -> None:
         """Close connections."""
@@ -269,6 +276,8 @@ class Orchestrator(SwanSdkPayments):
         if repo_uri is None and repo_owner and repo_name:
             repo_uri = f"https://github.com/{repo_owner}/{repo_name}"
         source_and_start(start_in, app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
+        check_sources(deploy_yaml=deploy_yaml, dockerfile=dockerfile, repo_uri=repo_uri,
+                      job_source_uri=job_source_uri, repo_branch=repo_branch)
         price_wei = price_to_wei(hw.price)
         estimate = Quote(None, "Creation", hw.name, hw.hardware_id, region, seconds, hw.price, price_wei,
                          amount_due(price_wei, seconds), wallet, None, self.payments.network())
@@ -298,7 +307,7 @@ class Orchestrator(SwanSdkPayments):
                       hardware_id: int | None = None, region: str = "global", duration: str | int = 3600,
                       app_repo_image: str | None = None, job_source_uri: str | None = None,
                       repo_uri: str | None = None, deploy_yaml: str | None = None, dockerfile: str | None = None,
-                      start_in: int = 300) -> tuple[Hardware, int]:
+                      start_in: int = 300, repo_branch: str | None = None) -> tuple[Hardware, int]:
         """Check a new task's inputs as :meth:`create_task` does (wallet, hardware, region, duration, exactly one
         source, an example app's name, ``start_in``), creating nothing; returns the hardware and the seconds.
 
@@ -307,6 +316,8 @@ class Orchestrator(SwanSdkPayments):
         """
         _wallet, hw, seconds = task_basics(self, wallet_address, instance_type, hardware_id, region, duration)
         source_and_start(start_in, app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
+        check_sources(deploy_yaml=deploy_yaml, dockerfile=dockerfile, repo_uri=repo_uri,
+                      job_source_uri=job_source_uri, repo_branch=repo_branch)
         if app_repo_image:
             self.get_app_repo_image(app_repo_image)
         return hw, seconds
@@ -328,6 +339,9 @@ class Orchestrator(SwanSdkPayments):
         try:
             receipt, order = self.payments.pay(uuid, private_key=private_key, max_payment=max_payment,
                                                task=result["task"], confirmed=estimate)
+        except KeyboardInterrupt:
+            raise Interrupted(f"task {uuid} was created and its payment interrupted: `%swan resume {uuid}` finishes "
+                              "it (never pays twice)", result) from None
         except QuoteChangedError as exc:
             raise QuoteChangedError(f"Task {uuid} was created but not paid: {exc.message}", quote=exc.quote,
                                     task_uuid=uuid, hint=exc.hint) from None

@@ -248,7 +248,7 @@ class PaymentReceipt(Rich):
             "approve tx": self.approve_tx_hash or "(allowance sufficed)",
             "block": self.block_number,
             "gas used": f"{self.gas_used:,}",
-            "fee": f"{self.fee_wei} wei",
+            "fee": format_swan(self.fee_wei) if self.fee_wei else "0 SWAN",
             "payer": self.payer,
             "contract": self.contract,
             "chain id": self.chain_id,

@@ -163,8 +163,8 @@ class Payer:
         snap = snap or self.snapshot()
         if snap.swan_wei < entry.amount_wei:
             raise PaymentError(
-                f"The wallet {self.address} holds {format_swan(snap.swan_wei)}, less than the "
-                f"{format_swan(entry.amount_wei)} this payment needs.",
+                f"The wallet {self.address} holds {format_swan(snap.swan_wei, exact=True)}, less than the "
+                f"{format_swan(entry.amount_wei, exact=True)} this payment needs.",
                 state=entry.state, task_uuid=entry.task_uuid,
                 hint="Top up the wallet's SWAN (sandbox: the faucet) or choose a shorter duration.",
             )

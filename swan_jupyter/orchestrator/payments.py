@@ -254,15 +254,17 @@ class Payments:
         if existing is not None and existing.state == "replaced" and existing.paid_before_wei is not None \
                 and paid != existing.paid_before_wei:
             raise PaymentError(
-                f"Task {quote.task_uuid}'s amountPaid changed from {format_swan(existing.paid_before_wei)} to "
-                f"{format_swan(paid)} since this {existing.order_type.lower()} was signed: another payment was made "
+                f"Task {quote.task_uuid}'s amountPaid changed from "
+                f"{format_swan(existing.paid_before_wei, exact=True)} to {format_swan(paid, exact=True)} since this "
+                f"{existing.order_type.lower()} was signed: another payment was made "
                 "meanwhile (another notebook or tool on this wallet?). It was not signed again.",
                 state="replaced", tx_hashes=[h for h in (existing.replaced_tx,) if h], task_uuid=quote.task_uuid,
                 hint="Check the task (%swan status) and the ledger (%swan ledger) before paying again.")
         if quote.order_type == "Creation" and paid > 0:
             tx = payer.find_payment_tx(str(quote.task_uuid))
             raise PaymentError(
-                f"Task {quote.task_uuid} is already paid on chain ({format_swan(paid)}) but not in this ledger.",
+                f"Task {quote.task_uuid} is already paid on chain ({format_swan(paid, exact=True)}) but not in this "
+                "ledger.",
                 state="confirmed", tx_hashes=[tx] if tx else [], task_uuid=quote.task_uuid,
                 hint=f"Validate it instead of paying again: validate_payment({tx!r}, {quote.task_uuid!r})"
                 if tx else "Find the payment transaction and call validate_payment(tx_hash, task_uuid).")
@@ -437,11 +439,13 @@ class Payments:
         return data
 
     def balance(self) -> dict[str, Any]:
-        """SWAN and gas balances of the configured wallet (exact wei and display text)."""
+        """SWAN and gas balances of the configured wallet (exact wei and display text), a dict shown as a card."""
+        from .views import Balance
+
         payer = self.payer()
         b = payer.balances()
-        return {"wallet": payer.address, "swan_wei": b["swan_wei"], "swan": format_swan(b["swan_wei"]),
-                "gas_wei": b["gas_wei"], "chain_id": payer.chain_id, "network": self.network(payer.chain_id)}
+        return Balance({"wallet": payer.address, "swan_wei": b["swan_wei"], "swan": format_swan(b["swan_wei"]),
+                        "gas_wei": b["gas_wei"], "chain_id": payer.chain_id, "network": self.network(payer.chain_id)})
 
 
 def _resumed(entry: LedgerEntry) -> PaymentReceipt:

@@ -14,18 +14,40 @@ from typing import Any
 
 from ..display import Rich, esc, kv_html, kv_text, nested_html, seconds_until, status_badge, utc_text
 from ..numbers import NumberError, parse_decimal, shown
+from .amounts import decimal_to_wei, format_swan
 from .models import PaymentReceipt, Result
 
 
 def swan_text(amount: Any, unit: str = "SWAN") -> str:
-    """A decimal amount of SWAN as ``0.48 SWAN`` (trailing zeros trimmed); empty for None."""
+    """A decimal amount of SWAN from the server (a price, a refund), written by :func:`format_swan` (the one
+    formatter): ``0.476266666666666666`` -> ``0.4763 SWAN``; empty for None."""
     if amount in (None, ""):
         return ""
     try:
         number = parse_decimal(amount, "amount", minimum=None, allow_float=True)
-    except NumberError:
+        return format_swan(decimal_to_wei(number), unit)
+    except (NumberError, ArithmeticError, ValueError):
         return f"{shown(amount)} (not a readable amount) {unit}"
-    return f"{format(number.normalize(), 'f')} {unit}"
+
+
+#: What a task's server status means to a person (the server's word stays one click away).
+STATUS_WORDS = {"initialized": "unpaid", "created": "deploying", "accepting_bids": "deploying",
+                "completed": "running", "finished": "ended", "terminate_pending": "terminating",
+                "terminated": "terminated", "failed": "failed"}
+
+
+def status_word(raw: Any) -> str:
+    """The word a person reads for a task's server status: ``completed`` -> ``running``, ``finished`` ->
+    ``ended``, ``accepting_bids`` -> ``deploying``, ``initialized`` -> ``unpaid``."""
+    text = str(raw or "")
+    return STATUS_WORDS.get(text, text or "unknown")
+
+
+def status_html(raw: Any) -> str:
+    """:func:`status_word` as a badge, with the server's own status behind a click (a ``<details>``)."""
+    text = str(raw or "unknown")
+    return (f"{status_badge(status_word(raw))} <details style='display:inline-block;vertical-align:top;"
+            f"color:#777;font-size:85%'><summary>server status</summary><code>{esc(text)}</code></details>")
 
 
 _CELL = "style='text-align:left;white-space:nowrap;padding-right:1em'"
@@ -89,7 +111,7 @@ class TaskInfo(Result, Rich):
         if seconds is not None and str(task.get("status")) in ("completed", "accepting_bids", "created"):
             left = f" ({seconds // 3600} h {seconds % 3600 // 60} min {seconds % 60} s left, wall clock)"
         rows = {
-            "status": str(task.get("status") or "unknown"),
+            "status": f"{status_word(task.get('status'))} (server: {task.get('status') or 'unknown'})",
             "hardware": str(detail.get("hardware") or ""),
             "region": str(requirements.get("region") or ""),
             "duration": _hours(detail.get("duration")),
@@ -119,7 +141,7 @@ class TaskInfo(Result, Rich):
     def _repr_html_(self) -> str:
         task = self._task()
         rows = self.summary()
-        rows["status"] = status_badge(rows.get("status", "unknown"))
+        rows["status"] = status_html(task.get("status"))
         html = kv_html(f"Task {task.get('uuid', '')}", rows, raw_keys=["status"])
         jobs = self._jobs()
         if jobs:
@@ -156,7 +178,7 @@ class Termination(Result, Rich):
         orders = [o for o in info.get("config_orders") or [] if isinstance(o, dict)]
         status = str(task.get("status") or self.get("task_status") or "")
         refund_tx = next((o.get("refund_tx_hash") for o in reversed(orders) if o.get("refund_tx_hash")), None)
-        rows = {"task": str(self.get("task_uuid") or ""), "status": status}
+        rows = {"task": str(self.get("task_uuid") or ""), "status": status_word(status)}
         if not orders:
             rows["refund"] = "none: the task was never paid"
         elif task.get("refund_amount") not in (None, ""):
@@ -175,7 +197,7 @@ class Termination(Result, Rich):
     def _repr_html_(self) -> str:
         rows = self.rows()
         title = "Task terminated" if rows["status"] == "terminated" else "Termination queued"
-        rows["status"] = status_badge(rows["status"])
+        rows["status"] = status_html(_obj(self._info().get("task")).get("status") or self.get("task_status"))
         return kv_html(title, rows, raw_keys=["status"])
 
     def __repr__(self) -> str:
@@ -198,6 +220,25 @@ class Renewal(Result, Rich):
                 "order status": order.get("status")}
         html = kv_html("Task renewed", rows)
         return html + (receipt._repr_html_() if receipt is not None else nested_html({"tx hash": self.get("tx_hash")}))
+
+    def __repr__(self) -> str:
+        return self._repr_text_()
+
+
+class Balance(Result, Rich):
+    """The configured wallet's balances: exact wei in ``swan_wei`` / ``gas_wei``, shown with :func:`format_swan`."""
+
+    def rows(self) -> dict[str, str]:
+        """Wallet, SWAN, gas and network, readable."""
+        return {"wallet": str(self.get("wallet")), "SWAN": format_swan(int(self.get("swan_wei") or 0)),
+                "gas": format_swan(int(self.get("gas_wei") or 0), "ETH"),
+                "network": f"{self.get('network')} (chain {self.get('chain_id')})"}
+
+    def _repr_text_(self) -> str:
+        return kv_text("Wallet balance", self.rows())
+
+    def _repr_html_(self) -> str:
+        return kv_html("Wallet balance", self.rows())
 
     def __repr__(self) -> str:
         return self._repr_text_()

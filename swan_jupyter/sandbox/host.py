@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..cli import DEFAULT_TIME_SCALE
+from ..sandbox_contract import DEFAULT_TIME_SCALE, DESCRIPTION_FILE, HEALTH_PATH
 from ._storage import write_private
 from .service import SandboxContext, SandboxService
 
@@ -48,11 +48,10 @@ SERVICE_FACTORIES: dict[str, str] = {
     "abaco": "swan_jupyter.sandbox.abaco:create_service",
 }
 
-DESCRIPTION = "sandbox.json"
+DESCRIPTION = DESCRIPTION_FILE
 PID_FILE = "host.pid"
 LOG_FILE = "host.log"
 LOCK_FILE = "host.lock"
-HEALTH_PATH = "/_sandbox/health"
 #: The settings of the trust options, recorded in sandbox.json under ``host.options``.
 TRUST_OPTIONS = ("abaco_jwt_assertion", "abaco_local_code_users")
 
@@ -116,40 +115,57 @@ def _alive(pid: int) -> bool:
 
 
 class HealthMiddleware:
-    """ASGI wrapper answering ``GET /_sandbox/health`` for readiness checks; everything else passes through."""
+    """ASGI wrapper answering ``GET /_sandbox/health`` for readiness checks; everything else passes through.
+    ``details`` (a service's optional ``health()``) adds what the service reports about itself right now (the
+    Abaco emulator: whether executions start warm or cold, and why)."""
 
-    def __init__(self, app: Any, name: str) -> None:
+    def __init__(self, app: Any, name: str, details: Callable[[], dict[str, Any]] | None = None) -> None:
         self.app = app
         self.name = name
+        self.details = details
         self.body = json.dumps({"service": name, "status": "ok"}).encode()
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] == "http" and scope.get("path") == HEALTH_PATH:
+            body = self.body
+            if self.details is not None:
+                body = json.dumps({"service": self.name, "status": "ok", **self.details()}).encode()
             await send(
                 {
                     "type": "http.response.start",
                     "status": 200,
                     "headers": [
                         (b"content-type", b"application/json"),
-                        (b"content-length", str(len(self.body)).encode()),
+                        (b"content-length", str(len(body)).encode()),
                     ],
                 }
             )
-            await send({"type": "http.response.body", "body": self.body})
+            await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
 
 
 def check_health(url: str, timeout: float = 2.0) -> float | None:
     """Round-trip time in ms of the service's health route, or None when it does not answer."""
+    return read_health(url, timeout)[0]
+
+
+def read_health(url: str, timeout: float = 2.0) -> tuple[float | None, dict[str, Any]]:
+    """``(round-trip ms, answer)`` of the service's health route; ``(None, {})`` when it does not answer."""
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(url.rstrip("/") + HEALTH_PATH, timeout=timeout) as resp:
             if resp.status != 200:
-                return None
+                return None, {}
+            body = resp.read()
     except OSError:
-        return None
-    return (time.perf_counter() - started) * 1000
+        return None, {}
+    rtt = (time.perf_counter() - started) * 1000
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = {}
+    return rtt, answer if isinstance(answer, dict) else {}
 
 
 def _rpc_block_number(rpc_url: str, timeout: float = 2.0) -> int | None:
@@ -239,8 +255,10 @@ class _Listeners:
         self.servers: list[tuple[Any, socket.socket]] = []
         self._server_class = _hosted_server_class()
 
-    def listen(self, stack: contextlib.AsyncExitStack, name: str, app: Any) -> tuple[Any, str]:
-        """A uvicorn server for ``app`` on its own socket (closed when ``stack`` closes), and its URL."""
+    def listen(self, stack: contextlib.AsyncExitStack, name: str, app: Any,
+               health: Callable[[], dict[str, Any]] | None = None) -> tuple[Any, str]:
+        """A uvicorn server for ``app`` on its own socket (closed when ``stack`` closes), and its URL;
+        ``health`` adds the service's own details to its health route."""
         from .connections import server_config
         from .faults import FaultMiddleware
         from .guard import LoopbackGuard
@@ -253,9 +271,8 @@ class _Listeners:
         port = sock.getsockname()[1]
         # the request limits are outermost (nothing reads more than they allow), then the guard: a foreign Host
         # or Origin reaches neither health, admin, faults nor the service
-        app = RequestLimits(LoopbackGuard(HealthMiddleware(FaultMiddleware(app, name, self.faults,
-                                                                           jsonrpc=name == "chain"), name),
-                                          port, name), name)
+        faulty = FaultMiddleware(app, name, self.faults, jsonrpc=name == "chain")
+        app = RequestLimits(LoopbackGuard(HealthMiddleware(faulty, name, health), port, name), name)
         server = self._server_class(server_config(app, name))
         self.servers.append((server, sock))
         return server, f"http://127.0.0.1:{port}"
@@ -265,9 +282,21 @@ class _Listeners:
         tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in self.servers]
 
         async def stop() -> None:
+            # Let every server finish its shutdown (it closes its listening socket itself) before the stack
+            # closes the sockets: closed first, uvicorn's shutdown failed on a file descriptor of -1 and left
+            # "Task exception was never retrieved" tracebacks in host.log. Bounded: kept-alive clients wait.
             for server, _ in self.servers:
                 server.should_exit = True
-            await asyncio.sleep(0.05)
+            _done, pending = await asyncio.wait(tasks, timeout=5.0)
+            for server, _ in self.servers:
+                server.force_exit = True
+            if pending:
+                await asyncio.wait(pending, timeout=2.0)
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+                elif not task.cancelled() and task.exception() is not None:
+                    log.warning("a sandbox server stopped with an error: %r", task.exception())
 
         stack.push_async_callback(stop)
         for server, _ in self.servers:
@@ -313,7 +342,7 @@ async def _start_services(stack: contextlib.AsyncExitStack, listeners: _Listener
             log.warning("service %s is not available in this installation", name)
             continue
         service = factory(ctx)
-        server, url = listeners.listen(stack, name, service.app)
+        server, url = listeners.listen(stack, name, service.app, getattr(service, "health", None))
         await service.start(url)
 
         async def stop(service: SandboxService = service) -> None:
@@ -548,9 +577,11 @@ def status(state: str | Path | None = None) -> dict[str, Any]:
     for name in SERVICE_FACTORIES:
         section = desc.get(name)
         if section:
-            rtt = check_health(section["url"])
+            rtt, answer = read_health(section["url"])
             report["services"][name] = {"url": section["url"], "healthy": rtt is not None,
                                         "latency_ms": None if rtt is None else round(rtt, 2)}
+            if "executions" in answer:
+                report["services"][name]["executions"] = answer["executions"]
     chain = desc.get("chain")
     if chain:
         block = _rpc_block_number(chain["rpc_url"])
@@ -573,7 +604,17 @@ def format_status(report: dict[str, Any]) -> str:
         extra = f", block {svc['block']}" if "block" in svc and svc["block"] is not None else ""
         latency = f", {svc['latency_ms']} ms" if svc.get("latency_ms") is not None else ""
         lines.append(f"{name:13s}{svc['url']}  {health}{latency}{extra}")
+        if svc.get("executions"):
+            lines.append(f"{'':13s}executions: {_describe_start(svc['executions'])}")
     return "\n".join(lines)
+
+
+def _describe_start(executions: dict[str, Any]) -> str:
+    """How the Abaco emulator starts executions, in words."""
+    if executions.get("start") == "warm":
+        return (f"warm start (forked from a fork server, pid {executions.get('fork_server_pid')}, that has "
+                f"{', '.join(executions.get('preloaded') or [])} imported)")
+    return f"cold start (a fresh interpreter each): {executions.get('reason', 'unknown reason')}"
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -17,17 +17,38 @@ BINS = ("1s", "2s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", 
         "3h", "6h", "12h", "1D", "2D", "7D", "30D")
 
 
+#: Call outcomes (``call_outcome`` of a function's frame) that are failures whatever the execution's status.
+FAILED_CALLS = ("raised", "no result", "timeout")
+
+
+def _failed_call(frame: pd.DataFrame) -> pd.Series:
+    import pandas as pd
+
+    if "call_outcome" not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame["call_outcome"].astype("string").isin(FAILED_CALLS).fillna(False).astype(bool)
+
+
+def pending_of(frame: pd.DataFrame) -> pd.Series:
+    """Boolean mask: the execution has not ended (SUBMITTED, RUNNING, or no status) and no call failed."""
+    status = frame["status"].astype("string")
+    return (~status.isin(["COMPLETE", "ERROR"]).fillna(False).astype(bool)) & ~_failed_call(frame)
+
+
 def failures_of(frame: pd.DataFrame) -> pd.Series:
-    """Boolean mask: the execution failed (status ERROR, or a non-zero exit code)."""
+    """Boolean mask: the execution failed (status ERROR, or a non-zero exit code), or the call it ran did (a
+    function that raised: ``call_outcome`` ``raised``, although the execution ended COMPLETE with exit 0)."""
     status = frame["status"].astype("string")
     exit_code = frame["exit_code"].astype("Float64")
-    return ((status == "ERROR") | (exit_code.notna() & (exit_code != 0))).fillna(False).astype(bool)
+    failed = ((status == "ERROR") | (exit_code.notna() & (exit_code != 0))).fillna(False).astype(bool)
+    return failed | _failed_call(frame)
 
 
 def _succeeded(frame: pd.DataFrame) -> pd.Series:
     status = frame["status"].astype("string")
     exit_code = frame["exit_code"].astype("Float64")
-    return ((status == "COMPLETE") & (exit_code.isna() | (exit_code == 0))).fillna(False).astype(bool)
+    ok = ((status == "COMPLETE") & (exit_code.isna() | (exit_code == 0))).fillna(False).astype(bool)
+    return ok & ~_failed_call(frame)
 
 
 def as_seconds(series: pd.Series) -> pd.Series:
@@ -39,15 +60,18 @@ def summarise(frame: pd.DataFrame) -> dict[str, Any]:
     """Figures of a whole execution frame: count, success rate, p50/p95/p99 of duration and queue wait (s),
     CPU (ns) and I/O (bytes) in total and per execution."""
     out: dict[str, Any] = {"count": len(frame)}
-    out["success_rate"] = float(_succeeded(frame).mean()) if len(frame) else None
+    pending = pending_of(frame)
+    finished = int((~pending).sum())
+    out["pending"] = len(frame) - finished  # not run yet, or running: neither a success nor a failure yet
+    out["success_rate"] = round(float(_succeeded(frame).sum()) / finished, 4) if finished else None
     for column in ("duration", "queue_wait"):
         values = as_seconds(frame[column]).dropna()
-        for q in (50, 95, 99):
-            out[f"{column}_p{q}_s"] = float(values.quantile(q / 100)) if len(values) else None
+        for q in (50, 95, 99):  # milliseconds are what the records hold
+            out[f"{column}_p{q}_s"] = round(float(values.quantile(q / 100)), 3) if len(values) else None
     for column in ("cpu_ns", "io_bytes"):
         values = frame[column].astype("Float64").dropna()
         out[f"{column}_total"] = int(values.sum()) if len(values) else None
-        out[f"{column}_mean"] = float(values.mean()) if len(values) else None
+        out[f"{column}_mean"] = round(float(values.mean())) if len(values) else None  # whole ns, whole bytes
     return out
 
 

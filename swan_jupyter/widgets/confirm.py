@@ -130,8 +130,8 @@ class ConfirmAction:
                        name="swan-jupyter-cancel")
 
     def _cancelled(self, html: str, *, offer_cleanup: bool) -> None:
-        self.state = "cancelled"
-        self.status.value = html
+        """The cancel's outcome: the clean-up button first, then the words, then ``state`` (what a reader waits
+        for comes last, so whoever sees the words or the state also finds the button)."""
         if self._cleanup is not None and offer_cleanup:
             import ipywidgets as w
 
@@ -140,6 +140,8 @@ class ConfirmAction:
                                            layout=w.Layout(width="auto"))
             self.cleanup_button.on_click(lambda _b: self._run_cleanup(action))
             self.widget.children = (*self.widget.children, self.cleanup_button)
+        self.status.value = html
+        self.state = "cancelled"
         self._finished.set()
 
     def _run_cleanup(self, action: Callable[[], Any]) -> None:

@@ -166,6 +166,7 @@ class DeployForm:
         from .status import DeploymentStatus
 
         self.task.record_payment(receipt)
+        self.message.value = f"Task <b>{esc(self.task['task_uuid'])}</b> paid; it is starting below."
         self.status_view = DeploymentStatus(self.orch, self.task["task_uuid"], interval=self._status_interval,
                                             autostart=self._background, background=self._background)
         self.result.children = (self.confirmation.widget, self.status_view.widget)

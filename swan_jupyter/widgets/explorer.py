@@ -29,6 +29,7 @@ window: the filter rows wrap and the plots shrink with the output area.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -94,10 +95,15 @@ class ExecutionExplorer:
         self._fetch = fetch
         self._logs = logs if logs is not None else (actors.get_logs if actors is not None else None)
         self._background = background
+        self._loaded = threading.Event()  # set once the frame in hand is the one asked for (see wait)
+        #: The error of the last fetch, if it failed.
+        self.error: BaseException | None = None
         self.frame: pd.DataFrame = frame if frame is not None else _empty()
         self.filtered: pd.DataFrame = self.frame
         #: How many series/points each plot drew at the last render (0: the plot is empty).
         self.plotted: dict[str, int] = {}
+        #: The matplotlib figures of the last render (``distributions``, ``throughput``).
+        self.figures: dict[str, Any] = {}
         self.actor_filter = w.SelectMultiple(description="Actors", rows=5, layout=w.Layout(width="300px"))
         self.status_filter = w.SelectMultiple(description="Status", rows=5, layout=w.Layout(width="220px"))
         self.since = w.DatetimePicker(description="From", layout=w.Layout(width="auto"))
@@ -130,11 +136,13 @@ class ExecutionExplorer:
             w.HBox([self.since, self.until], layout=wrap),
             self.message,
             self.tabs,
-        ], layout=w.Layout(width="100%", max_width=f"{PLOT_WIDTH_PX + 60}px"))
+        ], layout=w.Layout(width="100%"))  # the summary table uses the whole width; the plots keep theirs
         if frame is not None:
             self._load(frame)
         elif fetch is not None or actors is not None:
             self.refresh()
+        else:
+            self._loaded.set()
 
     # -- data -------------------------------------------------------------------------------------------------
 
@@ -149,14 +157,18 @@ class ExecutionExplorer:
             return
         self.refresh_button.disabled = True
         self.message.value = "<i>Fetching executions…</i>"
+        self._loaded.clear()
 
         def done(frame: pd.DataFrame) -> None:
+            self.error = None
             self._load(frame)
             self.refresh_button.disabled = False
 
         def failed(exc: BaseException) -> None:
+            self.error = exc
             self.message.value = error_html(exc)
             self.refresh_button.disabled = False
+            self._loaded.set()
 
         run_background(work, on_done=done, on_error=failed, synchronous=not self._background)
 
@@ -198,6 +210,22 @@ class ExecutionExplorer:
                       "(rows fetched one by one)" for reason in dict.fromkeys(fallback.values())]
         self.message.value = "".join(f"<div style='color:#b26a00'>{esc(n)}</div>" for n in notes)
         self.apply()
+        self._loaded.set()
+
+    def wait(self, timeout: float = 120.0) -> ExecutionExplorer:
+        """Block until the executions asked for are loaded (the fetch runs in the background); raises the
+        fetch's error, or TimeoutError saying it is still loading. Returns the explorer."""
+        if not self._loaded.wait(timeout):
+            raise TimeoutError(f"The explorer is still loading its executions after {timeout:g} s; "
+                               "call explorer.wait() again, or look at the widget when it shows them.")
+        if self.error is not None:
+            raise self.error
+        return self
+
+    @property
+    def loading(self) -> bool:
+        """True while a fetch runs in the background."""
+        return not self._loaded.is_set()
 
     def set_filters(
         self,
@@ -248,15 +276,19 @@ class ExecutionExplorer:
         return self.filtered
 
     def summary(self) -> dict[str, Any]:
-        """The figures of :attr:`filtered` as a whole (see :func:`summarise`)."""
-        return summarise(self.filtered)
+        """The figures of :attr:`filtered` as a whole (see :func:`summarise`), once loaded (:meth:`wait`)."""
+        return summarise(self.wait().filtered)
 
     def summary_table(self) -> pd.DataFrame:
-        """The per-actor summary of :attr:`filtered` (see :func:`summary_table`)."""
-        return summary_table(self.filtered)
+        """The per-actor summary of :attr:`filtered` (see :func:`summary_table`), once loaded (:meth:`wait`)."""
+        return summary_table(self.wait().filtered)
 
     def failures(self) -> pd.DataFrame:
-        """The failed executions of :attr:`filtered` (status ERROR or non-zero exit code), newest first."""
+        """The failed executions of :attr:`filtered` (status ERROR, a non-zero exit code, or a function call
+        that raised), newest first, once loaded (:meth:`wait`)."""
+        return self.wait()._failures()
+
+    def _failures(self) -> pd.DataFrame:
         failed = self.filtered[failures_of(self.filtered)]
         return failed.sort_values(TIME_COLUMN, ascending=False, na_position="last")
 
@@ -288,19 +320,21 @@ class ExecutionExplorer:
         self.summary_html.value = self._summary_html()
         self.distribution_plot.value = self._distribution_figure()
         self.throughput_plot.value = self._throughput_figure()
-        failed = self.failures()
+        failed = self._failures()
         self.failure_list.options = [
             (f"{_when(row[TIME_COLUMN])}  {row['label']}  {row['execution_id']}  {row['status']}  "
-             f"exit code {_fmt(row['exit_code'], '{}')}", str(row["execution_id"]))
+             f"exit code {_fmt(row['exit_code'], '{}')}" + (f"  call {row['call_outcome']}" if isinstance(
+                 row.get("call_outcome"), str) else ""), str(row["execution_id"]))
             for _, row in failed.assign(label=actor_labels(failed)).head(500).iterrows()
         ]
         self.plotted["failures"] = len(failed)
         self._update_logs_button()
 
     def _summary_html(self) -> str:
-        s = self.summary()
-        table = self.summary_table()
-        head = (f"<div style='margin:4px 0'><b>{s['count']:,}</b> executions, success rate "
+        s = summarise(self.filtered)
+        table = summary_table(self.filtered)
+        waiting = f" ({s['pending']:,} not ended yet)" if s.get("pending") else ""
+        head = (f"<div style='margin:4px 0'><b>{s['count']:,}</b> executions{waiting}, success rate "
                 f"<b>{_fmt(s['success_rate'], '{:.1%}')}</b>, duration p50 <b>{_secs(s['duration_p50_s'])}</b> "
                 f"p95 <b>{_secs(s['duration_p95_s'])}</b>, queue wait p50 <b>{_secs(s['queue_wait_p50_s'])}</b>"
                 "</div>")
@@ -354,13 +388,15 @@ class ExecutionExplorer:
             ax.set_ylabel("fraction of executions", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
-        if drawn:
-            axes[0].legend(fontsize=7, loc="lower right")
+        if drawn:  # beside the plots, never over a curve
+            axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
         self.plotted["distributions"] = drawn
         fig.tight_layout()
+        self.figures["distributions"] = fig
         return figure_png(fig)
 
     def _throughput_figure(self) -> bytes:
+        import matplotlib.dates as mdates
         import pandas as pd
         from matplotlib.figure import Figure
 
@@ -376,12 +412,15 @@ class ExecutionExplorer:
             if bins["failed"].any():
                 ax.bar(x, bins["failed"].to_numpy(), width=width, align="edge", color="#c44e52", label="failed")
             ax.set_ylabel(f"executions per {rule}", fontsize=8)
-            ax.legend(fontsize=7, loc="upper right")
+            bin_days = pd.Timedelta(rule).total_seconds() / 86_400  # a burst at an edge keeps a bin's width
+            ax.set_xlim(mdates.date2num(x.min()) - bin_days, mdates.date2num(x.max()) + 2 * bin_days)
+            ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, borderaxespad=0.2)
             ax.tick_params(axis="x", labelsize=7, rotation=20)
             ax.tick_params(axis="y", labelsize=7)
             self.plotted["throughput"] = int(bins["executions"].sum())
         ax.set_title("Throughput (message time, UTC; empty bins are zero)", fontsize=9)
         fig.tight_layout()
+        self.figures["throughput"] = fig
         return figure_png(fig)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:

@@ -14,7 +14,7 @@ import uuid as uuidlib
 from typing import Any
 
 from ..display import esc, seconds_until, status_badge
-from ..orchestrator.views import renewal
+from ..orchestrator.views import Termination, renewal, status_html, swan_text
 from ._base import error_html
 
 FINAL_STATUSES = frozenset({"finished", "terminated", "failed"})
@@ -104,7 +104,7 @@ class DeploymentStatus:
         left = seconds_until(end_at)
         detail = task.get("task_detail") or {}
         self.header.value = (
-            f"<b>Task</b> {esc(self.task_uuid)} {status_badge(self.status or 'unknown')} "
+            f"<b>Task</b> {esc(self.task_uuid)} {status_html(self.status)} "
             f"<span style='color:#555'>{esc(detail.get('hardware') or '')}"
             + (f" · {left // 3600} h {left % 3600 // 60} min left (wall clock)" if left is not None else "")
             + "</span>"
@@ -127,6 +127,8 @@ class DeploymentStatus:
             return ""
         if url in self.urls:
             return f"<a href='{esc(url)}' target='_blank'>{esc(url)}</a>"
+        if str(job.get("status")) != "Running":  # cancelled or ended: nothing will answer any more
+            return f"<span style='color:#777'>{esc(url)} (stopped)</span>"
         return f"<span style='color:#777'>{esc(url)} (not answering yet)</span>"
 
     # -- actions ----------------------------------------------------------------------------------------------
@@ -182,9 +184,9 @@ class DeploymentStatus:
                 break
             time.sleep(0.3)
         self.stop()
-        refund_text = f"{self.refund} SWAN refunded" if self.refund is not None else "refund pending"
+        refund_text = f"{swan_text(self.refund)} refunded" if self.refund is not None else "refund pending"
         self.message.value = f"<b>Terminated</b>: {esc(refund_text)}."
-        return result
+        return Termination({**result, "task_uuid": self.task_uuid, "info": self.info})
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         return self.widget._repr_mimebundle_(include=include, exclude=exclude)

@@ -35,8 +35,10 @@ def test_status_card_and_compact_hardware_table(lab_server: LabServer, page: Any
     card = page.locator(".swan-task-card").first
     card.wait_for(timeout=120_000)
     text = card.inner_text()
-    assert "completed" in text and "C1ae.small" in text and "Quebec-CA" in text and "0.48 SWAN/h" in text
+    assert "running" in text and "C1ae.small" in text and "Quebec-CA" in text and "0.48 SWAN/h" in text
     assert card.locator("a[href*='/_jobs/']").count() == 3 and "Creation" in text
+    card.locator("summary:has-text('server status')").first.click()  # the server's word, one click away
+    card.locator("details code:has-text('completed')").first.wait_for(state="visible", timeout=10_000)
     card.scroll_into_view_if_needed()
     shot(card, "task_status_card")
     table = page.locator(".swan-hardware table").first
@@ -49,3 +51,24 @@ def test_status_card_and_compact_hardware_table(lab_server: LabServer, page: Any
     wei = table.locator("thead th", has_text="price_per_hour_wei").first.bounding_box()
     assert wei is not None and wei["x"] > status["x"]
     shot(table, "hardware_table")
+
+
+def test_cancel_offers_a_removal_button_whose_label_is_whole(lab_server: LabServer, page: Any) -> None:
+    """Issue 21: after Cancel, the "Remove the unpaid task" button shows its whole label (it read "Remove the
+    un…"), and the note says once that the task stays unpaid."""
+    notebook(lab_server, "cancel.ipynb", [
+        "%load_ext swan_jupyter",
+        "%swan_deploy --app hello-world --hardware C1ae.small --duration 1h t",
+    ])
+    page.goto(lab_server.notebook_url("cancel.ipynb"))
+    run_all(page)
+    cancel = page.locator(".jupyter-widgets button:has-text('Cancel')").first
+    cancel.wait_for(timeout=90_000)
+    cancel.click()
+    remove = page.locator(".jupyter-widgets button:has-text('Remove the unpaid task')").first
+    remove.wait_for(timeout=90_000)
+    cut = remove.evaluate("b => b.scrollWidth - b.clientWidth")
+    assert cut <= 1, f"the label is cut by {cut} px"
+    note = page.locator(".jupyter-widgets:has-text('Cancelled')").last.inner_text()
+    assert note.count("not paid") + note.count("unpaid") <= 2 and "but task" not in note, note
+    shot(remove, "cancel_removal_button")

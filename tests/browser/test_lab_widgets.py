@@ -39,7 +39,8 @@ def test_deploy_form_pays_and_shows_the_running_task(lab_server: LabServer, page
     receipt.wait_for(timeout=60_000)
     text = receipt.inner_text()
     assert "2 SWAN (2000000000000000000 wei)" in text and "0x" in text
-    page.locator(".jupyter-widgets span:has-text('completed')").first.wait_for(timeout=60_000)
+    page.locator(".jupyter-widgets span:has-text('running')").first.wait_for(timeout=60_000)
+    assert "confirm the payment" not in form.inner_text()
     link = page.locator(".jupyter-widgets a[href*='/_jobs/']").first
     link.wait_for(timeout=60_000)
     link.scroll_into_view_if_needed()
@@ -86,3 +87,11 @@ def test_actor_widgets_render_in_jupyterlab(lab_server: LabServer, page: Any) ->
     page.locator(".lm-TabBar-tab:has-text('Distributions')").first.click()
     explorer.locator("img").nth(0).wait_for(state="visible", timeout=30_000)
     shot(explorer, "execution_explorer")
+    page.set_viewport_size({"width": 1400, "height": 900})  # a notebook about 1000 px wide (issue 21)
+    page.locator(".lm-TabBar-tab:has-text('Summary')").first.click()
+    summary = explorer.locator("table.swan-summary").first
+    summary.wait_for(state="visible", timeout=30_000)
+    table_box, explorer_box = summary.bounding_box(), explorer.bounding_box()
+    assert table_box is not None and explorer_box is not None
+    hidden = table_box["x"] + table_box["width"] - (explorer_box["x"] + explorer_box["width"])
+    assert hidden <= 1, f"the summary table is clipped by {hidden:.0f} px (p99, CPU/exec, I/O/exec hidden)"

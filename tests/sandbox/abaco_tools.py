@@ -213,16 +213,26 @@ def write_script(folder: Path, name: str, text: str) -> str:
     return f"file://{path}"
 
 
-def process_alive_with_env(key: str, value: str) -> bool:
-    """Whether a live process of this user has ``key=value`` in its environment."""
+def execution_folder(execution_id: str) -> str | None:
+    """The folder of an execution's live process (its cwd, named after the execution), or ``None``.
+
+    Found by the process's working folder, not its environment: ``/proc/<pid>/environ`` shows the environment a
+    program was *executed* with, and a warm-started execution is forked (the fork server's environment shows
+    there, not the execution's own, which it sets after the fork)."""
     import psutil
 
     for proc in psutil.process_iter(["pid"]):
         try:
-            if proc.pid == os.getpid():
+            if proc.pid == os.getpid() or proc.status() == psutil.STATUS_ZOMBIE:
                 continue
-            if proc.environ().get(key) == value and proc.status() != psutil.STATUS_ZOMBIE:
-                return True
+            cwd = proc.cwd()
         except (psutil.Error, OSError):
             continue
-    return False
+        if os.path.basename(cwd) == execution_id:
+            return cwd
+    return None
+
+
+def execution_process_alive(execution_id: str) -> bool:
+    """Whether a live process of this user runs the execution ``execution_id``."""
+    return execution_folder(execution_id) is not None

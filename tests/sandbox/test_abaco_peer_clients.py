@@ -113,6 +113,19 @@ except BadRequestError as exc:
     out["bad_request"] = exc.message
 no_tenant = Tapis(base_url=URL, access_token=TOKEN)   # looks the tenant up in /v3/sites and /v3/tenants
 out["tenant_lookup"] = no_tenant.tenant_id
+linked = t.actors.create_actor(image="abacosamples/wc", link=stateful.id)   # its events go to `stateful`
+out["link"] = linked.link == stateful.id
+runs = wait(lambda: t.actors.list_executions(actor_id=stateful.id).executions,
+            lambda xs: len(xs) >= 1 and xs[0].status == "COMPLETE")
+event_run = t.actors.get_execution(actor_id=stateful.id, execution_id=runs[0].id)
+out["event_executor"] = event_run.executor
+out["event_logs"] = "'event_type': 'ACTOR_READY'" in t.actors.get_execution_logs(actor_id=stateful.id,
+                                                                                 execution_id=event_run.id).logs
+try:
+    t.actors.update_actor(actor_id=stateful.id, image="abacosamples/test", stateless=False, link=linked.id)
+    out["cycle"] = "accepted"
+except BadRequestError as exc:
+    out["cycle"] = exc.message
 deleted = t.actors.delete_actor(actor_id=stateful.id)
 out["deleted"] = deleted["message"]
 print(json.dumps(out))
@@ -186,6 +199,18 @@ out["nonce_deleted"] = ag.actors.deleteNonce(actorId=aid, nonceId=nonce.id)
 
 stateful = ag.actors.add(body={"image": "abacosamples/test", "stateless": False})
 out["state_update"] = ag.actors.updateState(actorId=stateful.id, body={"s": 1}).state
+linked = ag.actors.add(body={"image": "abacosamples/wc", "link": stateful.id})   # its events go to `stateful`
+out["link"] = linked.link == stateful.id
+runs = wait(lambda: ag.actors.listExecutions(actorId=stateful.id).executions,
+            lambda xs: len(xs) >= 1 and xs[0]["status"] == "COMPLETE")
+out["event_executor"] = ag.actors.getExecution(actorId=stateful.id, executionId=runs[0]["id"]).executor
+out["event_logs"] = "'event_type': 'ACTOR_READY'" in ag.actors.getExecutionLogs(actorId=stateful.id,
+                                                                                executionId=runs[0]["id"]).logs
+try:
+    ag.actors.add(body={"image": "abacosamples/wc", "webhook": "http://example.com/events"})
+    out["webhook"] = "accepted"
+except requests.exceptions.HTTPError as exc:
+    out["webhook"] = [exc.response.status_code, exc.response.json()["message"]]
 out["state"] = ag.actors.getState(actorId=stateful.id)["state"]
 try:
     ag.actors.updateState(actorId=stateful.id, body="abc")
@@ -259,6 +284,8 @@ def test_tapipy_unchanged(abaco: AbacoServer, tmp_path: Path) -> None:
     assert out["not_found"] == "Actor with identifier 'no-such-actor' not found"
     assert out["bad_request"] == "Invalid actor description: {'stateless': 'Whether the actor stores private state.'}"
     assert out["tenant_lookup"] == "dev"
+    assert out["link"] and out["event_executor"] == "Abaco Event" and out["event_logs"]
+    assert out["cycle"] == "Error: this update would result in a cycle of linked actors."
     assert out["deleted"] == "Actor deleted successfully."
 
 
@@ -275,6 +302,8 @@ def test_agavepy_unchanged(abaco: AbacoServer, tmp_path: Path) -> None:
     assert out["nonce"] == {"level": "READ", "maxUses": 3, "lastUseTime": "None"}
     assert out["nonce_used"] == 3 and out["nonces"] == 1 and out["nonce_deleted"] is None
     assert out["state_update"] == {"s": 1} and out["state"] == {"s": 1}
+    assert out["link"] and out["event_executor"] == "Abaco Event" and out["event_logs"]
+    assert out["webhook"][0] == 400 and "'example.com' is not a loopback address" in out["webhook"][1]
     assert out["bad_state"] == [400, "Invalid actor state description: state must be JSON serializable."]
     assert out["permissions"] == {"jdoe": "UPDATE", "bob": "READ"} == out["permissions_get"]
     assert out["alias_get"] == "agave-alias" and "agave-alias" in out["aliases"] and out["alias_deleted"] is None

@@ -6,32 +6,23 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import cloudpickle
 import pytest
 
-from tests.sandbox.abaco_tools import AbacoProcess, AbacoServer, Api, process_alive_with_env, wait_for, write_script
+from tests.sandbox.abaco_tools import AbacoProcess, AbacoServer, Api, execution_process_alive, wait_for, write_script
 
 # Functions of this module travel by value: executions run isolated and cannot import the tests (nor could an
 # Abaco container).
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-@pytest.fixture(params=["v2", "v3"])
-def api(abaco: AbacoServer, request: pytest.FixtureRequest) -> Iterator[Api]:
-    client = Api(abaco.url, abaco.token("user"), str(request.param))
-    yield client
-    client.session.close()
-
-
 @pytest.fixture
-def v3(abaco: AbacoServer) -> Iterator[Api]:
-    client = Api(abaco.url, abaco.token("user"), "v3")
-    yield client
-    client.session.close()
+def v3(make: Callable[..., Api]) -> Api:
+    return make("user", "v3")
 
 
 def _measured(execution: dict[str, Any], api: Api) -> None:
@@ -86,13 +77,13 @@ def test_sleep_loop_force_quit(api: Api) -> None:
     eid = api.send(aid, '{"iterations": 60, "sleep": 0.5}')
     running = api.wait_execution(aid, eid, "RUNNING")
     assert running[api.k("worker_id")]
-    wait_for(lambda: process_alive_with_env("_abaco_execution_id", eid), bool)
+    wait_for(lambda: execution_process_alive(eid), bool)
     time.sleep(1.0)  # let it print a few lines before it dies
     response = api.call("DELETE", f"/{aid}/executions/{eid}")
     assert response.json()["message"] == f"Issued force quit command for execution {eid}."
     done = api.wait_execution(aid, eid, timeout=10)
     assert done[api.k("exit_code")] == 137 and done["runtime"] < 30
-    assert not process_alive_with_env("_abaco_execution_id", eid)
+    assert not execution_process_alive(eid)
     assert "starting iteration 1" in api.logs(aid, eid) and "sleep_loop completed." not in api.logs(aid, eid)
 
 
@@ -244,7 +235,7 @@ def test_delete_actor_with_running_execution(v3: Api) -> None:
     v3.wait_execution(actor["id"], eid, "RUNNING")
     response = v3.call("DELETE", f"/{actor['id']}", timeout=30)
     assert response.json()["message"] == "Actor deleted successfully."
-    assert not process_alive_with_env("_abaco_execution_id", eid)
+    assert not execution_process_alive(eid)
 
 
 # -- persistence ---------------------------------------------------------------------------------------------
@@ -295,12 +286,12 @@ def test_sigkill_loses_no_accepted_message_and_ends_orphans_honestly(tmp_path: P
         aid = actor["id"]
         running = api.send(aid, '{"iterations": 120, "sleep": 0.5}')
         api.wait_execution(aid, running, "RUNNING")
-        wait_for(lambda: process_alive_with_env("_abaco_execution_id", running), bool)
+        wait_for(lambda: execution_process_alive(running), bool)
         queued = api.send(aid, '{"iterations": 1, "sleep": 0.1}')
         token = first.token("user")
     finally:
         first.kill()
-    assert process_alive_with_env("_abaco_execution_id", running)  # the orphan outlived the server
+    assert execution_process_alive(running)  # the orphan outlived the server
 
     second = AbacoProcess(tmp_path)
     try:
@@ -310,7 +301,7 @@ def test_sigkill_loses_no_accepted_message_and_ends_orphans_honestly(tmp_path: P
         assert ended["final_state"] == {"unavailable": True}
         logs = api.logs(aid, running)
         assert "starting iteration 0" in logs and "emulator restarted while this execution was running" in logs
-        assert not process_alive_with_env("_abaco_execution_id", running)
+        assert not execution_process_alive(running)
         done = api.wait_execution(aid, queued, timeout=20)  # the accepted message was not lost
         assert done["exit_code"] == 0
     finally:
@@ -324,10 +315,10 @@ def test_sigterm_stops_children(tmp_path: Path) -> None:
         actor = api.create(image="abacosamples/sleep_loop")
         eid = api.send(actor["id"], '{"iterations": 100, "sleep": 0.5}')
         api.wait_execution(actor["id"], eid, "RUNNING")
-        wait_for(lambda: process_alive_with_env("_abaco_execution_id", eid), bool)
+        wait_for(lambda: execution_process_alive(eid), bool)
     finally:
         assert server.terminate() == 0
-    assert not process_alive_with_env("_abaco_execution_id", eid)
+    assert not execution_process_alive(eid)
     again = AbacoProcess(tmp_path)
     try:
         api = Api(again.url, again.token("user"), "v3")

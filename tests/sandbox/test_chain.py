@@ -45,6 +45,8 @@ from swan_jupyter.sandbox.chain import (
     token_contract,
 )
 
+pytestmark = pytest.mark.chain  # every test here runs anvil (fixtures or its own start_chain)
+
 CATALOGUE = [
     HardwarePrice.from_price(0, "C1ae.small", "0.48"),
     HardwarePrice.from_price(1, "C1ae.medium", "1.0"),

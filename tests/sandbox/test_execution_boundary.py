@@ -20,7 +20,7 @@ import json
 import os
 import sys
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import cloudpickle
 import pytest
 import requests
 
-from tests.sandbox.abaco_tools import AbacoServer, Api, wait_for, write_script
+from tests.sandbox.abaco_tools import AbacoServer, Api, execution_folder, wait_for, write_script
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the child cannot import this test module
 
@@ -75,19 +75,15 @@ def _executions(api: Api, actor_id: str) -> list[Any]:
 
 
 @pytest.fixture
-def user2(abaco: AbacoServer) -> Iterator[Api]:
+def user2(abaco: AbacoServer, make: Callable[..., Api]) -> Api:
     """testotheruser: a plain user who is not in ``--local-code-users`` (the default is user and admin)."""
     assert "testotheruser" not in abaco.service.runtime.local_code_users
-    client = Api(abaco.url, abaco.token("user2"), "v3")
-    yield client
-    client.session.close()
+    return make("user2", "v3")
 
 
 @pytest.fixture
-def v3(abaco: AbacoServer) -> Iterator[Api]:
-    client = Api(abaco.url, abaco.token("user"), "v3")
-    yield client
-    client.session.close()
+def v3(make: Callable[..., Api]) -> Api:
+    return make("user", "v3")
 
 
 # -- the attack ----------------------------------------------------------------------------------------------------
@@ -245,7 +241,7 @@ def test_an_execution_cannot_read_the_state_folder_or_other_executions(sandbox: 
         busy = api.create(image="abacosamples/sleep_loop")
         busy_eid = api.send(busy["id"], json.dumps({"iterations": 1, "sleep": 30}))
         api.wait_execution(busy["id"], busy_eid, "RUNNING")
-        other_folder = wait_for(lambda: _workdir_of(busy_eid), lambda p: p is not None)
+        other_folder = wait_for(lambda: execution_folder(busy_eid), lambda p: p is not None)
         paths = {"wallet key": str(wallet), "sandbox.json": str(state / "sandbox.json"), "state folder": str(state),
                  "jwt secret": str(state / "abaco" / "jwt_secret"), "other execution": other_folder,
                  "this test": str(Path(__file__).resolve())}
@@ -264,20 +260,6 @@ def test_an_execution_cannot_read_the_state_folder_or_other_executions(sandbox: 
             if listed["image"] in ("abacosamples/sleep_loop", "abacosamples/py3_func"):
                 api.call("DELETE", f"/{listed['id']}")
         api.session.close()
-
-
-def _workdir_of(execution_id: str) -> str | None:
-    """The folder of a running execution (its ``HOME``), read from the environment of its live process."""
-    import psutil
-
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            env = proc.environ()
-        except (psutil.Error, OSError):
-            continue
-        if env.get("_abaco_execution_id") == execution_id:
-            return env.get("HOME")
-    return None
 
 
 def test_an_actor_stored_before_the_rule_runs_without_its_refused_variables(abaco: AbacoServer, v3: Api,

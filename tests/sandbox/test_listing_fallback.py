@@ -101,6 +101,30 @@ def test_the_owner_frame_is_built_by_search_alone(abaco: AbacoServer, shared: di
         client.close()
 
 
+def test_the_owners_frame_costs_no_request_per_actor(abaco: AbacoServer, shared: dict[str, Any], flavour: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The owner of an actor always holds a permission entry on it, so search sees all its executions: no summary
+    request per actor for the cross-check (50 actors cost 50 round trips to a remote Abaco)."""
+    import requests.adapters
+
+    sent: list[str] = []
+    original = requests.adapters.HTTPAdapter.send
+
+    def counting(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(f"{request.method} {request.path_url.split('?')[0]}")
+        return original(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", counting)
+    client = _client(abaco, "user", flavour)
+    try:
+        frame, _said = _frame_and_warnings(lambda: frames.execution_metrics(client, [shared["private"]],
+                                                                            progress_after=-1))
+        assert len(frame) == 3 and frame.attrs["built"] == {shared["private"]: "search"}
+        assert not [s for s in sent if s.endswith("/executions") and "/search/" not in s], sent
+    finally:
+        client.close()
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_search_frame_adds_what_search_cannot_see(abaco: AbacoServer, shared: dict[str, Any], flavour: str,
                                                  case: str) -> None:

@@ -39,8 +39,9 @@ environment variable; a nonce cannot list, read or create nonces; variables such
 ``LD_PRELOAD`` are refused; ``abacosamples/test`` prints the length of ``_abaco_access_token``, not its value;
 synchronous executions end with a 400 instead of hanging when the execution or the actor fails; ``io`` counts
 bytes read and written by the process instead of network bytes; ``runtime`` is rounded up to whole seconds;
-events to ``link``/``webhook``, cron schedules, actor configs and admin routes are accepted where Abaco
-accepts them but not acted upon (configs and admin routes answer 405).
+webhooks must be loopback URLs (events are never sent off the machine), are posted in the background with a
+short timeout and no redirects, and a link needs EXECUTE on the linked actor (:mod:`.events`); cron schedules and
+admin routes are accepted where Abaco accepts them but not acted upon (admin routes answer 405).
 """
 
 from __future__ import annotations

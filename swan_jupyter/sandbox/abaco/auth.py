@@ -57,6 +57,11 @@ SANDBOX_USERS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+def sandbox_roles(user: str) -> tuple[str, ...]:
+    """The roles a sandbox user's tokens carry (a user the sandbox does not know: a plain Abaco user)."""
+    return next((roles for name, roles in SANDBOX_USERS.values() if name == user), (USER_ROLE,))
+
+
 def level_value(level: str) -> int:
     """``NONE(0) < READ(1) < EXECUTE(2) < UPDATE(3)``."""
     return LEVELS.index(level)

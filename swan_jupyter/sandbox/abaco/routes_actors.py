@@ -11,6 +11,7 @@ from starlette.responses import Response
 from ...numbers import parse_int
 from .auth import LEVELS, Caller
 from .core import Call, Core, Route
+from .events import check_webhook
 from .local_code import check_caller
 from .models import display_actor, display_worker, parse_actor_body, search_actor, search_worker
 from .search import run_search
@@ -77,16 +78,23 @@ def _check_tas(core: Core, call: Call, fields: Doc) -> None:
 
 
 def _check_link(core: Core, call: Call, fields: Doc, actor_id: str | None) -> None:
+    if fields.get("webhook"):
+        check_webhook(str(fields["webhook"]))
     link = fields.get("link")
     if not link:
         return
     # validate_link (controllers.py master 742-778): an unknown link, a link to itself, a cycle. Its EXECUTE check
-    # calls check_permissions, which returns False instead of raising, so Abaco never refuses on it.
+    # calls check_permissions, which returns False instead of raising, so Abaco never refuses on it; the emulator
+    # does (events now run the linked actor: see FIDELITY.md).
     try:
         target = core.resolve(call, link)
     except AbacoError:
         raise AbacoError("Invalid link parameter; unable to retrieve linked actor data. The link must be a valid "
                          "actor id or alias for which you have EXECUTE permission. ") from None
+    if not core.has_level(call.caller, "actor", target["id"], "EXECUTE"):
+        raise AbacoError("Invalid link parameter. The link must be a valid actor id or alias for which you have "
+                         f"EXECUTE permission. Additional info: you do not have EXECUTE permission on actor "
+                         f"{target['id']}.")
     if target["id"] == actor_id:
         raise AbacoError("Invalid link parameter. An actor cannot link to itself.")
     seen = {actor_id} if actor_id else set()

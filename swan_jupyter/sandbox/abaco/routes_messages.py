@@ -25,8 +25,9 @@ from starlette.responses import Response
 
 from .core import Call, Core, Route
 from .environment import check_variables
+from .mailbox import queue_message
 from .runtime import python_str
-from .wire import AbacoError, new_hashid, ok, plain_cased, raw_response
+from .wire import AbacoError, ok, plain_cased, raw_response
 
 Doc = dict[str, Any]
 BINARY = "application/octet-stream"
@@ -106,14 +107,7 @@ async def send_message(call: Call, core: Core) -> Response:
         if key not in ("message", "x-nonce"):
             env[key] = value
     check_variables(env.items(), "Invalid message: ", "the message's query")
-    now = core.now()
-    execution: Doc = {
-        "id": new_hashid(), "tenant": actor["tenant"], "actor_id": actor["id"], "executor": call.caller.user,
-        "status": "SUBMITTED", "message_received_time": now, "start_time": None, "finish_time": None,
-        "worker_id": None, "exit_code": None, "final_state": None, "cpu": 0, "io": 0, "runtime": 0,
-    }
-    core.store.add_message(execution, data, content_type, env, call.caller.user)
-    core.runtime.message_queued(actor)
+    execution = queue_message(core.store, core.runtime, actor, data, content_type, env, call.caller.user, core.now())
     if synchronous:
         return await _wait_synchronously(call, core, actor, execution["id"])
     url = f"{call.flavour.actors_url(call.base)}/{actor['id']}"

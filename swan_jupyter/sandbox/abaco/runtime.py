@@ -7,19 +7,21 @@
   queued message of its actor, so executions run concurrently up to the actor's worker count; stateless actors
   with ``max_workers`` scale up to it when every worker is busy. A message sent to an actor without workers
   starts one (like Abaco's ``ensure_one_worker``).
-* **Executions** run as child processes (``subprocess.Popen``, own session, umask 077, cwd = a private folder,
-  also their ``HOME`` and ``TMPDIR``) of the sandbox's interpreter, isolated (``python -I``) and closed inside their
-  folder where the kernel allows it (:mod:`.images.boundary`). Their environment is built, never copied from the
-  host: ``PATH`` and ``TZ`` of the host, ``HOME``, ``TMPDIR``, ``LANG``, ``HOSTNAME``, the actor's default
-  environment, the message's query parameters, then Abaco's variables (``MSG``, ``_abaco_*``: TACC/abaco
-  actors/worker.py, subscribe, and actors/docker_utils.py, execute_actor). Names that change how a program starts
-  (:mod:`.environment`) never reach it: the API refuses them, and the runtime drops any an older store still holds
-  (with a log line). Binary messages arrive in the file named by ``_abaco_binary_data`` and on standard input. Results
-  come back through a unix datagram socket (``_abaco_results_sock``); each datagram is one item, committed to SQLite
-  as it arrives. Logs are the captured stdout+stderr (1 MB cap, Abaco's truncation suffix), stored when the
-  execution ends.
+* **Executions** run as processes of the sandbox's interpreter (own session, umask 077, cwd = a private folder, also
+  their ``HOME`` and ``TMPDIR``), isolated (``python -I``) and closed inside their folder where the kernel allows it
+  (:mod:`.images.boundary`). They are forked from a warm interpreter that already imported the runner and
+  cloudpickle (:mod:`.forkserver`), or started cold (``subprocess.Popen``) where that is not possible. Their
+  environment is built, never copied from the host: ``PATH`` and ``TZ`` of the host, ``HOME``, ``TMPDIR``, ``LANG``,
+  ``HOSTNAME``, the actor's default environment, the message's query parameters, then Abaco's variables (``MSG``,
+  ``_abaco_*``: TACC/abaco actors/worker.py, subscribe, and actors/docker_utils.py, execute_actor). Names that
+  change how a program starts (:mod:`.environment`) never reach it: the API refuses them, and the runtime drops any
+  an older store still holds (with a log line). Binary messages arrive in the file named by ``_abaco_binary_data``
+  and on standard input. Results come back through a unix datagram socket (``_abaco_results_sock``); each datagram
+  is one item, committed to SQLite as it arrives. Logs are the captured stdout+stderr (1 MB cap, Abaco's truncation
+  suffix), stored when the execution ends.
 * **Measurements** come from the process: ``cpu`` = user+system CPU time of the child (``wait4`` rusage,
-  nanoseconds), ``io`` = bytes the child read and wrote (``/proc`` I/O counters sampled while it runs, or
+  nanoseconds; for a warm start the fork server, its parent, reaps it and reports), ``io`` = bytes the child read
+  and wrote (``/proc`` I/O counters: sampled while a cold child runs, read once when a warm child ends; at least
   the rusage block counts), ``runtime`` = wall-clock seconds rounded up (any execution that ran shows at
   least 1; ``final_state`` has the exact start and finish times). Abaco's ``io`` is network bytes: the unit
   differs, the meaning (data moved by the execution) is kept.
@@ -52,15 +54,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from . import environment, images, local_code
+from . import environment, forkserver, images, local_code
 from .configs import configs_for
 from .images import support as actor_support
 from .store import Message, Store
 from .wire import new_hashid
+
+if TYPE_CHECKING:
+    from .events import Events
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +137,7 @@ def _run_child(argv: list[str], env: dict[str, str], cwd: Path, stdin_path: Path
         finally:
             if stdin is not subprocess.DEVNULL:
                 stdin.close()  # type: ignore[union-attr]
-        try:
-            create_time = psutil.Process(proc.pid).create_time()
-        except psutil.Error:
-            create_time = 0.0
-        on_start(proc.pid, create_time)
+        on_start(proc.pid, _create_time(proc.pid))
         io_bytes = 0
         delay = 0.005
         while True:
@@ -153,11 +154,31 @@ def _run_child(argv: list[str], env: dict[str, str], cwd: Path, stdin_path: Path
             delay = min(delay * 2, 0.05)
         finished = time.time()
         proc.returncode = os.waitstatus_to_exitcode(status)
+    return _outcome(status, usage.ru_utime + usage.ru_stime, usage.ru_inblock + usage.ru_oublock, io_bytes,
+                    started, finished)
+
+
+def _outcome(status: int, cpu_s: float, blocks: int, io_bytes: int, started: float,
+             finished: float) -> ProcessOutcome:
+    """A finished process's measurements from its wait status and resource usage (cold or warm)."""
     signalled = os.WIFSIGNALED(status)
     exit_code = 128 + os.WTERMSIG(status) if signalled else os.WEXITSTATUS(status)
-    cpu_ns = round((usage.ru_utime + usage.ru_stime) * 1e9)
-    io_bytes = max(io_bytes, (usage.ru_inblock + usage.ru_oublock) * 512)
-    return ProcessOutcome(exit_code, started, finished, cpu_ns, io_bytes, signalled)
+    return ProcessOutcome(exit_code, started, finished, round(cpu_s * 1e9), max(io_bytes, blocks * 512), signalled)
+
+
+def _final_state(outcome: ProcessOutcome) -> Doc:
+    """Docker's ``State`` of an exited container, for ``final_state``."""
+    return {"Dead": False, "Error": "", "ExitCode": outcome.exit_code, "FinishedAt": docker_time(outcome.finished),
+            "OOMKilled": False, "Paused": False, "Pid": 0, "Restarting": False, "Running": False,
+            "StartedAt": docker_time(outcome.started), "Status": "exited"}
+
+
+def _create_time(pid: int) -> float:
+    """A process's start time (with its pid, what identifies it after a restart); 0 when it is gone."""
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return 0.0
 
 
 def read_log(path: Path) -> str:
@@ -190,8 +211,9 @@ class Runtime:
 
     def __init__(self, store: Store, token_for: Callable[[str, str], str], run_root: Path | None = None,
                  local_code_users: frozenset[str] | None = None, time_scale: float = 1.0,
-                 protect: tuple[Path, ...] = ()) -> None:
+                 protect: tuple[Path, ...] = (), warm: forkserver.Choice | None = None) -> None:
         self.store = store
+        self.forkserver = forkserver.ForkServer(warm or forkserver.choose())
         self.protect = protect  # folders no execution may read (the sandbox's state folder)
         self.time_scale = time_scale if time_scale > 0 else 1.0
         self.local_code_users = local_code.resolve_users(None) if local_code_users is None else local_code_users
@@ -204,6 +226,7 @@ class Runtime:
         self._running: dict[str, Running] = {}
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.events: Events | None = None  # link and webhook events (:mod:`.events`), set by the service
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -212,6 +235,7 @@ class Runtime:
         self.base_url = base_url
         self._recover()
         self.root = self._make_root()
+        await self.forkserver.start()
         for actor in self.store.actors():
             if actor["status"] == "SHUTTING_DOWN":
                 self.store.delete_actor(actor["id"])
@@ -237,6 +261,7 @@ class Runtime:
             _, pending = await asyncio.wait(tasks, timeout=10)
             for task in pending:
                 task.cancel()
+        await self.forkserver.stop()
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -319,7 +344,10 @@ class Runtime:
         self.store.update("workers", worker_id, change)
 
     def _set_actor_status(self, actor_id: str, status: str, message: str | None = None) -> None:
+        before: list[str] = []
+
         def change(doc: Doc) -> None:
+            before.append(doc["status"])
             if doc["status"] == "SHUTTING_DOWN":
                 return
             doc["status"] = status
@@ -327,6 +355,8 @@ class Runtime:
                 doc["status_message"] = message
 
         self.store.update("actors", actor_id, change)
+        if self.events is not None and before and before[0] != "SHUTTING_DOWN" and not self._stopping:
+            self.events.actor_status(actor_id, status, message, before[0])
 
     async def _worker_main(self, handle: WorkerHandle) -> None:
         try:
@@ -540,7 +570,9 @@ class Runtime:
         self._running[execution["id"]] = running
         execution.update(_workdir=str(workdir), _log_path=str(log_path))
 
-        def on_start(pid: int, created: float) -> None:
+        def on_start(pid: int, created: float | None = None) -> None:
+            if created is None:
+                created = _create_time(pid)
             running.pid = pid
             if running.killed or running.stopping:
                 self._kill(running)
@@ -553,34 +585,62 @@ class Runtime:
 
         try:
             try:
-                outcome = await asyncio.to_thread(_run_child, argv, env, workdir, stdin_path, log_path, on_start)
+                outcome = await self._run_process(argv, env, workdir, stdin_path, log_path, on_start)
             except OSError as exc:
                 execution.update(status="ERROR", finish_time=time.time(), final_state={"unavailable": True})
                 self.store.finish_execution(execution, f"could not start {argv!r}: {exc}\n",
                                             time.time() + self._log_ex(actor))
+                return
+            except forkserver.ForkServerLost as exc:
+                self._end_lost(execution, actor, running, log_path, str(exc))
                 return
             await asyncio.sleep(0)  # let datagrams already queued on the socket be delivered
             self._drain(transport, execution["id"], actor["id"])
             text = read_log(log_path)
             if running.stopping and not running.killed:
                 text += "[sandbox] the sandbox stopped while this execution was running; its process was killed.\n"
-            final_state = {
-                "Dead": False, "Error": "", "ExitCode": outcome.exit_code,
-                "FinishedAt": docker_time(outcome.finished), "OOMKilled": False, "Paused": False, "Pid": 0,
-                "Restarting": False, "Running": False, "StartedAt": docker_time(outcome.started), "Status": "exited",
-            }
             execution.update(
-                status="COMPLETE", exit_code=outcome.exit_code, final_state=final_state, finish_time=outcome.finished,
+                status="COMPLETE", exit_code=outcome.exit_code, final_state=_final_state(outcome),
+                finish_time=outcome.finished,
                 start_time=outcome.started, cpu=outcome.cpu_ns, io=outcome.io_bytes,
                 runtime=max(1, math.ceil(outcome.finished - outcome.started)),
             )
             for key in ("_pid", "_pid_created", "_workdir", "_log_path"):
                 execution.pop(key, None)
             self.store.finish_execution(execution, text, outcome.finished + self._log_ex(actor))
+            if self.events is not None and not running.stopping:
+                self.events.execution_complete(actor["id"], execution)
         finally:
             self._running.pop(execution["id"], None)
             transport.close()
             shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _run_process(self, argv: list[str], env: dict[str, str], workdir: Path, stdin_path: Path | None,
+                           log_path: Path, on_start: Callable[..., None]) -> ProcessOutcome:
+        """Start one execution's process, warm (forked by :mod:`.forkserver`) when it can, else cold, and
+        measure it to its end."""
+        boot_args = self.forkserver.accepts(argv, env)
+        if boot_args is not None:
+            try:
+                done = await self.forkserver.run(boot_args, env, workdir, stdin_path, log_path, CHILD_UMASK, on_start)
+                return _outcome(done.status, done.cpu_s, done.blocks, done.io_bytes, done.started, done.finished)
+            except forkserver.WarmStartUnavailable as exc:
+                log.warning("abaco: starting %s cold: %s", workdir.name, exc)
+        return await asyncio.to_thread(_run_child, argv, env, workdir, stdin_path, log_path, on_start)
+
+    def _end_lost(self, execution: Doc, actor: Doc, running: Running, log_path: Path, reason: str) -> None:
+        """The fork server died under a running execution: its exit status is gone. Kill what is left of it and
+        end it like the recovery after a crash does (``"undetermined"``)."""
+        self._kill(running)
+        now = time.time()
+        execution.update(status="COMPLETE", exit_code="undetermined", final_state={"unavailable": True},
+                         finish_time=now)
+        if execution.get("start_time"):
+            execution["runtime"] = max(1, math.ceil(now - float(execution["start_time"])))
+        for key in ("_pid", "_pid_created", "_workdir", "_log_path"):
+            execution.pop(key, None)
+        note = f"[sandbox] {reason}; this execution's process was killed and its exit code is unknown.\n"
+        self.store.finish_execution(execution, read_log(log_path) + note, now + self._log_ex(actor))
 
     def _drain(self, transport: asyncio.BaseTransport, execution_id: str, actor_id: str) -> None:
         """Read every datagram still waiting on the results socket (sent just before the process ended)."""

@@ -7,7 +7,9 @@ State lives in ``STATE_DIR/abaco/``: ``jwt_secret`` (0600, created once; signs t
 ``abaco_jwt_assertion`` (accept ``X-Jwt-Assertion-<TENANT>`` JWTs signed with ``jwt_secret``; default off),
 ``abaco_local_code_users`` (who may register ``file://``/``python:`` images, see :mod:`.local_code`),
 ``abaco_queues`` (the queues an actor may name, a list or ``"default, special"``; default: the reference
-configuration's ``default, special``). The context's ``time_scale`` shortens the samples' fixed sleeps.
+configuration's ``default, special``), ``abaco_warm_start`` (``false`` starts every execution cold, see
+:mod:`.forkserver`; so does ``SWAN_SANDBOX_ABACO_WARM=0``). The context's ``time_scale`` shortens the
+samples' fixed sleeps.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from typing import IO, Any
 
 from ..service import SandboxContext
 from .app import build_app
-from .auth import SANDBOX_USERS, Authenticator, load_secret, mint_token
+from .auth import SANDBOX_USERS, Authenticator, Caller, load_secret, mint_token, sandbox_roles
 from .core import Core
+from .events import Events
+from .forkserver import choose
 from .local_code import resolve_users
 from .runtime import Runtime
 from .store import Store
@@ -69,10 +73,12 @@ class AbacoService:
             self._lock.close()
             raise
         self.runtime = Runtime(self.store, self._actor_token, run_root, self.local_code_users, ctx.time_scale,
-                               protect=(ctx.state_dir,))
+                               protect=(ctx.state_dir,), warm=choose(ctx.settings.get("abaco_warm_start")))
         self.jwt_assertion = bool(ctx.settings.get("abaco_jwt_assertion", False))
         auth = Authenticator(self._secret, bool(ctx.settings.get("abaco_strict_auth", False)), self.jwt_assertion)
         self.core = Core(self.store, self.runtime, auth, dict(ctx.settings))
+        self.events = Events(self.store, self.runtime, self._may_execute)
+        self.runtime.events = self.events
         self._app = build_app(self.core, self.tenant)
         self.url = ""
 
@@ -80,8 +86,10 @@ class AbacoService:
         return f"AbacoService(url={self.url!r}, tenant={self.tenant!r})"
 
     def _actor_token(self, user: str, tenant: str) -> str:
-        roles = next((r for _, (name, r) in SANDBOX_USERS.items() if name == user), ("Internal/abaco-user",))
-        return mint_token(self._secret, user, tenant.lower(), roles, ACTOR_TOKEN_LIFETIME)
+        return mint_token(self._secret, user, tenant.lower(), sandbox_roles(user), ACTOR_TOKEN_LIFETIME)
+
+    def _may_execute(self, user: str, tenant: str, actor_id: str) -> bool:
+        return self.core.has_level(Caller(user, tenant, sandbox_roles(user)), "actor", actor_id, "EXECUTE")
 
     @property
     def app(self) -> Any:
@@ -92,13 +100,19 @@ class AbacoService:
         """Remember the base URL, recover from a previous run and start the workers of existing actors."""
         self.url = url.rstrip("/")
         self.core.base_url = self.url
+        self.events.start()
         await self.runtime.start(self.url)
 
     async def stop(self) -> None:
         """Kill every child process, stop the workers, close the database."""
         await self.runtime.stop()
+        await self.events.stop()
         self.store.close()
         self._lock.close()
+
+    def health(self) -> dict[str, Any]:
+        """What the health route adds (``swan-jupyter sandbox status`` shows it): how executions start now."""
+        return {"executions": self.runtime.forkserver.describe()}
 
     def describe(self) -> dict[str, Any]:
         """The ``abaco`` section of ``sandbox.json``: URL, tenant and one token per sandbox user."""

@@ -42,12 +42,16 @@ BUILTIN: dict[str, tuple[str, ...]] = {
 
 
 PACKAGE_DIR = str(Path(__file__).resolve().parents[3])  # the swan_jupyter package folder
-BOOT = ("import importlib.util as u, sys\n"
-        "s = u.spec_from_file_location('swan_jupyter', sys.argv[1] + '/__init__.py', "
-        "submodule_search_locations=[sys.argv[1]])\n"
-        "m = u.module_from_spec(s); sys.modules['swan_jupyter'] = m; s.loader.exec_module(m)\n"
-        "from swan_jupyter.sandbox.abaco.images import boundary\n"
+_IMPORT_PACKAGE = ("import importlib.util as u, sys\n"
+                   "s = u.spec_from_file_location('swan_jupyter', sys.argv[1] + '/__init__.py', "
+                   "submodule_search_locations=[sys.argv[1]])\n"
+                   "m = u.module_from_spec(s); sys.modules['swan_jupyter'] = m; s.loader.exec_module(m)\n")
+BOOT = (_IMPORT_PACKAGE + "from swan_jupyter.sandbox.abaco.images import boundary\n"
         "boundary.main(sys.argv[2:])\n")
+#: The fork server's bootstrap (:mod:`.warm`): the same interpreter, flags and package import as :data:`BOOT`.
+SERVER_BOOT = (_IMPORT_PACKAGE + "from swan_jupyter.sandbox.abaco.images import warm\n"
+               "warm.serve(sys.argv[2:])\n")
+INTERPRETER_FLAGS = ("-I", "-B", "-u")
 
 
 class ImageError(Exception):
@@ -69,8 +73,22 @@ def command(program: Program, protect: Sequence[str] = ()) -> list[str]:
     bootstrap that imports ``swan_jupyter`` from :data:`PACKAGE_DIR` only and hands over to :mod:`.boundary`
     with the folders that must stay closed (``protect``: the state folder, the folder of all executions)."""
     rules = json.dumps({"protect": list(protect)})
-    return [sys.executable, "-I", "-B", "-u", "-c", BOOT, PACKAGE_DIR, rules, program.kind, program.target,
+    return [sys.executable, *INTERPRETER_FLAGS, "-c", BOOT, PACKAGE_DIR, rules, program.kind, program.target,
             *program.args]
+
+
+def server_command(control_fd: int) -> list[str]:
+    """The command line of the fork server (:mod:`.warm`): what :func:`command` runs, serving instead."""
+    return [sys.executable, *INTERPRETER_FLAGS, "-c", SERVER_BOOT, PACKAGE_DIR, str(control_fd)]
+
+
+def boundary_arguments(argv: Sequence[str]) -> list[str] | None:
+    """The arguments :func:`.boundary.main` gets from a command line of :func:`command` (rules, kind, target,
+    args), or ``None`` when ``argv`` is not one (a warm start then cannot stand in for it)."""
+    prefix = [sys.executable, *INTERPRETER_FLAGS, "-c", BOOT, PACKAGE_DIR]
+    if list(argv[:len(prefix)]) != prefix or len(argv) < len(prefix) + 3:
+        return None
+    return list(argv[len(prefix):])
 
 
 def _strip_tag(image: str) -> str:
