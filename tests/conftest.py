@@ -109,16 +109,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 
     Sets ``SWAN_SANDBOX_STATE`` so the extension's sandbox profile finds it.
     """
-    from swan_jupyter.sandbox import host
-
-    state: Path = tmp_path_factory.mktemp("sandbox")
-    description = host.start(state, time_scale=float(os.environ.get("SWAN_TEST_TIME_SCALE", "60")))
-    os.environ["SWAN_SANDBOX_STATE"] = str(state)
-    try:
-        yield description
-    finally:
-        os.environ.pop("SWAN_SANDBOX_STATE", None)
-        host.stop(state)
+    yield from _running_sandbox(tmp_path_factory.mktemp("sandbox"), chain=True)
 
 
 @pytest.fixture(scope="session")
@@ -132,10 +123,15 @@ def abaco_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     if request.config.stash.get(_FULL_SANDBOX_NEEDED, True):
         yield request.getfixturevalue("sandbox")
         return
+    yield from _running_sandbox(tmp_path_factory.mktemp("abaco-sandbox"), chain=False)
+
+
+def _running_sandbox(state: Path, *, chain: bool) -> Iterator[dict[str, Any]]:
+    """A sandbox host started in ``state`` (with or without its chain) and stopped at the end; meanwhile
+    ``SWAN_SANDBOX_STATE`` points the extension's sandbox profile at it."""
     from swan_jupyter.sandbox import host
 
-    state: Path = tmp_path_factory.mktemp("abaco-sandbox")
-    description = host.start(state, chain=False, time_scale=float(os.environ.get("SWAN_TEST_TIME_SCALE", "60")))
+    description = host.start(state, chain=chain, time_scale=float(os.environ.get("SWAN_TEST_TIME_SCALE", "60")))
     os.environ["SWAN_SANDBOX_STATE"] = str(state)
     try:
         yield description

@@ -164,3 +164,21 @@ class Scenario(dict[str, Any]):
         if key not in self:
             pytest.skip(f"needs {key!r} from an earlier step of this scenario, which failed or was not run")
         return self[key]
+
+
+def function_client(sandbox: dict[str, Any], prefix: str) -> Iterator[Any]:
+    """The sandbox's admin user on Abaco v3 (only admins add workers) for function-actor tests; the actors whose
+    name starts with ``prefix`` are deleted at the end."""
+    import contextlib
+
+    from swan_jupyter.actors import Actors
+    from swan_jupyter.errors import RemoteError
+
+    abaco = sandbox["abaco"]
+    client = Actors(abaco["url"], token=abaco["users"]["admin"]["token"], flavor="v3")
+    yield client
+    for actor in client.list():
+        if (actor.name or "").startswith(prefix) and actor.id:
+            with contextlib.suppress(RemoteError):
+                client.delete(actor.id)
+    client.close()

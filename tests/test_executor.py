@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
-import contextlib
 import sys
 import time
 from collections.abc import Iterator
@@ -17,23 +16,16 @@ import pytest
 
 from swan_jupyter.actors import Actors
 from swan_jupyter.actors.executor import AbacoExecutor, executor_actor_name
-from swan_jupyter.errors import RemoteError, RemoteFunctionError, RequestTimeoutError, ValidationError
-from tests.helpers import wait_until
+from swan_jupyter.errors import RemoteFunctionError, RequestTimeoutError, ValidationError
+from tests.helpers import function_client, wait_until
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # executions cannot import the tests
 
 
 @pytest.fixture(scope="module")
-def client(sandbox: dict[str, Any]) -> Iterator[Actors]:
+def client(abaco_sandbox: dict[str, Any]) -> Iterator[Actors]:
     """The admin user (only admins add workers), v3; the function actors it made are deleted at the end."""
-    abaco = sandbox["abaco"]
-    c = Actors(abaco["url"], token=abaco["users"]["admin"]["token"], flavor="v3")
-    yield c
-    for actor in c.list():
-        if (actor.name or "").startswith("swan-fn-executor") and actor.id:
-            with contextlib.suppress(RemoteError):
-                c.delete(actor.id)
-    c.close()
+    yield from function_client(abaco_sandbox, "swan-fn-executor")
 
 
 @pytest.fixture(scope="module")

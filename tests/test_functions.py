@@ -4,7 +4,6 @@ timeouts, interrupts), the pickling and size checks before sending, the map fram
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -20,8 +19,8 @@ import pytest
 
 from swan_jupyter.actors import Actors
 from swan_jupyter.actors.functions import FunctionHandle, MapInterrupted
-from swan_jupyter.errors import RemoteError, RemoteFunctionError, RequestTimeoutError, ValidationError
-from tests.helpers import wait_until
+from swan_jupyter.errors import RemoteFunctionError, RequestTimeoutError, ValidationError
+from tests.helpers import function_client, wait_until
 
 # Functions of this module travel by value: executions run isolated and cannot import the tests (nor could an
 # Abaco container).
@@ -31,14 +30,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 @pytest.fixture(scope="module")
 def client(abaco_sandbox: dict[str, Any]) -> Iterator[Actors]:
     """The admin user (Abaco lets only admins add workers), v3."""
-    abaco = abaco_sandbox["abaco"]
-    c = Actors(abaco["url"], token=abaco["users"]["admin"]["token"], flavor="v3")
-    yield c
-    for actor in c.list():
-        if (actor.name or "").startswith("swan-fn-") and actor.id:
-            with contextlib.suppress(RemoteError):
-                c.delete(actor.id)
-    c.close()
+    yield from function_client(abaco_sandbox, "swan-fn-")
 
 
 def square(x: int) -> int:
