@@ -33,8 +33,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..actors._cases import snake_rows
-from ..actors.models import LEVELS
 from ..actors.metrics import ExecutionQuery, FetchedMetrics, fetch_metrics, fetch_newer
+from ..actors.models import LEVELS
 from ..actors.records import ActorSelection, ExecutionRecords
 from ..errors import Interrupted
 from ..redact import mask
@@ -398,7 +398,7 @@ def _warn_failures(failures: Mapping[str, str]) -> None:
 
 __all__ = [
     "ACTOR_COLUMNS", "ALIAS_COLUMNS", "CONFIG_COLUMNS", "EXECUTION_COLUMNS", "METRIC_COLUMNS", "NONCE_COLUMNS",
-    "PERMISSION_COLUMNS", "WORKER_COLUMNS", "ActorSelection", "actors_frame", "aliases_frame", "configs_frame",
-    "ExecutionQuery", "execution_metrics", "executions_frame", "metrics_frame",
+    "PERMISSION_COLUMNS", "WORKER_COLUMNS", "ActorSelection", "ExecutionQuery", "actors_frame", "aliases_frame",
+    "configs_frame", "execution_metrics", "executions_frame", "metrics_frame",
     "nonces_frame", "permissions_frame", "refresh_execution_metrics", "search_frame", "workers_frame",
 ]
