@@ -4,11 +4,12 @@ fetched again.
 This is the client work behind :func:`swan_jupyter.frames.actors.execution_metrics`, its refresh and
 :func:`swan_jupyter.frames.functions.join_metrics`; the frames only shape what it returns. Example::
 
-    from swan_jupyter.actors.metrics import fetch_metrics, fetch_newer
-    fetched = fetch_metrics(client, ["PZmwGM6voQEl5", "my-alias"])
-    fetched.records.rows      # one snake_case dict per execution (see swan_jupyter.actors.records)
-    fetched.query             # ExecutionQuery(actor_ids=("PZmwGM6voQEl5", "..."), since=None, method="search")
-    newer = fetch_newer(client, fetched.query, newest=received_time_of_the_newest_row)
+    from swan_jupyter.actors.metrics import ExecutionQuery, fetch_newer
+    from swan_jupyter.actors.records import fetch_execution_records
+    records = fetch_execution_records(client, ["PZmwGM6voQEl5", "my-alias"])
+    query = ExecutionQuery.of(records)  # ExecutionQuery(actor_ids=("PZmwGM6voQEl5", "..."), since=None, ...)
+    newer = fetch_newer(client, query, newest=received_time_of_the_newest_row)
+    newer.records.rows        # one snake_case dict per execution (see swan_jupyter.actors.records)
 
 A query says which actors were selected, resolved to ids (None: every actor you can read), so fetching again
 asks for the same actors even when the selection was a search or a predicate. Without a query nothing is
@@ -22,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..errors import ValidationError
-from .records import ActorSelection, ExecutionRecords, fetch_execution_records
+from .records import ExecutionRecords, fetch_execution_records
 
 if TYPE_CHECKING:
     from .client import Actors
@@ -41,6 +42,12 @@ class ExecutionQuery:
     since: datetime | str | None = None
     method: str = "auto"
 
+    @classmethod
+    def of(cls, records: ExecutionRecords, since: datetime | str | None = None) -> ExecutionQuery:
+        """The query that fetches again what :func:`~.records.fetch_execution_records` fetched into ``records``
+        (with this ``since``): its actors resolved to ids, the method that worked."""
+        return cls(None if records.actor_ids is None else tuple(records.actor_ids), since, records.method)
+
 
 @dataclass(frozen=True)
 class FetchedMetrics:
@@ -48,25 +55,6 @@ class FetchedMetrics:
 
     records: ExecutionRecords
     query: ExecutionQuery
-
-
-def fetch_metrics(
-    client: Actors,
-    actors: ActorSelection = None,
-    *,
-    since: datetime | str | None = None,
-    max_workers: int = 16,
-    progress_after: float = 2.0,
-    page_size: int = 10_000,
-    method: str = "auto",
-) -> FetchedMetrics:
-    """Every execution of the selected actors received at or after ``since``, with the query that fetches them
-    again (parameters: :func:`~swan_jupyter.actors.records.fetch_execution_records`). A Ctrl-C raises
-    :class:`~swan_jupyter.errors.Interrupted` whose ``partial`` is the records fetched so far."""
-    records = fetch_execution_records(client, actors, since=since, max_workers=max_workers,
-                                      progress_after=progress_after, page_size=page_size, method=method)
-    ids = None if records.actor_ids is None else tuple(records.actor_ids)
-    return FetchedMetrics(records, ExecutionQuery(ids, since, records.method))
 
 
 def fetch_newer(
@@ -98,4 +86,4 @@ def fetch_newer(
     return FetchedMetrics(records, replace(query, method=records.method))
 
 
-__all__ = ["ExecutionQuery", "FetchedMetrics", "fetch_metrics", "fetch_newer"]
+__all__ = ["ExecutionQuery", "FetchedMetrics", "fetch_newer"]

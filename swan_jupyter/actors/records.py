@@ -1,7 +1,7 @@
 """Execution records of many actors at once: which actors, fetched how, in parallel, with a progress bar.
 
-This is the client work behind :func:`swan_jupyter.frames.actors.execution_metrics` (which only shapes the
-rows into a DataFrame). Example::
+This is the client work behind :mod:`swan_jupyter.actors.metrics` (and so
+:func:`swan_jupyter.frames.actors.execution_metrics`, which only shapes the rows into a DataFrame). Example::
 
     from swan_jupyter.actors.records import fetch_execution_records
     records = fetch_execution_records(client, ["PZmwGM6voQEl5", "my-alias"])

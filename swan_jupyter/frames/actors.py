@@ -33,9 +33,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..actors._cases import snake_rows
-from ..actors.metrics import ExecutionQuery, FetchedMetrics, fetch_metrics, fetch_newer
+from ..actors.metrics import ExecutionQuery, FetchedMetrics, fetch_newer
 from ..actors.models import LEVELS
-from ..actors.records import ActorSelection, ExecutionRecords
+from ..actors.records import ActorSelection, ExecutionRecords, fetch_execution_records
 from ..errors import Interrupted
 from ..redact import mask
 from . import Column, _convert, build_frame
@@ -270,14 +270,14 @@ def execution_metrics(
     ``failures`` (``{id: error}``, announced with a ``RuntimeWarning``), ``method`` (how the rows were
     fetched), ``time_resolution`` and ``query`` (an :class:`~swan_jupyter.actors.metrics.ExecutionQuery`: the
     actors selected, resolved to ids, and ``since``; what :func:`refresh_execution_metrics` fetches again).
-    The fetching is the core's :func:`~swan_jupyter.actors.metrics.fetch_metrics`.
+    The fetching is the core's :func:`~swan_jupyter.actors.records.fetch_execution_records`.
     """
     try:
-        fetched = fetch_metrics(client, actors, since=since, max_workers=max_workers,
-                                progress_after=progress_after, page_size=page_size, method=method)
+        records = fetch_execution_records(client, actors, since=since, max_workers=max_workers,
+                                          progress_after=progress_after, page_size=page_size, method=method)
     except Interrupted as exc:  # Ctrl-C: the rows fetched so far, as a frame
         raise Interrupted(exc.message, _records_frame(exc.partial)) from None
-    return metrics_frame(fetched)
+    return metrics_frame(FetchedMetrics(records, ExecutionQuery.of(records, since)))
 
 
 def metrics_frame(fetched: FetchedMetrics) -> pd.DataFrame:
