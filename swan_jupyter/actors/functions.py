@@ -80,7 +80,7 @@ from .records import Progress
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .client import Actors
+    from ._client_api import AbacoCalls
 
 #: The longest one call may take (seconds): a week.
 MAX_CALL_TIMEOUT = 7 * 86_400.0
@@ -95,7 +95,7 @@ class FunctionHandle:
     call may take from its send), ``max_message_bytes``.
     """
 
-    def __init__(self, client: Actors, fn: Callable[..., Any], fn_blob: bytes, actor_id: str, *, image: str,
+    def __init__(self, client: AbacoCalls, fn: Callable[..., Any], fn_blob: bytes, actor_id: str, *, image: str,
                  workers: int, trust: str, python_version: str | None, timeout: float,
                  max_message_bytes: int) -> None:
         self.client = client
@@ -425,12 +425,12 @@ def _actor_name(fn: Callable[..., Any]) -> str:
     return ACTOR_PREFIX + (re.sub(r"[^A-Za-z0-9_.-]", "_", name).strip("_.") or "function")
 
 
-def _username(client: Actors) -> str | None:
+def _username(client: AbacoCalls) -> str | None:
     auth = client.transport.session.auth
     return auth.claimed_username() if isinstance(auth, TokenAuth) else None
 
 
-def _ensure_workers(client: Actors, actor_id: str, wanted: int | None) -> int:
+def _ensure_workers(client: AbacoCalls, actor_id: str, wanted: int | None) -> int:
     """Make sure the actor has ``wanted`` workers (Abaco lets only admins add them): the count it has."""
     live = [w for w in client.list_workers(actor_id)
             if w.status not in ("ERROR", "SHUTDOWN_REQUESTED", "SHUTTING_DOWN")]
@@ -447,7 +447,7 @@ def _ensure_workers(client: Actors, actor_id: str, wanted: int | None) -> int:
 
 
 def make_function(
-    client: Actors,
+    client: AbacoCalls,
     fn: Callable[..., Any],
     actor: str | None = None,
     *,

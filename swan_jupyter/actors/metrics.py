@@ -26,7 +26,7 @@ from ..errors import ValidationError
 from .records import ExecutionRecords, fetch_execution_records
 
 if TYPE_CHECKING:
-    from .client import Actors
+    from ._client_api import AbacoCalls
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class FetchedMetrics:
 
 
 def fetch_newer(
-    client: Actors,
+    client: AbacoCalls,
     query: ExecutionQuery | None,
     newest: datetime | None = None,
     *,

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..actors import Actors
+    from ..actors._client_api import AbacoCalls
     from ..actors.models import Actor, ActorConfig, Alias, ExecutionInfo, Model, Nonce, Worker
 
 ACTOR_STATUSES = ("SUBMITTED", "READY", "ERROR", "SHUTTING_DOWN")
@@ -244,7 +245,7 @@ def search_frame(kind: str, items: Iterable[Model | Mapping[str, Any]], *, clien
 
 
 def execution_metrics(
-    client: Actors,
+    client: AbacoCalls,
     actors: ActorSelection = None,
     *,
     since: datetime | str | None = None,
@@ -290,7 +291,7 @@ def metrics_frame(fetched: FetchedMetrics) -> pd.DataFrame:
 
 
 def refresh_execution_metrics(
-    client: Actors,
+    client: AbacoCalls,
     frame: pd.DataFrame,
     *,
     query: ExecutionQuery | None = None,
