@@ -161,7 +161,9 @@ def measure_peer(url: str, actor_id: str, items: int, token: str, label: str) ->
 
 def cpu_per_execution(handle: Any, frame: Any, rate: float) -> None:
     """What one execution costs the machine, and how close the map came to the cores' bound."""
-    metrics = handle.metrics()
+    from swan_jupyter.frames.functions import function_metrics
+
+    metrics = function_metrics(handle)
     cpu_s = metrics[metrics["execution_id"].isin(frame["execution_id"])]["cpu_ns"].mean() / 1e9
     cores = os.cpu_count() or 1
     print(f"  CPU per execution {cpu_s * 1000:.1f} ms on {cores} core(s): at most {cores / cpu_s:.0f} calls/s if the "

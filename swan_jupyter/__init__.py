@@ -15,7 +15,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._package_views import PackageViews as _PackageViews
 from ._version import __version__
+from ._views import install as _install_views
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from .config import Settings
     from .orchestrator import Orchestrator
     from .session import Session
+
+_install_views(_PackageViews())  # what the client core hands a function map's rows to (see _views.py)
 
 _LAZY = {
     "Actors": ("swan_jupyter.actors", "Actors"),

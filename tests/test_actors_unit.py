@@ -334,3 +334,17 @@ def test_actors_show_by_name_where_they_have_one() -> None:
     assert "Actor wordcount (PZmwGM6voQEl5)" in repr(named)
     assert "Actor wordcount (PZmwGM6voQEl5)" in named._repr_html_()
     assert "Actor PZmwGM6voQEl5" in repr(Actor(id="PZmwGM6voQEl5"))
+
+
+def test_one_map_summary_line_from_the_outcomes_and_the_deprecated_frame_summarise() -> None:
+    from swan_jupyter.actors.functions import CallOutcome, map_summary
+    from swan_jupyter.frames.functions import map_frame, summarise
+
+    outcomes = [CallOutcome(i, str(i), "ok") for i in range(12)]
+    outcomes += [CallOutcome(i, str(i), "error") for i in range(12, 23)] + [CallOutcome(23, "23", "timeout")]
+    line = map_summary(outcomes, 1.25)
+    assert line.startswith("map of 24 call(s): 12 ok, 11 error, 1 timeout in 1.2 s; failed inputs: 12, 13, ")
+    assert line.endswith(", 21, … (see the error column)")
+    assert map_summary([]) == "map of 0 call(s): nothing to do"
+    with pytest.warns(DeprecationWarning, match=r"frame.attrs\['summary'\]"):
+        assert summarise(map_frame(reversed(outcomes)), 1.25) == line

@@ -157,11 +157,30 @@ def test_refresh_fetches_only_the_new_executions_and_appends_them(abaco_sandbox:
         assert len(refreshed) == 6 and refreshed["execution_id"].is_unique
         assert set(refreshed["execution_id"]) == set(frame["execution_id"]) | {e.id for e in fresh}
         assert (refreshed["status"] == "COMPLETE").all()  # the row RUNNING before is replaced by its final record
-        assert refreshed.attrs["actor_ids"] == [aid] and len(frame) == 4  # the frame in hand is untouched
+        assert refreshed.attrs["query"].actor_ids == (aid,) and len(frame) == 4  # the frame in hand is untouched
         assert refreshed["message_received_time"].is_monotonic_increasing
     finally:
         client.delete(aid)
         client.close()
+
+
+def test_refresh_of_a_frame_that_lost_its_query_refuses_instead_of_widening(workload: dict[str, Any]) -> None:
+    """A frame whose attrs were lost (a parquet round trip, ``pd.concat``) no longer says which actors it was
+    built for: refreshing it must refuse, not fetch every actor's executions."""
+    from swan_jupyter.errors import ValidationError
+
+    client: Actors = workload["client"]
+    sleeper = str(workload["actors"]["sleep"].id)
+    frame = frames.execution_metrics(client, [sleeper], progress_after=-1)
+    assert set(frame["actor_id"].astype(str)) == {sleeper}
+    for bare in (frame.copy(), frame.iloc[0:0].copy()):  # a frame with rows, and an empty one
+        bare.attrs = {}
+        with pytest.raises(ValidationError) as refused:
+            frames.refresh_execution_metrics(client, bare, progress_after=-1)
+        assert "query" in str(refused.value) and "execution_metrics" in str(refused.value.hint)
+        again = frames.refresh_execution_metrics(client, bare, query=frame.attrs["query"], progress_after=-1)
+        assert set(again["actor_id"].astype(str)) == {sleeper} and len(again) == len(frame)  # the query given
+    assert set(frame["actor_id"].astype(str)) == {sleeper}  # the frame in hand is untouched
 
 
 # -- the explorer ------------------------------------------------------------------------------------------------

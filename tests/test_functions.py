@@ -238,7 +238,7 @@ def test_an_interrupt_during_a_map_leaves_no_orphan_work(client: Actors) -> None
 
 
 def test_join_with_the_execution_metrics(client: Actors, sq: FunctionHandle) -> None:
-    from swan_jupyter.frames.functions import join_metrics
+    from swan_jupyter.frames.functions import function_metrics, join_metrics
 
     frame = sq.map(range(5), progress_after=-1, verbose=False)
     joined = join_metrics(frame, client=client)
@@ -246,8 +246,29 @@ def test_join_with_the_execution_metrics(client: Actors, sq: FunctionHandle) -> 
     assert joined["result"].tolist() == [0, 1, 4, 9, 16]
     assert joined["cpu" if "cpu" in joined.columns else "cpu_ns"].notna().all()
     assert str(joined["duration"].dtype) == "timedelta64[ns]"
-    renamed = sq.metrics().rename(columns={"execution_id": "id"})
+    renamed = function_metrics(sq).rename(columns={"execution_id": "id"})
     assert len(join_metrics(frame, renamed)) == 5
+
+
+def test_the_views_of_a_handle_come_from_the_view_layer(sq: FunctionHandle) -> None:
+    """function_metrics and ExecutionExplorer.for_function give the handle's frame and explorer; the handle's
+    own metrics() and explore() still work for one release, with a DeprecationWarning naming what to write."""
+    pytest.importorskip("matplotlib")
+    from swan_jupyter.frames.functions import function_metrics
+    from swan_jupyter.widgets import ExecutionExplorer
+
+    frame = sq.map(range(3), progress_after=-1, verbose=False)
+    ran = set(frame["execution_id"])
+    metrics = function_metrics(sq)
+    assert ran <= set(metrics["execution_id"]) and "call_outcome" in metrics
+    assert set(metrics.loc[metrics["execution_id"].isin(ran), "call_outcome"]) == {"ok"}
+    explorer = ExecutionExplorer.for_function(sq)
+    assert ran <= set(explorer.wait().frame["execution_id"]) and explorer.error is None
+    with pytest.warns(DeprecationWarning, match=r"function_metrics\(handle\)"):
+        old = sq.metrics()
+    assert list(old.columns) == list(metrics.columns) and ran <= set(old["execution_id"])
+    with pytest.warns(DeprecationWarning, match=r"ExecutionExplorer.for_function\(handle\)"):
+        assert ran <= set(sq.explore().wait().frame["execution_id"])
 
 
 def test_magics_define_bind_and_map(ip: Any, abaco_sandbox: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:

@@ -339,3 +339,19 @@ def test_a_hostile_hardware_id_from_the_python_api_is_refused_before_sending(ser
     error = fast(lambda: orch.create_task(hardware_id=hardware_id, job_source_uri="https://example.org/space"))
     assert isinstance(error, ValidationError) and "hardware_id" in error.message, error
     assert [r["path"] for r in server.requests if r["path"].startswith("/v2/task_deployment")] == []
+
+
+def test_one_hour_formatter_for_quotes_and_task_cards() -> None:
+    from swan_jupyter.orchestrator.amounts import format_duration
+    from swan_jupyter.orchestrator.models import Quote
+    from swan_jupyter.orchestrator.views import Renewal
+
+    assert format_duration(5400) == "5400 s (1.5 h)" and format_duration(3600.0) == "3600 s (1 h)"
+    assert format_duration(7 * 86_400 + 1) == "604801 s (168.0002777777777777777777778 h)"  # exact, no float
+    assert [format_duration(v) for v in (None, "3600", True, float("nan"), float("inf"))] == [""] * 5
+    quote = Quote(task_uuid=None, order_type="Creation", hardware="C1ae.small", hardware_id=1, region="global",
+                  duration=5400, price_per_hour=Decimal("1"), price_per_hour_wei=10**18, amount_wei=15 * 10**17,
+                  wallet="0x0", chain_id=None, network="local")
+    assert quote.rows()["duration"] == "5400 s (1.5 h)"
+    renewal = Renewal({"task_uuid": "t-1", "config_order": {"duration": 5400}})
+    assert "renewed for 5400 s (1.5 h)" in renewal._repr_text_() and "5400 s (1.5 h)" in renewal._repr_html_()

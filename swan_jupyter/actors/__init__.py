@@ -3,9 +3,10 @@
 Modules: ``client`` (:class:`Actors`, actors and messages and executions), ``management`` (state, permissions,
 workers, nonces), ``aliases``, ``search``, ``execution`` (the :class:`Execution` handle), ``models`` (typed
 results), ``messages`` (message checks), ``_cases`` (camelCase/snake_case), ``agave`` (agavepy-compatible
-:class:`Agave`), ``records`` (the executions of many actors at once, fetched concurrently: what the metrics frames
-are built from), ``functions`` (Python functions run on Abaco: ``Actors.function``) and ``_function_calls`` (one
-call's payload, runner and outcome).
+:class:`Agave`), ``records`` (the executions of many actors at once, fetched concurrently), ``metrics`` (which
+executions a metrics frame holds, one :class:`~.metrics.ExecutionQuery`, and fetching them again),
+``functions`` (Python functions run on Abaco: ``Actors.function``) and ``_function_calls`` (one call's payload,
+runner and outcome).
 
 Example::
 

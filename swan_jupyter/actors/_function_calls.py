@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -249,6 +250,24 @@ class CallOutcome:
             remote_message=self.remote_message, remote_traceback=self.traceback or "", log_tail=self.log_tail or "",
             hint=hint,
         )
+
+
+def map_summary(outcomes: Sequence[CallOutcome], seconds: float | None = None) -> str:
+    """The summary line of a map: counts by status (most first) and the inputs that failed (the first ten)."""
+    counts = Counter(o.status for o in outcomes)
+    parts = [f"{n} {status}" for status, n in sorted(counts.items(), key=lambda kv: (-kv[1], _rank(kv[0])))]
+    failed = sorted(o.index for o in outcomes if o.status != "ok")
+    line = f"map of {len(outcomes)} call(s): " + (", ".join(parts) or "nothing to do")
+    if seconds is not None:
+        line += f" in {seconds:.1f} s"
+    if failed:
+        shown_inputs = ", ".join(str(i) for i in failed[:10]) + (", …" if len(failed) > 10 else "")
+        line += f"; failed inputs: {shown_inputs} (see the error column)"
+    return line
+
+
+def _rank(status: str) -> int:
+    return CALL_STATUSES.index(status) if status in CALL_STATUSES else len(CALL_STATUSES)
 
 
 class MapInterrupted(Interrupted):

@@ -23,7 +23,7 @@ from ..transport import TokenAuth
 from .models import parse_time
 
 if TYPE_CHECKING:
-    from .client import Actors
+    from ._client_api import AbacoCalls
 
 WORLD = "ABACO_WORLD"
 NO_ENTRY = ("search does not see actors you read without a permission entry of your own (as an admin or through "
@@ -53,13 +53,13 @@ class Crosscheck:
                         for reason, n in counts.items())
 
 
-def username(client: Actors) -> str | None:
+def username(client: AbacoCalls) -> str | None:
     """The user the client's token names (None for a nonce or an opaque token)."""
     auth = client.transport.session.auth
     return auth.claimed_username() if isinstance(auth, TokenAuth) else None
 
 
-def owned_by_caller(client: Actors, actor_ids: Iterable[str], actors: Mapping[str, Any]) -> set[str]:
+def owned_by_caller(client: AbacoCalls, actor_ids: Iterable[str], actors: Mapping[str, Any]) -> set[str]:
     """The actors of ``actor_ids`` whose owner is the user the client's token names. Abaco gives an actor's owner
     a permission entry when it registers the actor, so search sees all of their executions: they need no
     cross-check (one summary request per actor, each a round trip to a remote Abaco). Unknown callers (a nonce,
@@ -70,7 +70,7 @@ def owned_by_caller(client: Actors, actor_ids: Iterable[str], actors: Mapping[st
     return {a for a in actor_ids if getattr(actors.get(a), "owner", None) == user}
 
 
-def reason_for(client: Actors, actor_id: str, user: str | None) -> str:
+def reason_for(client: AbacoCalls, actor_id: str, user: str | None) -> str:
     """Why search cannot see (all of) an actor's executions, from its permissions."""
     try:
         perms = client.get_permissions(actor_id)
@@ -83,7 +83,7 @@ def reason_for(client: Actors, actor_id: str, user: str | None) -> str:
     return NO_ENTRY
 
 
-def cross_check(client: Actors, actor_ids: Iterable[str], seen: set[str], pool: ThreadPoolExecutor,
+def cross_check(client: AbacoCalls, actor_ids: Iterable[str], seen: set[str], pool: ThreadPoolExecutor,
                 failures: dict[str, str], *, since: datetime | None = None,
                 keep: Callable[[dict[str, Any]], bool] | None = None,
                 on_total: Callable[[int], None] | None = None, on_done: Callable[[int], None] | None = None,

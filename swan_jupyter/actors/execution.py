@@ -11,7 +11,7 @@ from ..errors import RequestTimeoutError
 from .models import ExecutionInfo, MessageReceipt
 
 if TYPE_CHECKING:
-    from .client import Actors
+    from ._client_api import AbacoCalls
 
 #: Execution statuses after which nothing changes any more.
 FINAL_STATUSES = frozenset({"COMPLETE", "ERROR"})
@@ -30,7 +30,7 @@ class Execution(Rich):
 
     def __init__(
         self,
-        client: Actors,
+        client: AbacoCalls,
         actor_id: str,
         execution_id: str,
         info: ExecutionInfo | None = None,

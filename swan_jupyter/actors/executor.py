@@ -49,7 +49,7 @@ from ._function_calls import encode_call, kernel_python, pickle_function
 from .functions import MAX_CALL_TIMEOUT, FunctionHandle, make_function
 
 if TYPE_CHECKING:
-    from .client import Actors
+    from ._client_api import AbacoCalls
 
 #: The default per-call time limit (seconds from the send), as for ``Actors.function``.
 DEFAULT_TIMEOUT = 300.0
@@ -187,7 +187,7 @@ class AbacoExecutor(Executor):
             self._flags.pop(future, None)
 
 
-def make_executor(client: Actors, max_workers: int = 8, actor: str | None = None, timeout: float | None = None,
+def make_executor(client: AbacoCalls, max_workers: int = 8, actor: str | None = None, timeout: float | None = None,
                   **options: Any) -> AbacoExecutor:
     """The body of :meth:`Actors.executor <swan_jupyter.actors.Actors.executor>` (documented there)."""
     workers = parse_int(max_workers, "max_workers", minimum=1, maximum=MAX_WORKERS)

@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
+from .._views import views
 from ..auth import TokenAuth
 from ..errors import (
     RemoteError,
@@ -67,6 +68,7 @@ from ._function_calls import (
     image_python,
     kernel_python,
     log_tail,
+    map_summary,
     minor_version,
     pickle_function,
     short_repr,
@@ -78,7 +80,7 @@ from .records import Progress
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .client import Actors
+    from ._client_api import AbacoCalls
 
 #: The longest one call may take (seconds): a week.
 MAX_CALL_TIMEOUT = 7 * 86_400.0
@@ -93,7 +95,7 @@ class FunctionHandle:
     call may take from its send), ``max_message_bytes``.
     """
 
-    def __init__(self, client: Actors, fn: Callable[..., Any], fn_blob: bytes, actor_id: str, *, image: str,
+    def __init__(self, client: AbacoCalls, fn: Callable[..., Any], fn_blob: bytes, actor_id: str, *, image: str,
                  workers: int, trust: str, python_version: str | None, timeout: float,
                  max_message_bytes: int) -> None:
         self.client = client
@@ -187,8 +189,7 @@ class FunctionHandle:
         ``summary``, ``failures`` (input positions) and ``left`` (executions that could not be stopped).
         A ``KeyboardInterrupt`` raises :class:`MapInterrupted` (see the module docstring).
         """
-        from ..frames.functions import map_frame, summarise
-
+        frames = views()
         items = list(iterable)
         limit = parse_int(max_in_flight if max_in_flight is not None else max(1, 2 * self.workers), "max_in_flight",
                           minimum=1, maximum=MAX_WORKERS)
@@ -217,15 +218,15 @@ class FunctionHandle:
             outcomes += [CallOutcome(i, short_repr(items[i])) for i in range(next_item, len(items))]
             pool.shutdown(wait=True)
             progress.close()
-            frame = map_frame(outcomes, ordered=ordered)
+            frame = frames.map_frame(outcomes, ordered=ordered)
             frame.attrs["left"] = left
             raise MapInterrupted(frame, left) from None
         finally:
             pool.shutdown(wait=False)
             progress.close()
-        frame = map_frame(outcomes, ordered=ordered)
+        frame = frames.map_frame(outcomes, ordered=ordered)
         frame.attrs["left"] = [(o.execution_id, o.left) for o in outcomes if o.left and o.execution_id]
-        frame.attrs["summary"] = summarise(frame, time.monotonic() - started)
+        frame.attrs["summary"] = map_summary(outcomes, time.monotonic() - started)
         frame.attrs["failures"] = [int(i) for i in frame.index[frame["status"] != "ok"]]
         if verbose:
             print(frame.attrs["summary"])
@@ -386,26 +387,20 @@ class FunctionHandle:
 
     # -- metrics and housekeeping ------------------------------------------------------------------------------
 
-    def metrics(self, **options: Any) -> pd.DataFrame:
-        """The execution metrics of the function actor
-        (:func:`swan_jupyter.frames.actors.execution_metrics` on this actor), plus ``call_outcome``: what
-        each call of this handle came to (``ok``, ``raised``, ``no result``, ``timeout``, ``cancelled``; <NA>
-        for executions not run from this handle). ``status``/``exit_code`` say how the execution ended; a call
-        that raised ends COMPLETE with exit code 0 and is a failure all the same."""
-        from ..frames.actors import execution_metrics
-
-        options.setdefault("progress_after", -1)
-        frame = execution_metrics(self.client, [self.actor_id], **options)
+    def known_outcomes(self) -> dict[str, str]:
+        """``{execution id: call outcome}`` of the calls this handle ran (a copy of :attr:`call_outcomes`)."""
         with self._lock:
-            known = dict(self.call_outcomes)
-        frame["call_outcome"] = frame["execution_id"].astype("string").map(known).astype("string")
-        return frame
+            return dict(self.call_outcomes)
+
+    def metrics(self, **options: Any) -> pd.DataFrame:
+        """Deprecated: write ``swan_jupyter.frames.functions.function_metrics(handle)``."""
+        _moved("handle.metrics()", "swan_jupyter.frames.functions.function_metrics(handle)")
+        return views().function_metrics(self, **options)
 
     def explore(self) -> Any:
-        """The :class:`~swan_jupyter.widgets.explorer.ExecutionExplorer` on the function actor's executions."""
-        from ..widgets.explorer import ExecutionExplorer
-
-        return ExecutionExplorer(fetch=self.metrics, background=False)
+        """Deprecated: write ``swan_jupyter.widgets.ExecutionExplorer.for_function(handle)``."""
+        _moved("handle.explore()", "swan_jupyter.widgets.ExecutionExplorer.for_function(handle)")
+        return views().function_explorer(self)
 
     def close(self) -> None:
         """Stop the background threads of :meth:`submit` (the actor stays)."""
@@ -420,17 +415,22 @@ class FunctionHandle:
         self.client.delete(self.actor_id)
 
 
+def _moved(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated and will be removed in the next release: write {new}.",
+                  DeprecationWarning, stacklevel=3)
+
+
 def _actor_name(fn: Callable[..., Any]) -> str:
     name = str(getattr(fn, "__name__", "") or "function")
     return ACTOR_PREFIX + (re.sub(r"[^A-Za-z0-9_.-]", "_", name).strip("_.") or "function")
 
 
-def _username(client: Actors) -> str | None:
+def _username(client: AbacoCalls) -> str | None:
     auth = client.transport.session.auth
     return auth.claimed_username() if isinstance(auth, TokenAuth) else None
 
 
-def _ensure_workers(client: Actors, actor_id: str, wanted: int | None) -> int:
+def _ensure_workers(client: AbacoCalls, actor_id: str, wanted: int | None) -> int:
     """Make sure the actor has ``wanted`` workers (Abaco lets only admins add them): the count it has."""
     live = [w for w in client.list_workers(actor_id)
             if w.status not in ("ERROR", "SHUTDOWN_REQUESTED", "SHUTTING_DOWN")]
@@ -447,7 +447,7 @@ def _ensure_workers(client: Actors, actor_id: str, wanted: int | None) -> int:
 
 
 def make_function(
-    client: Actors,
+    client: AbacoCalls,
     fn: Callable[..., Any],
     actor: str | None = None,
     *,
@@ -491,5 +491,5 @@ def make_function(
 
 __all__ = [
     "ACTOR_PREFIX", "CALL_STATUSES", "DEFAULT_IMAGE", "CallOutcome", "FunctionHandle", "MapInterrupted",
-    "encode_call", "kernel_python", "make_function", "pickle_function",
+    "encode_call", "kernel_python", "make_function", "map_summary", "pickle_function",
 ]

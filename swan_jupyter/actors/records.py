@@ -1,7 +1,7 @@
 """Execution records of many actors at once: which actors, fetched how, in parallel, with a progress bar.
 
-This is the client work behind :func:`swan_jupyter.frames.actors.execution_metrics` (which only shapes the
-rows into a DataFrame). Example::
+This is the client work behind :mod:`swan_jupyter.actors.metrics` (and so
+:func:`swan_jupyter.frames.actors.execution_metrics`, which only shapes the rows into a DataFrame). Example::
 
     from swan_jupyter.actors.records import fetch_execution_records
     records = fetch_execution_records(client, ["PZmwGM6voQEl5", "my-alias"])
@@ -39,7 +39,7 @@ from .crosscheck import cross_check, matcher, owned_by_caller
 from .models import Actor, parse_time
 
 if TYPE_CHECKING:
-    from .client import Actors
+    from ._client_api import AbacoCalls
 
 #: Which actors: None (every actor you can read), an id or alias, a list of them, a dict of actor search
 #: filters (``{"image": "abacosamples/wc"}``) or a predicate on :class:`~swan_jupyter.actors.Actor`.
@@ -113,7 +113,7 @@ class Progress:
 
 
 def resolve_actors(
-    client: Actors, actors: ActorSelection, failures: dict[str, str],
+    client: AbacoCalls, actors: ActorSelection, failures: dict[str, str],
 ) -> tuple[list[str] | None, dict[str, Actor]]:
     """The selected actor ids (None = every actor the caller can read) and ``{id: Actor}`` from one listing.
 
@@ -155,7 +155,7 @@ def resolve_actors(
 
 
 def fetch_execution_records(
-    client: Actors,
+    client: AbacoCalls,
     actors: ActorSelection = None,
     *,
     since: datetime | str | None = None,
@@ -208,7 +208,7 @@ def fetch_execution_records(
 
 
 def _by_search(
-    client: Actors, records: ExecutionRecords, since: datetime | None, page_size: int, pool: ThreadPoolExecutor,
+    client: AbacoCalls, records: ExecutionRecords, since: datetime | None, page_size: int, pool: ThreadPoolExecutor,
     progress: Progress,
 ) -> None:
     """Every execution through ``/actors/search/executions``: first pages together, then the rest concurrently."""
@@ -266,7 +266,7 @@ def _by_search(
 
 
 def _by_details(
-    client: Actors, records: ExecutionRecords, since: datetime | None, pool: ThreadPoolExecutor, progress: Progress,
+    client: AbacoCalls, records: ExecutionRecords, since: datetime | None, pool: ThreadPoolExecutor, progress: Progress,
 ) -> None:
     """Every execution through the summary of each actor, then one GET per execution, concurrently."""
     records.method = "details"
@@ -312,7 +312,7 @@ def _named_actors(filters: Mapping[str, Any] | None) -> list[str] | None:
 
 
 def complete_search_page(
-    client: Actors, rows: list[dict[str, Any]], filters: Mapping[str, Any] | None, *, max_workers: int = 8,
+    client: AbacoCalls, rows: list[dict[str, Any]], filters: Mapping[str, Any] | None, *, max_workers: int = 8,
     page_size: int = 10_000,
 ) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str], str | None]:
     """The executions an executions-search page leaves out because search cannot see them.

@@ -18,9 +18,11 @@ from the timestamps at full precision)::
     df.groupby("actor_name")["duration"].describe()
     df = refresh_execution_metrics(client, df)              # only what is new since the newest row
     df.attrs["failures"]                                    # {actor or execution id: error text}
+    df.attrs["query"]                                       # ExecutionQuery: what a refresh fetches again
 
-The fetching itself (which actors, search or one GET per execution, threads, progress) is the actors core's
-:mod:`swan_jupyter.actors.records`; this module only shapes rows into DataFrames.
+The fetching itself (which actors, search or one GET per execution, threads, progress, what a refresh asks
+for) is the actors core's :mod:`swan_jupyter.actors.metrics` and :mod:`swan_jupyter.actors.records`; this module
+only shapes the rows it returns into DataFrames.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..actors._cases import snake_rows
+from ..actors.metrics import ExecutionQuery, FetchedMetrics, fetch_newer
 from ..actors.models import LEVELS
 from ..actors.records import ActorSelection, ExecutionRecords, fetch_execution_records
 from ..errors import Interrupted
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..actors import Actors
+    from ..actors._client_api import AbacoCalls
     from ..actors.models import Actor, ActorConfig, Alias, ExecutionInfo, Model, Nonce, Worker
 
 ACTOR_STATUSES = ("SUBMITTED", "READY", "ERROR", "SHUTTING_DOWN")
@@ -241,7 +245,7 @@ def search_frame(kind: str, items: Iterable[Model | Mapping[str, Any]], *, clien
 
 
 def execution_metrics(
-    client: Actors,
+    client: AbacoCalls,
     actors: ActorSelection = None,
     *,
     since: datetime | str | None = None,
@@ -265,25 +269,32 @@ def execution_metrics(
     Rows are sorted by actor and message time. Times are the full records' (milliseconds), so ``duration``
     is exact where Abaco's ``runtime_reported_s`` says 1 for anything under a second. ``frame.attrs``:
     ``failures`` (``{id: error}``, announced with a ``RuntimeWarning``), ``method`` (how the rows were
-    fetched), ``time_resolution``, ``actor_ids`` (the selection, None for all: what
-    :func:`refresh_execution_metrics` fetches again) and ``since``.
+    fetched), ``time_resolution`` and ``query`` (an :class:`~swan_jupyter.actors.metrics.ExecutionQuery`: the
+    actors selected, resolved to ids, and ``since``; what :func:`refresh_execution_metrics` fetches again).
+    The fetching is the core's :func:`~swan_jupyter.actors.records.fetch_execution_records`.
     """
     try:
         records = fetch_execution_records(client, actors, since=since, max_workers=max_workers,
                                           progress_after=progress_after, page_size=page_size, method=method)
     except Interrupted as exc:  # Ctrl-C: the rows fetched so far, as a frame
         raise Interrupted(exc.message, _records_frame(exc.partial)) from None
-    frame = _records_frame(records)
-    frame.attrs["since"] = since
-    _warn_failures(records.failures)
-    _warn_fallback(records.note)
+    return metrics_frame(FetchedMetrics(records, ExecutionQuery.of(records, since)))
+
+
+def metrics_frame(fetched: FetchedMetrics) -> pd.DataFrame:
+    """The frame of :func:`execution_metrics` from what the core fetched (rows sorted, ``attrs`` set), with one
+    ``RuntimeWarning`` for failures and one for executions search could not see."""
+    frame = _records_frame(fetched.records, fetched.query)
+    _warn_failures(fetched.records.failures)
+    _warn_fallback(fetched.records.note)
     return frame
 
 
 def refresh_execution_metrics(
-    client: Actors,
+    client: AbacoCalls,
     frame: pd.DataFrame,
     *,
+    query: ExecutionQuery | None = None,
     max_workers: int = 16,
     progress_after: float = 2.0,
     method: str | None = None,
@@ -292,8 +303,9 @@ def refresh_execution_metrics(
 
     Executions still SUBMITTED or RUNNING in ``frame`` are fetched again too (the search starts at the
     oldest of them, when that is earlier than the newest row), and their rows replaced. The actors are those
-    ``frame`` was built for (``frame.attrs["actor_ids"]``; all you can read when absent). Returns a new frame
-    in the execution schema; ``frame`` is left as it was. Example::
+    of ``query``, by default ``frame.attrs["query"]``; a frame without one (its attrs lost to a file round trip
+    or ``pd.concat``) is refused with a :class:`~swan_jupyter.errors.ValidationError`, never widened to every
+    actor. Returns a new frame in the execution schema; ``frame`` is left as it was. Example::
 
         df = execution_metrics(client)
         ...                                          # more messages are sent
@@ -301,32 +313,23 @@ def refresh_execution_metrics(
     """
     import pandas as pd
 
+    query = query if query is not None else frame.attrs.get("query")
+    options: dict[str, Any] = {"max_workers": max_workers, "progress_after": progress_after, "method": method}
     if len(frame) == 0 or "message_received_time" not in frame:
-        fresh = execution_metrics(client, frame.attrs.get("actor_ids"), max_workers=max_workers,
-                                  progress_after=progress_after, method=method or "auto")
-        fresh.attrs["since"] = frame.attrs.get("since")
-        return fresh
+        return metrics_frame(fetch_newer(client, query, **options))
     received = frame["message_received_time"]
     since = received.max()
     pending = ~frame["status"].astype("string").isin(["COMPLETE", "ERROR"]).fillna(False)
     if pending.any() and received[pending].notna().any():
         since = min(since, received[pending].min())
-    if pd.isna(since):
-        since = None
-    ids = frame.attrs.get("actor_ids")
     try:
-        records = fetch_execution_records(
-            client, ids, since=None if since is None else since.to_pydatetime(), max_workers=max_workers,
-            progress_after=progress_after, method=method or frame.attrs.get("method") or "auto")
+        fetched = fetch_newer(client, query, None if pd.isna(since) else since.to_pydatetime(), **options)
     except Interrupted as exc:  # Ctrl-C: the frame as it was, with the rows fetched so far
-        records = exc.partial
-        raise Interrupted(exc.message, _sorted(_concat(
-            frame[~frame["execution_id"].isin(_records_frame(records)["execution_id"]).fillna(False)],
-            _records_frame(records)))) from None
-    new = _records_frame(records)
-    old = frame[~frame["execution_id"].isin(new["execution_id"]).fillna(False)]
-    merged = _sorted(_concat(old, new))
-    merged.attrs = {**frame.attrs, "failures": {**frame.attrs.get("failures", {}), **records.failures},
+        raise Interrupted(exc.message, _merged(frame, _records_frame(exc.partial))) from None
+    records = fetched.records
+    merged = _merged(frame, _records_frame(records))
+    merged.attrs = {**frame.attrs, "query": fetched.query,
+                    "failures": {**frame.attrs.get("failures", {}), **records.failures},
                     "method": records.method, "built": {**frame.attrs.get("built", {}), **records.built},
                     "fallback": {**frame.attrs.get("fallback", {}), **records.fallback}}
     if not records.precise:
@@ -336,10 +339,18 @@ def refresh_execution_metrics(
     return merged
 
 
-def _records_frame(records: ExecutionRecords) -> pd.DataFrame:
+def _merged(frame: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` that ``new`` does not replace, and ``new``'s, sorted."""
+    old = frame[~frame["execution_id"].isin(new["execution_id"]).fillna(False)]
+    return _sorted(_concat(old, new))
+
+
+def _records_frame(records: ExecutionRecords, query: ExecutionQuery | None = None) -> pd.DataFrame:
     frame = _sorted(_execution_frame(records.rows, None, records.actors, records.precise))
-    frame.attrs.update(failures=records.failures, method=records.method, actor_ids=records.actor_ids,
-                       built=records.built, fallback=records.fallback)
+    frame.attrs.update(failures=records.failures, method=records.method, built=records.built,
+                       fallback=records.fallback)
+    if query is not None:
+        frame.attrs["query"] = query
     return frame
 
 
@@ -388,7 +399,7 @@ def _warn_failures(failures: Mapping[str, str]) -> None:
 
 __all__ = [
     "ACTOR_COLUMNS", "ALIAS_COLUMNS", "CONFIG_COLUMNS", "EXECUTION_COLUMNS", "METRIC_COLUMNS", "NONCE_COLUMNS",
-    "PERMISSION_COLUMNS", "WORKER_COLUMNS", "ActorSelection", "actors_frame", "aliases_frame", "configs_frame",
-    "execution_metrics", "executions_frame",
+    "PERMISSION_COLUMNS", "WORKER_COLUMNS", "ActorSelection", "ExecutionQuery", "actors_frame", "aliases_frame",
+    "configs_frame", "execution_metrics", "executions_frame", "metrics_frame",
     "nonces_frame", "permissions_frame", "refresh_execution_metrics", "search_frame", "workers_frame",
 ]

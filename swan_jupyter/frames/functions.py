@@ -26,17 +26,18 @@ schema, so :func:`join_metrics` can add the execution metrics (cpu, io, worker, 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..actors.functions import CALL_STATUSES
+from ..actors._function_calls import CALL_STATUSES, CallOutcome, map_summary
 from ..errors import ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..actors.client import Actors
-    from ..actors.functions import CallOutcome
+    from ..actors.functions import FunctionHandle
 
 #: Columns of the map frame, in order (the index is ``input``).
 MAP_COLUMNS = ("arg", "result", "status", "execution_status", "actor_id", "execution_id", "duration", "queue_wait",
@@ -77,17 +78,28 @@ def map_frame(outcomes: Iterable[CallOutcome], *, ordered: bool = True) -> pd.Da
 
 
 def summarise(frame: pd.DataFrame, seconds: float | None = None) -> str:
-    """The summary line of a map: counts by status, and the inputs that failed (the first ten)."""
-    counts = frame["status"].value_counts()
-    parts = [f"{int(counts[s])} {s}" for s in counts.index if counts[s]]
-    failed = [int(i) for i in frame.index[frame["status"] != "ok"]]
-    line = f"map of {len(frame)} call(s): " + (", ".join(str(p) for p in parts) or "nothing to do")
-    if seconds is not None:
-        line += f" in {seconds:.1f} s"
-    if failed:
-        shown = ", ".join(str(i) for i in failed[:10]) + (", …" if len(failed) > 10 else "")
-        line += f"; failed inputs: {shown} (see the error column)"
-    return line
+    """Deprecated: a map frame's summary line is ``frame.attrs["summary"]``
+    (:func:`swan_jupyter.actors.functions.map_summary` of the call outcomes)."""
+    warnings.warn("swan_jupyter.frames.functions.summarise is deprecated and will be removed in the next release: "
+                  "read frame.attrs['summary'], or write swan_jupyter.actors.functions.map_summary(outcomes).",
+                  DeprecationWarning, stacklevel=2)
+    statuses = frame["status"].astype("string").fillna("cancelled")
+    return map_summary([CallOutcome(int(i), "", str(s)) for i, s in zip(frame.index, statuses, strict=True)], seconds)
+
+
+def function_metrics(handle: FunctionHandle, **options: Any) -> pd.DataFrame:
+    """The execution metrics of a function handle's actor (:func:`swan_jupyter.frames.actors.execution_metrics`
+    on that actor, ``options`` passed on), plus ``call_outcome``: what each call of this handle came to (``ok``,
+    ``raised``, ``no result``, ``timeout``, ``cancelled``; <NA> for executions not run from this handle).
+    ``status``/``exit_code`` say how the execution ended; a call that raised ends COMPLETE with exit code 0 and
+    is a failure all the same."""
+    from .actors import execution_metrics
+
+    options.setdefault("progress_after", -1)
+    frame = execution_metrics(handle.client, [handle.actor_id], **options)
+    known = handle.known_outcomes()
+    frame["call_outcome"] = frame["execution_id"].astype("string").map(known).astype("string")
+    return frame
 
 
 def join_metrics(frame: pd.DataFrame, metrics: pd.DataFrame | None = None, *, client: Actors | None = None,
@@ -128,4 +140,4 @@ def join_metrics(frame: pd.DataFrame, metrics: pd.DataFrame | None = None, *, cl
     return joined.set_index("input")
 
 
-__all__ = ["MAP_COLUMNS", "join_metrics", "map_frame", "summarise"]
+__all__ = ["MAP_COLUMNS", "function_metrics", "join_metrics", "map_frame", "summarise"]

@@ -12,6 +12,7 @@ seconds. ``"1e10000000"`` is refused at once instead of building a 33-million-bi
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
@@ -34,8 +35,8 @@ def to_decimal(value: str | int | Decimal, what: str = "amount") -> Decimal:
     return parse_decimal(value, what, minimum=0, maximum=MAX_SWAN)
 
 
-__all__ = ["MAX_DURATION_TEXT", "MAX_SWAN", "MIN_DURATION", "WEI_PER_SWAN", "amount_due", "format_swan",
-           "parse_duration", "price_to_wei", "swan_to_wei", "to_decimal", "wei_to_swan"]
+__all__ = ["MAX_DURATION_TEXT", "MAX_SWAN", "MIN_DURATION", "WEI_PER_SWAN", "amount_due", "format_duration",
+           "format_swan", "parse_duration", "price_to_wei", "swan_to_wei", "to_decimal", "wei_to_swan"]
 
 
 def _scaled(amount: Decimal) -> tuple[int, bool]:
@@ -98,6 +99,18 @@ def decimal_to_wei(amount: Decimal) -> int:
 
 
 _DURATION_HINT = 'Write seconds (3600) or units: "2h", "90m", "1h30m", "1d".'
+
+
+def format_duration(seconds: object) -> str:
+    """A duration in seconds as ``"5400 s (1.5 h)"`` (the hours exact); ``""`` for anything but a finite number.
+
+    >>> format_duration(5400)
+    '5400 s (1.5 h)'
+    """
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not math.isfinite(seconds):
+        return ""
+    hours = Decimal(int(seconds)) / 3600
+    return f"{int(seconds)} s ({format(hours.normalize(), 'f')} h)"
 
 
 def parse_duration(value: str | int, *, minimum: int = MIN_DURATION) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..display import Notice, Rich, esc, kv_html, kv_text, nested_html, status_badge
 from . import _wire as wire
-from .amounts import format_swan, wei_to_swan
+from .amounts import format_duration, format_swan, wei_to_swan
 
 
 class Result(dict[str, Any]):
@@ -157,11 +157,10 @@ class Quote:
         return format_swan(self.amount_wei)
 
     def rows(self) -> dict[str, str]:
-        hours = Decimal(self.duration) / 3600
         rows = {
             "hardware": f"{self.hardware} (id {self.hardware_id})",
             "region": self.region,
-            "duration": f"{self.duration} s ({hours.normalize():f} h)",
+            "duration": format_duration(self.duration),
             "price per hour": f"{self.price_per_hour} SWAN",
             "total": f"{self.amount_text} ({self.amount_wei} wei)",
             "wallet": self.wallet,

@@ -8,13 +8,11 @@ comes); :class:`Renewal` is a renewal with its receipt.
 
 from __future__ import annotations
 
-import math
-from decimal import Decimal
 from typing import Any
 
 from ..display import Rich, esc, kv_html, kv_text, nested_html, seconds_until, status_badge, utc_text
 from ..numbers import NumberError, parse_decimal, shown
-from .amounts import decimal_to_wei, format_swan
+from .amounts import decimal_to_wei, format_duration, format_swan
 from .models import PaymentReceipt, Result
 
 
@@ -64,13 +62,6 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _hours(seconds: Any) -> str:
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not math.isfinite(seconds):
-        return ""
-    hours = Decimal(int(seconds)) / 3600
-    return f"{int(seconds)} s ({format(hours.normalize(), 'f')} h)"
-
-
 class TaskInfo(Result, Rich):
     """A task's deployment info ``{task, jobs, computing_providers, config_orders}``, rendered as a card."""
 
@@ -114,7 +105,7 @@ class TaskInfo(Result, Rich):
             "status": f"{status_word(task.get('status'))} (server: {task.get('status') or 'unknown'})",
             "hardware": str(detail.get("hardware") or ""),
             "region": str(requirements.get("region") or ""),
-            "duration": _hours(detail.get("duration")),
+            "duration": format_duration(detail.get("duration")),
             "price": swan_text(detail.get("price_per_hour"), "SWAN/h"),
             "created": utc_text(task.get("created_at")),
             "runs from": utc_text(task.get("start_at")),
@@ -154,7 +145,7 @@ class TaskInfo(Result, Rich):
         orders = self._orders()
         if orders:
             html += _table("swan-payments", ["payment", "status", "duration", "tx hash", "refund tx"], [
-                [esc(o.get("order_type")), esc(o.get("status")), esc(_hours(o.get("duration"))),
+                [esc(o.get("order_type")), esc(o.get("status")), esc(format_duration(o.get("duration"))),
                  f"<code>{esc(o.get('tx_hash') or '')}</code>", f"<code>{esc(o.get('refund_tx_hash') or '')}</code>"]
                 for o in orders])
         else:
@@ -210,13 +201,13 @@ class Renewal(Result, Rich):
     def _repr_text_(self) -> str:
         receipt = self.get("receipt")
         order = _obj(self.get("config_order"))
-        head = f"Task {self.get('task_uuid')} renewed for {_hours(order.get('duration'))}".rstrip()
+        head = f"Task {self.get('task_uuid')} renewed for {format_duration(order.get('duration'))}".rstrip()
         return head + ("\n" + receipt._repr_text_() if receipt is not None else f" (paid by {self.get('tx_hash')})")
 
     def _repr_html_(self) -> str:
         receipt = self.get("receipt")
         order = _obj(self.get("config_order"))
-        rows = {"task": self.get("task_uuid"), "renewed by": _hours(order.get("duration")),
+        rows = {"task": self.get("task_uuid"), "renewed by": format_duration(order.get("duration")),
                 "order status": order.get("status")}
         html = kv_html("Task renewed", rows)
         return html + (receipt._repr_html_() if receipt is not None else nested_html({"tx hash": self.get("tx_hash")}))

@@ -35,8 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..display import esc
 from ..errors import ConfigurationError
-from ._base import error_html, figure_png, run_background
-from ._execution_stats import (
+from ..frames.execution_stats import (
     TIME_COLUMN,
     actor_labels,
     as_seconds,
@@ -46,9 +45,12 @@ from ._execution_stats import (
     throughput,
     throughput_bin,
 )
+from ._base import error_html, figure_png, run_background
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..actors.functions import FunctionHandle
 
 #: Plot width, in pixels; plots shrink with the output area (a 1024 px JupyterLab window with its side bar
 #: open leaves about 600 px), and the filter rows wrap.
@@ -143,6 +145,18 @@ class ExecutionExplorer:
             self.refresh()
         else:
             self._loaded.set()
+
+    @classmethod
+    def for_function(cls, handle: FunctionHandle, *, background: bool = False) -> ExecutionExplorer:
+        """The explorer on a function handle's actor: its executions
+        (:func:`~swan_jupyter.frames.functions.function_metrics`, with each call's ``call_outcome``), fetched
+        again by *Refresh*, and *Show logs* through the handle's client. Example::
+
+            explorer = ExecutionExplorer.for_function(square)   # square = client.function(...)
+        """
+        from ..frames.functions import function_metrics
+
+        return cls(fetch=lambda: function_metrics(handle), logs=handle.client.get_logs, background=background)
 
     # -- data -------------------------------------------------------------------------------------------------
 

@@ -1,7 +1,6 @@
-"""The figures of an execution frame that :class:`~swan_jupyter.widgets.explorer.ExecutionExplorer` shows:
-failure and success masks, the per-actor summary and throughput per time bin (pandas only, no widgets).
-
-The functions are also importable from :mod:`swan_jupyter.widgets.explorer`.
+"""The figures of an execution frame: failure and success masks, the summary of a whole frame and per actor,
+throughput per time bin (pandas only). :class:`~swan_jupyter.widgets.explorer.ExecutionExplorer` shows them;
+they are also importable from :mod:`swan_jupyter.widgets.explorer`.
 """
 
 from __future__ import annotations

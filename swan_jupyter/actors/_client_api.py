@@ -1,0 +1,59 @@
+"""What the handles and fetchers built on the client call on it: the :class:`AbacoCalls` protocol.
+
+An :class:`~swan_jupyter.actors.Execution`, a :class:`~swan_jupyter.actors.functions.FunctionHandle`, the executor
+and the metrics fetchers (:mod:`.records`, :mod:`.crosscheck`, :mod:`.metrics`) are made by
+:class:`~swan_jupyter.actors.Actors` and hold it. They name this protocol, not the class, so the client can make
+them without the modules importing each other in a circle. :class:`~swan_jupyter.actors.Actors` has every
+member (mypy checks it wherever a client is handed on).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..transport import Transport
+    from .models import Actor, ExecutionInfo, ExecutionsSummary, Model, SearchPage, Worker
+
+
+class Sent(Protocol):
+    """A message queued: the execution it started (an :class:`~swan_jupyter.actors.Execution`)."""
+
+    @property
+    def id(self) -> str:
+        """The execution's id."""
+
+
+class AbacoCalls(Protocol):
+    """The calls of :class:`~swan_jupyter.actors.Actors` that its handles and fetchers use."""
+
+    transport: Transport
+    base_url: str
+    max_binary_bytes: int
+
+    def list(self, limit: int | None = None, offset: int | None = None) -> builtins.list[Actor]: ...
+    def add(self, body: Mapping[str, Any] | None = None, /, **fields: Any) -> Actor: ...
+    def get(self, actor_id: str) -> Actor: ...
+    def delete(self, actor_id: str) -> None: ...
+    def purge_messages(self, actor_id: str) -> None: ...
+    def send_binary(self, actor_id: str, data: bytes | bytearray | memoryview,
+                    environment: Mapping[str, Any] | None = None) -> Sent: ...
+    def list_executions(self, actor_id: str) -> ExecutionsSummary: ...
+    def get_execution(self, actor_id: str, execution_id: str) -> ExecutionInfo: ...
+    def get_execution_record(self, actor_id: str, execution_id: str) -> dict[str, Any]: ...
+    def get_logs(self, actor_id: str, execution_id: str) -> str: ...
+    def get_result(self, actor_id: str, execution_id: str) -> bytes | None: ...
+    def results(self, actor_id: str, execution_id: str, limit: int = 10_000) -> builtins.list[bytes]: ...
+    def force_quit(self, actor_id: str, execution_id: str) -> None: ...
+    def get_permissions(self, actor_id: str) -> dict[str, str]: ...
+    def list_workers(self, actor_id: str) -> builtins.list[Worker]: ...
+    def add_workers(self, actor_id: str, n: int = 1) -> None: ...
+    def search_records(self, kind: str, filters: Mapping[str, Any] | None = None, limit: int | None = None,
+                       skip: int | None = None) -> SearchPage: ...
+    def search_all(self, kind: str, filters: Mapping[str, Any] | None = None, page_size: int = 500,
+                   max_records: int | None = None) -> Iterator[Model]: ...
+
+
+__all__ = ["AbacoCalls", "Sent"]
