@@ -296,8 +296,8 @@ class Payments:
                 f"Task {quote.task_uuid} is already paid on chain ({format_swan(paid, exact=True)}) but not in this "
                 "ledger.",
                 state="confirmed", tx_hashes=[tx] if tx else [], task_uuid=quote.task_uuid,
-                hint=f"Validate it instead of paying again: validate_payment({tx!r}, {quote.task_uuid!r})"
-                if tx else "Find the payment transaction and call validate_payment(tx_hash, task_uuid).")
+                hint=f"Validate it instead of paying again: orch.payments.validate({tx!r}, {quote.task_uuid!r})"
+                if tx else "Find the payment transaction and call orch.payments.validate(tx_hash, task_uuid).")
         entry.paid_before_wei = paid
         caps = self.caps(max_payment)
         return self.ledger.reserve(entry, check=lambda spent: caps.check(entry.amount_wei, spent)), snap

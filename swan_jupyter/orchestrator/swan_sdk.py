@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from ..errors import ValidationError
+from ..numbers import parse_int
 from ..redact import Secret
 from . import _wire as wire
 from .models import Hardware, PaymentReceipt, Quote, Result, TaskResult
@@ -99,7 +100,7 @@ class SwanSdk:
         if repo_uri is None and repo_owner and repo_name:
             repo_uri = f"https://github.com/{repo_owner}/{repo_name}"
         task = TaskDescription(
-            hardware=instance_type if instance_type is not None else hardware_id, app_image=app_repo_image,
+            hardware=_hardware(instance_type, hardware_id), app_image=app_repo_image,
             repo_uri=repo_uri, repo_branch=repo_branch, source_uri=job_source_uri, deploy_yaml=deploy_yaml,
             dockerfile=dockerfile, region=region, duration=duration, start_in=start_in,
             preferred_providers=preferred_cp_list or (), ip_allowlist=ip_whitelist or (), wallet=wallet_address)
@@ -114,7 +115,7 @@ class SwanSdk:
         """Check a new task's inputs as :meth:`create_task` does, creating nothing; the hardware and the seconds
         (``client.plan(TaskDescription(...))`` says the same and prices it)."""
         plan = self.client.plan(TaskDescription(
-            hardware=instance_type if instance_type is not None else hardware_id, app_image=app_repo_image,
+            hardware=_hardware(instance_type, hardware_id), app_image=app_repo_image,
             repo_uri=repo_uri, repo_branch=repo_branch, source_uri=job_source_uri, deploy_yaml=deploy_yaml,
             dockerfile=dockerfile, region=region, duration=duration, start_in=start_in, wallet=wallet_address))
         return plan.hardware, plan.seconds
@@ -148,6 +149,13 @@ class SwanSdk:
             raise ValidationError("renew_task needs tx_hash, or auto_pay=True to pay now.")
         return self.client.renew(task_uuid, duration, tx_hash=tx_hash, private_key=private_key,
                                  idempotency_key=idempotency_key, max_payment=max_payment, confirmed=confirmed)
+
+
+def _hardware(instance_type: str | None, hardware_id: Any) -> str | int | None:
+    """swan-sdk's two ways to name hardware as one: the name, else the id (a whole number, refused otherwise)."""
+    if instance_type is not None:
+        return instance_type
+    return None if hardware_id is None else parse_int(hardware_id, "hardware_id")
 
 
 #: The client's names that moved to :class:`SwanSdk`, with what to write instead on the client.
