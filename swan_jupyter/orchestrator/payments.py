@@ -28,6 +28,7 @@ from ..errors import (
     PaymentError,
     QuoteChangedError,
     RemoteError,
+    SwanDeprecationWarning,
     UnknownOutcomeError,
     ValidationError,
 )
@@ -89,7 +90,7 @@ class Payments:
         """Deprecated: ``orch.payments()`` listed the ledger before ``orch.payments`` became this object; write
         ``orch.payments.entries()``. Kept for one release."""
         warnings.warn("orch.payments() is deprecated: orch.payments is now the payments object; write "
-                      "orch.payments.entries() for the ledger's rows.", DeprecationWarning, stacklevel=2)
+                      "orch.payments.entries() for the ledger's rows.", SwanDeprecationWarning, stacklevel=2)
         return self.entries()
 
     # -- the ledger and the payer ----------------------------------------------------------------------------

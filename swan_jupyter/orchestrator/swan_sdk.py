@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
-from ..errors import ValidationError
+from ..errors import SwanDeprecationWarning, ValidationError
 from ..numbers import parse_int
 from ..redact import Secret
 from . import _wire as wire
@@ -171,12 +171,13 @@ MOVED = {
 
 def deprecated_door(name: str) -> Callable[..., Any]:
     """A method of the client that keeps swan-sdk's ``name`` working for one release: it warns
-    (DeprecationWarning, saying what to write instead) and calls :class:`SwanSdk`'s ``name``."""
+    (:class:`~swan_jupyter.errors.SwanDeprecationWarning`, saying what to write instead) and calls
+    :class:`SwanSdk`'s ``name``."""
     instead = MOVED[name]
 
     def door(self: SdkClient, *args: Any, **kwargs: Any) -> Any:
         warnings.warn(f"Orchestrator.{name} is deprecated and goes in the next release: write {instead}; "
-                      f"swan-sdk code keeps {name} through swan_jupyter.resource(...).", DeprecationWarning,
+                      f"swan-sdk code keeps {name} through swan_jupyter.resource(...).", SwanDeprecationWarning,
                       stacklevel=2)
         return getattr(SwanSdk(self), name)(*args, **kwargs)
 
