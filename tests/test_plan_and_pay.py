@@ -9,6 +9,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,8 @@ from swan_jupyter.orchestrator.amounts import wei_to_swan
 from swan_jupyter.orchestrator.payer import Checkpoint
 from swan_jupyter.orchestrator.payments import Payments
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import TestingShell
+from tests.helpers import ScriptedServer, TestingShell
+from tests.test_orchestrator_answers import client as answers_client
 
 
 @pytest.fixture
@@ -205,3 +207,13 @@ def test_the_old_payments_call_lists_the_ledger_with_a_deprecation_warning(orch:
     with pytest.warns(DeprecationWarning, match=r"orch\.payments\.entries\(\)"):
         rows = orch.payments()
     assert rows == orch.payments.entries() and rows[-1].task_uuid == task["task_uuid"]
+
+
+@pytest.mark.parametrize("uuid", ["", "a/b", "x" * 101, None])
+def test_the_payments_validate_refuses_a_bad_task_uuid_before_sending(tmp_path: Path, uuid: Any) -> None:
+    # orch.payments.validate is where validate_payment's callers go: it checks the uuid as validate_payment did
+    with ScriptedServer() as server:
+        orch = answers_client(server, tmp_path)
+        with pytest.raises(ValidationError, match="is not a task uuid"):
+            orch.payments.validate("0x" + "0" * 64, uuid)
+        assert [r["path"] for r in server.requests if "payment" in r["path"]] == []

@@ -329,7 +329,9 @@ class Payments:
         return None
 
     def validate(self, tx_hash: str, task_uuid: str) -> Result:
-        """Have the server check a payment transaction (``POST /v2/task_payment_validate``); safe to repeat."""
+        """Have the server check a payment transaction (``POST /v2/task_payment_validate``); safe to repeat. A
+        ``task_uuid`` that is not one is refused before anything is sent."""
+        wire.check_uuid(task_uuid)
         data = self._repeat_lost(VALIDATE_PATH, {"tx_hash": tx_hash, "task_uuid": task_uuid})
         entry = self.ledger.by_tx(tx_hash)
         if entry is not None:

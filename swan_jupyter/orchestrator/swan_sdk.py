@@ -26,7 +26,6 @@ from typing import Any, Protocol
 from ..errors import SwanDeprecationWarning, ValidationError
 from ..numbers import parse_int
 from ..redact import Secret
-from . import _wire as wire
 from .models import Hardware, PaymentReceipt, Quote, Result, TaskResult
 from .payments import Payments
 from .planning import Plan, TaskDescription
@@ -131,7 +130,6 @@ class SwanSdk:
 
     def validate_payment(self, tx_hash: str, task_uuid: str) -> Result:
         """Have the server check a payment transaction for a task; safe to repeat (see :meth:`Payments.validate`)."""
-        wire.check_uuid(task_uuid)
         return self.client.payments.validate(tx_hash, task_uuid)
 
     def make_payment(self, task_uuid: str, *, private_key: str | Secret | None = None,
