@@ -18,7 +18,7 @@ import pytest
 
 from swan_jupyter.errors import ValidationError
 from swan_jupyter.session import default_session, reset_default_session
-from tests.helpers import TestingShell, wait_until
+from tests.helpers import TestingShell, new_task, wait_until
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_a_spec_that_cannot_deploy_is_refused_before_anything_is_created_or_paid
 
 def test_good_specs_still_deploy_and_the_core_checks_them_too(sandbox: dict[str, Any], capped: TestingShell) -> None:
     """The checks refuse only what cannot deploy: the notebook's LDL YAML and a Dockerfile with comments,
-    continuations and a heredoc are created; the core's create_task refuses a broken one itself."""
+    continuations and a heredoc are created; the core's task description refuses a broken one itself."""
     reset_default_session()
     yaml_body = ('version: "2.0"\nservices:\n  web:\n    image: nginx:latest\n    expose:\n      - port: 80\n'
                  '        as: 80\n        to:\n          - global: true\n')
@@ -75,8 +75,7 @@ def test_good_specs_still_deploy_and_the_core_checks_them_too(sandbox: dict[str,
     assert capped.user_ns["y"]["status"] == capped.user_ns["d"]["status"] == "initialized"
     before = _counts()
     with pytest.raises(ValidationError, match="line 1"):
-        default_session().orchestrator().create_task(instance_type="C1ae.small", deploy_yaml="services: [x",
-                                                     auto_pay=False)
+        new_task(default_session().orchestrator(), hardware="C1ae.small", deploy_yaml="services: [x", pay=False)
     assert _counts() == before
 
 
