@@ -339,7 +339,7 @@ from swan_jupyter.session import default_session
 full = join_metrics(df, client=default_session().actors())
 full.head()"""),
     md("## The explorer on the function actor"),
-    code("explorer = score.explore()\nexplorer"),
+    code("from swan_jupyter.widgets import ExecutionExplorer\n\nexplorer = ExecutionExplorer.for_function(score)\nexplorer"),
     code("explorer.summary()"),
 ]
 

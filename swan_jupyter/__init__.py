@@ -88,10 +88,10 @@ def resource(
 ) -> Any:
     """swan-sdk compatible entry point: ``swan_jupyter.resource(api_key=..., service_name="Orchestrator")``.
 
-    Returns this package's Orchestrator client, so code written against swan-sdk's key functions
-    (``create_task(...)``, ``response["id"]``, ``submit_payment(...)``) runs unchanged. ``url_endpoint`` (or
-    ``login_url``) points it at another server; with neither, the active profile decides (the sandbox by
-    default).
+    Returns :class:`~swan_jupyter.orchestrator.SwanSdk`, swan-sdk's names over this package's Orchestrator client
+    (``.client``), so code written against swan-sdk's key functions (``create_task(...)``, ``response["id"]``,
+    ``submit_payment(...)``) runs unchanged. ``url_endpoint`` (or ``login_url``) points it at another server; with
+    neither, the active profile decides (the sandbox by default).
     """
     if service_name.lower() != "orchestrator":
         raise ValidationError(
@@ -99,14 +99,14 @@ def resource(
             hint="swan_jupyter.resource supports service_name='Orchestrator'.",
         )
     from .config import load_settings
-    from .orchestrator import Orchestrator
+    from .orchestrator import Orchestrator, SwanSdk
     from .session import Session
 
     url = url_endpoint or login_url
     if url is None:  # the active profile (the sandbox, started if needed, by default)
         resolved = Session(**settings).settings
-        return Orchestrator(resolved.orchestrator_url or "", api_key or resolved.api_key, settings=resolved)
-    return Orchestrator(url, api_key, settings=load_settings(**settings))
+        return SwanSdk(Orchestrator(resolved.orchestrator_url or "", api_key or resolved.api_key, settings=resolved))
+    return SwanSdk(Orchestrator(url, api_key, settings=load_settings(**settings)))
 
 
 __all__ = [

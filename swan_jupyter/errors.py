@@ -18,6 +18,7 @@ Every error the package raises on purpose derives from :class:`SwanJupyterError`
     └── RemoteFunctionError         a Python function run on Abaco raised, or ended without a result
 
     Interrupted (a KeyboardInterrupt)  Ctrl-C during a long operation; ``partial`` keeps what was done
+    SwanDeprecationWarning (a DeprecationWarning)  a name of this package that goes in the next release
 
 Each error has a ``message`` (what went wrong) and a ``hint`` (how to fix it). No attribute of any of them keeps a
 registered secret: the message and the hint go through :func:`swan_jupyter.redact.redact`, and every other
@@ -277,6 +278,12 @@ class RemoteFunctionError(SwanJupyterError):
         return lines
 
 
+class SwanDeprecationWarning(DeprecationWarning):
+    """A name of swan_jupyter that still works and goes in the next release; the message says what to write
+    instead. Every deprecation of the package uses this class, so it can be told apart from other libraries'
+    (the test suite makes it an error: ``error::swan_jupyter.errors.SwanDeprecationWarning``)."""
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (or the kernel's interrupt) during a long operation, keeping what was done.
 
@@ -303,6 +310,7 @@ __all__ = [
     "RemoteError",
     "RemoteFunctionError",
     "RequestTimeoutError",
+    "SwanDeprecationWarning",
     "SwanJupyterError",
     "TransportError",
     "UnknownOutcomeError",

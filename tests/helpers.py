@@ -182,3 +182,12 @@ def function_client(sandbox: dict[str, Any], prefix: str) -> Iterator[Any]:
             with contextlib.suppress(RemoteError):
                 client.delete(actor.id)
     client.close()
+
+
+def new_task(orch: Any, *, pay: bool = False, max_spend: str | None = None, private_key: Any = None,
+             **task: Any) -> Any:
+    """Plan and create a task the client's one way, ``orch.create(orch.plan(TaskDescription(**task)), pay=...,
+    max_spend=..., private_key=...)``; the :class:`~swan_jupyter.orchestrator.models.TaskResult`."""
+    from swan_jupyter.orchestrator import TaskDescription
+
+    return orch.create(orch.plan(TaskDescription(**task)), pay=pay, max_spend=max_spend, private_key=private_key)

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.helpers import Crash
+from tests.helpers import Crash, new_task
 
 CRASH_POINTS = ("before_sign", "after_sign", "after_send", "after_receipt", "before_validate", "after_validate",
                 "lost_validate_response", "signed_then_other_payment", None)
@@ -78,9 +78,9 @@ def run_payment_trials(make_client: Any, description: dict[str, Any], trials: in
         report.trials += 1
         report.crashes[str(point)] += 1
         client = make_client()
-        task = client.create_task(instance_type=rng.choice(["C1ae.small", "C1ae.medium", "G1ae.medium"]),
-                                  region="global", duration=3600 + 60 * rng.randrange(0, 120),
-                                  app_repo_image="hello-world")
+        task = new_task(client, hardware=rng.choice(["C1ae.small", "C1ae.medium", "G1ae.medium"]),
+                        region="global", duration=3600 + 60 * rng.randrange(0, 120),
+                                  app_image="hello-world")
         uuid = task["task_uuid"]
         due = task["amount_wei"]
         confirmed = client.quote(uuid, task=task["task"])
@@ -103,7 +103,7 @@ def run_payment_trials(make_client: Any, description: dict[str, Any], trials: in
                 set_faults(description, "orchestrator", None)
         if point == "signed_then_other_payment":
             other = (make_other if make_other is not None and i % 2 == 0 else make_client)()
-            extra = other.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+            extra = new_task(other, hardware="C1ae.small", app_image="hello-world", pay=True)
             report.others_wrong += other.payer().amount_paid(extra["task_uuid"]) != extra["amount_wei"]
         resumed = make_client()  # a new process: nothing in memory, the same ledger file
         try:
@@ -166,7 +166,7 @@ def run_cancel_trials(make_client: Any, make_other: Any, description: dict[str, 
         fault = rng.choice(["error", "lose"])
         report.trials += 1
         report.faults[fault] += 1
-        task = client.create_task(instance_type="C1ae.small", app_repo_image="hello-world")
+        task = new_task(client, hardware="C1ae.small", app_image="hello-world")
         uuid, due = task["task_uuid"], task["amount_wei"]
         set_faults(description, "chain", {"rules": [{"target": "chain", "methods": ["eth_sendRawTransaction"],
                                                      f"{fault}_rate": 1.0}]})
@@ -179,7 +179,7 @@ def run_cancel_trials(make_client: Any, make_other: Any, description: dict[str, 
         try:
             outcome = client.terminate_task(uuid)["cancellation"] if i % 2 else client.cancel_payment(uuid)
             other = (make_other if i % 4 < 2 else make_client)()
-            other.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+            new_task(other, hardware="C1ae.small", app_image="hello-world", pay=True)
             if outcome.outcome == "cancelled" or not outcome.terminated:  # a terminated task is not validated
                 make_client().resume_payment(uuid)  # a new process: nothing in memory, the same ledger
         except SwanJupyterError as exc:
@@ -201,12 +201,14 @@ def run_cancel_trials(make_client: Any, make_other: Any, description: dict[str, 
 _CAP_WORKER = """
 import sys
 from swan_jupyter.errors import ValidationError
+from swan_jupyter.orchestrator import TaskDescription
 from swan_jupyter.session import Session
 orch = Session(notify=lambda _m: None, ledger_path=sys.argv[1], max_session_spend=sys.argv[2],
                start_sandbox=False).orchestrator()
 paid = refused = 0
+task = TaskDescription(hardware="C1ae.small", app_image="hello-world")
 for _ in range(int(sys.argv[3])):
-    uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    uuid = orch.create(orch.plan(task))["task_uuid"]
     try:
         paid += orch.pay(uuid).amount_wei
     except ValidationError:
@@ -259,7 +261,7 @@ def run_cap_race(state: Any, cap: str, threads: int, processes: int, per_worker:
 
     def worker() -> None:
         for _ in range(per_worker):
-            uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+            uuid = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
             with lock:
                 uuids.append(uuid)
             try:
@@ -357,7 +359,7 @@ class LoadClient:
 
     def deploy(self, aid: str, n: int, index: int) -> None:
         """Create a task (recorded before paying: a crash may cut the payment) and pay it."""
-        task = self.orch.create_task(instance_type="C1ae.small", duration=3600, app_repo_image="hello-world")
+        task = new_task(self.orch, hardware="C1ae.small", duration=3600, app_image="hello-world")
         with self.lock:
             self.report.tasks.append(task["task_uuid"])
         receipt = self.orch.pay(task["task_uuid"])

@@ -16,7 +16,7 @@ from swan_jupyter.actors import Actors
 from swan_jupyter.errors import SwanJupyterError, TransportError, UnknownOutcomeError
 from swan_jupyter.orchestrator import Orchestrator
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import TestingShell
+from tests.helpers import TestingShell, new_task
 from tests.reliability_tools import injected, set_faults
 
 LOSE_ONE_MESSAGE = {"rules": [{"target": "abaco", "methods": ["POST"], "paths": [r"/messages$"],
@@ -133,7 +133,7 @@ def test_actor_reads_survive_30_percent_injected_5xx_and_resets(actors: Actors, 
 def test_a_lost_raw_transaction_answer_still_pays_exactly_once(sandbox: dict[str, Any], faults: Any) -> None:
     reset_default_session()
     orch: Orchestrator = Session(notify=lambda _m: None).orchestrator()
-    task = orch.create_task(instance_type="C1ae.small", duration=3600, app_repo_image="hello-world")
+    task = new_task(orch, hardware="C1ae.small", duration=3600, app_image="hello-world")
     uuid, due = task["task_uuid"], task["amount_wei"]
     faults("chain", {"rules": [{"target": "chain", "methods": ["eth_sendRawTransaction"], "lose_rate": 1.0,
                                 "limit": 1}]})
@@ -155,7 +155,7 @@ def test_payments_under_a_flaky_chain_end_paid_exactly_once(sandbox: dict[str, A
     """25% of every JSON-RPC call fails (5xx or reset); the user retries on clear errors: each task paid once."""
     reset_default_session()
     orch: Orchestrator = Session(notify=lambda _m: None).orchestrator()
-    tasks = [orch.create_task(instance_type="C1ae.small", duration=3600 + 60 * i, app_repo_image="hello-world")
+    tasks = [new_task(orch, hardware="C1ae.small", duration=3600 + 60 * i, app_image="hello-world")
              for i in range(4)]
     faults("chain", {"rules": [{"target": "chain", "error_rate": 0.15, "reset_rate": 0.10, "seed": 5}]})
     clear_errors = 0

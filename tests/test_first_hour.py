@@ -18,7 +18,7 @@ from IPython.core.error import UsageError
 
 from swan_jupyter.errors import ValidationError
 from swan_jupyter.session import reset_default_session
-from tests.helpers import TestingShell, env, free_port, wait_until
+from tests.helpers import TestingShell, env, free_port, new_task, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -388,7 +388,7 @@ def test_a_renewal_from_the_status_view_shows_the_validated_receipt(sandbox: dic
 
     reset_default_session()
     orch = Session(notify=lambda _m: None).orchestrator()
-    task = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+    task = new_task(orch, hardware="C1ae.small", app_image="hello-world", pay=True)
     view = DeploymentStatus(orch, task["task_uuid"], autostart=False, background=False)
     confirm = view.renew("1h")
     confirm.click_confirm()

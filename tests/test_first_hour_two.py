@@ -18,7 +18,7 @@ import pytest
 
 from swan_jupyter.errors import ValidationError
 from swan_jupyter.session import default_session, reset_default_session
-from tests.helpers import TestingShell, wait_until
+from tests.helpers import TestingShell, new_task, wait_until
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_a_spec_that_cannot_deploy_is_refused_before_anything_is_created_or_paid
 
 def test_good_specs_still_deploy_and_the_core_checks_them_too(sandbox: dict[str, Any], capped: TestingShell) -> None:
     """The checks refuse only what cannot deploy: the notebook's LDL YAML and a Dockerfile with comments,
-    continuations and a heredoc are created; the core's create_task refuses a broken one itself."""
+    continuations and a heredoc are created; the core's task description refuses a broken one itself."""
     reset_default_session()
     yaml_body = ('version: "2.0"\nservices:\n  web:\n    image: nginx:latest\n    expose:\n      - port: 80\n'
                  '        as: 80\n        to:\n          - global: true\n')
@@ -75,8 +75,7 @@ def test_good_specs_still_deploy_and_the_core_checks_them_too(sandbox: dict[str,
     assert capped.user_ns["y"]["status"] == capped.user_ns["d"]["status"] == "initialized"
     before = _counts()
     with pytest.raises(ValidationError, match="line 1"):
-        default_session().orchestrator().create_task(instance_type="C1ae.small", deploy_yaml="services: [x",
-                                                     auto_pay=False)
+        new_task(default_session().orchestrator(), hardware="C1ae.small", deploy_yaml="services: [x", pay=False)
     assert _counts() == before
 
 
@@ -396,10 +395,13 @@ def test_a_call_that_raised_is_a_failure_in_the_explorer_and_the_frames(sandbox:
     res = ip.user_ns["res"]
     assert res.loc[2, "status"] == "error" and res.loc[2, "execution_status"] == "COMPLETE"  # input 57
     assert res.loc[1, "status"] == "ok" and res.loc[1, "execution_status"] == "COMPLETE"
-    metrics = ip.user_ns["score"].metrics()
+    from swan_jupyter.frames.functions import function_metrics
+    from swan_jupyter.widgets.explorer import ExecutionExplorer
+
+    metrics = function_metrics(ip.user_ns["score"])
     raised = metrics[metrics["call_outcome"] == "raised"]
     assert len(raised) == 2 and set(raised["status"]) == {"COMPLETE"} and set(raised["exit_code"]) == {0}
-    explorer = ip.user_ns["score"].explore()
+    explorer = ExecutionExplorer.for_function(ip.user_ns["score"])
     summary = explorer.summary()
     assert summary["count"] == 5 and summary["success_rate"] == 0.6
     assert set(explorer.failures()["execution_id"]) == set(raised["execution_id"])

@@ -19,6 +19,7 @@ from swan_jupyter.errors import SwanJupyterError
 from swan_jupyter.orchestrator import Orchestrator
 from swan_jupyter.orchestrator.amounts import parse_duration, swan_to_wei, to_decimal
 from swan_jupyter.session import Session
+from tests.helpers import new_task
 
 CASES: Counter[str] = Counter()
 SETTINGS = settings(max_examples=60, deadline=None,
@@ -157,8 +158,8 @@ def test_any_price_and_task_arguments(orch: Orchestrator, hardware: Any, duratio
     quote = outcome(lambda: orch.estimate_price(hardware, duration), "price")
     if quote is not None:
         assert isinstance(quote.amount_wei, int) and quote.amount_wei > 0
-    task = outcome(lambda: orch.create_task(instance_type=hardware, region=region, duration=duration,
-                                            app_repo_image="hello-world", auto_pay=False), "create")
+    task = outcome(lambda: new_task(orch, hardware=hardware, region=region, duration=duration,
+                                    app_image="hello-world", pay=False), "create")
     if task is not None:
         assert task["task_uuid"] and isinstance(task["amount_wei"], int)
 
@@ -169,7 +170,7 @@ def test_any_price_and_task_arguments(orch: Orchestrator, hardware: Any, duratio
 def test_any_task_lookup(orch: Orchestrator, uuid: str, tx: str, wallet: str, page: int, size: int) -> None:
     outcome(lambda: orch.get_deployment_info(uuid), "info")
     outcome(lambda: orch.get_task_list(wallet_address=wallet or None, page=page, size=size), "list")
-    outcome(lambda: orch.validate_payment(tx, uuid), "validate")
+    outcome(lambda: orch.payments.validate(tx, uuid), "validate")
     outcome(lambda: orch.get_real_url(uuid), "url")
 
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from swan_jupyter.config import load_settings
 from swan_jupyter.errors import ConfigurationError, ProtocolError, SwanJupyterError, ValidationError
 from swan_jupyter.numbers import MAX_DIGITS, UINT256_MAX, NumberError, parse_decimal, parse_float, parse_int
+from swan_jupyter.orchestrator import SwanSdk
 from swan_jupyter.orchestrator import _wire as wire
 from swan_jupyter.orchestrator.amounts import parse_duration, price_to_wei, swan_to_wei
 from tests.helpers import ScriptedServer, TestingShell
@@ -335,8 +336,8 @@ def test_a_hostile_time_scale_is_refused(value: str, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize("hardware_id", ["²", "--5", pytest.param(10**5000, id="10**5000"), True])
 def test_a_hostile_hardware_id_from_the_python_api_is_refused_before_sending(server: ScriptedServer,
                                                                              tmp_path: Path, hardware_id: Any) -> None:
-    orch = client(server, tmp_path)
-    error = fast(lambda: orch.create_task(hardware_id=hardware_id, job_source_uri="https://example.org/space"))
+    sdk = SwanSdk(client(server, tmp_path))  # hardware_id is swan-sdk's keyword: the facade's create_task
+    error = fast(lambda: sdk.create_task(hardware_id=hardware_id, job_source_uri="https://example.org/space"))
     assert isinstance(error, ValidationError) and "hardware_id" in error.message, error
     assert [r["path"] for r in server.requests if r["path"].startswith("/v2/task_deployment")] == []
 

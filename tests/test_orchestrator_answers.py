@@ -17,7 +17,7 @@ from swan_jupyter.config import load_settings
 from swan_jupyter.errors import ConfigurationError, ProtocolError, SwanJupyterError, UnknownOutcomeError
 from swan_jupyter.orchestrator import Orchestrator
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import Scripted, ScriptedServer
+from tests.helpers import Scripted, ScriptedServer, new_task
 from tests.proxy import RewritingProxy, task_detail_rewrite
 
 WALLET = "0x" + "ab" * 20
@@ -103,7 +103,7 @@ def test_a_garbled_answer_to_a_create_is_an_unknown_outcome(server: ScriptedServ
     orch = client(server, tmp_path)
     server.queue += [hardware_answer(), answer]
     with pytest.raises(UnknownOutcomeError) as info:
-        orch.create_task(instance_type="C1ae.small", job_source_uri="https://example.org/space")
+        new_task(orch, hardware="C1ae.small", source_uri="https://example.org/space")
     assert "list your tasks" in (info.value.hint or "") and "may or may not" in info.value.message
     assert [r["path"] for r in server.requests].count("/v2/task_deployment-dp") == 1  # never resent
 
@@ -154,7 +154,7 @@ def test_a_contract_address_without_code_is_refused_before_signing(sandbox: dict
         proxy.rewrite = no_code
         unpinned = base.settings.replace(client_payment_address=None)  # (a pinned profile refuses even earlier)
         orch = Orchestrator(proxy.url, sandbox["orchestrator"]["api_key"], settings=unpinned)
-        uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+        uuid = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
         nonce = base.payer().w3.eth.get_transaction_count(base.payer().address)
         with pytest.raises(ConfigurationError, match="has no contract code") as info:
             orch.pay(uuid)
@@ -165,7 +165,7 @@ def test_a_contract_address_without_code_is_refused_before_signing(sandbox: dict
 def test_an_unparsable_price_in_a_real_task_is_never_paid(sandbox: dict[str, Any], base: Orchestrator) -> None:
     with RewritingProxy(sandbox["orchestrator"]["url"]) as proxy:
         orch = Orchestrator(proxy.url, sandbox["orchestrator"]["api_key"], settings=base.settings)
-        uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+        uuid = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
         proxy.rewrite = task_detail_rewrite(price_per_hour="abc")
         with pytest.raises(ProtocolError, match="price_per_hour"):
             orch.pay(uuid)
@@ -187,7 +187,7 @@ def test_a_server_naming_another_contract_is_refused_before_any_approval(sandbox
     with RewritingProxy(sandbox["orchestrator"]["url"]) as proxy:
         proxy.rewrite = other_contract
         orch = Orchestrator(proxy.url, sandbox["orchestrator"]["api_key"], settings=base.settings)
-        uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+        uuid = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
         nonce = payer.w3.eth.get_transaction_count(payer.address)
         with pytest.raises(ConfigurationError, match="pins client_payment_address") as info:
             orch.pay(uuid)
@@ -198,7 +198,7 @@ def test_a_server_naming_another_contract_is_refused_before_any_approval(sandbox
 
 def test_a_profile_pinned_to_another_chain_refuses_to_pay(base: Orchestrator) -> None:
     orch = Orchestrator(base.url, base.settings.api_key, settings=base.settings.replace(chain_id=254))
-    uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    uuid = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
     with pytest.raises(ConfigurationError, match="is chain 31337, but profile 'sandbox' pays on chain 254"):
         orch.pay(uuid)
     assert base.payer().amount_paid(uuid) == 0

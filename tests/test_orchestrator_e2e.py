@@ -13,7 +13,7 @@ from eth_account import Account
 from swan_jupyter.errors import PaymentError, RemoteError, ValidationError
 from swan_jupyter.orchestrator import Orchestrator
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import Crash, TestingShell
+from tests.helpers import Crash, TestingShell, new_task
 
 
 @pytest.fixture
@@ -25,8 +25,8 @@ def orch(sandbox: dict[str, Any]) -> Orchestrator:
 
 def test_full_lifecycle_create_pay_run_renew_terminate_refund(orch: Orchestrator) -> None:
     start = orch.balance()["swan_wei"]
-    task = orch.create_task(instance_type="C1ae.small", region="Quebec-CA", duration="1h30m",
-                            app_repo_image="hello-world", auto_pay=True)
+    task = new_task(orch, hardware="C1ae.small", region="Quebec-CA", duration="1h30m",
+                    app_image="hello-world", pay=True)
     receipt = task["receipt"]
     assert receipt.validated and receipt.amount_wei == 720_000_000_000_000_000
     assert task["tx_hash"] == receipt.tx_hash and receipt.gas_used > 0
@@ -35,7 +35,7 @@ def test_full_lifecycle_create_pay_run_renew_terminate_refund(orch: Orchestrator
     assert [o["order_type"] for o in info["config_orders"]] == ["Creation"]
     urls = orch.get_real_url(task["task_uuid"])
     assert len(urls) == 3 and all(requests.get(u, timeout=5).status_code == 200 for u in urls)
-    renewal = orch.renew_task(task["task_uuid"], "1h")
+    renewal = orch.renew(task["task_uuid"], "1h")
     assert renewal["config_order"]["order_type"] == "Renewal"
     assert renewal["receipt"].amount_wei == 480_000_000_000_000_000
     assert orch.get_deployment_info(task["task_uuid"])["task"]["task_detail"]["duration"] == 9000
@@ -52,20 +52,20 @@ def test_full_lifecycle_create_pay_run_renew_terminate_refund(orch: Orchestrator
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        ({"instance_type": "C9.huge"}, "Unknown hardware"),
-        ({"instance_type": "G1ae.small", "region": "North Carolina-US"}, "not offered in region"),
-        ({"instance_type": "C1ae.small", "duration": 1800}, "below the minimum"),
-        ({"instance_type": "Hpc1ae.small"}, "unavailable"),
-        ({"instance_type": "C1ae.small", "app_repo_image": None}, "exactly one source"),
-        ({"instance_type": "C1ae.small", "duration": "soon"}, "not understood"),
+        ({"hardware": "C9.huge"}, "Unknown hardware"),
+        ({"hardware": "G1ae.small", "region": "North Carolina-US"}, "not offered in region"),
+        ({"hardware": "C1ae.small", "duration": 1800}, "below the minimum"),
+        ({"hardware": "Hpc1ae.small"}, "unavailable"),
+        ({"hardware": "C1ae.small", "app_image": None}, "exactly one source"),
+        ({"hardware": "C1ae.small", "duration": "soon"}, "not understood"),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_created(orch: Orchestrator, kwargs: dict[str, Any],
                                                          needle: str) -> None:
     before = orch.get_task_list(size=100)["total"]
-    args = {"duration": 3600, "app_repo_image": "hello-world", **kwargs}
+    args = {"duration": 3600, "app_image": "hello-world", **kwargs}
     with pytest.raises(ValidationError, match=needle):
-        orch.create_task(**args)
+        new_task(orch, **args)
     assert orch.get_task_list(size=100)["total"] == before
 
 
@@ -76,27 +76,27 @@ def test_wallet_key_mismatch_is_refused(sandbox: dict[str, Any], tmp_path: Path)
     key_file.chmod(0o600)  # an open key file would be refused before the wallet is compared
     orch = Session(notify=lambda _m: None, private_key_file=str(key_file)).orchestrator()
     with pytest.raises(Exception, match="belongs to"):
-        orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+        new_task(orch, hardware="C1ae.small", app_image="hello-world", pay=True)
 
 
 def test_reused_tx_hash_and_foreign_payments_are_refused(orch: Orchestrator) -> None:
-    first = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
-    second = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")
+    first = new_task(orch, hardware="C1ae.small", app_image="hello-world", pay=True)
+    second = new_task(orch, hardware="C1ae.small", app_image="hello-world")
     with pytest.raises(RemoteError, match="already used"):
-        orch.validate_payment(first["tx_hash"], second["task_uuid"])
+        orch.payments.validate(first["tx_hash"], second["task_uuid"])
     # the same hash for the same task is the same order (safe to repeat after a lost answer)
-    again = orch.validate_payment(first["tx_hash"], first["task_uuid"])
+    again = orch.payments.validate(first["tx_hash"], first["task_uuid"])
     assert again["order_type"] == "Creation"
     approve = first["receipt"].approve_tx_hash
     if approve:
         with pytest.raises(RemoteError, match="not sent to the ClientPayment"):
-            orch.validate_payment(approve, second["task_uuid"])
+            orch.payments.validate(approve, second["task_uuid"])
     with pytest.raises(RemoteError, match="unknown or still pending"):
-        orch.validate_payment("0x" + "ab" * 32, second["task_uuid"])
+        orch.payments.validate("0x" + "ab" * 32, second["task_uuid"])
 
 
 def test_crash_between_send_and_validation_resumes_without_paying_again(orch: Orchestrator) -> None:
-    task = orch.create_task(instance_type="C1ae.medium", app_repo_image="hello-world")
+    task = new_task(orch, hardware="C1ae.medium", app_image="hello-world")
     uuid = task["task_uuid"]
 
     def crash(step: str) -> None:
@@ -122,7 +122,7 @@ def test_crash_between_send_and_validation_resumes_without_paying_again(orch: Or
 def test_double_click_on_the_confirmation_pays_once(orch: Orchestrator) -> None:
     from swan_jupyter.widgets.confirm import PaymentConfirmation
 
-    task = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")
+    task = new_task(orch, hardware="C1ae.small", app_image="hello-world")
     uuid = task["task_uuid"]
     widget = PaymentConfirmation(orch.quote(uuid), lambda shown: orch.pay(uuid, confirmed=shown), background=True)
     assert "0.48 SWAN" in widget.review.value and "Quebec" not in widget.review.value

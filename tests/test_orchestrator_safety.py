@@ -20,7 +20,7 @@ from swan_jupyter.magics.orchestrator import OrchestratorMagics, looks_like_dock
 from swan_jupyter.orchestrator import Orchestrator, amount_due, price_to_wei
 from swan_jupyter.sandbox.chain.anvil import rpc_call
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import Crash, crash_at
+from tests.helpers import Crash, crash_at, new_task
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,7 +108,7 @@ def test_a_fresh_unfunded_wallet_is_refused_before_signing(sandbox: dict[str, An
     poor = Session(notify=lambda _m: None, wallet_address=fresh.address.lower(), private_key_file=str(key_file),
                    ledger_path=str(tmp_path / "ledger.sqlite")).orchestrator()
     with pytest.raises(PaymentError, match=r"holds 0 SWAN, less than the 0\.48 SWAN") as info:
-        poor.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+        new_task(poor, hardware="C1ae.small", app_image="hello-world", pay=True)
     assert "Top up" in (info.value.hint or "")
     [entry] = poor.ledger.all()
     assert entry.state == "intent" and entry.tx_hash is None and entry.raw_tx is None
@@ -124,7 +124,7 @@ def test_a_payment_that_loses_a_race_is_mined_reverted_and_reported(orch: Orches
     the second is mined after the first, reverts ("task already paid") and is reported with that reason; the
     task is paid exactly once and validated once."""
     node = sandbox["chain"]["node_url"]
-    uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    uuid = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
     first = Session(notify=lambda _m: None, ledger_path=str(tmp_path / "a.sqlite")).orchestrator()
     second = Session(notify=lambda _m: None, ledger_path=str(tmp_path / "b.sqlite")).orchestrator()
     payer = first.payer()
@@ -176,7 +176,7 @@ print("not killed")
 
 @pytest.mark.parametrize("point", ["after_sign", "after_send", "before_validate"])
 def test_a_payer_killed_mid_payment_is_resumed_on_retry_never_paid_twice(orch: Orchestrator, point: str) -> None:
-    task = orch.create_task(instance_type="C1ae.medium", app_repo_image="hello-world", duration="1h30m")
+    task = new_task(orch, hardware="C1ae.medium", app_image="hello-world", duration="1h30m")
     uuid, due = task["task_uuid"], task["amount_wei"]
     swan_before = orch.balance()["swan_wei"]
     proc = subprocess.run([sys.executable, "-c", _PAYER_SCRIPT, uuid, point], cwd=ROOT, env=dict(os.environ),
@@ -196,19 +196,19 @@ def test_a_payer_killed_mid_payment_is_resumed_on_retry_never_paid_twice(orch: O
 
 
 def test_a_renewal_retried_after_a_crash_finishes_the_same_renewal(orch: Orchestrator) -> None:
-    task = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+    task = new_task(orch, hardware="C1ae.small", app_image="hello-world", pay=True)
     uuid = task["task_uuid"]
     payer = orch.payer()
     paid = payer.amount_paid(uuid)
     orch.checkpoint = crash_at("after_receipt")  # paid on chain, the server never told
     with pytest.raises(Crash):
-        orch.renew_task(uuid, "1h")
+        orch.renew(uuid, "1h")
     orch.checkpoint = None
     assert payer.amount_paid(uuid) == paid + 480_000_000_000_000_000
     with pytest.raises(PaymentError, match="earlier renewal") as info:
-        orch.renew_task(uuid, "2h")  # another renewal must wait until the first one is applied
+        orch.renew(uuid, "2h")  # another renewal must wait until the first one is applied
     assert "resume" in (info.value.hint or "")
-    again = orch.renew_task(uuid, "1h", idempotency_key="a-new-widget")  # the retry finishes the same one
+    again = orch.renew(uuid, "1h", idempotency_key="a-new-widget")  # the retry finishes the same one
     assert again["receipt"].resumed and again["config_order"]["order_type"] == "Renewal"
     assert payer.amount_paid(uuid) == paid + 480_000_000_000_000_000
     info2 = orch.get_deployment_info(uuid)
@@ -224,12 +224,12 @@ def test_a_renewal_retried_after_a_crash_finishes_the_same_renewal(orch: Orchest
 def test_auto_pay_follows_the_private_key_like_swan_sdk(orch: Orchestrator, sandbox: dict[str, Any]) -> None:
     key = Path(sandbox["chain"]["wallet"]["private_key_file"]).read_text().strip()
     wallet = Account.from_key(key).address
-    unpaid = orch.create_task(wallet_address=wallet.lower(), instance_type="C1ae.small",
-                              app_repo_image="hello-world", start_in=120)
+    unpaid = new_task(orch, wallet=wallet.lower(), hardware="C1ae.small",
+                      app_image="hello-world", start_in=120)
     assert unpaid["tx_hash"] is None and unpaid["status"] == "initialized"
     assert orch.get_deployment_info(unpaid["task_uuid"])["task"]["start_in"] == 120  # sent as given
-    paid = orch.create_task(wallet_address=wallet, instance_type="C1ae.small", app_repo_image="hello-world",
-                            private_key=key)
+    paid = new_task(orch, wallet=wallet, hardware="C1ae.small", app_image="hello-world",
+                    private_key=key, pay=True)
     assert paid["tx_hash"] and paid["receipt"].validated and paid["tx_hash_approve"] == paid["receipt"].approve_tx_hash
     assert paid.task_uuid == paid["task_uuid"] and paid["config_order"]["order_type"] == "Creation"
     assert key not in repr(paid) and key not in paid._repr_html_()
@@ -241,8 +241,8 @@ def test_swan_sdk_style_code_runs_through_resource(sandbox: dict[str, Any]) -> N
     orch = swan_jupyter.resource(api_key=sandbox["orchestrator"]["api_key"], service_name="Orchestrator",
                                  login_url=sandbox["orchestrator"]["url"], url_endpoint=sandbox["orchestrator"]["url"])
     wallet = sandbox["chain"]["wallet"]["address"]
-    result = orch.create_task(wallet_address=wallet, instance_type="C1ae.small", app_repo_image="hello-world",
-                              auto_pay=False)
+    result = new_task(orch, wallet=wallet, hardware="C1ae.small", app_image="hello-world",
+                      pay=False)
     assert isinstance(result["id"], int) and result["id"] == result["task"]["id"]  # swan-sdk: nested lookup
     assert result["uuid"] == result["task_uuid"] == result.task_uuid
     with pytest.raises(KeyError):

@@ -21,6 +21,7 @@ import pytest
 from swan_jupyter.errors import UnknownOutcomeError
 from swan_jupyter.orchestrator import Orchestrator
 from swan_jupyter.session import Session, reset_default_session
+from tests.helpers import new_task
 from tests.reliability_tools import set_faults
 
 SMALL = 480_000_000_000_000_000  # C1ae.small, 1 h
@@ -52,7 +53,7 @@ def allowance_ready(orch: Orchestrator) -> None:
 
 def signed_but_unknown(sandbox: dict[str, Any], orch: Orchestrator, fault: str = "error") -> str:
     """A created task whose payment was signed and whose broadcast ended in an unknown outcome."""
-    uuid = str(orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"])
+    uuid = str(new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"])
     allowance_ready(orch)
     broadcast(sandbox, fault)
     with pytest.raises(UnknownOutcomeError):
@@ -64,7 +65,7 @@ def signed_but_unknown(sandbox: dict[str, Any], orch: Orchestrator, fault: str =
 
 def next_payment(orch: Orchestrator) -> None:
     """Another, unrelated payment of the same wallet (it settles the wallet's unfinished rows first)."""
-    task = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+    task = new_task(orch, hardware="C1ae.small", app_image="hello-world", pay=True)
     assert orch.payer().amount_paid(task["task_uuid"]) == SMALL
 
 
@@ -73,7 +74,7 @@ def test_cancel_in_the_widget_then_remove_then_another_payment_pays_nothing(sand
     from swan_jupyter.widgets.confirm import creation_confirmation
 
     orch = client(tmp_path)
-    task = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")
+    task = new_task(orch, hardware="C1ae.small", app_image="hello-world")
     uuid = task["task_uuid"]
     widget = creation_confirmation(orch, task, background=False)
     allowance_ready(orch)
@@ -137,7 +138,7 @@ def _mine_after(payer: Any, seconds: float, stop: threading.Event) -> None:
 def test_a_transaction_waiting_in_the_pool_is_replaced_by_the_cancel(sandbox: dict[str, Any], tmp_path: Path) -> None:
     """The node holds the signed payment in its pool (not mined yet): the cancel must replace it, not race it."""
     orch = client(tmp_path)
-    uuid = str(orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"])
+    uuid = str(new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"])
     payer = orch.payer()
     allowance_ready(orch)
     payer.w3.provider.make_request("evm_setAutomine", [False])
@@ -165,7 +166,7 @@ def test_a_transaction_waiting_in_the_pool_is_replaced_by_the_cancel(sandbox: di
 
 def test_cancel_without_anything_signed_needs_no_chain_and_says_nothing_was_paid(tmp_path: Path) -> None:
     orch = client(tmp_path)
-    uuid = str(orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"])
+    uuid = str(new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"])
     outcome = orch.cancel_payment(uuid)
     assert outcome.outcome == "cancelled" and "nothing was paid" in outcome.message.lower()
     assert orch.pay(uuid).amount_wei == SMALL  # an explicit new payment after a cancel is the user's choice
@@ -175,7 +176,7 @@ def test_a_cancelled_renewal_in_the_status_view_is_never_paid_later(sandbox: dic
     from swan_jupyter.widgets.status import DeploymentStatus
 
     orch = client(tmp_path)
-    task = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)
+    task = new_task(orch, hardware="C1ae.small", app_image="hello-world", pay=True)
     uuid = task["task_uuid"]
     allowance_ready(orch)
     view = DeploymentStatus(orch, uuid, autostart=False, background=False)

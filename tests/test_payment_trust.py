@@ -24,7 +24,7 @@ from swan_jupyter import errors
 from swan_jupyter.errors import ValidationError
 from swan_jupyter.orchestrator import Orchestrator
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import Crash, crash_at
+from tests.helpers import Crash, crash_at, new_task
 from tests.proxy import RewritingProxy, task_detail_rewrite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +50,8 @@ def _fresh_default_session(sandbox: dict[str, Any]) -> None:
 
 def test_a_payment_signed_but_not_broadcast_is_not_stuck_by_the_next_payment_of_the_wallet(tmp_path: Path) -> None:
     orch = client(tmp_path)
-    first = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
-    second = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    first = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
+    second = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
     orch.payer().receipt_timeout = 5
     orch.checkpoint = crash_at("after_sign")  # killed after signing, before the broadcast
     with pytest.raises(Crash):
@@ -71,7 +71,7 @@ def test_a_payment_signed_but_not_broadcast_is_not_stuck_by_the_next_payment_of_
 def test_a_row_whose_nonce_another_tool_consumed_is_replaced_and_resigned_once(tmp_path: Path) -> None:
     mine = client(tmp_path, "mine.sqlite")
     other = client(tmp_path, "other.sqlite")  # another notebook on the same wallet, with its own ledger
-    uuid = mine.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    uuid = new_task(mine, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
     mine.payer().receipt_timeout = 5
     mine.checkpoint = crash_at("after_sign")
     with pytest.raises(Crash):
@@ -79,7 +79,7 @@ def test_a_row_whose_nonce_another_tool_consumed_is_replaced_and_resigned_once(t
     mine.checkpoint = None
     signed = mine.ledger.get(f"{uuid}|Creation")
     assert signed is not None and signed.nonce is not None
-    other.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)  # takes the nonce
+    new_task(other, hardware="C1ae.small", app_image="hello-world", pay=True)  # takes the nonce
     assert other.payer().w3.eth.get_transaction_count(other.payer().address) > signed.nonce
     swan_before = mine.balance()["swan_wei"]
     receipt = mine.resume_payment(uuid)  # "nonce too low" is not "mined": the row is re-signed, paid once
@@ -94,15 +94,15 @@ def test_a_row_whose_nonce_another_tool_consumed_is_replaced_and_resigned_once(t
 def test_a_renewal_whose_nonce_was_taken_does_not_block_the_next_renewal(tmp_path: Path) -> None:
     mine = client(tmp_path, "mine.sqlite")
     other = client(tmp_path, "other.sqlite")
-    uuid = mine.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)["task_uuid"]
+    uuid = new_task(mine, hardware="C1ae.small", app_image="hello-world", pay=True)["task_uuid"]
     paid = mine.payer().amount_paid(uuid)
     mine.payer().receipt_timeout = 5
     mine.checkpoint = crash_at("after_sign")
     with pytest.raises(Crash):
-        mine.renew_task(uuid, "1h")
+        mine.renew(uuid, "1h")
     mine.checkpoint = None
-    other.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)  # takes the nonce
-    result = mine.renew_task(uuid, "2h")  # nothing was paid for the first renewal: this one goes ahead
+    new_task(other, hardware="C1ae.small", app_image="hello-world", pay=True)  # takes the nonce
+    result = mine.renew(uuid, "2h")  # nothing was paid for the first renewal: this one goes ahead
     assert result["receipt"].validated
     assert mine.payer().amount_paid(uuid) == paid + 2 * SMALL
     assert [o["duration"] for o in orders(mine, uuid, "Renewal")] == [7200]
@@ -118,7 +118,7 @@ def test_a_quote_changed_by_the_server_after_confirmation_is_refused_not_paid(sa
     base = client(tmp_path)
     with RewritingProxy(sandbox["orchestrator"]["url"]) as proxy:
         orch = Orchestrator(proxy.url, sandbox["orchestrator"]["api_key"], settings=base.settings)
-        uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+        uuid = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
         shown = orch.quote(uuid)
         assert shown.amount_wei == SMALL and shown.contract and shown.chain_id == 31337
         proxy.rewrite = task_detail_rewrite(duration=36000)  # the server now says 10 h: 4.8 SWAN
@@ -141,7 +141,7 @@ def test_the_confirmation_widget_pays_what_it_showed_or_offers_the_new_quote(san
     base = client(tmp_path)
     with RewritingProxy(sandbox["orchestrator"]["url"]) as proxy:
         orch = Orchestrator(proxy.url, sandbox["orchestrator"]["api_key"], settings=base.settings)
-        uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+        uuid = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
         widget = PaymentConfirmation(orch.quote(uuid), lambda quote: orch.pay(uuid, confirmed=quote),
                                      background=False)
         assert "0.48 SWAN" in widget.review.value
@@ -167,21 +167,21 @@ def test_create_task_with_auto_pay_pays_the_catalogue_quote_or_nothing(sandbox: 
         orch = Orchestrator(proxy.url, sandbox["orchestrator"]["api_key"], settings=base.settings)
         proxy.rewrite = task_detail_rewrite(duration=36000)  # created for 1 h, the server claims 10 h
         with pytest.raises(errors.QuoteChangedError) as info:
-            orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", duration="1h", auto_pay=True)
+            new_task(orch, hardware="C1ae.small", app_image="hello-world", duration="1h", pay=True)
         assert "not paid" in info.value.message and info.value.task_uuid
         assert orch.payer().amount_paid(info.value.task_uuid) == 0
 
 
 def test_a_renewal_confirmed_at_one_price_is_not_signed_at_another(sandbox: dict[str, Any], tmp_path: Path) -> None:
     base = client(tmp_path)
-    uuid = base.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)["task_uuid"]
+    uuid = new_task(base, hardware="C1ae.small", app_image="hello-world", pay=True)["task_uuid"]
     with RewritingProxy(sandbox["orchestrator"]["url"]) as proxy:
         orch = Orchestrator(proxy.url, sandbox["orchestrator"]["api_key"], settings=base.settings)
         shown = orch.quote(uuid, order_type="Renewal", duration=3600)
         proxy.rewrite = task_detail_rewrite(price_per_hour="4.8")
         nonce = orch.payer().w3.eth.get_transaction_count(orch.payer().address)
         with pytest.raises(errors.QuoteChangedError, match="price"):
-            orch.renew_task(uuid, 3600, confirmed=shown)
+            orch.renew(uuid, 3600, confirmed=shown)
         assert orch.payer().w3.eth.get_transaction_count(orch.payer().address) == nonce  # nothing signed or sent
     assert base.payer().amount_paid(uuid) == SMALL
 
@@ -195,17 +195,17 @@ def test_the_session_cap_holds_when_the_wallet_and_key_come_as_arguments(sandbox
     wallet = Account.from_key(key).address
     orch = Orchestrator(sandbox["orchestrator"]["url"], sandbox["orchestrator"]["api_key"],
                         settings=client(tmp_path, max_session_spend="0.5").settings.replace(wallet_address=None))
-    orch.create_task(wallet_address=wallet, instance_type="C1ae.small", app_repo_image="hello-world", private_key=key)
+    new_task(orch, wallet=wallet, hardware="C1ae.small", app_image="hello-world", private_key=key, pay=True)
     with pytest.raises(ValidationError, match="max_session_spend") as info:
-        orch.create_task(wallet_address=wallet, instance_type="C1ae.small", app_repo_image="hello-world",
-                         private_key=key)
+        new_task(orch, wallet=wallet, hardware="C1ae.small", app_image="hello-world",
+                 private_key=key, pay=True)
     assert "0.48 SWAN" in info.value.message and "0.5 SWAN" in info.value.message
     assert "max_session_spend" in (info.value.hint or "")
 
 
 def test_the_session_cap_holds_across_threads(tmp_path: Path) -> None:
     orch = client(tmp_path, max_session_spend="0.5")
-    uuids = [orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    uuids = [new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
              for _ in range(3)]
     outcomes: list[Any] = []
     barrier = threading.Barrier(3)
@@ -231,9 +231,11 @@ def test_the_session_cap_holds_across_threads(tmp_path: Path) -> None:
 _CAPPED_PAYER = """
 import sys, time
 from pathlib import Path
+from swan_jupyter.orchestrator import TaskDescription
 from swan_jupyter.session import Session
 orch = Session(notify=lambda _m: None, ledger_path=sys.argv[1], max_session_spend="0.5").orchestrator()
-uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+plan = orch.plan(TaskDescription(hardware="C1ae.small", app_image="hello-world"))
+uuid = orch.create(plan)["task_uuid"]
 go = Path(sys.argv[2])
 Path(sys.argv[3]).write_text(uuid)
 deadline = time.monotonic() + 60
@@ -273,14 +275,14 @@ def test_the_session_cap_holds_across_processes(tmp_path: Path) -> None:
 def test_rows_that_moved_no_money_do_not_count_against_the_session_cap(tmp_path: Path) -> None:
     mine = client(tmp_path, "mine.sqlite", max_session_spend="0.5")
     other = client(tmp_path, "other.sqlite")
-    first = mine.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    first = new_task(mine, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
     mine.payer().receipt_timeout = 5
     mine.checkpoint = crash_at("after_sign")
     with pytest.raises(Crash):
         mine.pay(first)
     mine.checkpoint = None
-    other.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)  # takes the nonce
-    second = mine.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    new_task(other, hardware="C1ae.small", app_image="hello-world", pay=True)  # takes the nonce
+    second = new_task(mine, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
     receipt = mine.pay(second)  # the first row was replaced: nothing moved, nothing counts
     assert receipt.validated and mine.payer().amount_paid(second) == SMALL
     assert mine.payer().amount_paid(first) == 0
@@ -291,10 +293,10 @@ def test_rows_that_moved_no_money_do_not_count_against_the_session_cap(tmp_path:
 
 def test_a_cap_refusal_leaves_no_reservation_behind(tmp_path: Path) -> None:
     orch = client(tmp_path, max_session_spend="0.5")
-    uuid = orch.create_task(instance_type="C1ae.medium", app_repo_image="hello-world")["task_uuid"]  # 1 SWAN
+    uuid = new_task(orch, hardware="C1ae.medium", app_image="hello-world")["task_uuid"]  # 1 SWAN
     with pytest.raises(ValidationError, match="max_session_spend"):
         orch.pay(uuid)
-    small = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    small = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
     assert orch.pay(small).amount_wei == SMALL  # the refused 1 SWAN reserved nothing
     with pytest.raises(ValidationError, match="max_session_spend"):
         orch.pay(uuid)  # 0.48 spent + 1 SWAN is still above the cap
@@ -304,7 +306,7 @@ def test_a_notebook_opened_later_shares_the_cap_of_one_still_open(tmp_path: Path
     """This process pays first; a process started afterwards, on the same ledger and wallet, counts that payment."""
     ledger = tmp_path / "shared.sqlite"
     orch = Orchestrator.from_settings(client(tmp_path, "shared.sqlite", max_session_spend="0.5").settings)
-    first = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    first = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
     assert orch.pay(first).amount_wei == SMALL
     go = tmp_path / "go"
     go.write_text("go")
@@ -331,9 +333,11 @@ _STEPPED_PAYER = """
 import sys, time
 real = time.time
 time.time = lambda: real() + float(sys.argv[2])   # this process's clock, stepped before anything is imported
+from swan_jupyter.orchestrator import TaskDescription
 from swan_jupyter.session import Session
 orch = Session(notify=lambda _m: None, ledger_path=sys.argv[1], max_session_spend="1").orchestrator()
-uuid = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+plan = orch.plan(TaskDescription(hardware="C1ae.small", app_image="hello-world"))
+uuid = orch.create(plan)["task_uuid"]
 try:
     orch.pay(uuid)
     print("paid", uuid)
@@ -346,10 +350,10 @@ except Exception as exc:
 def test_clock_steps_never_let_a_session_spend_past_its_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            step: float) -> None:
     orch = client(tmp_path, max_session_spend="1")
-    paid = [orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)["task_uuid"]]
+    paid = [new_task(orch, hardware="C1ae.small", app_image="hello-world", pay=True)["task_uuid"]]
     _clock(monkeypatch, step)  # the clock jumps (back or forth) between two payments of one session
-    paid.append(orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world", auto_pay=True)["task_uuid"])
-    third = orch.create_task(instance_type="C1ae.small", app_repo_image="hello-world")["task_uuid"]
+    paid.append(new_task(orch, hardware="C1ae.small", app_image="hello-world", pay=True)["task_uuid"])
+    third = new_task(orch, hardware="C1ae.small", app_image="hello-world")["task_uuid"]
     with pytest.raises(ValidationError, match="max_session_spend"):
         orch.pay(third)  # 0.96 SWAN spent: another 0.48 is above the 1 SWAN cap, whatever the clock says
     _clock(monkeypatch, -step)  # then as far the other way

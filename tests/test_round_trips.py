@@ -16,6 +16,7 @@ import requests.adapters
 
 from swan_jupyter.orchestrator import Orchestrator
 from swan_jupyter.session import Session, reset_default_session
+from tests.helpers import new_task
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def client(tmp_path: Path) -> Orchestrator:
 
 
 def deploy(orch: Orchestrator) -> dict[str, Any]:
-    return orch.create_task(instance_type="C1ae.small", duration=3600, app_repo_image="hello_world", auto_pay=True)
+    return new_task(orch, hardware="C1ae.small", duration=3600, app_image="hello_world", pay=True)
 
 
 def test_a_deploy_costs_at_most_six_requests_with_the_allowance_ready(sandbox: dict[str, Any], tmp_path: Path,

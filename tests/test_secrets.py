@@ -58,7 +58,7 @@ def test_nothing_visible_contains_a_secret(sandbox: dict[str, Any], ip: TestingS
     bad = Orchestrator(sandbox["orchestrator"]["url"], "sk-wrong-" + sandbox["orchestrator"]["api_key"][::-1],
                        settings=orch.settings)
     for call in (bad.get_task_list, lambda: orch.get_deployment_info("no-such-task"),
-                 lambda: orch.validate_payment("0x" + "00" * 32, task["task_uuid"])):
+                 lambda: orch.payments.validate("0x" + "00" * 32, task["task_uuid"])):
         with pytest.raises(SwanJupyterError) as info:
             call()
         texts += [str(info.value), repr(info.value), "\n".join(info.value.summary_lines())]

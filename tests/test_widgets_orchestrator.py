@@ -9,7 +9,7 @@ import pytest
 from swan_jupyter.session import Session, reset_default_session
 from swan_jupyter.widgets.deploy_form import DeployForm
 from swan_jupyter.widgets.status import DeploymentStatus
-from tests.helpers import wait_until
+from tests.helpers import new_task, wait_until
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_deploy_pay_and_follow_from_the_form(orch: Any) -> None:
 
 
 def test_status_view_renew_and_terminate_with_refund(orch: Any) -> None:
-    task = orch.create_task(instance_type="C1ae.medium", app_repo_image="hello-world", auto_pay=True)
+    task = new_task(orch, hardware="C1ae.medium", app_image="hello-world", pay=True)
     view = DeploymentStatus(orch, task["task_uuid"], autostart=False, background=False)
     assert view.status in ("created", "completed")
     before = orch.payer().amount_paid(task["task_uuid"])

@@ -52,6 +52,7 @@ from .._views import views
 from ..auth import TokenAuth
 from ..errors import (
     RemoteError,
+    SwanDeprecationWarning,
     SwanJupyterError,
     TransportError,
     ValidationError,
@@ -417,7 +418,7 @@ class FunctionHandle:
 
 def _moved(old: str, new: str) -> None:
     warnings.warn(f"{old} is deprecated and will be removed in the next release: write {new}.",
-                  DeprecationWarning, stacklevel=3)
+                  SwanDeprecationWarning, stacklevel=3)
 
 
 def _actor_name(fn: Callable[..., Any]) -> str:

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..actors._function_calls import CALL_STATUSES, CallOutcome, map_summary
-from ..errors import ValidationError
+from ..errors import SwanDeprecationWarning, ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,7 +82,7 @@ def summarise(frame: pd.DataFrame, seconds: float | None = None) -> str:
     (:func:`swan_jupyter.actors.functions.map_summary` of the call outcomes)."""
     warnings.warn("swan_jupyter.frames.functions.summarise is deprecated and will be removed in the next release: "
                   "read frame.attrs['summary'], or write swan_jupyter.actors.functions.map_summary(outcomes).",
-                  DeprecationWarning, stacklevel=2)
+                  SwanDeprecationWarning, stacklevel=2)
     statuses = frame["status"].astype("string").fillna("cancelled")
     return map_summary([CallOutcome(int(i), "", str(s)) for i, s in zip(frame.index, statuses, strict=True)], seconds)
 

@@ -38,6 +38,8 @@ VAR (optional, last positional) receives the task result instead of displaying i
 """
 
 
+UNATTENDED_CAP = "the unattended cap (--yes)"
+
 SWAN_INTRO = """Everything else on Swan Chain's Orchestrator: %swan SUBCOMMAND [ARGS] [VAR]."""
 
 SWAN_EPILOG = """Examples:
@@ -106,13 +108,18 @@ class OrchestratorMagics(SessionOfShell, Magics):
     def _unattended_cap(self, amount_wei: int, orch: Any) -> Decimal:
         """The cap ``--yes`` pays within (SwanMagics.max_auto_spend, else the profile's max_payment), checked
         now against the estimate; the core checks it again, atomically, against what it signs."""
+        cap = self._auto_cap(orch)
+        orch.payments.precheck(amount_wei, cap, cap_name=UNATTENDED_CAP)
+        return cap
+
+    def _auto_cap(self, orch: Any) -> Decimal:
+        """The cap ``--yes`` pays within; refused when there is none."""
         cap = self._cap() if self._cap() is not None else orch.settings.max_payment
         if cap is None:
             raise ValidationError(
                 "Paying without confirmation (--yes) needs a spending cap.",
                 hint='Set one: %config SwanMagics.max_auto_spend = "10"  (SWAN), or max_payment in the profile.',
             )
-        orch.payments.precheck(amount_wei, cap, cap_name="the unattended cap (--yes)")
         return cap
 
     # -- %swan_deploy ----------------------------------------------------------------------------------------
@@ -132,31 +139,24 @@ class OrchestratorMagics(SessionOfShell, Magics):
             return self._store(args.var, DeployForm(self.session.orchestrator()))
         if not args.hardware:
             raise UsageError("%swan_deploy: --hardware is required (or use --form).")
-        from ..orchestrator.amounts import parse_duration
+        from ..orchestrator.planning import TaskDescription
 
         body = (cell or "").strip()
         sources = [s for s in (args.repo, args.app, args.source_uri, body) if s]
         if len(sources) != 1:
             raise UsageError("%swan_deploy: give exactly one source: --repo, --app, --source-uri, or a cell body.")
-        duration = parse_duration(args.duration)
-        orch = self.session.orchestrator()
         is_dockerfile = args.dockerfile or looks_like_dockerfile(body)
-        orch.validate_task(instance_type=args.hardware, region=args.region, duration=duration,  # inputs first,
-                           app_repo_image=args.app, repo_uri=args.repo, job_source_uri=args.source_uri,  # then cap
-                           deploy_yaml=body if body and not is_dockerfile else None,
-                           dockerfile=body if body and is_dockerfile else None, start_in=args.start_in,
-                           repo_branch=args.branch)
-        quote = orch.estimate_price(args.hardware, duration)
+        description = TaskDescription(  # the inputs first, then the cap
+            hardware=args.hardware, region=args.region, duration=args.duration, app_image=args.app,
+            repo_uri=args.repo, repo_branch=args.branch, source_uri=args.source_uri, start_in=args.start_in,
+            deploy_yaml=body if body and not is_dockerfile else None,
+            dockerfile=body if body and is_dockerfile else None)
+        orch = self.session.orchestrator()
+        plan = orch.plan(description)
         unattended = args.pay and self._auto(args.yes)
-        cap = self._unattended_cap(quote.amount_wei, orch) if unattended else None
-        try:
-            task = orch.create_task(  # unattended: paid within the cap, bound to the catalogue estimate
-                instance_type=args.hardware, region=args.region, duration=duration, app_repo_image=args.app,
-                repo_uri=args.repo, repo_branch=args.branch, job_source_uri=args.source_uri,
-                deploy_yaml=body if body and not is_dockerfile else None,
-                dockerfile=body if body and is_dockerfile else None, start_in=args.start_in,
-                auto_pay=unattended, max_payment=cap,
-            )
+        cap = self._auto_cap(orch) if unattended else None
+        try:  # unattended: paid within the cap, bound to the plan's estimate
+            task = orch.create(plan, pay=unattended, max_spend=cap, cap_name=UNATTENDED_CAP)
         except KeyboardInterrupt as exc:
             raise kept_from(self.shell, args.var, exc, "interrupted before the task was paid: `%swan tasks` shows "
                                                         "whether it was created") from None
@@ -253,16 +253,16 @@ def _renew(m: OrchestratorMagics, args: Any) -> Any:
     quote = orch.quote(args.task, order_type="Renewal", duration=duration)
     if m._auto(args.yes):
         cap = m._unattended_cap(quote.amount_wei, orch)
-        return renewal(orch, orch.renew_task(args.task, duration, max_payment=cap, confirmed=quote))
+        return renewal(orch, orch.renew(args.task, duration, max_payment=cap, confirmed=quote))
     import uuid as uuidlib  # here, not at the top: uuid (and platform) would slow the extension's loading
 
     from ..widgets.confirm import PaymentConfirmation
 
     key = uuidlib.uuid4().hex  # one renewal per widget, however many clicks
     if not widget_frontend(m.shell):
-        return _text_payment(m, orch, quote, lambda shown: renewal(orch, orch.renew_task(
+        return _text_payment(m, orch, quote, lambda shown: renewal(orch, orch.renew(
             args.task, duration, idempotency_key=key, confirmed=shown)))
-    display(PaymentConfirmation(quote, lambda shown: renewal(orch, orch.renew_task(
+    display(PaymentConfirmation(quote, lambda shown: renewal(orch, orch.renew(
         args.task, duration, idempotency_key=key, confirmed=shown)), on_cancel=lambda: orch.cancel_payment(args.task)))
     return None
 

@@ -6,6 +6,8 @@ from .amounts import amount_due, format_swan, parse_duration, price_to_wei
 from .client import Orchestrator
 from .ledger import Ledger, LedgerEntry
 from .models import Hardware, PaymentReceipt, Quote, Result, TaskResult
+from .planning import Plan, TaskDescription
+from .swan_sdk import SwanSdk
 
 __all__ = [
     "Hardware",
@@ -13,8 +15,11 @@ __all__ = [
     "LedgerEntry",
     "Orchestrator",
     "PaymentReceipt",
+    "Plan",
     "Quote",
     "Result",
+    "SwanSdk",
+    "TaskDescription",
     "TaskResult",
     "amount_due",
     "format_swan",

@@ -1,18 +1,20 @@
-"""The Orchestrator client: swan-sdk's key functions, with exact money, safe payments and real errors.
+"""The Orchestrator client: tasks planned once and paid safely, with exact money and real errors.
 
 ::
 
     from swan_jupyter import Session
+    from swan_jupyter.orchestrator import TaskDescription
     orch = Session().orchestrator()                 # the active profile (the sandbox by default)
     orch.get_hardware()                             # the catalogue, prices exact
-    task = orch.create_task(instance_type="C1ae.small", region="global", duration=3600,
-                            app_repo_image="hello-world", auto_pay=True)
+    plan = orch.plan(TaskDescription(hardware="C1ae.small", app_image="hello-world", duration="1h"))
+    plan.estimate                                   # the Quote: exact wei, before anything is created
+    task = orch.create(plan, pay=True, max_spend="5")
     orch.wait_until_running(task["task_uuid"])
-    orch.get_real_url(task["task_uuid"])
 
-Payments never happen twice: see :mod:`swan_jupyter.orchestrator.ledger`. A private key is never an argument
-of a magic; the client reads it with :func:`swan_jupyter.keys.load_account` (``private_key=`` is accepted by the
-Python functions for swan-sdk compatibility, held as a masked secret, never logged).
+swan-sdk's names (``create_task(...)``, ``submit_payment``, ...) are :class:`~.swan_sdk.SwanSdk`, the facade
+``swan_jupyter.resource()`` returns. Payments never happen twice: see :mod:`swan_jupyter.orchestrator.ledger`. A
+private key is never an argument of a magic; the client reads it with :func:`swan_jupyter.keys.load_account`
+(``private_key=`` is accepted for swan-sdk compatibility, held as a masked secret, never logged).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import difflib
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -42,22 +44,22 @@ from ..numbers import parse_int
 from ..redact import Secret, credential
 from ..transport import TokenAuth, Transport, path_segment
 from . import _wire as wire
-from ._task_inputs import actionable_task, paying_wallet, source_and_start, task_basics
-from .amounts import amount_due, parse_duration, price_to_wei
-from .deploy_specs import check_sources
-from .models import Hardware, Quote, Result, TaskResult, hardware_from_wire
-from .payer import Checkpoint
-from .payments import Payments
-from .swan_sdk import SwanSdkPayments
+from ._task_inputs import actionable_task, paying_wallet
+from .amounts import parse_duration
+from .ledger import Ledger
+from .models import Cancellation, Hardware, PaymentReceipt, Quote, Result, TaskResult, hardware_from_wire
+from .payer import Checkpoint, Payer
+from .payments import EXTEND_PATH, VALIDATE_PATH, Payments
+from .planning import Plan, TaskDescription, creation_form, plan_task
+from .swan_sdk import deprecated_door
 
 if TYPE_CHECKING:
     from .views import Termination
 
-DEPLOY_TYPES = {"source_uri": -99, "dockerfile": 1, "yaml": 2}
 _CREATE_CHECK = "list your tasks (get_task_list, or %swan tasks) to see whether the task was created"
 
 
-class Orchestrator(SwanSdkPayments):
+class Orchestrator:
     """Client of one Orchestrator server (see the module docstring).
 
     :param url: the server's base URL.
@@ -226,110 +228,107 @@ class Orchestrator(SwanSdkPayments):
     def estimate_price(self, hardware: str | int, duration: str | int = 3600) -> Quote:
         """What ``duration`` on ``hardware`` costs (exact wei), before creating anything."""
         hw = self.hardware(hardware)
-        seconds = parse_duration(duration)
-        price_wei = price_to_wei(hw.price)
-        return Quote(None, "Creation", hw.name, hw.hardware_id, "global", seconds, hw.price, price_wei,
-                     amount_due(price_wei, seconds), self.settings.wallet_address or "", None,
-                     self.payments.network())
+        return Quote.build(hardware=hw.name, hardware_id=hw.hardware_id, duration=parse_duration(duration),
+                           price_per_hour=hw.price, wallet=self.settings.wallet_address or "",
+                           network=self.payments.network())
+
+    # -- payments (the rules live in :class:`Payments`, ``self.payments``) -----------------------------------
+
+    def send_payment_form(self, path: str, form: dict[str, Any]) -> Any:
+        """POST a payment's form (validate a creation, extend a task): the request :class:`Payments` sends and
+        repeats when an answer is lost. Only those two paths are sent."""
+        if path not in (VALIDATE_PATH, EXTEND_PATH):
+            raise ValueError(f"{path!r} is not a payment request ({VALIDATE_PATH}, {EXTEND_PATH}).")
+        return self._call("POST", path, data=form)
+
+    @property
+    def ledger(self) -> Ledger:
+        """The persistent payment ledger (``settings.ledger_file``)."""
+        return self.payments.ledger
+
+    def payer(self, private_key: str | Secret | None = None) -> Payer:
+        """The web3 payer for this server's chain and the configured wallet (built once)."""
+        with self._lock:
+            return self.payments.payer(private_key)
+
+    def quote(self, task_uuid: str, *, order_type: str = "Creation", duration: str | int | None = None,
+              task: Mapping[str, Any] | None = None) -> Quote:
+        """The exact amount a payment for ``task_uuid`` needs, with its contract and chain: what a confirmation
+        shows, and what ``pay(..., confirmed=quote)`` will sign or refuse (see :class:`Payments`)."""
+        return self.payments.quote(task_uuid, order_type=order_type, duration=duration, task=task)
+
+    def pay(self, task_uuid: str, *, private_key: str | Secret | None = None,
+            max_payment: str | Decimal | None = None, confirmed: Quote | None = None) -> PaymentReceipt:
+        """Pay for a created task and have the payment validated; resumes, never pays twice. ``confirmed``: the
+        :class:`Quote` the user confirmed; a payment that would differ raises QuoteChangedError, unsigned."""
+        return self.payments.pay(task_uuid, private_key=private_key, max_payment=max_payment,
+                                 confirmed=confirmed)[0]
+
+    def renew(self, task_uuid: str, duration: str | int = 3600, *, tx_hash: str | None = None,
+              private_key: str | Secret | None = None, idempotency_key: str | None = None,
+              max_payment: str | Decimal | None = None, confirmed: Quote | None = None) -> Result:
+        """Extend a task by ``duration``: pay ``renewPayment`` (unless ``tx_hash`` is given), then extend.
+
+        ``confirmed``: the renewal :class:`Quote` the user confirmed (``quote(uuid, order_type="Renewal",
+        duration=...)``); a payment that would differ is refused with the new quote. A task that was never paid,
+        or is terminated or finished, is refused first with what to do (:meth:`require_task_status`).
+        """
+        if tx_hash is None:
+            self.require_task_status(task_uuid, "renew")
+        return self.payments.renew(task_uuid, duration, tx_hash, True, private_key, idempotency_key=idempotency_key,
+                                   max_payment=max_payment, confirmed=confirmed)
+
+    def cancel_payment(self, task_uuid: str, *, private_key: str | Secret | None = None) -> Cancellation:
+        """Cancel the task's unfinished payments and say what happened, once it is known (see
+        :meth:`Payments.cancel`, the one cancel path): ``outcome`` ``"cancelled"`` or ``"paid"``."""
+        return self.payments.cancel(task_uuid, private_key=private_key)
+
+    def resume_payment(self, task_uuid: str) -> PaymentReceipt | None:
+        """Finish every interrupted payment of ``task_uuid`` (see :meth:`Payments.resume`); never pays twice."""
+        return self.payments.resume(task_uuid)
+
+    def balance(self) -> dict[str, Any]:
+        """SWAN and gas balances of the configured wallet (exact wei and display text)."""
+        return self.payments.balance()
+
+    submit_payment = deprecated_door("submit_payment")
+    validate_payment = deprecated_door("validate_payment")
+    make_payment = deprecated_door("make_payment")
+    renew_task = deprecated_door("renew_task")
 
     # -- tasks ------------------------------------------------------------------------------------------------
 
-    def create_task(
-        self,
-        wallet_address: str | None = None,
-        hardware_id: int | None = None,
-        instance_type: str | None = None,
-        region: str = "global",
-        duration: str | int = 3600,
-        app_repo_image: str | None = None,
-        job_source_uri: str | None = None,
-        repo_uri: str | None = None,
-        repo_branch: str | None = None,
-        repo_owner: str | None = None,
-        repo_name: str | None = None,
-        start_in: int = 300,
-        auto_pay: bool | None = None,
-        private_key: str | Secret | None = None,
-        preferred_cp_list: Sequence[str] | None = None,
-        ip_whitelist: Sequence[str] | None = None,
-        deploy_yaml: str | None = None,
-        dockerfile: str | None = None,
-        max_payment: str | Decimal | None = None,
-    ) -> TaskResult:
-        """Create a task (and, with ``auto_pay``, pay for it and have the payment validated).
+    def plan(self, task: TaskDescription) -> Plan:
+        """Check ``task`` against the catalogue and the paying wallet, once, and price it: the :class:`Plan`
+        (hardware, seconds, the estimate :class:`Quote`) that :meth:`create` takes. Creates nothing."""
+        return plan_task(task, default_wallet=self.settings.wallet_address, find_hardware=self.hardware,
+                         app_url=self.get_app_repo_image, network=self.payments.network())
 
-        Exactly one source: ``app_repo_image`` (an example app name), ``repo_uri`` (+ ``repo_branch``; or
-        ``repo_owner`` + ``repo_name`` for GitHub), ``job_source_uri``, ``deploy_yaml`` or ``dockerfile``.
-        Hardware by ``instance_type`` (name) or ``hardware_id``; ``region`` must be offered by it ("global" means
-        any). ``duration`` in seconds or ``"2h"``/``"90m"`` (at least one hour). All checks run before any
-        request that creates anything. Returns a :class:`TaskResult` (``r["task_uuid"]``, ``r["tx_hash"]``,
-        ``r["receipt"]`` when paid).
-
-        ``auto_pay``: ``True`` pays with the configured key (or ``private_key``), ``False`` only creates the task
-        (pay later with :meth:`pay`); left unset, it pays exactly when a ``private_key`` is given, as swan-sdk
-        code written ``create_task(..., private_key=pk)`` expects. ``start_in`` is sent as given (swan-sdk 0.1.4
-        always sends 600).
-        """
-        if auto_pay is None:
-            auto_pay = private_key is not None
-        wallet, hw, seconds = task_basics(self, wallet_address, instance_type, hardware_id, region, duration)
-        if repo_uri is None and repo_owner and repo_name:
-            repo_uri = f"https://github.com/{repo_owner}/{repo_name}"
-        source_and_start(start_in, app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
-        check_sources(deploy_yaml=deploy_yaml, dockerfile=dockerfile, repo_uri=repo_uri,
-                      job_source_uri=job_source_uri, repo_branch=repo_branch)
-        price_wei = price_to_wei(hw.price)
-        estimate = Quote(None, "Creation", hw.name, hw.hardware_id, region, seconds, hw.price, price_wei,
-                         amount_due(price_wei, seconds), wallet, None, self.payments.network())
-        if auto_pay:
-            self.payments.precheck(estimate.amount_wei, max_payment, wallet)
-        form: dict[str, Any] = {"duration": seconds, "cfg_name": hw.name, "region": region,
-                                "start_in": start_in, "wallet": wallet,
-                                "preferred_cp": ",".join(preferred_cp_list or []) or None,
-                                "ip_whitelist": ",".join(ip_whitelist or []) or None}
-        if deploy_yaml or dockerfile:
-            form.update(deploy_type=DEPLOY_TYPES["yaml" if deploy_yaml else "dockerfile"],
-                        deploy_content=deploy_yaml or dockerfile)
-        else:
-            job_source_uri = self._job_source(app_repo_image, repo_uri, repo_branch, job_source_uri, wallet, hw)
-            form.update(job_source_uri=job_source_uri, deploy_type=DEPLOY_TYPES["source_uri"],
-                        deploy_content=job_source_uri)
-        task = self._create({k: v for k, v in form.items() if v is not None})
+    def create(self, plan: Plan, *, pay: bool = False, max_spend: str | Decimal | None = None,
+               private_key: str | Secret | None = None, cap_name: str = "this call's cap") -> TaskResult:
+        """Create the planned task; with ``pay``, pay for it (bound to ``plan.estimate``) and have the payment
+        validated. Nothing is checked again but the caps: with ``pay``, ``max_spend`` (SWAN; ``cap_name`` names it
+        in a refusal) and the profile's caps refuse the estimate before anything is created, and hold again,
+        atomically, for what is signed. Returns a :class:`TaskResult` (``r["task_uuid"]``, ``r["receipt"]``)."""
+        if pay:
+            self.payments.precheck(plan.estimate.amount_wei, max_spend, plan.wallet, cap_name)
+        job_source = plan.task.source_uri
+        if plan.repo_uri and not (plan.task.deploy_yaml or plan.task.dockerfile):
+            job_source = self.get_source_uri(plan.repo_uri, plan.wallet, plan.hardware.hardware_id,
+                                             plan.task.repo_branch)
+        task = self._create(creation_form(plan, job_source))
+        hw = plan.hardware
         result = TaskResult(task=task, task_uuid=task["uuid"], instance_type=hw.name, hardware_id=hw.hardware_id,
-                            region=region, price=str(hw.price), duration=seconds, job_source_uri=job_source_uri,
-                            wallet_address=wallet, status=task.get("status"), config_order=None, tx_hash=None,
-                            tx_hash_approve=None, receipt=None, amount_wei=estimate.amount_wei)
-        if auto_pay:
-            self._pay_created(result, estimate, private_key, max_payment)
+                            region=plan.task.region, price=str(hw.price), duration=plan.seconds,
+                            job_source_uri=job_source, wallet_address=plan.wallet, status=task.get("status"),
+                            config_order=None, tx_hash=None, tx_hash_approve=None, receipt=None,
+                            amount_wei=plan.estimate.amount_wei)
+        if pay:
+            self._pay_created(result, plan.estimate, private_key, max_spend)
         return result
 
-    def validate_task(self, *, wallet_address: str | None = None, instance_type: str | None = None,
-                      hardware_id: int | None = None, region: str = "global", duration: str | int = 3600,
-                      app_repo_image: str | None = None, job_source_uri: str | None = None,
-                      repo_uri: str | None = None, deploy_yaml: str | None = None, dockerfile: str | None = None,
-                      start_in: int = 300, repo_branch: str | None = None) -> tuple[Hardware, int]:
-        """Check a new task's inputs as :meth:`create_task` does (wallet, hardware, region, duration, exactly one
-        source, an example app's name, ``start_in``), creating nothing; returns the hardware and the seconds.
-
-        Callers that add their own checks (the spending cap of ``--yes``) run this first, so a wrong input is
-        reported as such.
-        """
-        _wallet, hw, seconds = task_basics(self, wallet_address, instance_type, hardware_id, region, duration)
-        source_and_start(start_in, app_repo_image, job_source_uri, repo_uri, deploy_yaml, dockerfile)
-        check_sources(deploy_yaml=deploy_yaml, dockerfile=dockerfile, repo_uri=repo_uri,
-                      job_source_uri=job_source_uri, repo_branch=repo_branch)
-        if app_repo_image:
-            self.get_app_repo_image(app_repo_image)
-        return hw, seconds
-
-    def _job_source(self, app: str | None, repo_uri: str | None, branch: str | None, job_source_uri: str | None,
-                    wallet: str, hw: Hardware) -> str | None:
-        """The job source URI of an example app, a repository, or the one given."""
-        if app:
-            repo_uri = self.get_app_repo_image(app)
-        if repo_uri:
-            return self.get_source_uri(repo_uri, wallet, hw.hardware_id, branch)
-        return job_source_uri
+    create_task = deprecated_door("create_task")
+    validate_task = deprecated_door("validate_task")
 
     def _pay_created(self, result: TaskResult, estimate: Quote, private_key: str | Secret | None,
                      max_payment: str | Decimal | None) -> None:
@@ -383,7 +382,7 @@ class Orchestrator(SwanSdkPayments):
 
     def get_task_list(self, wallet_address: str | None = None, page: int = 1, size: int = 10) -> Result:
         """One page of the wallet's tasks, newest first: ``{list, page, size, total, total_page}``."""
-        wallet = paying_wallet(wallet_address, self.settings)
+        wallet = paying_wallet(wallet_address, self.settings.wallet_address)
         page, size = parse_int(page, "page", minimum=1), parse_int(size, "size", minimum=1, maximum=100)
         data = _result(self._call("GET", "/v2/task_list", params={"wallet_address": wallet, "page": page,
                                                                   "size": size}), "GET /v2/task_list")
@@ -480,7 +479,7 @@ class Orchestrator(SwanSdkPayments):
         """The task's deployment info when ``action`` (``"terminate"`` or ``"renew"``) can apply to it, else a
         :class:`ValidationError` that says why and what to do (a malformed uuid, a task never paid, one already
         terminated or finished); an unknown task raises NotFoundError."""
-        return actionable_task(self, task_uuid, action)
+        return actionable_task(self.get_deployment_info, task_uuid, action)
 
     def claim_review(self, task_uuid: str) -> Result:
         """Ask for an uptime review (refund when uptime was below 90%)."""

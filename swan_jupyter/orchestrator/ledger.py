@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from .._sqlite import write_transaction
+from ..errors import SwanDeprecationWarning
 
 STATES = ("intent", "approving", "signed", "sent", "confirmed", "validated", "failed", "replaced", "cancelling",
           "cancelled")
@@ -270,7 +271,7 @@ class Ledger:
     def spent_since(self, payer: str, since: float | None = None) -> int:
         """Deprecated: use :meth:`session_spent` (spending is counted by session identity, not by time)."""
         warnings.warn("Ledger.spent_since(payer, since) is deprecated: use Ledger.session_spent(payer); a session's "
-                      "spending is counted by session identity, not from a time.", DeprecationWarning, stacklevel=2)
+                      "spending is counted by session identity, not from a time.", SwanDeprecationWarning, stacklevel=2)
         return self.session_spent(payer)
 
     def unfinished(self, payer: str) -> list[LedgerEntry]:
@@ -293,7 +294,7 @@ class Ledger:
         """
         if since is not None:
             warnings.warn("Ledger.reserve(since=...) is deprecated and ignored: a session's spending is counted by "
-                          "session identity.", DeprecationWarning, stacklevel=2)
+                          "session identity.", SwanDeprecationWarning, stacklevel=2)
         with self._write() as db:
             existing = db.execute("SELECT * FROM payments WHERE key = ?", (entry.key,)).fetchone()
             if existing is not None and _entry(existing).reached_chain:

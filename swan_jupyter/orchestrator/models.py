@@ -16,7 +16,7 @@ from typing import Any
 
 from ..display import Notice, Rich, esc, kv_html, kv_text, nested_html, status_badge
 from . import _wire as wire
-from .amounts import format_duration, format_swan, wei_to_swan
+from .amounts import amount_due, format_duration, format_swan, price_to_wei, wei_to_swan
 
 
 class Result(dict[str, Any]):
@@ -151,6 +151,19 @@ class Quote:
     chain_id: int | None
     network: str
     contract: str | None = None
+
+    @classmethod
+    def build(cls, *, hardware: str, hardware_id: int, duration: int, price_per_hour: Decimal, wallet: str,
+              network: str, task_uuid: str | None = None, order_type: str = "Creation", region: str = "global",
+              chain_id: int | None = None, contract: str | None = None, amount_wei: int | None = None) -> Quote:
+        """The one way to make a quote: the price in wei and the amount due (integer wei, floored as the contract
+        does) are computed here from ``price_per_hour`` and ``duration``; ``amount_wei`` is given only to rebuild
+        a quote that was already confirmed (a ledger row), never computed elsewhere."""
+        price_wei = price_to_wei(price_per_hour)
+        return cls(task_uuid=task_uuid, order_type=order_type, hardware=hardware, hardware_id=hardware_id,
+                   region=region, duration=duration, price_per_hour=price_per_hour, price_per_hour_wei=price_wei,
+                   amount_wei=amount_due(price_wei, duration) if amount_wei is None else amount_wei, wallet=wallet,
+                   chain_id=chain_id, network=network, contract=contract)
 
     @property
     def amount_text(self) -> str:

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import time
 import uuid as uuidlib
+import warnings
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ..config import Settings
 from ..errors import (
     ConfigurationError,
     PaymentError,
     QuoteChangedError,
     RemoteError,
+    SwanDeprecationWarning,
     UnknownOutcomeError,
     ValidationError,
 )
@@ -33,26 +36,46 @@ from ..redact import Secret
 from . import _wire as wire
 from ._caps import Caps
 from ._chain import ChainSnapshot, chain_errors, check_wallet
-from .amounts import amount_due, format_swan, parse_duration, price_to_wei, wei_to_swan
+from .amounts import format_swan, parse_duration, wei_to_swan
 from .ledger import Ledger, LedgerEntry
 from .models import Cancellation, PaymentReceipt, Quote, Result
-from .payer import Payer, wallet_locked
-
-if TYPE_CHECKING:
-    from .client import Orchestrator
+from .payer import Checkpoint, Payer, wallet_locked
 
 NETWORKS = {31337: "local sandbox chain (anvil)", 254: "Swan mainnet", 20241133: "Swan Proxima testnet"}
 _FINAL = ("confirmed", "validated")
+#: The two requests a payment sends to the Orchestrator (each safe to repeat for one tx hash).
+VALIDATE_PATH, EXTEND_PATH = "/v2/task_payment_validate", "/v2/extend_task"
+
+
+class PaymentServer(Protocol):
+    """What :class:`Payments` needs of the Orchestrator: its settings (caps, keys, ledger), its contracts, a task's
+    deployment info, and the two payment requests (validate a creation, extend a task). The client is one."""
+
+    settings: Settings
+    checkpoint: Checkpoint | None
+
+    def contract_info(self) -> dict[str, Any]:
+        """Chain RPC URL and contract addresses."""
+        ...
+
+    def get_deployment_info(self, task_uuid: str) -> Result:
+        """``{task, jobs, computing_providers, config_orders}`` of a task."""
+        ...
+
+    def send_payment_form(self, path: str, form: dict[str, Any]) -> Any:
+        """POST ``form`` to :data:`VALIDATE_PATH` or :data:`EXTEND_PATH`; the answer's data."""
+        ...
 
 
 class Payments:
     """The payments of one Orchestrator client (see the module docstring).
 
-    :param server: the client whose server quotes, validates and extends (its settings give caps and keys).
+    :param server: the server that quotes, validates and extends (its settings give caps and keys): a
+        :class:`PaymentServer`, the Orchestrator client in practice.
     :param provider: a web3 provider for the chain (default: an HTTP provider for the RPC URL).
     """
 
-    def __init__(self, server: Orchestrator, *, provider: Any = None) -> None:
+    def __init__(self, server: PaymentServer, *, provider: Any = None) -> None:
         self.server = server
         self.settings = server.settings
         self.provider = provider
@@ -62,6 +85,13 @@ class Payments:
 
     def __repr__(self) -> str:
         return f"Payments(ledger={str(self.settings.ledger_file)!r})"
+
+    def __call__(self) -> list[LedgerEntry]:
+        """Deprecated: ``orch.payments()`` listed the ledger before ``orch.payments`` became this object; write
+        ``orch.payments.entries()``. Kept for one release."""
+        warnings.warn("orch.payments() is deprecated: orch.payments is now the payments object; write "
+                      "orch.payments.entries() for the ledger's rows.", SwanDeprecationWarning, stacklevel=2)
+        return self.entries()
 
     # -- the ledger and the payer ----------------------------------------------------------------------------
 
@@ -153,17 +183,18 @@ class Payments:
                 or "price_per_hour" not in detail:
             task = wire.obj(self.server.get_deployment_info(task_uuid).get("task"), endpoint, "task")
             detail = wire.obj(task.get("task_detail"), endpoint, "task.task_detail")
-        price = wire.price(detail, "price_per_hour", endpoint, where="task_detail.")
-        hardware_id = wire.integer(detail, "hardware_id", endpoint, where="task_detail.")
+        price = wire.price(detail, "price_per_hour", endpoint, where="task_detail.")  # the answer first, then
+        hardware_id = wire.integer(detail, "hardware_id", endpoint, where="task_detail.")  # the chain
         seconds = parse_duration(duration if duration is not None
                                  else wire.integer(detail, "duration", endpoint, where="task_detail."))
         requirements = wire.optional_obj(detail.get("requirements"), endpoint, "task_detail.requirements")
-        price_wei = price_to_wei(price)
         chain_id = self.chain_id()
-        return Quote(task_uuid, order_type, str(detail.get("hardware") or ""), hardware_id,
-                     str(requirements.get("region") or "global"), seconds, price, price_wei,
-                     amount_due(price_wei, seconds), str(task.get("refund_wallet") or self.settings.wallet_address),
-                     chain_id, self.network(chain_id), str(self.server.contract_info()["client_contract_address"]))
+        return Quote.build(
+            task_uuid=task_uuid, order_type=order_type, hardware=str(detail.get("hardware") or ""),
+            hardware_id=hardware_id, region=str(requirements.get("region") or "global"), duration=seconds,
+            price_per_hour=price, wallet=str(task.get("refund_wallet") or self.settings.wallet_address),
+            chain_id=chain_id,
+            network=self.network(chain_id), contract=str(self.server.contract_info()["client_contract_address"]))
 
     def caps(self, max_payment: str | Decimal | None = None, cap_name: str = "this call's cap") -> Caps:
         """The caps for one payment: the profile's and this call's (``cap_name`` names it in refusals)."""
@@ -266,8 +297,8 @@ class Payments:
                 f"Task {quote.task_uuid} is already paid on chain ({format_swan(paid, exact=True)}) but not in this "
                 "ledger.",
                 state="confirmed", tx_hashes=[tx] if tx else [], task_uuid=quote.task_uuid,
-                hint=f"Validate it instead of paying again: validate_payment({tx!r}, {quote.task_uuid!r})"
-                if tx else "Find the payment transaction and call validate_payment(tx_hash, task_uuid).")
+                hint=f"Validate it instead of paying again: orch.payments.validate({tx!r}, {quote.task_uuid!r})"
+                if tx else "Find the payment transaction and call orch.payments.validate(tx_hash, task_uuid).")
         entry.paid_before_wei = paid
         caps = self.caps(max_payment)
         return self.ledger.reserve(entry, check=lambda spent: caps.check(entry.amount_wei, spent)), snap
@@ -298,8 +329,10 @@ class Payments:
         return None
 
     def validate(self, tx_hash: str, task_uuid: str) -> Result:
-        """Have the server check a payment transaction (``POST /v2/task_payment_validate``); safe to repeat."""
-        data = self._repeat_lost("/v2/task_payment_validate", {"tx_hash": tx_hash, "task_uuid": task_uuid})
+        """Have the server check a payment transaction (``POST /v2/task_payment_validate``); safe to repeat. A
+        ``task_uuid`` that is not one is refused before anything is sent."""
+        wire.check_uuid(task_uuid)
+        data = self._repeat_lost(VALIDATE_PATH, {"tx_hash": tx_hash, "task_uuid": task_uuid})
         entry = self.ledger.by_tx(tx_hash)
         if entry is not None:
             self.ledger.update(entry.key, state="validated")
@@ -311,7 +344,7 @@ class Payments:
         last: Exception | None = None
         for attempt in range(4):
             try:
-                return self.server._call("POST", path, data=form)
+                return self.server.send_payment_form(path, form)
             except UnknownOutcomeError as exc:
                 last = exc
                 time.sleep(0.2 * (attempt + 1))
@@ -431,7 +464,7 @@ class Payments:
                     return {"config_order": order}
             raise exc
 
-        data = self._repeat_lost("/v2/extend_task", {"task_uuid": task_uuid, "duration": seconds,
+        data = self._repeat_lost(EXTEND_PATH, {"task_uuid": task_uuid, "duration": seconds,
                                                      "tx_hash": tx_hash}, on_refusal=already_applied)
         entry = self.ledger.by_tx(tx_hash)
         if entry is not None:
@@ -454,6 +487,8 @@ def _resumed(entry: LedgerEntry) -> PaymentReceipt:
 
 def _as_quote(entry: LedgerEntry) -> Quote:
     """The quote a ledger row was confirmed with (what resuming it may sign, and nothing else)."""
-    return Quote(entry.task_uuid, entry.order_type, "", entry.hardware_id, "global", entry.duration,
-                 wei_to_swan(entry.price_wei), entry.price_wei, entry.amount_wei, entry.payer, entry.chain_id,
-                 NETWORKS.get(entry.chain_id, f"chain {entry.chain_id}"), entry.contract)
+    return Quote.build(task_uuid=entry.task_uuid, order_type=entry.order_type, hardware="",
+                       hardware_id=entry.hardware_id, duration=entry.duration,
+                       price_per_hour=wei_to_swan(entry.price_wei), amount_wei=entry.amount_wei, wallet=entry.payer,
+                       chain_id=entry.chain_id, network=NETWORKS.get(entry.chain_id, f"chain {entry.chain_id}"),
+                       contract=entry.contract)

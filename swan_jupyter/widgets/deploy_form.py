@@ -103,7 +103,8 @@ class DeployForm:
         )
 
     def validate(self) -> dict[str, Any] | None:
-        """Check every field; show errors next to them; return the create_task arguments or None."""
+        """Check every field; show errors next to them; return the task's description (the keyword arguments of
+        :class:`~swan_jupyter.orchestrator.TaskDescription`) or None."""
         ok = True
         if not self.hardware.value:
             self._set_error("hardware", "Choose hardware.")
@@ -116,7 +117,7 @@ class DeployForm:
         except SwanJupyterError as exc:
             self._set_error("duration", exc.message)
             ok = False
-        args: dict[str, Any] = {"instance_type": self.hardware.value, "region": self.region.value,
+        args: dict[str, Any] = {"hardware": self.hardware.value, "region": self.region.value,
                                 "duration": self.duration.value}
         source = self.source.value
         value = {"Repository": self.repo.value.strip(), "App image": self.app.value or "",
@@ -132,9 +133,9 @@ class DeployForm:
         if source == "Repository":
             args.update(repo_uri=value, repo_branch=self.branch.value.strip() or None)
         elif source == "App image":
-            args["app_repo_image"] = value
+            args["app_image"] = value
         elif source == "Job source URI":
-            args["job_source_uri"] = value
+            args["source_uri"] = value
         elif value.upper().startswith("FROM ") or "\nFROM " in value.upper():
             args["dockerfile"] = value
         else:
@@ -150,8 +151,10 @@ class DeployForm:
             return
         self.deploy_button.disabled = True
         self.message.value = "<i>Creating the task…</i>"
-        run_background(lambda: self.orch.create_task(**args), on_done=self._created, on_error=self._failed,
-                       synchronous=not self._background)
+        from ..orchestrator.planning import TaskDescription
+
+        run_background(lambda: self.orch.create(self.orch.plan(TaskDescription(**args))), on_done=self._created,
+                       on_error=self._failed, synchronous=not self._background)
 
     def _created(self, task: Any) -> None:
         from .confirm import creation_confirmation

@@ -155,8 +155,8 @@ class DeploymentStatus:
             self.refresh()
 
         confirm = PaymentConfirmation(
-            quote, lambda shown: renewal(self.orch, self.orch.renew_task(self.task_uuid, shown.duration,
-                                                                         idempotency_key=key, confirmed=shown)),
+            quote, lambda shown: renewal(self.orch, self.orch.renew(self.task_uuid, shown.duration,
+                                                                    idempotency_key=key, confirmed=shown)),
             on_done=done, background=self._background, on_cancel=lambda: self.orch.cancel_payment(self.task_uuid))
         self.confirm_box.children = (confirm.widget,)
         return confirm
