@@ -39,12 +39,18 @@ FIXTURE_MARKS: dict[str, tuple[str, ...]] = {
     "trusted": ("sandbox",),  # tests/sandbox/test_trust.py: a host with trust options, no chain
 }
 FOLDER_MARKS: dict[str, tuple[str, ...]] = {"browser": ("browser", "chain", "sandbox")}
+# SWAN_ANVIL in a run that deselects ``chain``: a path that names the mistake when a test reaches for anvil
+NO_CHAIN_IN_THIS_LANE = "/nonexistent/this-test-needs-the-chain-mark"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "chain: needs a local anvil chain (skipped by scripts/test-fast)")
     config.addinivalue_line("markers", "sandbox: starts a sandbox host process (emulators, with or without a chain)")
     config.addinivalue_line("markers", "browser: drives JupyterLab in a real browser (skipped by scripts/test-fast)")
+    if "not chain" in (config.option.markexpr or ""):
+        # A lane without the chain must not reach one by accident: a test that starts anvil without carrying the
+        # ``chain`` mark (through a fixture of FIXTURE_MARKS or its own decorator) fails here, not silently later.
+        os.environ["SWAN_ANVIL"] = NO_CHAIN_IN_THIS_LANE
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

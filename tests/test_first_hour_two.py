@@ -527,6 +527,7 @@ def test_the_notice_names_the_service_that_uses_the_sandbox(sandbox: dict[str, A
     assert "Abaco uses the local sandbox (ABACO_URL is not set)" in text, text
 
 
+@pytest.mark.chain  # starts a full sandbox (chain included) of its own
 def test_a_sandbox_start_says_so_first_keeps_the_time_scale_and_reports_errors_on_lines(tmp_path: Path) -> None:
     """A start announces itself before the wait; a sandbox the user ran at time scale 1 starts again at 1; a
     start that fails reports the reason once, on its own line."""
@@ -589,6 +590,7 @@ def test_the_readme_names_every_magic_in_the_lazy_snippet_and_the_intro(ip: Test
     assert not missing, missing
 
 
+@pytest.mark.chain  # starts a full sandbox (chain included) of its own
 def test_sandbox_stop_with_open_connections_leaves_no_task_exceptions_in_the_log(tmp_path: Path) -> None:
     """`swan-jupyter sandbox stop` while a kernel holds keep-alive connections: host.log gets no "Task
     exception was never retrieved ... Invalid file descriptor: -1" tracebacks."""

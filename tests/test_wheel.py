@@ -21,6 +21,7 @@ def run(cmd: list[str], *, cwd: Path, environ: dict[str, str], timeout: float = 
     return subprocess.run(cmd, cwd=cwd, env=environ, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.chain  # installs anvil into its own data folder and starts a full sandbox
 @pytest.mark.timeout(1500)
 def test_the_wheel_without_and_with_the_sandbox_extra(tmp_path: Path) -> None:
     home = tmp_path / "home"

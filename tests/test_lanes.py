@@ -1,0 +1,36 @@
+"""The lanes tell the truth: the fast lane (``scripts/test-fast``, ``-m "not chain and not browser"``) cannot reach
+a chain by accident, and its scenario steps stay in order when it runs on several workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "SWAN_ANVIL"}  # as a fresh shell has it
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=ROOT,
+                          env=environ, capture_output=True, text=True, timeout=120)
+
+
+def test_an_unmarked_test_that_starts_a_chain_fails_in_the_fast_lane() -> None:
+    """Without the ``chain`` mark, a test reaching for anvil fails in a run that deselects ``chain``, with a path
+    that says what is missing; the same test in a run with the chain lane gets past that point."""
+    fast = _pytest("-m", "not chain and not browser", "tests/lane_probe.py")
+    assert fast.returncode == 1, fast.stdout + fast.stderr
+    assert "this-test-needs-the-chain-mark" in fast.stdout, fast.stdout
+    full = _pytest("tests/lane_probe.py")
+    assert "this-test-needs-the-chain-mark" not in full.stdout, full.stdout
+
+
+def test_the_fast_lane_runs_on_workers_with_its_scenarios_in_order() -> None:
+    """``scripts/test-fast`` spreads tests over pytest-xdist workers by scope: a class's ordered steps (a
+    ``Scenario``) run on one worker, in order, so none is skipped for want of an earlier step."""
+    script = (ROOT / "scripts" / "test-fast").read_text()
+    assert "--dist loadscope" in script and "-n " in script, script
+    spread = _pytest("-n", "2", "--dist", "loadscope", "-rs", "tests/lane_probe.py", "-k", "OrderedSteps")
+    assert spread.returncode == 0 and "6 passed" in spread.stdout and "skipped" not in spread.stdout, spread.stdout
