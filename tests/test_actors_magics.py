@@ -260,3 +260,37 @@ def test_stateful_actor_state_and_grants(shell: Any, abaco_sandbox: dict[str, An
     finally:
         default_session().configure(sandbox_user=None)
     ip.run_line_magic("actors", "delete {sid}")
+
+
+def test_displaylimit_bounds_the_displayed_listing(ip: Any, abaco_sandbox: dict[str, Any]) -> None:
+    """Issue 23 §4: ``SwanMagics.displaylimit`` was validated and read by nothing. A listing frame now displays at
+    most that many rows and says how many were left out and how to see them all; the frame itself stays whole."""
+    from swan_jupyter.session import default_session
+
+    client = default_session().actors()
+    actor = client.add({"image": "abacosamples/test", "name": "displaylimit"})
+    names = [f"limit_cfg_{i}" for i in range(4)]
+    for name in names:
+        client.create_config(name, "v", actors=[str(actor.id)])
+    try:
+        ip.run_line_magic("config", "SwanMagics.displaylimit = 2")
+        frame = ip.run_line_magic("actors", "configs")
+        total = len(frame)
+        assert total >= 4 and set(names) <= set(frame["name"])  # the whole frame is returned
+        data, _meta = ip.display_formatter.format(frame)
+        for text in (data["text/plain"], data["text/html"]):
+            shown = [name for name in frame["name"] if name in text]
+            assert shown == list(frame["name"][:2]), text
+            assert f"2 of {total} rows" in text and f"{total - 2} left out" in text
+            assert "SwanMagics.displaylimit = 0" in text
+        assert ip.run_line_magic("actors", "configs cf") is None  # a frame kept in VAR displays the same way
+        assert f"2 of {total} rows" in ip.display_formatter.format(ip.user_ns["cf"])[0]["text/plain"]
+        plain = pd.DataFrame({"name": names})  # a frame the user made is the user's business
+        assert all(name in ip.display_formatter.format(plain)[0]["text/plain"] for name in names)
+        ip.run_line_magic("config", "SwanMagics.displaylimit = 0")  # 0: no limit, pandas' own display
+        text = ip.display_formatter.format(frame)[0]["text/plain"]
+        assert all(name in text for name in names) and "left out" not in text
+    finally:
+        for name in names:
+            client.delete_config(name)
+        client.delete(str(actor.id))
