@@ -297,7 +297,7 @@ def test_a_shell_without_widgets_never_displays_one(sandbox: dict[str, Any], ip:
     ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --duration 1h --yes t")
     with capture_output() as out:
         shown = ip.run_line_magic("swan", f"status {ip.user_ns['t']['task_uuid']} --watch")
-    assert "no widget frontend" in out.stdout and "C1ae.small" in repr(shown)
+    assert "no widget frontend" in out.stdout and "C1ae.small" in str(shown)
     assert not any("application/vnd.jupyter.widget-view+json" in o.data for o in out.outputs)
 
 
@@ -322,15 +322,15 @@ def test_status_words_and_amounts_a_person_can_read(sandbox: dict[str, Any], cap
     capped.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --duration 2h --yes --wait t")
     uuid = capped.user_ns["t"]["task_uuid"]
     card = capped.run_line_magic("swan", f"status {uuid}")
-    assert "running (server: completed)" in repr(card)
+    assert "running (server: completed)" in str(card)
     html = card._repr_html_()
     assert ">running</span>" in html and "<details" in html and "<code>completed</code>" in html
-    receipt = repr(capped.user_ns["t"]["receipt"])
+    receipt = str(capped.user_ns["t"]["receipt"])
     fee_line = next(line for line in receipt.splitlines() if line.strip().startswith("fee"))
     assert "SWAN" in fee_line and "wei" not in fee_line, fee_line
     balance = capped.run_line_magic("swan", "balance")
-    assert "Wallet balance" in repr(balance) and "swan_wei" not in repr(balance) and balance["swan_wei"] > 0
-    assert all(d <= 4 for d in _decimals(repr(balance)))
+    assert "Wallet balance" in str(balance) and "swan_wei" not in str(balance) and balance["swan_wei"] > 0
+    assert all(d <= 4 for d in _decimals(str(balance)))
     view = DeploymentStatus(orch, uuid, autostart=False, background=False)
     assert ">running</span>" in view.header.value
     confirm = view.ask_terminate()
@@ -344,7 +344,7 @@ def test_status_words_and_amounts_a_person_can_read(sandbox: dict[str, Any], cap
     other = capped.user_ns["u"]["task_uuid"]
     time.sleep(1)
     ended = capped.run_line_magic("swan", f"terminate {other} --yes")
-    assert _decimals(repr(ended)) and all(d <= 4 for d in _decimals(repr(ended))), repr(ended)
+    assert _decimals(str(ended)) and all(d <= 4 for d in _decimals(str(ended))), str(ended)
 
 
 def test_the_form_says_paid_after_paying(sandbox: dict[str, Any]) -> None:

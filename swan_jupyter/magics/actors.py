@@ -24,7 +24,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from ..display import Rich, esc, kv_html, kv_text
+from ..display import Displayable, esc, kv_html, kv_text
 from ..numbers import MAX_WORKERS, NumberError, parse_span, shown
 from ._frontend import widget_frontend
 from ._interrupts import kept_from
@@ -74,7 +74,7 @@ Examples:
   %actors search executions status=COMPLETE runtime.gt=1 --limit 10"""
 
 
-class TextBlock(str, Rich):
+class TextBlock(str, Displayable):
     """Text (logs) that displays as a preformatted block in JupyterLab and as itself in a terminal."""
 
     def _repr_text_(self) -> str:
@@ -84,7 +84,7 @@ class TextBlock(str, Rich):
         return f"<pre style='white-space:pre-wrap'>{esc(str(self))}</pre>"
 
 
-class ResultList(list[bytes], Rich):
+class ResultList(list[bytes], Displayable):
     """Execution results (raw bytes), displayed as a numbered list of sizes and previews."""
 
     def _rows(self) -> list[tuple[str, str]]:
@@ -97,8 +97,8 @@ class ResultList(list[bytes], Rich):
     def _repr_html_(self) -> str:
         return kv_html(f"{len(self)} result(s)", self._rows())
 
-    def __repr__(self) -> str:
-        return self._repr_text_()
+    __str__ = Displayable.__str__  # before dict's / list's own
+    __repr__ = Displayable.__repr__
 
 
 def _send_parser() -> MagicArgumentParser:

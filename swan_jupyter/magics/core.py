@@ -28,7 +28,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, Union, observe, validate
 
 from ..config import load_settings
-from ..display import Rich, esc, kv_text
+from ..display import Displayable, esc, kv_text
 from ..errors import ConfigurationError, ValidationError
 from ..numbers import MAX_SWAN, NumberError, parse_decimal, parse_int
 from ..session import Session, default_session
@@ -176,7 +176,7 @@ class SwanMagics(Magics):
             return SettingsView(load_settings(**session.overrides).describe())
 
 
-class SettingsView(Rich):
+class SettingsView(Displayable):
     """The display of ``%swan_config``."""
 
     def __init__(self, rows: dict[str, str]) -> None:
