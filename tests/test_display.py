@@ -63,3 +63,26 @@ def test_rich_is_a_deprecated_alias() -> None:
 
         assert Displayable is old
 
+
+def test_every_widget_displays_through_one_delegation() -> None:
+    """Issue 23 §4: the widget objects each copied the same ``_repr_mimebundle_``; one base holds it now, and it
+    hands IPython's include/exclude to the ipywidgets tree."""
+    import ipywidgets
+
+    from swan_jupyter.widgets._base import WidgetView
+    from swan_jupyter.widgets.actor_form import ActorForm
+    from swan_jupyter.widgets.confirm import ConfirmAction, PaymentConfirmation
+    from swan_jupyter.widgets.deploy_form import DeployForm
+    from swan_jupyter.widgets.explorer import ExecutionExplorer
+    from swan_jupyter.widgets.message_form import ActorMessageForm
+    from swan_jupyter.widgets.status import DeploymentStatus
+
+    for cls in (ActorForm, ConfirmAction, PaymentConfirmation, DeployForm, ExecutionExplorer, ActorMessageForm,
+                DeploymentStatus):
+        assert cls._repr_mimebundle_ is WidgetView._repr_mimebundle_, cls
+
+    view = WidgetView()
+    view.widget = ipywidgets.HTML("hello")
+    bundle = view._repr_mimebundle_(include=["text/plain"])
+    assert bundle == view.widget._repr_mimebundle_(include=["text/plain"])
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == view.widget.model_id

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..display import esc
 from ..errors import ConfigurationError
-from ._base import error_html, figure_png, run_background
+from ._base import WidgetView, error_html, figure_png, run_background
 from ._execution_stats import (
     TIME_COLUMN,
     actor_labels,
@@ -66,7 +66,7 @@ def require_plotting() -> None:
                                  hint=INSTALL_HINT) from None
 
 
-class ExecutionExplorer:
+class ExecutionExplorer(WidgetView):
     """Interactive explorer of an execution frame (see the module docstring).
 
     :param frame: an execution frame (``%actors metrics df``); or
@@ -422,9 +422,6 @@ class ExecutionExplorer:
         fig.tight_layout()
         self.figures["throughput"] = fig
         return figure_png(fig)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        return self.widget._repr_mimebundle_(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         return f"ExecutionExplorer({len(self.filtered)} of {len(self.frame)} executions shown)"
