@@ -277,6 +277,13 @@ class RemoteFunctionError(SwanJupyterError):
         return lines
 
 
+class SandboxError(SwanJupyterError, RuntimeError):
+    """The local sandbox could not be started, stopped or inspected; the message says why and what to do.
+
+    Also a ``RuntimeError``, as it was before it joined this tree, so ``except RuntimeError`` still catches it.
+    """
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (or the kernel's interrupt) during a long operation, keeping what was done.
 
@@ -303,6 +310,7 @@ __all__ = [
     "RemoteError",
     "RemoteFunctionError",
     "RequestTimeoutError",
+    "SandboxError",
     "SwanJupyterError",
     "TransportError",
     "UnknownOutcomeError",
