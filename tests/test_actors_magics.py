@@ -55,7 +55,7 @@ def test_help_never_calls_the_server(ip: Any, capsys: pytest.CaptureFixture[str]
 
 @pytest.fixture(scope="class", params=["v2", "v3"])
 def story(request: pytest.FixtureRequest, abaco_sandbox: dict[str, Any]) -> Iterator[Scenario]:
-    """The state of one TestCreateSendAndInspect run (a flavour): the actor and what was sent to it."""
+    """The state of one TestCreateSendAndInspect run (a flavor): the actor and what was sent to it."""
     story = Scenario(flavor=request.param)
     yield story
     if "actor" in story and "deleted" not in story:  # the delete step failed or did not run
@@ -68,12 +68,12 @@ def story(request: pytest.FixtureRequest, abaco_sandbox: dict[str, Any]) -> Iter
 
 
 class TestCreateSendAndInspect:
-    """One actor through the magics, step by step, on each flavour: ``%actors create``, ``%%actor_send`` every
+    """One actor through the magics, step by step, on each flavor: ``%actors create``, ``%%actor_send`` every
     way, every inspection, update and delete. Each step is a test; later steps use what earlier ones made."""
 
     @pytest.fixture
     def ip(self, ip: Any, story: Scenario) -> Iterator[Any]:
-        """The shell on the sandbox profile and the story's flavour, with ``aid`` set once the actor exists."""
+        """The shell on the sandbox profile and the story's flavor, with ``aid`` set once the actor exists."""
         from swan_jupyter.session import default_session
 
         session = default_session()

@@ -48,7 +48,7 @@ ALIAS_HELP = {"alias": "Actual alias for the actor; must be unique within a tena
 def _missing(call: Call, name: str) -> AbacoError:
     """flask-restful's refusal of a missing required argument, as AliasesResource reports it
     (controllers.py master 437-448)."""
-    key = call.flavour.key(name)
+    key = call.flavor.key(name)
     return AbacoError(f"Invalid alias description. Missing required field: {({key: ALIAS_HELP[name]})}")
 
 
@@ -85,7 +85,7 @@ def _actor_argument(call: Call) -> str:
 async def list_aliases(call: Call, core: Core) -> Response:
     """GET /actors/aliases."""
     aliases = core.store.aliases(call.caller.tenant)
-    return ok(call.flavour, [display_alias(a, call.flavour, call.base) for a in aliases],
+    return ok(call.flavor, [display_alias(a, call.flavor, call.base) for a in aliases],
               "Aliases retrieved successfully.")
 
 
@@ -104,13 +104,13 @@ async def create_alias(call: Call, core: Core) -> Response:
         raise AbacoError(f"Alias {name} already exists.")
     alias = core.store.alias(call.caller.tenant, name)
     assert alias is not None
-    return ok(call.flavour, display_alias(alias, call.flavour, call.base), "Actor alias created successfully.")
+    return ok(call.flavor, display_alias(alias, call.flavor, call.base), "Actor alias created successfully.")
 
 
 async def get_alias(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}."""
     alias = alias_access(call, core, "READ")
-    return ok(call.flavour, display_alias(alias, call.flavour, call.base), "Alias retrieved successfully.")
+    return ok(call.flavor, display_alias(alias, call.flavor, call.base), "Alias retrieved successfully.")
 
 
 async def update_alias(call: Call, core: Core) -> Response:
@@ -129,20 +129,20 @@ async def update_alias(call: Call, core: Core) -> Response:
     core.store.retarget_alias(call.caller.tenant, alias["alias"], actor["id"])
     updated = core.store.alias(call.caller.tenant, alias["alias"])
     assert updated is not None
-    return ok(call.flavour, display_alias(updated, call.flavour, call.base), "Actor alias updated successfully.")
+    return ok(call.flavor, display_alias(updated, call.flavor, call.base), "Actor alias updated successfully.")
 
 
 async def delete_alias(call: Call, core: Core) -> Response:
     """DELETE /actors/aliases/{alias}."""
     alias = alias_access(call, core, "UPDATE")
     core.store.delete_alias(call.caller.tenant, alias["alias"])
-    return ok(call.flavour, None, f"Alias {alias['alias']} deleted successfully.")
+    return ok(call.flavor, None, f"Alias {alias['alias']} deleted successfully.")
 
 
 async def get_alias_permissions(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}/permissions."""
     alias = alias_access(call, core, "READ", actor_too=True)
-    return ok(call.flavour, core.store.permissions(call.caller.tenant, "alias", alias["alias"]),
+    return ok(call.flavor, core.store.permissions(call.caller.tenant, "alias", alias["alias"]),
               "Permissions retrieved successfully.")
 
 
@@ -151,7 +151,7 @@ async def add_alias_permission(call: Call, core: Core) -> Response:
     alias = alias_access(call, core, "UPDATE", actor_too=True)
     user, level = parse_permission(call)
     core.store.set_permission(call.caller.tenant, "alias", alias["alias"], user, level)
-    return ok(call.flavour, core.store.permissions(call.caller.tenant, "alias", alias["alias"]),
+    return ok(call.flavor, core.store.permissions(call.caller.tenant, "alias", alias["alias"]),
               "Permission added successfully.")
 
 

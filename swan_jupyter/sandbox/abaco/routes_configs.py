@@ -35,7 +35,7 @@ def _arguments(call: Call, prefix: str) -> Doc:
     body = call.body if isinstance(call.body, dict) else {}
     out: Doc = {}
     for name in ("name", "value", "is_secret", "actors"):
-        key = call.flavour.key(name)
+        key = call.flavor.key(name)
         raw = body.get(key, body.get(name))
         if raw is None or (isinstance(raw, dict | list) and name != "value"):
             raise AbacoError(f"{prefix}{({key: HELP[name]})}")
@@ -90,8 +90,8 @@ def _config(call: Call, core: Core, level: str, missing: str = "No config found:
 
 async def list_configs(call: Call, core: Core) -> Response:
     """GET /actors/configs: every config of the tenant."""
-    items = [display_config(c, call.flavour) for c in core.store.configs(call.caller.tenant)]
-    return ok(call.flavour, items, "Actor Configs retrieved successfully.")
+    items = [display_config(c, call.flavor) for c in core.store.configs(call.caller.tenant)]
+    return ok(call.flavor, items, "Actor Configs retrieved successfully.")
 
 
 async def create_config(call: Call, core: Core) -> Response:
@@ -102,12 +102,12 @@ async def create_config(call: Call, core: Core) -> Response:
     doc: Doc = {**args, "tenant": call.caller.tenant, "shown": sealed() if args["is_secret"] else None}
     if not core.store.add_config(doc, call.caller.user, core.now()):
         raise AbacoError(f"Config {args['name']} already exists; please choose another name for your config")
-    return ok(call.flavour, display_config(doc, call.flavour), "Actor config created successfully.")
+    return ok(call.flavor, display_config(doc, call.flavor), "Actor config created successfully.")
 
 
 async def get_config(call: Call, core: Core) -> Response:
     """GET /actors/configs/{name}."""
-    return ok(call.flavour, display_config(_config(call, core, "READ"), call.flavour), "Config retrieved successfully.")
+    return ok(call.flavor, display_config(_config(call, core, "READ"), call.flavor), "Config retrieved successfully.")
 
 
 async def update_config(call: Call, core: Core) -> Response:
@@ -118,20 +118,20 @@ async def update_config(call: Call, core: Core) -> Response:
     doc: Doc = {**args, "name": old["name"], "tenant": old["tenant"],
                 "shown": sealed() if args["is_secret"] else None}
     core.store.put_config(doc)
-    return ok(call.flavour, display_config(doc, call.flavour), "Actor config updated successfully.")
+    return ok(call.flavor, display_config(doc, call.flavor), "Actor config updated successfully.")
 
 
 async def delete_config(call: Call, core: Core) -> Response:
     """DELETE /actors/configs/{name}: the config and its permissions."""
     doc = _config(call, core, "UPDATE", "No config found with name: {name}.")
     core.store.delete_config(doc["tenant"], doc["name"])
-    return ok(call.flavour, None, f"Actor config {doc['name']} deleted successfully.")
+    return ok(call.flavor, None, f"Actor config {doc['name']} deleted successfully.")
 
 
 async def get_config_permissions(call: Call, core: Core) -> Response:
     """GET /actors/configs/{name}/permissions."""
     doc = _config(call, core, "READ", f"Config {call.caller.tenant}_{{name}} does not exist")
-    return ok(call.flavour, core.store.permissions(doc["tenant"], "config", doc["name"]),
+    return ok(call.flavor, core.store.permissions(doc["tenant"], "config", doc["name"]),
               "Permissions retrieved successfully.")
 
 
@@ -140,7 +140,7 @@ async def add_config_permission(call: Call, core: Core) -> Response:
     doc = _config(call, core, "UPDATE", f"Config {call.caller.tenant}_{{name}} does not exist")
     user, level = parse_permission(call)
     core.store.set_permission(doc["tenant"], "config", doc["name"], user, level)
-    return ok(call.flavour, core.store.permissions(doc["tenant"], "config", doc["name"]),
+    return ok(call.flavor, core.store.permissions(doc["tenant"], "config", doc["name"]),
               "Permission added successfully.")
 
 

@@ -3,7 +3,7 @@
 
 Each searchable record is a pair: the raw snake_case fields (times as naive UTC datetimes, numbers as
 numbers) that filters compare, and the display form that is returned. Keys are snake_case; on camel
-flavours camelCase keys are converted first. Operators are key suffixes: ``.eq .neq .lt .lte .gt .gte .in
+flavors camelCase keys are converted first. Operators are key suffixes: ``.eq .neq .lt .lte .gt .gte .in
 .nin .between .like .nlike``; a plain ``key=value`` is equality. Special keys: ``search`` (words OR-ed),
 ``exactsearch`` (a phrase), ``skip``, ``limit`` (defaults 0 and 100) and ``x-nonce`` (ignored).
 """
@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ...numbers import parse_int
-from .wire import AbacoError, Flavour, camel_to_under
+from .wire import AbacoError, Flavor, camel_to_under
 
 Doc = dict[str, Any]
 OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "nin", "between", "like", "nlike")
@@ -195,7 +195,7 @@ def _filter_value(key: str, name: str, op: str, value: str) -> Any:
     return _coerce(name, value)
 
 
-def read_query(params: list[tuple[str, str]], flavour: Flavour) -> Query:
+def read_query(params: list[tuple[str, str]], flavor: Flavor) -> Query:
     """The query parameters of a search, read and checked (a bad value raises :class:`AbacoError`)."""
     query = Query()
     for key, value in params:
@@ -211,7 +211,7 @@ def read_query(params: list[tuple[str, str]], flavour: Flavour) -> Query:
             name, _, op = key.rpartition(".")
             if not name or op not in OPERATORS:
                 name, op = key, "eq"
-            if flavour.camel:  # only the first segment of a dotted key (models.py master 74-80, dict_to_under)
+            if flavor.camel:  # only the first segment of a dotted key (models.py master 74-80, dict_to_under)
                 head, dot, tail = name.partition(".")
                 name = camel_to_under(head) + dot + tail
             query.filters.append((name, op, _filter_value(key, name, op, value)))
@@ -221,12 +221,12 @@ def read_query(params: list[tuple[str, str]], flavour: Flavour) -> Query:
 Records = Sequence[tuple[Doc | Callable[[], Doc], Doc | Callable[[], Doc]]]
 
 
-def run_search(records: Records, params: list[tuple[str, str]], flavour: Flavour) -> Doc:
+def run_search(records: Records, params: list[tuple[str, str]], flavor: Flavor) -> Doc:
     """:func:`run_query` of the request's query parameters."""
-    return run_query(records, read_query(params, flavour), flavour)
+    return run_query(records, read_query(params, flavor), flavor)
 
 
-def run_query(records: Records, query: Query, flavour: Flavour) -> Doc:
+def run_query(records: Records, query: Query, flavor: Flavor) -> Doc:
     """Filter, rank and page ``(raw, display)`` records; returns the search envelope's ``result``.
 
     Either form may be a function that builds it: ``raw`` is then built only when the search filters or
@@ -254,7 +254,7 @@ def run_query(records: Records, query: Query, flavour: Flavour) -> Doc:
     page = [shown() if callable(shown) else shown for _, shown in matched[skip:skip + limit]]
     meta = {"total_count": len(matched), "records_skipped": skip, "record_limit": limit,
             "count_returned": len(page)}
-    if flavour.camel:
+    if flavor.camel:
         meta = {"totalCount": len(matched), "recordsSkipped": skip, "recordLimit": limit,
                 "countReturned": len(page)}
     return {"_metadata": meta, "search": page}
