@@ -140,20 +140,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, interval: f
     return predicate()
 
 
-class Crash(BaseException):
-    """Stands for the paying process dying at a checkpoint (a BaseException: no ``except Exception`` stops it)."""
-
-
-def crash_at(point: str) -> Callable[[str], None]:
-    """A checkpoint hook that "kills" the payer (raises :class:`Crash`) when it reaches step ``point``."""
-
-    def hook(step: str) -> None:
-        if step == point:
-            raise Crash(step)
-
-    return hook
-
-
 class Scenario(dict[str, Any]):
     """What the ordered steps of a scenario split into test methods hand on to the next (a class-scoped fixture
     holds it, and tears down what the steps made). pytest runs a class's methods in definition order."""

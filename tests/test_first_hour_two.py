@@ -120,8 +120,8 @@ def test_ctrl_c_during_deploy_wait_keeps_the_paid_task_and_says_how_to_follow_it
     """A real SIGINT while `%swan_deploy ... --yes --wait t` waits (the status polls are slowed down once the
     payment is on the server, and the signal is sent during one): `t` holds the paid task, one line says what
     happened and how to follow it, no library frames."""
+    from swan_jupyter.sandbox.reliability import injected, set_faults
     from swan_jupyter.session import Session
-    from tests.reliability_tools import injected, set_faults
 
     reset_default_session()
     watcher = Session(notify=lambda _m: None).orchestrator()
@@ -200,7 +200,7 @@ def test_ctrl_c_during_a_sync_send_keeps_the_execution(sandbox: dict[str, Any], 
 def test_ctrl_c_during_metrics_keeps_the_rows_fetched(sandbox: dict[str, Any], ip: TestingShell,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """Ctrl-C during `%actors metrics df` (a slow server): `df` holds a frame (the rows fetched so far)."""
-    from tests.reliability_tools import set_faults
+    from swan_jupyter.sandbox.reliability import set_faults
 
     reset_default_session()
     actors = default_session().actors()
@@ -593,7 +593,7 @@ def test_sandbox_stop_with_open_connections_leaves_no_task_exceptions_in_the_log
     import requests
 
     from swan_jupyter.sandbox import host
-    from tests.reliability_tools import set_faults
+    from swan_jupyter.sandbox.reliability import set_faults
 
     state = tmp_path / "stop-clean"
     description = host.start(state)

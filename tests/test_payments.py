@@ -22,7 +22,7 @@ from swan_jupyter.orchestrator.amounts import amount_due, price_to_wei
 from swan_jupyter.orchestrator.ledger import Ledger, LedgerEntry
 from swan_jupyter.orchestrator.payer import Payer
 from swan_jupyter.sandbox.chain import HardwarePrice, faucet, start_chain
-from tests.helpers import Crash
+from swan_jupyter.sandbox.reliability import Crash
 
 PRICE = "0.48"
 STEPS = ("before_sign", "after_sign", "after_send", "after_receipt")
