@@ -9,11 +9,12 @@ from typing import Any
 from starlette.responses import Response
 
 from ...numbers import parse_int
-from .auth import LEVELS, Caller
+from .auth import Caller
 from .core import Call, Core, Route
 from .events import check_webhook
 from .local_code import check_caller
 from .models import display_actor, display_worker, parse_actor_body, search_actor, search_worker
+from .routes_permissions import permission_routes
 from .search import run_search
 from .wire import AbacoError, new_hashid, ok, to_datetime
 
@@ -209,35 +210,9 @@ async def set_state(call: Call, core: Core) -> Response:
 
 # -- permissions -----------------------------------------------------------------------------------------------
 
-def parse_permission(call: Call, alias_levels: bool = False) -> tuple[str, str]:
-    """``user`` and ``level`` of a permissions POST body (both required)."""
-    body = call.body if isinstance(call.body, dict) else {}
-    user, level = body.get("user"), body.get("level")
-    if not user or not isinstance(user, str):
-        raise AbacoError("Invalid permissions description: {'user': 'User owning the permission.'}")
-    if not level or not isinstance(level, str):
-        raise AbacoError("Invalid permissions description: {'level': 'Level of the permission: one of "
-                         f"{list(LEVELS)}.'}}")
-    level = level.upper()
-    if level not in LEVELS:
-        raise AbacoError(f"Invalid permission level: {level}. The valid values are {list(LEVELS)}.")
-    return user, level
-
-
-async def get_permissions(call: Call, core: Core) -> Response:
-    """GET /actors/{id}/permissions."""
-    actor = call.the_actor
-    return ok(call.flavor, core.store.permissions(actor["tenant"], "actor", actor["id"]),
-              "Permissions retrieved successfully.")
-
-
-async def add_permission(call: Call, core: Core) -> Response:
-    """POST /actors/{id}/permissions: set one user's level (NONE revokes)."""
-    actor = call.the_actor
-    user, level = parse_permission(call)
-    core.store.set_permission(actor["tenant"], "actor", actor["id"], user, level)
-    return ok(call.flavor, core.store.permissions(actor["tenant"], "actor", actor["id"]),
-              "Permission added successfully.")
+def _actor_of(call: Call, core: Core, level: str) -> tuple[str, str]:
+    """The actor of the path (its scope already resolved it and checked ``level``)."""
+    return call.the_actor["tenant"], call.the_actor["id"]
 
 
 # -- workers ---------------------------------------------------------------------------------------------------
@@ -306,8 +281,7 @@ ROUTES = [
     Route("DELETE", ("{aid}",), delete_actor),
     Route("GET", ("{aid}", "state"), get_state),
     Route("POST", ("{aid}", "state"), set_state),
-    Route("GET", ("{aid}", "permissions"), get_permissions),
-    Route("POST", ("{aid}", "permissions"), add_permission),
+    *permission_routes("actor", ("{aid}",), _actor_of, scope="actor"),
     Route("GET", ("{aid}", "workers"), list_workers),
     Route("POST", ("{aid}", "workers"), add_workers),
     Route("GET", ("{aid}", "workers", "{wid}"), get_worker),

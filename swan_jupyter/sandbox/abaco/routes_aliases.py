@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from .core import Call, Core, Route
 from .models import display_alias
-from .routes_actors import parse_permission
+from .routes_permissions import permission_routes
 from .wire import AbacoError, is_hashid, ok
 
 Doc = dict[str, Any]
@@ -139,20 +139,9 @@ async def delete_alias(call: Call, core: Core) -> Response:
     return ok(call.flavor, None, f"Alias {alias['alias']} deleted successfully.")
 
 
-async def get_alias_permissions(call: Call, core: Core) -> Response:
-    """GET /actors/aliases/{alias}/permissions."""
-    alias = alias_access(call, core, "READ", actor_too=True)
-    return ok(call.flavor, core.store.permissions(call.caller.tenant, "alias", alias["alias"]),
-              "Permissions retrieved successfully.")
-
-
-async def add_alias_permission(call: Call, core: Core) -> Response:
-    """POST /actors/aliases/{alias}/permissions ``{user, level}``."""
-    alias = alias_access(call, core, "UPDATE", actor_too=True)
-    user, level = parse_permission(call)
-    core.store.set_permission(call.caller.tenant, "alias", alias["alias"], user, level)
-    return ok(call.flavor, core.store.permissions(call.caller.tenant, "alias", alias["alias"]),
-              "Permission added successfully.")
+def _alias_of(call: Call, core: Core, level: str) -> tuple[str, str]:
+    """The alias of the path, once the caller has ``level`` on it and on its actor."""
+    return call.caller.tenant, alias_access(call, core, level, actor_too=True)["alias"]
 
 
 ROUTES = [
@@ -161,6 +150,5 @@ ROUTES = [
     Route("GET", ("aliases", "{alias}"), get_alias, scope="alias"),
     Route("PUT", ("aliases", "{alias}"), update_alias, scope="alias"),
     Route("DELETE", ("aliases", "{alias}"), delete_alias, scope="alias"),
-    Route("GET", ("aliases", "{alias}", "permissions"), get_alias_permissions, scope="alias"),
-    Route("POST", ("aliases", "{alias}", "permissions"), add_alias_permission, scope="alias"),
+    *permission_routes("alias", ("aliases", "{alias}"), _alias_of, scope="alias"),
 ]

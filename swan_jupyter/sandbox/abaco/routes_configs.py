@@ -17,7 +17,7 @@ from starlette.responses import Response
 from .configs import FORBIDDEN_CHARS, HELP, RESERVED_WORDS, actor_refs, display_config, sealed
 from .core import Call, Core, Route
 from .models import parse_bool
-from .routes_actors import parse_permission
+from .routes_permissions import permission_routes
 from .wire import AbacoError, ok
 
 Doc = dict[str, Any]
@@ -128,20 +128,10 @@ async def delete_config(call: Call, core: Core) -> Response:
     return ok(call.flavor, None, f"Actor config {doc['name']} deleted successfully.")
 
 
-async def get_config_permissions(call: Call, core: Core) -> Response:
-    """GET /actors/configs/{name}/permissions."""
-    doc = _config(call, core, "READ", f"Config {call.caller.tenant}_{{name}} does not exist")
-    return ok(call.flavor, core.store.permissions(doc["tenant"], "config", doc["name"]),
-              "Permissions retrieved successfully.")
-
-
-async def add_config_permission(call: Call, core: Core) -> Response:
-    """POST /actors/configs/{name}/permissions: set one user's level (NONE revokes)."""
-    doc = _config(call, core, "UPDATE", f"Config {call.caller.tenant}_{{name}} does not exist")
-    user, level = parse_permission(call)
-    core.store.set_permission(doc["tenant"], "config", doc["name"], user, level)
-    return ok(call.flavor, core.store.permissions(doc["tenant"], "config", doc["name"]),
-              "Permission added successfully.")
+def _config_of(call: Call, core: Core, level: str) -> tuple[str, str]:
+    """The config of the path, once the caller has ``level`` on it."""
+    doc = _config(call, core, level, f"Config {call.caller.tenant}_{{name}} does not exist")
+    return doc["tenant"], doc["name"]
 
 
 ROUTES = [
@@ -150,6 +140,5 @@ ROUTES = [
     Route("GET", ("configs", "{name}"), get_config, scope="none"),
     Route("PUT", ("configs", "{name}"), update_config, scope="none"),
     Route("DELETE", ("configs", "{name}"), delete_config, scope="none"),
-    Route("GET", ("configs", "{name}", "permissions"), get_config_permissions, scope="none"),
-    Route("POST", ("configs", "{name}", "permissions"), add_config_permission, scope="none"),
+    *permission_routes("config", ("configs", "{name}"), _config_of, scope="none"),
 ]
