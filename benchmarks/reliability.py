@@ -32,13 +32,9 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from bench_sandbox import running_sandbox  # this folder is on sys.path when a script runs
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
@@ -55,9 +51,7 @@ def main() -> int:
     from swan_jupyter.actors import Actors
     from swan_jupyter.errors import SwanJupyterError, UnknownOutcomeError
     from swan_jupyter.sandbox import host
-    from swan_jupyter.session import Session
-    from swan_jupyter.transport import Transport
-    from tests.reliability_tools import (
+    from swan_jupyter.sandbox.reliability import (
         check_after_restart,
         injected,
         run_cancel_trials,
@@ -66,6 +60,8 @@ def main() -> int:
         run_payment_trials,
         set_faults,
     )
+    from swan_jupyter.session import Session
+    from swan_jupyter.transport import Transport
 
     with running_sandbox("swan-reliability-") as (state, description):
         os.environ["SWAN_SANDBOX_STATE"] = str(state)

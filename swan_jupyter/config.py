@@ -442,35 +442,35 @@ def read_sandbox_description(state_dir: Path) -> dict[str, Any] | None:
         ) from None
 
 
+#: Stands for the ``sandbox_user`` setting (``admin``, ``user``, ...) in a :data:`SANDBOX_FIELDS` path.
+SANDBOX_USER = object()
+#: Each setting a sandbox fills, and where ``sandbox.json`` holds it.
+SANDBOX_FIELDS: dict[str, tuple[Any, ...]] = {
+    "orchestrator_url": ("orchestrator", "url"), "api_key": ("orchestrator", "api_key"),
+    "abaco_url": ("abaco", "url"), "abaco_token": ("abaco", "users", SANDBOX_USER, "token"),
+    "abaco_tenant": ("abaco", "tenant"), "chain_rpc_url": ("chain", "rpc_url"), "chain_id": ("chain", "chain_id"),
+    "wallet_address": ("chain", "wallet", "address"), "private_key_file": ("chain", "wallet", "private_key_file"),
+    "client_payment_address": ("chain", "client_payment"), "swan_token_address": ("chain", "swan_token"),
+}
+
+
+def _dig(description: Mapping[str, Any], path: list[Any]) -> Any:
+    """The value at ``path`` in the nested mappings of ``description``; None where a step is missing."""
+    value: Any = description
+    for step in path:
+        value = value.get(step) if isinstance(value, Mapping) else None
+    return value
+
+
 def apply_sandbox(settings: Settings, description: Mapping[str, Any]) -> Settings:
-    """Fill the unset endpoints and credentials of a sandbox profile from ``sandbox.json``."""
+    """Fill the unset endpoints and credentials of a sandbox profile from ``sandbox.json`` (:data:`SANDBOX_FIELDS`:
+    a value the sandbox does not give, or gives empty, leaves the setting unset)."""
     changes: dict[str, Any] = {}
-    orch = description.get("orchestrator") or {}
-    abaco = description.get("abaco") or {}
-    chain = description.get("chain") or {}
-    if settings.orchestrator_url is None and orch.get("url"):
-        changes["orchestrator_url"] = orch["url"]
-    if settings.api_key is None and orch.get("api_key"):
-        changes["api_key"] = orch["api_key"]
-    if settings.abaco_url is None and abaco.get("url"):
-        changes["abaco_url"] = abaco["url"]
-    if settings.abaco_token is None:
-        user = (abaco.get("users") or {}).get(settings.sandbox_user)
-        if user and user.get("token"):
-            changes["abaco_token"] = user["token"]
-    if settings.abaco_tenant is None and abaco.get("tenant"):
-        changes["abaco_tenant"] = abaco["tenant"]
-    wallet = chain.get("wallet") or {}
-    if settings.wallet_address is None and wallet.get("address"):
-        changes["wallet_address"] = wallet["address"]
-    if settings.private_key_file is None and wallet.get("private_key_file"):
-        changes["private_key_file"] = wallet["private_key_file"]
-    if settings.chain_rpc_url is None and chain.get("rpc_url"):
-        changes["chain_rpc_url"] = chain["rpc_url"]
-    for key, field_name in (("chain_id", "chain_id"), ("client_payment", "client_payment_address"),
-                            ("swan_token", "swan_token_address")):
-        if getattr(settings, field_name) is None and chain.get(key) is not None:
-            changes[field_name] = chain[key]
+    for name, path in SANDBOX_FIELDS.items():
+        if getattr(settings, name) is None:
+            value = _dig(description, [settings.sandbox_user if step is SANDBOX_USER else step for step in path])
+            if value is not None and value != "":
+                changes[name] = value
     if not changes:
         return settings
     merged = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "sources"}

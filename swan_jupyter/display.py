@@ -1,8 +1,9 @@
 """Rendering helpers: objects show as HTML in JupyterLab and as text in a terminal.
 
-Rich objects implement ``_repr_text_()`` and ``_repr_html_()`` and inherit :class:`Rich`, which provides
-``__repr__`` and ``_repr_mimebundle_`` from them (rich's ``JupyterMixin`` pattern). Every value placed in HTML
-goes through :func:`esc`.
+Displayed objects implement ``_repr_text_()`` and ``_repr_html_()`` and inherit :class:`Displayable`, which
+builds ``_repr_mimebundle_`` from them (the idea of rich's ``JupyterMixin``: one method answers the frontend, and
+renders only the types asked for), ``str()`` (the text block, what ``print`` shows) and a one-line ``repr()``.
+Every value placed in HTML goes through :func:`esc`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,14 @@ import datetime as dt
 import html
 import math
 import time
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from .errors import SwanDeprecationWarning
+
+#: The longest ``repr()`` of a displayed object, in characters (the text block is ``str()``).
+MAX_REPR = 200
 
 
 def esc(value: Any) -> str:
@@ -20,8 +27,13 @@ def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-class Rich:
-    """Mixin: text and HTML renderings from ``_repr_text_`` and ``_repr_html_``."""
+class Displayable:
+    """Mixin: displays as text and HTML from ``_repr_text_`` and ``_repr_html_``.
+
+    ``_repr_mimebundle_`` honours IPython's ``include``/``exclude`` and renders each type asked for once (a
+    terminal asks for text only, so no HTML is built); ``str()`` is the text block and ``repr()`` one line
+    (:func:`one_line`), so a list or a dict of these still reads as one line each.
+    """
 
     def _repr_text_(self) -> str:
         raise NotImplementedError
@@ -29,11 +41,32 @@ class Rich:
     def _repr_html_(self) -> str:
         return f"<pre>{esc(self._repr_text_())}</pre>"
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         return self._repr_text_()
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self._repr_text_(), "text/html": self._repr_html_()}
+    def __repr__(self) -> str:
+        return one_line(type(self).__name__, self._repr_text_())
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_kwargs: Any) -> dict[str, str]:
+        renderers: dict[str, Callable[[], str]] = {"text/plain": self._repr_text_, "text/html": self._repr_html_}
+        return {mime: render() for mime, render in renderers.items()
+                if (not include or mime in include) and not (exclude and mime in exclude)}
+
+
+def one_line(name: str, text: str) -> str:
+    """``<name: text>`` with the text's lines joined by ``; `` and cut to :data:`MAX_REPR` characters."""
+    summary = "; ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+    if len(summary) > MAX_REPR:
+        summary = summary[:MAX_REPR - 1] + "…"
+    return f"<{name}: {summary}>"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Rich":  # the old name: a mixin named after a library it never used
+        warnings.warn("swan_jupyter.display.Rich is deprecated: use swan_jupyter.display.Displayable.",
+                      SwanDeprecationWarning, stacklevel=2)
+        return Displayable
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def kv_text(title: str, rows: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> str:
@@ -73,7 +106,7 @@ def status_badge(status: str) -> str:
     )
 
 
-class Notice(Rich):
+class Notice(Displayable):
     """A one-line informational message (blue, not the pink of stderr); text between backticks is code."""
 
     def __init__(self, message: str) -> None:

@@ -11,11 +11,12 @@ Every error the package raises on purpose derives from :class:`SwanJupyterError`
     ├── RemoteError                 the server answered and said no (carries status, message, method, path)
     │   ├── AuthenticationError     credentials missing, wrong or expired
     │   ├── PermissionDeniedError   authenticated, but not allowed to do this
-    │   └── NotFoundError           the object does not exist (or is not visible to you)
+    │   ├── NotFoundError           the object does not exist (or is not visible to you)
     │   └── ProtocolError           the answer cannot be read (not JSON, a field missing or of the wrong type)
     ├── PaymentError                an on-chain payment did not complete (carries state and tx hashes)
     │   └── QuoteChangedError       the payment would differ from what was confirmed: nothing was signed
-    └── RemoteFunctionError         a Python function run on Abaco raised, or ended without a result
+    ├── RemoteFunctionError         a Python function run on Abaco raised, or ended without a result
+    └── SandboxError                the local sandbox could not start, stop or answer (also a RuntimeError)
 
     Interrupted (a KeyboardInterrupt)  Ctrl-C during a long operation; ``partial`` keeps what was done
     SwanDeprecationWarning (a DeprecationWarning)  a name of this package that goes in the next release
@@ -284,6 +285,13 @@ class SwanDeprecationWarning(DeprecationWarning):
     (the test suite makes it an error: ``error::swan_jupyter.errors.SwanDeprecationWarning``)."""
 
 
+class SandboxError(SwanJupyterError, RuntimeError):
+    """The local sandbox could not be started, stopped or inspected; the message says why and what to do.
+
+    Also a ``RuntimeError``, as it was before it joined this tree, so ``except RuntimeError`` still catches it.
+    """
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (or the kernel's interrupt) during a long operation, keeping what was done.
 
@@ -310,6 +318,7 @@ __all__ = [
     "RemoteError",
     "RemoteFunctionError",
     "RequestTimeoutError",
+    "SandboxError",
     "SwanDeprecationWarning",
     "SwanJupyterError",
     "TransportError",

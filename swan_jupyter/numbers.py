@@ -184,5 +184,39 @@ def parse_float(value: Any, field: str, *, maximum: float, minimum: float = 0.0)
     return number
 
 
-__all__ = ["MAX_DIGITS", "MAX_EXPONENT", "MAX_SWAN", "MAX_TEXT", "MAX_WORKERS", "UINT256_MAX", "NumberError",
-           "parse_decimal", "parse_float", "parse_int", "shown"]
+_N = r"([0-9]+(?:\.[0-9]+)?)"
+_SPAN = re.compile(rf"(?:{_N}\s*d)?\s*(?:{_N}\s*h)?\s*(?:{_N}\s*m(?:in)?)?\s*(?:{_N}\s*s(?:ec)?)?",
+                   re.IGNORECASE | re.ASCII)
+_SPAN_UNITS = (86400, 3600, 60, 1)
+SPAN_HINT = 'Write a span with units: "2h", "90m", "1h30m", "1d", "45s" (d, h, m or min, s or sec).'
+
+
+def parse_span(value: str, field: str, hint: str = SPAN_HINT) -> Decimal:
+    """The exact seconds of a span written with units, ``"1h30m"`` -> ``Decimal(5400)``: the one grammar of
+    ``--duration`` and ``--since``. Days, hours, minutes (``m``/``min``) and seconds (``s``/``sec``) in that
+    order, each at most once, each a decimal in ASCII digits; at most :data:`MAX_TEXT` characters and
+    :data:`MAX_DIGITS` digits, so it is read in microseconds whatever it says. Bare numbers are refused (the
+    caller decides what a unitless number means); anything else is a :class:`NumberError` naming ``field``.
+
+    >>> parse_span("1h30m", "duration")
+    Decimal('5400')
+    """
+    text = value.strip(_SPACE) if isinstance(value, str) else ""
+    if len(text) > MAX_TEXT:
+        raise NumberError(field, value, f"is {len(text)} characters long; a span has at most {MAX_TEXT}", hint)
+    match = _SPAN.fullmatch(text)
+    if not text or match is None or not any(match.groups()):
+        raise NumberError(field, value, "is not understood", hint)
+    digits = sum(c.isdigit() for c in text)
+    if digits > MAX_DIGITS:
+        raise NumberError(field, value, f"has {digits} digits; at most {MAX_DIGITS} are accepted", hint)
+    exact = Context(prec=2 * MAX_DIGITS)
+    total = Decimal(0)
+    for number, unit in zip(match.groups(), _SPAN_UNITS, strict=True):
+        if number:
+            total = exact.add(total, exact.multiply(Decimal(number), unit))
+    return total
+
+
+__all__ = ["MAX_DIGITS", "MAX_EXPONENT", "MAX_SWAN", "MAX_TEXT", "MAX_WORKERS", "SPAN_HINT", "UINT256_MAX",
+           "NumberError", "parse_decimal", "parse_float", "parse_int", "parse_span", "shown"]

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from swan_jupyter.sandbox.reliability import new_task  # noqa: F401  (the tests import it from here)
+
 
 class TestingShell(InteractiveShell):
     """A real InteractiveShell whose failing cells fail the test (jupysql's pattern)."""
@@ -140,20 +142,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, interval: f
     return predicate()
 
 
-class Crash(BaseException):
-    """Stands for the paying process dying at a checkpoint (a BaseException: no ``except Exception`` stops it)."""
-
-
-def crash_at(point: str) -> Callable[[str], None]:
-    """A checkpoint hook that "kills" the payer (raises :class:`Crash`) when it reaches step ``point``."""
-
-    def hook(step: str) -> None:
-        if step == point:
-            raise Crash(step)
-
-    return hook
-
-
 class Scenario(dict[str, Any]):
     """What the ordered steps of a scenario split into test methods hand on to the next (a class-scoped fixture
     holds it, and tears down what the steps made). pytest runs a class's methods in definition order."""
@@ -182,12 +170,3 @@ def function_client(sandbox: dict[str, Any], prefix: str) -> Iterator[Any]:
             with contextlib.suppress(RemoteError):
                 client.delete(actor.id)
     client.close()
-
-
-def new_task(orch: Any, *, pay: bool = False, max_spend: str | None = None, private_key: Any = None,
-             **task: Any) -> Any:
-    """Plan and create a task the client's one way, ``orch.create(orch.plan(TaskDescription(**task)), pay=...,
-    max_spend=..., private_key=...)``; the :class:`~swan_jupyter.orchestrator.models.TaskResult`."""
-    from swan_jupyter.orchestrator import TaskDescription
-
-    return orch.create(orch.plan(TaskDescription(**task)), pay=pay, max_spend=max_spend, private_key=private_key)

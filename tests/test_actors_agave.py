@@ -88,13 +88,19 @@ class TestAgavepyStyleSession:
 
     def test_send_json_and_binary(self, story: Scenario) -> None:
         ag, actor = story["ag"], story.need("actor")
-        story["json_sent"] = ag.actors.sendMessage(actorId=actor.id, body={"x": 1})
-        story["binary_sent"] = ag.actors.sendBinaryMessage(actorId=actor.id, message=b"\x00\x01")
+        json_sent = ag.actors.sendMessage(actorId=actor.id, body={"x": 1})
+        binary_sent = ag.actors.sendBinaryMessage(actorId=actor.id, message=b"\x00\x01")
+        story.update(json_sent=json_sent, binary_sent=binary_sent)
+        for receipt in (json_sent, binary_sent):
+            assert isinstance(receipt, MessageReceipt) and receipt["executionId"]
+            assert ag.actors.getExecution(actorId=actor.id, executionId=receipt.executionId)["actorId"] == actor.id
+        assert json_sent.executionId != binary_sent.executionId  # two messages, two executions
 
     def test_the_executions_finish(self, story: Scenario) -> None:
         actor, client = story.need("actor"), story["ag"].actors.client
         for receipt in (story.need("sent"), story.need("json_sent"), story.need("binary_sent")):
-            client.execution(actor.id, str(receipt.execution_id)).wait(timeout=30)
+            execution = client.execution(actor.id, str(receipt.execution_id)).wait(timeout=30)
+            assert execution.status == "COMPLETE", (receipt.execution_id, execution.status)
 
     def test_get_execution(self, story: Scenario) -> None:
         ag, actor, sent = story["ag"], story.need("actor"), story.need("sent")
@@ -143,6 +149,9 @@ class TestAgavepyStyleSession:
     def test_delete_nonce(self, story: Scenario) -> None:
         ag, actor, nonce = story["ag"], story.need("actor"), story.need("nonce")
         ag.actors.deleteNonce(actorId=actor.id, nonceId=nonce["id"])
+        assert nonce["id"] not in [n["id"] for n in ag.actors.listNonces(actorId=actor.id)]
+        with pytest.raises(NotFoundError):
+            ag.actors.getNonce(actorId=actor.id, nonceId=nonce["id"])
 
     def test_permissions(self, story: Scenario) -> None:
         ag, actor, user2 = story["ag"], story.need("actor"), story["user2"]
@@ -170,8 +179,12 @@ class TestAgavepyStyleSession:
         assert alias in [a["alias"] for a in story["ag"].actors.listAliases()]
 
     def test_delete_alias(self, story: Scenario) -> None:
-        story["ag"].actors.deleteAlias(alias=story.need("alias"))
+        ag, alias = story["ag"], story.need("alias")
+        ag.actors.deleteAlias(alias=alias)
         story["alias deleted"] = True
+        assert alias not in [a["alias"] for a in ag.actors.listAliases()]
+        with pytest.raises(NotFoundError):
+            ag.actors.getAlias(alias=alias)
 
     def test_update_state_refuses_invalid_json(self, story: Scenario) -> None:
         ag, actor = story["ag"], story.need("actor")

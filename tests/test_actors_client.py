@@ -1,4 +1,4 @@
-"""The Abaco client against the sandbox's emulator over loopback, for both flavours (v2 camel, v3 snake).
+"""The Abaco client against the sandbox's emulator over loopback, for both flavors (v2 camel, v3 snake).
 
 Every client operation, its error paths (unknown actor, insufficient permission, exhausted nonce, stateless
 state, bad JSON, oversize binary, reserved environment names, lost synchronous answer) and the dtypes of every

@@ -55,7 +55,7 @@ def test_help_never_calls_the_server(ip: Any, capsys: pytest.CaptureFixture[str]
 
 @pytest.fixture(scope="class", params=["v2", "v3"])
 def story(request: pytest.FixtureRequest, abaco_sandbox: dict[str, Any]) -> Iterator[Scenario]:
-    """The state of one TestCreateSendAndInspect run (a flavour): the actor and what was sent to it."""
+    """The state of one TestCreateSendAndInspect run (a flavor): the actor and what was sent to it."""
     story = Scenario(flavor=request.param)
     yield story
     if "actor" in story and "deleted" not in story:  # the delete step failed or did not run
@@ -68,12 +68,12 @@ def story(request: pytest.FixtureRequest, abaco_sandbox: dict[str, Any]) -> Iter
 
 
 class TestCreateSendAndInspect:
-    """One actor through the magics, step by step, on each flavour: ``%actors create``, ``%%actor_send`` every
+    """One actor through the magics, step by step, on each flavor: ``%actors create``, ``%%actor_send`` every
     way, every inspection, update and delete. Each step is a test; later steps use what earlier ones made."""
 
     @pytest.fixture
     def ip(self, ip: Any, story: Scenario) -> Iterator[Any]:
-        """The shell on the sandbox profile and the story's flavour, with ``aid`` set once the actor exists."""
+        """The shell on the sandbox profile and the story's flavor, with ``aid`` set once the actor exists."""
         from swan_jupyter.session import default_session
 
         session = default_session()
@@ -260,3 +260,37 @@ def test_stateful_actor_state_and_grants(shell: Any, abaco_sandbox: dict[str, An
     finally:
         default_session().configure(sandbox_user=None)
     ip.run_line_magic("actors", "delete {sid}")
+
+
+def test_displaylimit_bounds_the_displayed_listing(ip: Any, abaco_sandbox: dict[str, Any]) -> None:
+    """Issue 23 §4: ``SwanMagics.displaylimit`` was validated and read by nothing. A listing frame now displays at
+    most that many rows and says how many were left out and how to see them all; the frame itself stays whole."""
+    from swan_jupyter.session import default_session
+
+    client = default_session().actors()
+    actor = client.add({"image": "abacosamples/test", "name": "displaylimit"})
+    names = [f"limit_cfg_{i}" for i in range(4)]
+    for name in names:
+        client.create_config(name, "v", actors=[str(actor.id)])
+    try:
+        ip.run_line_magic("config", "SwanMagics.displaylimit = 2")
+        frame = ip.run_line_magic("actors", "configs")
+        total = len(frame)
+        assert total >= 4 and set(names) <= set(frame["name"])  # the whole frame is returned
+        data, _meta = ip.display_formatter.format(frame)
+        for text in (data["text/plain"], data["text/html"]):
+            shown = [name for name in frame["name"] if name in text]
+            assert shown == list(frame["name"][:2]), text
+            assert f"2 of {total} rows" in text and f"{total - 2} left out" in text
+            assert "SwanMagics.displaylimit = 0" in text
+        assert ip.run_line_magic("actors", "configs cf") is None  # a frame kept in VAR displays the same way
+        assert f"2 of {total} rows" in ip.display_formatter.format(ip.user_ns["cf"])[0]["text/plain"]
+        plain = pd.DataFrame({"name": names})  # a frame the user made is the user's business
+        assert all(name in ip.display_formatter.format(plain)[0]["text/plain"] for name in names)
+        ip.run_line_magic("config", "SwanMagics.displaylimit = 0")  # 0: no limit, pandas' own display
+        text = ip.display_formatter.format(frame)[0]["text/plain"]
+        assert all(name in text for name in names) and "left out" not in text
+    finally:
+        for name in names:
+            client.delete_config(name)
+        client.delete(str(actor.id))

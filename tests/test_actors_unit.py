@@ -348,3 +348,25 @@ def test_one_map_summary_line_from_the_outcomes_and_the_deprecated_frame_summari
     assert map_summary([]) == "map of 0 call(s): nothing to do"
     with pytest.warns(DeprecationWarning, match=r"frame.attrs\['summary'\]"):
         assert summarise(map_frame(reversed(outcomes)), 1.25) == line
+
+
+def test_the_client_and_the_emulator_compare_search_filters_one_way() -> None:
+    """Issue 23 §4: the cross-check re-implemented the emulator's filter comparison; both use search_filters."""
+    from swan_jupyter import search_filters as sf
+    from swan_jupyter.actors import crosscheck
+    from swan_jupyter.sandbox.abaco import search
+
+    assert search.compare is sf.compare is crosscheck.compare and search.split_key is sf.split_key
+    assert sf.split_key("runtime.gt") == ("runtime", "gt") and sf.split_key("final_state.StartedAt") == (
+        "final_state.StartedAt", "eq")
+    cases = [("eq", 3.0, 3.0, True), ("neq", sf.MISSING, None, True), ("eq", sf.MISSING, None, False),
+             ("gt", 2.0, 1.0, True), ("lte", "a", 1.0, False), ("in", "A", ["A", "B"], True),
+             ("nin", None, ["A"], True), ("between", 5.0, (1.0, 9.0), True), ("like", "abc", "^a", True),
+             ("nlike", sf.MISSING, "x", True), ("lt", None, 1.0, False)]
+    for op, have, want, passes in cases:
+        assert sf.compare(op, have, want) is passes, (op, have, want)
+    row = {"status": "COMPLETE", "runtime": 3, "message_received_time": "2026-01-01T00:00:00+00:00"}
+    passes = crosscheck.matcher({"status.in": ["COMPLETE", "ERROR"], "runtime.between": "1,5",
+                                 "status.like": "^COMP", "message_received_time.gte": "2025-12-31T00:00:00Z"})
+    assert passes(row) and not crosscheck.matcher({"runtime.between": "4,5"})(row)
+    assert not crosscheck.matcher({"status.like": "("})(row) and crosscheck.matcher({"gone.nlike": "("})(row)

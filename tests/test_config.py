@@ -105,11 +105,18 @@ def test_sandbox_description_fills_only_unset_values(tmp_path: Path) -> None:
         "abaco": {"url": "http://127.0.0.1:2222", "tenant": "SANDBOX",
                   "users": {"admin": {"username": "admin", "token": "tok-admin-123"},
                             "user": {"username": "user", "token": "tok-user-456"}}},
-        "chain": {"rpc_url": "http://127.0.0.1:3333", "chain_id": 31337,
+        "chain": {"rpc_url": "http://127.0.0.1:3333", "chain_id": 31337, "client_payment": "0x" + "2" * 40,
+                  "swan_token": "0x" + "3" * 40,
                   "wallet": {"address": "0x" + "1" * 40, "private_key_file": str(tmp_path / "wallet.key")}},
     }
     s = load_settings(config_file=tmp_path / "none.toml", env={"ABACO_USER": "user"})
     s = apply_sandbox(s, description)
+    filled = {"orchestrator_url", "api_key", "abaco_url", "abaco_token", "abaco_tenant", "wallet_address",
+              "private_key_file", "chain_rpc_url", "chain_id", "client_payment_address", "swan_token_address"}
+    assert {key for key, source in s.sources.items() if source == "sandbox"} == filled
+    assert s.abaco_tenant == "SANDBOX" and s.chain_id == 31337 and s.wallet_address == "0x" + "1" * 40
+    assert s.client_payment_address == "0x" + "2" * 40 and s.swan_token_address == "0x" + "3" * 40
+    assert s.api_key is not None and s.api_key.reveal() == "sandbox-key-123" and s.abaco_url == "http://127.0.0.1:2222"
     assert s.orchestrator_url == "http://127.0.0.1:1111" and s.sources["orchestrator_url"] == "sandbox"
     assert s.abaco_token is not None and s.abaco_token.reveal() == "tok-user-456"
     assert s.chain_rpc_url == "http://127.0.0.1:3333"

@@ -93,3 +93,21 @@ def test_the_package_face_lists_its_lazy_names() -> None:
     lazy = set(swan_jupyter._LAZY)
     assert lazy <= set(dir(swan_jupyter)) and lazy <= set(swan_jupyter.__all__)
     assert all(hasattr(swan_jupyter, name) for name in swan_jupyter.__all__)
+
+
+def test_every_error_is_in_the_one_tree_and_on_the_package_face() -> None:
+    """Issue 23 §4: ``RemoteFunctionError`` was missing from ``swan_jupyter.__all__`` and ``SandboxError`` derived
+    from RuntimeError only. Both are in the tree now; ``except RuntimeError`` still catches a SandboxError."""
+    import swan_jupyter
+    from swan_jupyter import errors
+    from swan_jupyter.sandbox import host
+
+    public = {name for name, value in vars(errors).items()
+              if isinstance(value, type) and issubclass(value, errors.SwanJupyterError)}
+    assert public <= set(swan_jupyter.__all__), public - set(swan_jupyter.__all__)
+    assert swan_jupyter.RemoteFunctionError is errors.RemoteFunctionError
+    assert host.SandboxError is errors.SandboxError
+    error = host.SandboxError("the sandbox could not start", hint="swan-jupyter sandbox status says why")
+    assert isinstance(error, swan_jupyter.SwanJupyterError) and isinstance(error, RuntimeError)
+    assert error.summary_lines(color=False) == ["SandboxError: the sandbox could not start",
+                                                "Hint: swan-jupyter sandbox status says why"]

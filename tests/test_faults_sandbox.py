@@ -15,9 +15,9 @@ import pytest
 from swan_jupyter.actors import Actors
 from swan_jupyter.errors import SwanJupyterError, TransportError, UnknownOutcomeError
 from swan_jupyter.orchestrator import Orchestrator
+from swan_jupyter.sandbox.reliability import injected, new_task, set_faults
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import TestingShell, new_task
-from tests.reliability_tools import injected, set_faults
+from tests.helpers import TestingShell
 
 LOSE_ONE_MESSAGE = {"rules": [{"target": "abaco", "methods": ["POST"], "paths": [r"/messages$"],
                                "lose_rate": 1.0, "limit": 1}]}

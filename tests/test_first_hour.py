@@ -283,7 +283,7 @@ def test_status_renders_a_compact_task_card(sandbox: dict[str, Any], ip: Testing
     running = default_session().orchestrator().wait_until_running(uuid, timeout=30, poll=0.2)
     card = ip.run_line_magic("swan", f"status {uuid}")
     for shown in (card, running):
-        html, text = shown._repr_html_(), repr(shown)
+        html, text = shown._repr_html_(), str(shown)
         assert "<table" in html and "completed" in html and "C1ae.small" in html and "Quebec-CA" in html
         assert "0.48 SWAN/h" in html and html.count("<a href=") >= 3 and "/_jobs/" in html
         assert "Creation" in html and shown["task"]["tx_hash"] in html
@@ -292,7 +292,7 @@ def test_status_renders_a_compact_task_card(sandbox: dict[str, Any], ip: Testing
     nested = ip.run_line_magic("swan", f"renew {uuid} --duration 1h --yes")
     html = nested._repr_html_()
     assert "Payment receipt" in html and "validated by server" in html and "PaymentReceipt(" not in html
-    assert "PaymentReceipt(" not in repr(nested) and "0.48 SWAN" in repr(nested)
+    assert "PaymentReceipt(" not in str(nested) and "0.48 SWAN" in str(nested)
 
 
 def test_cancel_says_the_task_stays_unpaid_and_offers_to_remove_it(sandbox: dict[str, Any],
@@ -330,7 +330,7 @@ def test_pay_later_and_renew_an_unpaid_task(sandbox: dict[str, Any], ip: Testing
     assert f"%swan pay {uuid}" in (caught.value.hint or "")
     ip.run_cell('%config SwanMagics.max_auto_spend = "1"')
     receipt = ip.run_line_magic("swan", f"pay {uuid} --yes")
-    assert receipt.amount_wei == 480_000_000_000_000_000 and "0.48 SWAN" in repr(receipt)
+    assert receipt.amount_wei == 480_000_000_000_000_000 and "0.48 SWAN" in str(receipt)
 
 
 def test_terminate_shows_the_refund_and_refuses_clearly(sandbox: dict[str, Any], ip: TestingShell) -> None:
@@ -343,7 +343,7 @@ def test_terminate_shows_the_refund_and_refuses_clearly(sandbox: dict[str, Any],
     ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --yes --wait task")
     uuid = ip.user_ns["task"]["task_uuid"]
     done = ip.run_line_magic("swan", f"terminate {uuid} --yes")
-    text, html = repr(done), done._repr_html_()
+    text, html = str(done), done._repr_html_()
     assert "refund" in text and "SWAN" in text and "0x" in text and "terminated" in html
     with pytest.raises(ValidationError, match="already terminated") as again:
         ip.run_line_magic("swan", f"terminate {uuid} --yes")

@@ -119,8 +119,8 @@ def test_ctrl_c_during_deploy_wait_keeps_the_paid_task_and_says_how_to_follow_it
     """A real SIGINT while `%swan_deploy ... --yes --wait t` waits (the status polls are slowed down once the
     payment is on the server, and the signal is sent during one): `t` holds the paid task, one line says what
     happened and how to follow it, no library frames."""
+    from swan_jupyter.sandbox.reliability import injected, set_faults
     from swan_jupyter.session import Session
-    from tests.reliability_tools import injected, set_faults
 
     reset_default_session()
     watcher = Session(notify=lambda _m: None).orchestrator()
@@ -199,7 +199,7 @@ def test_ctrl_c_during_a_sync_send_keeps_the_execution(sandbox: dict[str, Any], 
 def test_ctrl_c_during_metrics_keeps_the_rows_fetched(sandbox: dict[str, Any], ip: TestingShell,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """Ctrl-C during `%actors metrics df` (a slow server): `df` holds a frame (the rows fetched so far)."""
-    from tests.reliability_tools import set_faults
+    from swan_jupyter.sandbox.reliability import set_faults
 
     reset_default_session()
     actors = default_session().actors()
@@ -296,7 +296,7 @@ def test_a_shell_without_widgets_never_displays_one(sandbox: dict[str, Any], ip:
     ip.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --duration 1h --yes t")
     with capture_output() as out:
         shown = ip.run_line_magic("swan", f"status {ip.user_ns['t']['task_uuid']} --watch")
-    assert "no widget frontend" in out.stdout and "C1ae.small" in repr(shown)
+    assert "no widget frontend" in out.stdout and "C1ae.small" in str(shown)
     assert not any("application/vnd.jupyter.widget-view+json" in o.data for o in out.outputs)
 
 
@@ -321,15 +321,15 @@ def test_status_words_and_amounts_a_person_can_read(sandbox: dict[str, Any], cap
     capped.run_line_magic("swan_deploy", "--app hello-world --hardware C1ae.small --duration 2h --yes --wait t")
     uuid = capped.user_ns["t"]["task_uuid"]
     card = capped.run_line_magic("swan", f"status {uuid}")
-    assert "running (server: completed)" in repr(card)
+    assert "running (server: completed)" in str(card)
     html = card._repr_html_()
     assert ">running</span>" in html and "<details" in html and "<code>completed</code>" in html
-    receipt = repr(capped.user_ns["t"]["receipt"])
+    receipt = str(capped.user_ns["t"]["receipt"])
     fee_line = next(line for line in receipt.splitlines() if line.strip().startswith("fee"))
     assert "SWAN" in fee_line and "wei" not in fee_line, fee_line
     balance = capped.run_line_magic("swan", "balance")
-    assert "Wallet balance" in repr(balance) and "swan_wei" not in repr(balance) and balance["swan_wei"] > 0
-    assert all(d <= 4 for d in _decimals(repr(balance)))
+    assert "Wallet balance" in str(balance) and "swan_wei" not in str(balance) and balance["swan_wei"] > 0
+    assert all(d <= 4 for d in _decimals(str(balance)))
     view = DeploymentStatus(orch, uuid, autostart=False, background=False)
     assert ">running</span>" in view.header.value
     confirm = view.ask_terminate()
@@ -343,7 +343,7 @@ def test_status_words_and_amounts_a_person_can_read(sandbox: dict[str, Any], cap
     other = capped.user_ns["u"]["task_uuid"]
     time.sleep(1)
     ended = capped.run_line_magic("swan", f"terminate {other} --yes")
-    assert _decimals(repr(ended)) and all(d <= 4 for d in _decimals(repr(ended))), repr(ended)
+    assert _decimals(str(ended)) and all(d <= 4 for d in _decimals(str(ended))), str(ended)
 
 
 def test_the_form_says_paid_after_paying(sandbox: dict[str, Any]) -> None:
@@ -597,7 +597,7 @@ def test_sandbox_stop_with_open_connections_leaves_no_task_exceptions_in_the_log
     import requests
 
     from swan_jupyter.sandbox import host
-    from tests.reliability_tools import set_faults
+    from swan_jupyter.sandbox.reliability import set_faults
 
     state = tmp_path / "stop-clean"
     description = host.start(state)

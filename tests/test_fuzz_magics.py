@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
@@ -16,7 +17,25 @@ TOKENS = ["--app", "hello-world", "--hardware", "C1ae.small", "G1ae.small", "nop
           "--repo", "ftp://x", "https://github.com/a/b", "--source-uri", "--branch", "'quoted arg'", '"',
           "--timeout", "0", "hardware", "tasks", "status", "url", "renew", "terminate", "ledger", "apps",
           "00000000-0000-0000-0000-000000000000", "--page", "0", "--size", "1000", "{", "}", "$x", "--help"]
-CASES = {"n": 0, "usage": 0, "swan": 0, "ok": 0}
+
+
+def fails_cleanly(run: Callable[[], Any]) -> str:
+    """Run one fuzzed magic and check how it ended: it answered, or it raised a UsageError or a swan_jupyter error
+    that says something (its class and message in the two summary lines); any other exception fails the test. The
+    outcome is recorded as a hypothesis event (``--hypothesis-show-statistics``) and returned."""
+    try:
+        run()
+    except UsageError as exc:
+        assert str(exc).strip(), "a UsageError without a message"
+        outcome = "usage error"
+    except SwanJupyterError as exc:
+        first = exc.summary_lines(color=False)[0]
+        assert exc.message.strip() and first.startswith(f"{type(exc).__name__}: "), first
+        outcome = type(exc).__name__
+    else:
+        outcome = "answered"
+    event(outcome)
+    return outcome
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -30,15 +49,7 @@ def test_any_magic_line_fails_cleanly(sandbox: dict[str, Any], ip: TestingShell,
     if magic == "swan" and words and words[0] in ("renew", "terminate"):
         words = ["status", *words[1:]]
     line = " ".join([*words, text.replace("\n", " ")])
-    CASES["n"] += 1
-    try:
-        ip.run_line_magic(magic, line)
-        CASES["ok"] += 1
-    except UsageError:
-        CASES["usage"] += 1
-    except SwanJupyterError as exc:
-        assert str(exc).strip()
-        CASES["swan"] += 1
+    fails_cleanly(lambda: ip.run_line_magic(magic, line))
 
 
 ACTOR_TOKENS = ["list", "get", "create", "update", "delete", "state", "permissions", "grant", "workers", "nonces",
@@ -50,7 +61,6 @@ ACTOR_TOKENS = ["list", "get", "create", "update", "delete", "state", "permissio
                 "--text", "ex"]
 BODIES = st.one_of(st.text(max_size=40), st.sampled_from(['{"n": 1}', "[]", "{}", "$nope", "$data", "null",
                                                           "{bad json", "\x00\ud7ff", " ", ""]))
-SEND_CASES = {"n": 0, "usage": 0, "swan": 0, "ok": 0}
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -61,15 +71,7 @@ def test_any_actors_line_fails_cleanly(sandbox: dict[str, Any], ip: TestingShell
     if words and words[0] in ("delete", "add-workers"):
         words = ["get", *words[1:]]  # the fuzzer must not delete what other tests use
     line = " ".join([*words, text.replace("\n", " ")])
-    SEND_CASES["n"] += 1
-    try:
-        ip.run_line_magic("actors", line)
-        SEND_CASES["ok"] += 1
-    except UsageError:
-        SEND_CASES["usage"] += 1
-    except SwanJupyterError as exc:
-        assert str(exc).strip()
-        SEND_CASES["swan"] += 1
+    fails_cleanly(lambda: ip.run_line_magic("actors", line))
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -84,15 +86,7 @@ def test_any_actor_send_cell_fails_cleanly(sandbox: dict[str, Any], ip: TestingS
         FUZZ["fuzz_actor"] = str(default_session().actors().add({"image": "abacosamples/test"}).id)
     ip.user_ns["data"] = b"\x00\x01 bytes"
     actor = {"known": FUZZ.get("fuzz_actor", ""), "unknown": "no-such-actor", "": ""}[target]
-    SEND_CASES["n"] += 1
-    try:
-        ip.run_cell_magic("actor_send", " ".join([actor, *words]), body)
-        SEND_CASES["ok"] += 1
-    except UsageError:
-        SEND_CASES["usage"] += 1
-    except SwanJupyterError as exc:
-        assert str(exc).strip()
-        SEND_CASES["swan"] += 1
+    fails_cleanly(lambda: ip.run_cell_magic("actor_send", " ".join([actor, *words]), body))
 
 
 FUZZ: dict[str, str] = {}
@@ -110,12 +104,4 @@ DEPLOY_BODIES = st.one_of(BODIES, st.sampled_from([
 def test_any_swan_deploy_cell_body_fails_cleanly(sandbox: dict[str, Any], ip: TestingShell, body: str,
                                                  flags: list[str]) -> None:
     line = " ".join(["--hardware", "C1ae.small", "--no-pay", *flags, "d"])  # never pays
-    SEND_CASES["n"] += 1
-    try:
-        ip.run_cell_magic("swan_deploy", line, body)
-        SEND_CASES["ok"] += 1
-    except UsageError:
-        SEND_CASES["usage"] += 1
-    except SwanJupyterError as exc:
-        assert str(exc).strip()
-        SEND_CASES["swan"] += 1
+    fails_cleanly(lambda: ip.run_cell_magic("swan_deploy", line, body))

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from swan_jupyter.sandbox import host
+from swan_jupyter.sandbox.reliability import check_after_restart, run_load
 from swan_jupyter.session import Session
-from tests.reliability_tools import check_after_restart, run_load
 
 
 @pytest.fixture

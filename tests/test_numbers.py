@@ -356,3 +356,34 @@ def test_one_hour_formatter_for_quotes_and_task_cards() -> None:
     assert quote.rows()["duration"] == "5400 s (1.5 h)"
     renewal = Renewal({"task_uuid": "t-1", "config_order": {"duration": 5400}})
     assert "renewed for 5400 s (1.5 h)" in renewal._repr_text_() and "5400 s (1.5 h)" in renewal._repr_html_()
+
+
+# -- spans: one grammar for --duration and --since (issue 23 §4) ------------------------------------------------------
+
+SPANS = {"1h30m": 5400, "2h": 7200, "90m": 5400, "30min": 1800, "1d": 86400, "1d2h30m": 95400, "45s": 45,
+         "10sec": 10, "1.5h": 5400, "2H 15M": 8100}
+
+
+@pytest.mark.parametrize(("span", "seconds"), SPANS.items())
+def test_duration_and_since_read_the_same_spans(span: str, seconds: int) -> None:
+    """``--duration 1h30m`` worked and ``--since 1h30m`` was a usage error: both now read one grammar."""
+    from datetime import UTC, datetime
+
+    from swan_jupyter.magics.actors import parse_since
+
+    assert parse_duration(span, minimum=1) == seconds
+    before = datetime.now(UTC)
+    when = parse_since(span)
+    assert when is not None
+    assert abs((before - when).total_seconds() - seconds) < 5
+
+
+@pytest.mark.parametrize("span", ["1" * 90 + "h", "1h" * 60, "\uff11h", "1h30", "h", "1x", "1.h"])
+def test_a_bad_span_is_refused_by_both_at_once(span: str) -> None:
+    from IPython.core.error import UsageError
+
+    from swan_jupyter.magics.actors import parse_since
+
+    assert isinstance(fast(lambda: parse_duration(span, minimum=1)), ValidationError)
+    error = fast(lambda: parse_since(span))
+    assert isinstance(error, UsageError) and "--since" in str(error), error

@@ -12,8 +12,9 @@ from eth_account import Account
 
 from swan_jupyter.errors import PaymentError, RemoteError, ValidationError
 from swan_jupyter.orchestrator import Orchestrator
+from swan_jupyter.sandbox.reliability import Crash, new_task
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import Crash, TestingShell, new_task
+from tests.helpers import TestingShell
 
 
 @pytest.fixture
@@ -168,7 +169,7 @@ def test_magics_deploy_with_yes_and_listings(sandbox: dict[str, Any], ip_capped:
 
 def test_randomized_payment_crashes_and_lost_validation_answers(sandbox: dict[str, Any]) -> None:
     """Kill the payer at every step (and lose a validation answer), resume: never twice, never lost."""
-    from tests.reliability_tools import run_payment_trials
+    from swan_jupyter.sandbox.reliability import run_payment_trials
 
     def make_client() -> Orchestrator:
         return Session(notify=lambda _m: None).orchestrator()

@@ -19,8 +19,8 @@ from swan_jupyter.errors import PaymentError
 from swan_jupyter.magics.orchestrator import OrchestratorMagics, looks_like_dockerfile
 from swan_jupyter.orchestrator import Orchestrator, amount_due, price_to_wei
 from swan_jupyter.sandbox.chain.anvil import rpc_call
+from swan_jupyter.sandbox.reliability import Crash, crash_at, new_task
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import Crash, crash_at, new_task
 
 ROOT = Path(__file__).resolve().parent.parent
 

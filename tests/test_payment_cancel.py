@@ -20,9 +20,8 @@ import pytest
 
 from swan_jupyter.errors import UnknownOutcomeError
 from swan_jupyter.orchestrator import Orchestrator
+from swan_jupyter.sandbox.reliability import new_task, set_faults
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import new_task
-from tests.reliability_tools import set_faults
 
 SMALL = 480_000_000_000_000_000  # C1ae.small, 1 h
 

@@ -23,8 +23,8 @@ from eth_account import Account
 from swan_jupyter import errors
 from swan_jupyter.errors import ValidationError
 from swan_jupyter.orchestrator import Orchestrator
+from swan_jupyter.sandbox.reliability import Crash, crash_at, new_task
 from swan_jupyter.session import Session, reset_default_session
-from tests.helpers import Crash, crash_at, new_task
 from tests.proxy import RewritingProxy, task_detail_rewrite
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from swan_jupyter.orchestrator.amounts import amount_due, price_to_wei
 from swan_jupyter.orchestrator.ledger import Ledger, LedgerEntry
 from swan_jupyter.orchestrator.payer import Payer
 from swan_jupyter.sandbox.chain import HardwarePrice, faucet, start_chain
-from tests.helpers import Crash
+from swan_jupyter.sandbox.reliability import Crash
 
 PRICE = "0.48"
 STEPS = ("before_sign", "after_sign", "after_send", "after_receipt")
@@ -70,7 +70,7 @@ def test_payment_is_exact_and_idempotent(chain: Any, account: Any, tmp_path: Pat
     again = payer.pay(ledger.get(entry.key))  # type: ignore[arg-type]
     assert again.tx_hash == receipt.tx_hash and again.resumed
     assert payer.amount_paid(task) == receipt.amount_wei  # not paid twice
-    assert "720000000000000000 wei" in receipt._repr_html_() and receipt.tx_hash in repr(receipt)
+    assert "720000000000000000 wei" in receipt._repr_html_() and receipt.tx_hash in str(receipt)
 
 
 @pytest.mark.parametrize("step", STEPS)

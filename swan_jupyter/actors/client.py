@@ -1,4 +1,4 @@
-"""The Abaco actors client: one pooled :class:`~swan_jupyter.transport.Transport` per server, both flavours.
+"""The Abaco actors client: one pooled :class:`~swan_jupyter.transport.Transport` per server, both flavors.
 
 ``flavor="v2"`` talks to ``{url}/actors/v2`` with ``Authorization: Bearer`` and camelCase bodies (agavepy's
 server); ``flavor="v3"`` talks to ``{url}/v3/actors`` with ``X-Tapis-Token`` and snake_case bodies (tapipy's).

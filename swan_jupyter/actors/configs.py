@@ -2,7 +2,7 @@
 :class:`~swan_jupyter.actors.Actors`).
 
 Abaco serves them under ``/actors/configs`` (TACC/abaco actors/controllers.py, ActorConfigsResource); tapipy's
-bundled API description has no operations for them, so these calls speak the routes directly, on both flavours.
+bundled API description has no operations for them, so these calls speak the routes directly, on both flavors.
 An execution of a named actor finds ``{name: value, ...}`` in its ``_actor_configs`` variable. Example::
 
     client.create_config("db_password", "s3cret", actors=[actor.id, "my-alias"], is_secret=True)

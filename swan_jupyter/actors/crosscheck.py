@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..search_filters import SPECIAL, compare, split_key
 from ..transport import TokenAuth
 from .models import parse_time
 
@@ -135,8 +136,6 @@ def cross_check(client: AbacoCalls, actor_ids: Iterable[str], seen: set[str], po
 
 # -- Abaco's search filters, applied to records fetched one by one --------------------------------------------
 
-_OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "nin", "between", "like", "nlike")
-_SPECIAL = ("search", "exactsearch", "skip", "limit", "x-nonce")
 
 
 def _coerce(value: Any, like: Any) -> Any:
@@ -172,25 +171,25 @@ def _value(row: Mapping[str, Any], key: str) -> Any:
     return value
 
 
-def _compare(op: str, have: Any, want: Any) -> bool:
-    try:
-        if op == "eq":
-            return bool(have == want)
-        if op == "neq":
-            return bool(have != want)
-        if have is None:
-            return op in ("nin", "nlike")
-        if op in ("in", "nin"):
-            items = want if isinstance(want, list) else []
-            return (have in [_coerce(w, have) for w in items]) == (op == "in")
-        if op == "between":
-            low, high = (_coerce(p, have) for p in str(want).split(",", 1))
-            return bool(low <= have <= high)
-        if op in ("like", "nlike"):
-            return (re.search(str(want), str(have)) is not None) == (op == "like")
-        return bool({"lt": have < want, "lte": have <= want, "gt": have > want, "gte": have >= want}[op])
-    except (TypeError, ValueError, KeyError, re.error):
-        return False
+def _read(op: str, want: Any, have: Any) -> Any:
+    """A filter's value read in the terms of the record's value ``have``, as :func:`compare` takes it: the items
+    of ``in``/``nin``, the two ends of ``between`` ("1,5"); ValueError for a range without two ends or a
+    ``like`` pattern that does not compile (no record passes those)."""
+    if have is None:
+        return want
+    if op in ("in", "nin"):
+        return [_coerce(w, have) for w in want] if isinstance(want, list) else []
+    if op == "between":
+        ends = str(want).split(",", 1)
+        if len(ends) != 2:
+            raise ValueError(f"between needs two values: {want!r}")
+        return [_coerce(end, have) for end in ends]
+    if op in ("like", "nlike"):
+        try:
+            re.compile(str(want))
+        except re.error:
+            raise ValueError(f"not a pattern: {want!r}") from None
+    return want
 
 
 def matcher(filters: Mapping[str, Any] | None) -> Callable[[dict[str, Any]], bool]:
@@ -201,7 +200,7 @@ def matcher(filters: Mapping[str, Any] | None) -> Callable[[dict[str, Any]], boo
     def passes(row: dict[str, Any]) -> bool:
         text = " ".join(str(v) for v in row.values() if isinstance(v, str)).lower()
         for key, raw in items:
-            if key in ("skip", "limit", "x-nonce"):
+            if key in SPECIAL and key not in ("search", "exactsearch"):
                 continue
             if key == "search":
                 if not any(w in text for w in str(raw).lower().split()):
@@ -211,9 +210,7 @@ def matcher(filters: Mapping[str, Any] | None) -> Callable[[dict[str, Any]], boo
                 if str(raw).lower() not in text:
                     return False
                 continue
-            name, _, op = str(key).rpartition(".")
-            if not name or op not in _OPERATORS:
-                name, op = str(key), "eq"
+            name, op = split_key(str(key))
             have = _value(row, name)
             want = raw if isinstance(raw, list) or op in ("in", "nin", "between", "like", "nlike") else \
                 _coerce(raw if isinstance(raw, str) else json.dumps(raw) if isinstance(raw, dict) else raw, have)
@@ -221,7 +218,11 @@ def matcher(filters: Mapping[str, Any] | None) -> Callable[[dict[str, Any]], boo
                 want = _coerce(want, None)
             if isinstance(have, int | float) and not isinstance(have, bool) and isinstance(want, int | float):
                 have, want = float(have), float(want)
-            if not _compare(op, have, want):
+            try:
+                read = _read(op, want, have)
+            except ValueError:
+                return False
+            if not compare(op, have, read):
                 return False
         return True
 

@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..display import Rich, esc, kv_html, kv_text, status_badge
+from ..display import Displayable, esc, kv_html, kv_text, status_badge
 from ..errors import RequestTimeoutError
 from .models import ExecutionInfo, MessageReceipt
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 FINAL_STATUSES = frozenset({"COMPLETE", "ERROR"})
 
 
-class Execution(Rich):
+class Execution(Displayable):
     """One execution of an actor, as returned by :meth:`Actors.send_message`.
 
     ``status`` asks the server each time it is read; ``info`` holds the last record fetched. Example::

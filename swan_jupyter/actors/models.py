@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Self
 
-from ..display import Rich, kv_html, kv_text
+from ..display import Displayable, kv_html, kv_text
 from ..redact import mask, register
 from ._cases import snake_keys, to_snake
 
@@ -74,7 +74,7 @@ _ABSENT = object()
 
 
 @dataclass(repr=False)
-class Model(Rich):
+class Model(Displayable):
     """Base of every Abaco model: snake_case attributes, unknown fields in ``extra``, ``[]`` access."""
 
     extra: dict[str, Any] = field(default_factory=dict, repr=False)

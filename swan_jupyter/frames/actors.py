@@ -1,7 +1,7 @@
 """DataFrames of Abaco: actors, executions, workers, nonces, permissions, aliases.
 
 Every frame has fixed columns and dtypes (see :mod:`swan_jupyter.frames`), whatever the server's case or
-flavour: times are ``datetime64[ns, UTC]`` (Abaco's time quirks and the string ``"None"`` parsed, missing
+flavor: times are ``datetime64[ns, UTC]`` (Abaco's time quirks and the string ``"None"`` parsed, missing
 values ``NaT``), counts ``Int64``, statuses and levels ``category`` (with every known value as a category, so
 ``value_counts()`` includes zeros), durations ``timedelta64[ns]``.
 

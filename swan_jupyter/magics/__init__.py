@@ -14,6 +14,7 @@ from typing import Any
 from ..display import Notice
 from ..sandbox_link import set_notice_handler
 from ..session import reset_default_session
+from . import _listing
 from ._render import install, uninstall
 
 #: Every magics class of the extension, as ``"module:Class"`` (imported when the extension loads).
@@ -52,6 +53,7 @@ def load(ip: Any) -> None:
     for cls in _classes():
         ip.register_magics(cls)
     install(ip)
+    _listing.install(ip)
     cleanup = getattr(ip, "input_transformers_cleanup", None)
     if isinstance(cleanup, list):
         cleanup.append(help_with_empty_body)
@@ -68,6 +70,7 @@ def show_notice(message: str) -> None:
 def unload(ip: Any) -> None:
     """Remove every magic, configurable and session state this extension registered on ``ip``."""
     uninstall(ip)
+    _listing.uninstall(ip)
     cleanup = getattr(ip, "input_transformers_cleanup", None)
     if isinstance(cleanup, list) and help_with_empty_body in cleanup:
         cleanup.remove(help_with_empty_body)

@@ -24,8 +24,8 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from ..display import Rich, esc, kv_html, kv_text
-from ..numbers import MAX_WORKERS
+from ..display import Displayable, esc, kv_html, kv_text
+from ..numbers import MAX_WORKERS, NumberError, parse_span, shown
 from ._frontend import widget_frontend
 from ._interrupts import kept_from
 from ._messages import decoded, message_from_body
@@ -74,7 +74,7 @@ Examples:
   %actors search executions status=COMPLETE runtime.gt=1 --limit 10"""
 
 
-class TextBlock(str, Rich):
+class TextBlock(str, Displayable):
     """Text (logs) that displays as a preformatted block in JupyterLab and as itself in a terminal."""
 
     def _repr_text_(self) -> str:
@@ -84,7 +84,7 @@ class TextBlock(str, Rich):
         return f"<pre style='white-space:pre-wrap'>{esc(str(self))}</pre>"
 
 
-class ResultList(list[bytes], Rich):
+class ResultList(list[bytes], Displayable):
     """Execution results (raw bytes), displayed as a numbered list of sizes and previews."""
 
     def _rows(self) -> list[tuple[str, str]]:
@@ -97,8 +97,8 @@ class ResultList(list[bytes], Rich):
     def _repr_html_(self) -> str:
         return kv_html(f"{len(self)} result(s)", self._rows())
 
-    def __repr__(self) -> str:
-        return self._repr_text_()
+    __str__ = Displayable.__str__  # before dict's / list's own
+    __repr__ = Displayable.__repr__
 
 
 def _send_parser() -> MagicArgumentParser:
@@ -127,24 +127,25 @@ def parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
 
 
 def parse_since(text: str | None) -> datetime | None:
-    """``--since``: ISO 8601 (naive = UTC) or a span back from now such as ``30min``, ``2h``, ``1d``."""
+    """``--since``: ISO 8601 (naive = UTC), Unix seconds, or a span back from now in the one span grammar
+    (:func:`~swan_jupyter.numbers.parse_span`, also ``--duration``'s): ``30min``, ``2h``, ``1h30m``, ``1d``."""
     if text is None:
         return None
     from ..actors.models import parse_time
 
-    span = text.strip().lower()
-    units = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400}
-    number = span.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = span[len(number):]
-    if number and unit in units and number.replace(".", "", 1).isascii() and number.replace(".", "", 1).isdigit():
+    try:  # a span back from now, in the grammar of --duration (swan_jupyter.numbers.parse_span)
+        back = parse_span(text, "--since")
+    except NumberError as exc:
+        problem = exc
+    else:
         try:
-            return datetime.now(UTC) - timedelta(seconds=float(number) * units[unit])
+            return datetime.now(UTC) - timedelta(seconds=float(back))
         except OverflowError:
             raise UsageError(f"--since {text}: that is further back than dates go.") from None
     when = parse_time(text)
     if when is None:
-        raise UsageError(f"--since expects ISO 8601 (2026-11-01T10:00) or a span such as 30min, 2h, 1d; "
-                         f"got {text!r}.")
+        raise UsageError(f"--since expects ISO 8601 (2026-11-01T10:00) or a span such as 30min, 2h, 1h30m, 1d; "
+                         f"got {shown(text)}: it {problem.problem}.")
     return when
 
 
@@ -373,7 +374,7 @@ def _add_execution_commands(t: Subcommands) -> None:
     p.add_argument("--workers", type=whole("--workers", 1, MAX_WORKERS), default=16,
                    help="concurrent requests (default 16)")
     p.add_argument("--since", metavar="TIME", help="only executions received since TIME: ISO 8601 (UTC unless it "
-                                                   "has an offset) or a span back from now (30min, 2h, 1d)")
+                                                   "has an offset) or a span back from now (30min, 2h, 1h30m, 1d)")
     p.add_argument("--refresh", action="store_true",
                    help="VAR holds a frame: fetch only the executions newer than its newest row and append them")
     t.add("aliases", lambda m, a: f().aliases_frame(_client(m).list_aliases()), "every alias of the tenant "

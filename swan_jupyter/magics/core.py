@@ -7,7 +7,8 @@ Configuration (``%config SwanMagics.<name> = value`` or ``c.SwanMagics.<name>`` 
 ``profile`` (None)
     the profile to use (else ``$SWAN_PROFILE``, the config file's default, or ``sandbox``).
 ``displaylimit`` (50)
-    rows shown when a listing DataFrame is displayed (the full frame is still returned).
+    rows shown when a listing DataFrame is displayed, with a line saying how many were left out; 0 shows all
+    (the full frame is still returned).
 ``auto_confirm`` (False)
     pay without the confirmation widget (like ``--yes``), within ``max_auto_spend``.
 ``max_auto_spend`` ("")
@@ -27,10 +28,11 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, Union, observe, validate
 
 from ..config import load_settings
-from ..display import Rich, esc, kv_text
+from ..display import Displayable, esc, kv_text
 from ..errors import ConfigurationError, ValidationError
 from ..numbers import MAX_SWAN, NumberError, parse_decimal, parse_int
 from ..session import Session, default_session
+from ._listing import remember
 from ._parsing import HelpShown, MagicArgumentParser
 
 SWAN_CONFIG_HELP = "Show the active profile, endpoints and settings (secrets masked), or switch profile."
@@ -38,7 +40,9 @@ SWAN_CONFIG_HELP = "Show the active profile, endpoints and settings (secrets mas
 
 def store(shell: Any, var: str | None, value: Any) -> Any:
     """The ``%%bigquery df`` convention of every magic: with ``var`` the value goes into that variable and
-    nothing is displayed (returns None); without it the value is returned (and displayed)."""
+    nothing is displayed (returns None); without it the value is returned (and displayed). A DataFrame (a
+    listing) displays within ``SwanMagics.displaylimit`` rows, wherever it is displayed (:mod:`._listing`)."""
+    remember(value)
     if not var:
         return value
     if not var.isidentifier():
@@ -86,7 +90,7 @@ class SwanMagics(Magics):
 
     short_errors = Bool(True, help="Show swan_jupyter errors briefly (False: full tracebacks).").tag(config=True)
     profile = Unicode(None, allow_none=True, help="Profile to use (sandbox, testnet, mainnet, ...).").tag(config=True)
-    displaylimit = Int(50, help="Rows displayed for listings.").tag(config=True)
+    displaylimit = Int(50, help="Rows displayed for listings (0: all); the frame keeps every row.").tag(config=True)
     auto_confirm = Bool(False, help="Pay without the confirmation widget, within max_auto_spend.").tag(config=True)
     max_auto_spend = Union([Unicode(), Int(), Float()], default_value="",
                            help="Cap (SWAN) for payments made without confirmation: \"10\", 10 or 2.5."
@@ -172,7 +176,7 @@ class SwanMagics(Magics):
             return SettingsView(load_settings(**session.overrides).describe())
 
 
-class SettingsView(Rich):
+class SettingsView(Displayable):
     """The display of ``%swan_config``."""
 
     def __init__(self, rows: dict[str, str]) -> None:

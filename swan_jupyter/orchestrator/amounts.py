@@ -13,20 +13,16 @@ seconds. ``"1e10000000"`` is refused at once instead of building a 33-million-bi
 from __future__ import annotations
 
 import math
-import re
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from ..errors import ValidationError
-from ..numbers import MAX_SWAN, UINT256_MAX, NumberError, parse_decimal, parse_int
+from ..numbers import MAX_SWAN, UINT256_MAX, NumberError, parse_decimal, parse_int, parse_span
 
 WEI_PER_SWAN = 10**18
 _EXACT = Context(prec=1000)  # enough digits for any amount of wei: scaling by 10**-18 never rounds
 MIN_DURATION = 3600
 #: A duration is written in at most this many characters ("1d2h30m", or seconds up to a uint256).
 MAX_DURATION_TEXT = 100
-
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?"
-                       r"\s*(?:(\d+)\s*s)?\s*$", re.IGNORECASE | re.ASCII)
 
 
 def to_decimal(value: str | int | Decimal, what: str = "amount") -> Decimal:
@@ -146,13 +142,7 @@ def _duration_text(value: str) -> int:
         return -1
     if text.isascii() and text.lstrip("+").isdigit():
         return parse_int(text, "duration", minimum=None)
-    match = _DURATION.match(text)
-    if not text or not match or not any(match.groups()):
-        raise ValidationError(f"duration {value!r} is not understood.", hint=_DURATION_HINT)
-    d, h, m, s = (Decimal(g) if g else Decimal(0) for g in match.groups())
-    total = Decimal(0)
-    for number, unit in ((d, 86400), (h, 3600), (m, 60), (s, 1)):  # exact: the default context keeps 28 digits
-        total = _EXACT.add(total, _EXACT.multiply(number, unit))
+    total = parse_span(text, "duration", _DURATION_HINT)
     if total != total.to_integral_value():
         raise ValidationError(f"duration {value!r} is not a whole number of seconds.")
     if total > UINT256_MAX:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..display import Notice, Rich, esc, kv_html, kv_text, nested_html, status_badge
+from ..display import Displayable, Notice, esc, kv_html, kv_text, nested_html, status_badge
 from . import _wire as wire
 from .amounts import amount_due, format_duration, format_swan, price_to_wei, wei_to_swan
 
@@ -70,7 +70,7 @@ def _find(data: Any, name: str, depth: int = 0) -> tuple[bool, Any]:
     return False, None
 
 
-class TaskResult(Result, Rich):
+class TaskResult(Result, Displayable):
     """Result of ``create_task``: task, config order, payment hashes, price, duration, ..."""
 
     def record_payment(self, receipt: Any, order: Any = None) -> None:
@@ -80,8 +80,8 @@ class TaskResult(Result, Rich):
         if order is not None:
             self["config_order"] = order
 
-    def __repr__(self) -> str:
-        return self._repr_text_()
+    __str__ = Displayable.__str__  # before dict's / list's own
+    __repr__ = Displayable.__repr__
 
     def _repr_text_(self) -> str:
         receipt = self.get("receipt")
@@ -212,8 +212,8 @@ class Quote:
 
 
 @dataclass(frozen=True, repr=False)
-class PaymentReceipt(Rich):
-    """A confirmed (and, when ``validated``, server-accepted) on-chain payment; ``repr`` is the receipt card (the
+class PaymentReceipt(Displayable):
+    """A confirmed (and, when ``validated``, server-accepted) on-chain payment; ``str()`` is the receipt card (the
     same rows as the widget), ``to_dict()`` every field."""
 
     task_uuid: str

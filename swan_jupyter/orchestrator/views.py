@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..display import Rich, esc, kv_html, kv_text, nested_html, seconds_until, status_badge, utc_text
+from ..display import Displayable, esc, kv_html, kv_text, nested_html, seconds_until, status_badge, utc_text
 from ..numbers import NumberError, parse_decimal, shown
 from .amounts import decimal_to_wei, format_duration, format_swan
 from .models import PaymentReceipt, Result
@@ -62,7 +62,7 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class TaskInfo(Result, Rich):
+class TaskInfo(Result, Displayable):
     """A task's deployment info ``{task, jobs, computing_providers, config_orders}``, rendered as a card."""
 
     def _task(self) -> dict[str, Any]:
@@ -152,11 +152,11 @@ class TaskInfo(Result, Rich):
             html += "<div><i>No payment yet: %swan pay TASK pays for it.</i></div>"
         return f"<div class='swan-jupyter swan-task-card'>{html}</div>"
 
-    def __repr__(self) -> str:
-        return self._repr_text_()
+    __str__ = Displayable.__str__  # before dict's / list's own
+    __repr__ = Displayable.__repr__
 
 
-class Termination(Result, Rich):
+class Termination(Result, Displayable):
     """What terminating a task did: the server's answer plus the task as it stands (refund, or when it comes)."""
 
     def _info(self) -> dict[str, Any]:
@@ -191,11 +191,11 @@ class Termination(Result, Rich):
         rows["status"] = status_html(_obj(self._info().get("task")).get("status") or self.get("task_status"))
         return kv_html(title, rows, raw_keys=["status"])
 
-    def __repr__(self) -> str:
-        return self._repr_text_()
+    __str__ = Displayable.__str__  # before dict's / list's own
+    __repr__ = Displayable.__repr__
 
 
-class Renewal(Result, Rich):
+class Renewal(Result, Displayable):
     """A renewal's answer: the receipt rendered as the confirmation widget renders it, and the new end."""
 
     def _repr_text_(self) -> str:
@@ -212,11 +212,11 @@ class Renewal(Result, Rich):
         html = kv_html("Task renewed", rows)
         return html + (receipt._repr_html_() if receipt is not None else nested_html({"tx hash": self.get("tx_hash")}))
 
-    def __repr__(self) -> str:
-        return self._repr_text_()
+    __str__ = Displayable.__str__  # before dict's / list's own
+    __repr__ = Displayable.__repr__
 
 
-class Balance(Result, Rich):
+class Balance(Result, Displayable):
     """The configured wallet's balances: exact wei in ``swan_wei`` / ``gas_wei``, shown with :func:`format_swan`."""
 
     def rows(self) -> dict[str, str]:
@@ -231,8 +231,8 @@ class Balance(Result, Rich):
     def _repr_html_(self) -> str:
         return kv_html("Wallet balance", self.rows())
 
-    def __repr__(self) -> str:
-        return self._repr_text_()
+    __str__ = Displayable.__str__  # before dict's / list's own
+    __repr__ = Displayable.__repr__
 
 
 def renewal(orch: Any, result: Any) -> Renewal:

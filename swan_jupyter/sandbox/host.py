@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import SandboxError
 from ..sandbox_contract import DEFAULT_TIME_SCALE, DESCRIPTION_FILE, HEALTH_PATH
 from ._storage import write_private
 from .service import SandboxContext, SandboxService
@@ -54,10 +55,6 @@ LOG_FILE = "host.log"
 LOCK_FILE = "host.lock"
 #: The settings of the trust options, recorded in sandbox.json under ``host.options``.
 TRUST_OPTIONS = ("abaco_jwt_assertion", "abaco_local_code_users")
-
-
-class SandboxError(RuntimeError):
-    """The sandbox could not be started, stopped or inspected; the message says why and what to do."""
 
 
 # ---- files -------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
   callback returns at once; the result or the error is handed to callbacks, never lost in the log console.
 * :func:`error_html` renders an exception for an ``HTML`` widget: a swan_jupyter error as its message and hint,
   anything else with its type (internal errors are also logged with their traceback).
+* :class:`WidgetView` is the base of every widget object: it displays as its ``widget`` (the ipywidgets tree).
 * :class:`Busy` disables buttons (and changes their label) while work runs, so a double click cannot start the
   work twice.
 """
@@ -23,6 +24,16 @@ from ..redact import redact
 log = logging.getLogger("swan_jupyter.widgets")
 
 T = TypeVar("T")
+
+
+class WidgetView:
+    """Base of the widget objects (forms, confirmations, live views): each builds its ipywidgets tree in
+    ``self.widget`` and displays as it, include/exclude passed on as IPython gave them."""
+
+    widget: Any
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(include=include, exclude=exclude)
 
 
 def error_html(exc: BaseException) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ValidationError
-from ._base import Busy, error_html, run_background
+from ._base import Busy, WidgetView, error_html, run_background
 
 
 def parse_environment(text: str) -> dict[str, str]:
@@ -31,7 +31,7 @@ def parse_environment(text: str) -> dict[str, str]:
     return env
 
 
-class ActorForm:
+class ActorForm(WidgetView):
     """The actor form (see the module docstring). ``background=False`` runs ``Create`` synchronously (tests)."""
 
     def __init__(self, actors: Any = None, *, background: bool = True) -> None:
@@ -92,9 +92,6 @@ class ActorForm:
 
         run_background(lambda: self.client.add(body), on_done=done, on_error=failed, name="swan-actor-form",
                        synchronous=not self._background)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        return self.widget._repr_mimebundle_(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         return f"ActorForm(image={self.image.value!r}, actor={getattr(self.actor, 'id', None)!r})"

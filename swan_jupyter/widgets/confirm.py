@@ -14,10 +14,10 @@ from typing import Any
 
 from ..display import Notice, esc, kv_html
 from ..errors import QuoteChangedError
-from ._base import error_html, run_background
+from ._base import WidgetView, error_html, run_background
 
 
-class ConfirmAction:
+class ConfirmAction(WidgetView):
     """Review ``rows`` under ``title``; on Confirm run ``action`` once and render its result.
 
     ``state`` goes ``pending`` -> ``running`` -> ``done`` | ``failed`` | ``cancelled``; ``result`` and ``error``
@@ -173,9 +173,6 @@ class ConfirmAction:
         if self.error is not None and self.state == "failed":
             raise self.error
         return self.result
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        return self.widget._repr_mimebundle_(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.title!r}, state={self.state!r})"

@@ -12,12 +12,12 @@ from typing import Any
 
 from ..display import esc
 from ..errors import SwanJupyterError
-from ._base import error_html, run_background
+from ._base import WidgetView, error_html, run_background
 
 SOURCES = ("Repository", "App image", "Job source URI", "YAML / Dockerfile")
 
 
-class DeployForm:
+class DeployForm(WidgetView):
     """The deploy form (see the module docstring). ``background=False`` runs actions synchronously (tests)."""
 
     def __init__(self, orchestrator: Any = None, *, background: bool = True, status_interval: float = 2.0) -> None:
@@ -178,9 +178,6 @@ class DeployForm:
     def _failed(self, exc: BaseException) -> None:
         self.message.value = error_html(exc)
         self.deploy_button.disabled = False
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        return self.widget._repr_mimebundle_(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         return f"DeployForm(hardware={self.hardware.value!r}, task={self.task and self.task['task_uuid']!r})"

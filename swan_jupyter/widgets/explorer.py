@@ -45,7 +45,7 @@ from ..frames.execution_stats import (
     throughput,
     throughput_bin,
 )
-from ._base import error_html, figure_png, run_background
+from ._base import WidgetView, error_html, figure_png, run_background
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +68,7 @@ def require_plotting() -> None:
                                  hint=INSTALL_HINT) from None
 
 
-class ExecutionExplorer:
+class ExecutionExplorer(WidgetView):
     """Interactive explorer of an execution frame (see the module docstring).
 
     :param frame: an execution frame (``%actors metrics df``); or
@@ -436,9 +436,6 @@ class ExecutionExplorer:
         fig.tight_layout()
         self.figures["throughput"] = fig
         return figure_png(fig)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        return self.widget._repr_mimebundle_(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         return f"ExecutionExplorer({len(self.filtered)} of {len(self.frame)} executions shown)"

@@ -13,10 +13,10 @@ from typing import Any
 
 from ..display import esc
 from ..errors import ValidationError
-from ._base import error_html, run_background
+from ._base import WidgetView, error_html, run_background
 
 
-class ActorMessageForm:
+class ActorMessageForm(WidgetView):
     """The message form (see the module docstring). ``background=False`` runs *Send* synchronously (tests)."""
 
     def __init__(self, actors: Any = None, *, background: bool = True, wait_timeout: float = 120.0) -> None:
@@ -163,9 +163,6 @@ class ActorMessageForm:
     def _failed(self, exc: BaseException) -> None:
         self.status.value = error_html(exc)
         self.send_button.disabled = False
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        return self.widget._repr_mimebundle_(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         return f"ActorMessageForm(actor={self.actor.value!r}, execution={self.execution!r})"

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..display import esc, seconds_until, status_badge
 from ..orchestrator.views import Termination, renewal, status_html, swan_text
-from ._base import error_html
+from ._base import WidgetView, error_html
 
 FINAL_STATUSES = frozenset({"finished", "terminated", "failed"})
 
@@ -29,7 +29,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-class DeploymentStatus:
+class DeploymentStatus(WidgetView):
     """Live view of one task (see the module docstring)."""
 
     def __init__(self, orchestrator: Any, task_uuid: str, *, interval: float = 2.0, autostart: bool = True,
@@ -187,9 +187,6 @@ class DeploymentStatus:
         refund_text = f"{swan_text(self.refund)} refunded" if self.refund is not None else "refund pending"
         self.message.value = f"<b>Terminated</b>: {esc(refund_text)}."
         return Termination({**result, "task_uuid": self.task_uuid, "info": self.info})
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        return self.widget._repr_mimebundle_(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         return f"DeploymentStatus({self.task_uuid!r}, status={self.status!r}, urls={self.urls})"

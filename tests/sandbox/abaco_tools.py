@@ -1,5 +1,5 @@
 """Helpers for the Abaco emulator tests: the service served by uvicorn on 127.0.0.1 (in a thread, or as a
-separate process for kill tests) and a small HTTP client for both flavours.
+separate process for kill tests) and a small HTTP client for both flavors.
 
 The ``abaco`` fixture (``tests/sandbox/conftest.py``) gives each test module one emulator in a temporary state
 folder, stopped (children killed) at teardown.
@@ -121,23 +121,23 @@ class AbacoProcess:
 
 
 class Api:
-    """Plain ``requests`` calls to one flavour of the emulator as one sandbox user."""
+    """Plain ``requests`` calls to one flavor of the emulator as one sandbox user."""
 
     PREFIX = {"v2": "/actors/v2", "v3": "/v3/actors", "internal": "/actors"}
 
-    def __init__(self, url: str, token: str | None, flavour: str = "v3") -> None:
+    def __init__(self, url: str, token: str | None, flavor: str = "v3") -> None:
         self.url = url
         self.token = token
-        self.flavour = flavour
+        self.flavor = flavor
         self.session = requests.Session()
 
     def path(self, rest: str = "") -> str:
-        return f"{self.url}{self.PREFIX[self.flavour]}{rest}"
+        return f"{self.url}{self.PREFIX[self.flavor]}{rest}"
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers: dict[str, str] = {}
         if self.token:
-            if self.flavour == "v3":
+            if self.flavor == "v3":
                 headers["X-Tapis-Token"] = self.token
             else:
                 headers["Authorization"] = f"Bearer {self.token}"
@@ -168,8 +168,8 @@ class Api:
         return str(body["message"])
 
     def k(self, snake: str) -> str:
-        """A field name in this flavour's case."""
-        if self.flavour == "v3":
+        """A field name in this flavor's case."""
+        if self.flavor == "v3":
             return snake
         head, *rest = snake.split("_")
         return head + "".join(p.title() for p in rest)

@@ -1,5 +1,5 @@
 """Fixtures of the sandbox tests: one Abaco emulator per test module (``abaco``), clients of it for each user and
-flavour (``make``), and the ``flavour``/``api`` pair that runs a test on v2 and v3."""
+flavor (``make``), and the ``flavor``/``api`` pair that runs a test on v2 and v3."""
 
 from __future__ import annotations
 
@@ -22,19 +22,19 @@ def abaco(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AbacoServer]:
 
 
 @pytest.fixture(params=["v2", "v3"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    """Each flavour of the API: v2 (camelCase, ``/actors/v2``) and v3 (snake_case, ``/v3/actors``)."""
+def flavor(request: pytest.FixtureRequest) -> str:
+    """Each flavor of the API: v2 (camelCase, ``/actors/v2``) and v3 (snake_case, ``/v3/actors``)."""
     return str(request.param)
 
 
 @pytest.fixture
 def make(abaco: AbacoServer) -> Iterator[Callable[..., Api]]:
-    """``make(user="user", flavour="v3")``: a client of the emulator as that user (None: no credentials);
+    """``make(user="user", flavor="v3")``: a client of the emulator as that user (None: no credentials);
     closed at the end of the test."""
     apis: list[Api] = []
 
-    def factory(user: str | None = "user", flavour: str = "v3") -> Api:
-        api = Api(abaco.url, abaco.token(user) if user else None, flavour)
+    def factory(user: str | None = "user", flavor: str = "v3") -> Api:
+        api = Api(abaco.url, abaco.token(user) if user else None, flavor)
         apis.append(api)
         return api
 
@@ -44,6 +44,6 @@ def make(abaco: AbacoServer) -> Iterator[Callable[..., Api]]:
 
 
 @pytest.fixture
-def api(make: Callable[..., Api], flavour: str) -> Api:
-    """The default user's client on each flavour."""
-    return make("user", flavour)
+def api(make: Callable[..., Api], flavor: str) -> Api:
+    """The default user's client on each flavor."""
+    return make("user", flavor)

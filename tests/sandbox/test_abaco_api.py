@@ -1,4 +1,4 @@
-"""The Abaco emulator's HTTP API over real loopback HTTP, both flavours: envelopes, case, ids and times, auth,
+"""The Abaco emulator's HTTP API over real loopback HTTP, both flavors: envelopes, case, ids and times, auth,
 permissions, validation, state, mailbox, nonces, aliases, workers, search, tenancy and the routing quirks."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.sandbox.abaco_tools import AbacoServer, Api, wait_for
 
 METHOD_NOT_ALLOWED = "Invalid request: the API endpoint does not exist or the provided HTTP method is not allowed."
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+Z\d*)?$")
-FLAVOURS = ["v2", "v3"]
+FLAVORS = ["v2", "v3"]
 
 
 @pytest.fixture
@@ -38,14 +38,14 @@ def test_create_actor_envelope_case_and_ready(api: Api) -> None:
     body = response.json()
     assert body["message"] == "Actor created successfully."
     assert body["status"] == "success"
-    assert body["version"] == (":dev" if api.flavour == "v2" else "dev")
-    assert ("metadata" in body) == (api.flavour == "v3")
+    assert body["version"] == (":dev" if api.flavor == "v2" else "dev")
+    assert ("metadata" in body) == (api.flavor == "v3")
     actor = body["result"]
     assert is_hashid(actor["id"]) and len(actor["id"]) >= 10
     assert actor["status"] == "SUBMITTED" and actor["owner"] == "jdoe" and actor["stateless"] is True
     assert actor[api.k("default_environment")] == {"A": "1"}
     assert TIME_RE.match(actor[api.k("create_time")]), actor[api.k("create_time")]
-    if api.flavour == "v2":
+    if api.flavor == "v2":
         assert "cronSchedule" not in actor and "maxWorkers" not in actor and "name" not in actor
         assert "default_environment" not in actor and "run_as_executor" not in actor
         assert actor["_links"]["self"].endswith(f"/actors/v2/{actor['id']}")
@@ -56,7 +56,7 @@ def test_create_actor_envelope_case_and_ready(api: Api) -> None:
         assert actor["_links"]["self"].endswith(f"/v3/actors/{actor['id']}")
         assert actor["_links"]["owner"].endswith("/v3/oauth2/profiles/jdoe")
     ready = api.wait_actor(actor["id"])
-    assert ready[api.k("status_message")] == "" or api.flavour == "v2"
+    assert ready[api.k("status_message")] == "" or api.flavor == "v2"
     assert ready["revision"] == 1
 
 
@@ -97,8 +97,8 @@ def test_time_display_quirks() -> None:
 
 # -- routing, auth, CORS ----------------------------------------------------------------------------------------
 
-def test_unknown_paths_and_wrong_methods_are_405_before_auth(make: Callable[..., Api], flavour: str) -> None:
-    anonymous = make(None, flavour)
+def test_unknown_paths_and_wrong_methods_are_405_before_auth(make: Callable[..., Api], flavor: str) -> None:
+    anonymous = make(None, flavor)
     assert anonymous.error("GET", "/x/y/z/w/v", 405) == METHOD_NOT_ALLOWED
     assert anonymous.error("PATCH", "", 405) == METHOD_NOT_ALLOWED
     assert anonymous.error("PUT", "/someid/messages", 405) == METHOD_NOT_ALLOWED
@@ -157,10 +157,10 @@ def test_repeated_slashes_are_merged(api: Api, actor: dict[str, Any]) -> None:
     assert api.ok("GET", f"/{actor['id']}/")["id"] == actor["id"]
 
 
-def test_unknown_actor_404_and_400_split(make: Callable[..., Api], flavour: str) -> None:
-    user, admin = make("user", flavour), make("admin", flavour)
+def test_unknown_actor_404_and_400_split(make: Callable[..., Api], flavor: str) -> None:
+    user, admin = make("user", flavor), make("admin", flavor)
     ghost = new_hashid()
-    expected = "Not authorized -- you do not have access to this actor." if flavour == "v3" \
+    expected = "Not authorized -- you do not have access to this actor." if flavor == "v3" \
         else f"Actor DEV_{ghost} does not exist"
     assert user.error("GET", f"/{ghost}") == expected
     assert admin.error("GET", f"/{ghost}", 404) == f"No actor found with identifier: {ghost}."
@@ -169,8 +169,8 @@ def test_unknown_actor_404_and_400_split(make: Callable[..., Api], flavour: str)
 
 # -- permissions ----------------------------------------------------------------------------------------------
 
-def test_permissions_levels_and_world(make: Callable[..., Api], flavour: str) -> None:
-    owner, other = make("user", flavour), make("user2", flavour)
+def test_permissions_levels_and_world(make: Callable[..., Api], flavor: str) -> None:
+    owner, other = make("user", flavor), make("user2", flavor)
     actor = owner.create(image="abacosamples/test")
     aid = actor["id"]
     denied = "Not authorized -- you do not have access to this actor."
@@ -193,7 +193,7 @@ def test_permissions_levels_and_world(make: Callable[..., Api], flavour: str) ->
         "Invalid permission level: WRITE.")
     assert owner.error("POST", f"/{aid}/permissions", json={"level": "READ"}).startswith(
         "Invalid permissions description")
-    assert make("admin", flavour).ok("GET", f"/{aid}")["id"] == aid
+    assert make("admin", flavor).ok("GET", f"/{aid}")["id"] == aid
 
 
 def test_update_by_another_user_keeps_owner(make: Callable[..., Api]) -> None:
@@ -220,8 +220,8 @@ def test_validation_messages(api: Api) -> None:
     assert api.error("POST", "", json=[1, 2]).startswith("Invalid actor description")
 
 
-def test_privileged_fields(make: Callable[..., Api], flavour: str) -> None:
-    user, privileged = make("user", flavour), make("privileged", flavour)
+def test_privileged_fields(make: Callable[..., Api], flavor: str) -> None:
+    user, privileged = make("user", flavor), make("privileged", flavor)
     prefix = "Not authorized -- only admins and privileged users can "
     assert user.error("POST", "", json={"image": "abacosamples/test", "privileged": True}) == \
         prefix + "make privileged actors."
@@ -373,9 +373,9 @@ def test_legacy_execution_post(api: Api, actor: dict[str, Any]) -> None:
 
 # -- nonces ---------------------------------------------------------------------------------------------------
 
-def test_nonce_counting_and_levels(make: Callable[..., Api], flavour: str) -> None:
-    owner = make("user", flavour)
-    anonymous = make(None, flavour)
+def test_nonce_counting_and_levels(make: Callable[..., Api], flavor: str) -> None:
+    owner = make("user", flavor)
+    anonymous = make(None, flavor)
     actor = owner.create(image="abacosamples/test")
     aid = actor["id"]
     nonce = owner.ok("POST", f"/{aid}/nonces", json={"level": "READ", owner.k("max_uses"): 3})
@@ -407,20 +407,20 @@ def test_nonce_counting_and_levels(make: Callable[..., Api], flavour: str) -> No
     assert owner.error("GET", f"/{aid}/nonces/DEV_nope") == "Nonce not found."
     assert owner.ok("DELETE", f"/{aid}/nonces/{nid}") is None
     assert anonymous.error("GET", f"/{aid}", params={"x-nonce": nid}) == "Nonce does not exist."
-    assert make("user2", flavour).error("GET", f"/{aid}/nonces") == \
+    assert make("user2", flavor).error("GET", f"/{aid}/nonces") == \
         "Not authorized -- you do not have access to this actor."
 
 
 # -- aliases --------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="class", params=FLAVOURS)
+@pytest.fixture(scope="class", params=FLAVORS)
 def aliases(request: pytest.FixtureRequest, abaco: AbacoServer) -> Iterator[Scenario]:
-    """TestAliases on one flavour: the owner's, another user's, the admin's and an anonymous client, and the actor
+    """TestAliases on one flavor: the owner's, another user's, the admin's and an anonymous client, and the actor
     the alias names; the alias is deleted at the end if the delete step did not run."""
-    flavour = str(request.param)
-    apis = {who: Api(abaco.url, abaco.token(user) if user else None, flavour)
+    flavor = str(request.param)
+    apis = {who: Api(abaco.url, abaco.token(user) if user else None, flavor)
             for who, user in (("owner", "user"), ("other", "user2"), ("admin", "admin"), ("anonymous", None))}
-    story = Scenario(flavour=flavour, **apis)
+    story = Scenario(flavor=flavor, **apis)
     story["aid"] = apis["owner"].create(image="abacosamples/test")["id"]
     yield story
     if "name" in story and "deleted" not in story:
@@ -430,12 +430,12 @@ def aliases(request: pytest.FixtureRequest, abaco: AbacoServer) -> Iterator[Scen
 
 
 class TestAliases:
-    """An alias's life, one rule per test, on each flavour: create, refusals, reads, alias-addressed actor routes,
+    """An alias's life, one rule per test, on each flavor: create, refusals, reads, alias-addressed actor routes,
     permissions, alias nonces, moving it to another actor, deleting it."""
 
     def test_create(self, aliases: Scenario) -> None:
         owner, aid = aliases["owner"], aliases["aid"]
-        name = f"counter.{aliases['flavour']}.{int(time.time() * 1000) % 100000}"
+        name = f"counter.{aliases['flavor']}.{int(time.time() * 1000) % 100000}"
         created = owner.ok("POST", "/aliases", json={"alias": name, owner.k("actor_id"): aid})
         aliases["name"] = name
         assert created["alias"] == name and created[owner.k("actor_id")] == aid and created["owner"] == "jdoe"
@@ -548,8 +548,8 @@ class TestAliases:
 
 # -- workers --------------------------------------------------------------------------------------------------
 
-def test_workers(make: Callable[..., Api], flavour: str) -> None:
-    owner, admin = make("user", flavour), make("admin", flavour)
+def test_workers(make: Callable[..., Api], flavor: str) -> None:
+    owner, admin = make("user", flavor), make("admin", flavor)
     actor = owner.create(image="abacosamples/test")
     aid = actor["id"]
     owner.wait_actor(aid)
@@ -578,9 +578,9 @@ def test_workers(make: Callable[..., Api], flavour: str) -> None:
 
 # -- search, tenancy, misc -------------------------------------------------------------------------------------
 
-def test_search_operators(make: Callable[..., Api], flavour: str) -> None:
-    api = make("privileged", flavour)
-    tag = f"srch{flavour}{int(time.time() * 1000) % 100000}"
+def test_search_operators(make: Callable[..., Api], flavor: str) -> None:
+    api = make("privileged", flavor)
+    tag = f"srch{flavor}{int(time.time() * 1000) % 100000}"
     ids = [api.create(image=image, description=f"{tag} number {i}")["id"]
            for i, image in enumerate(["abacosamples/test", "abacosamples/wc", "abacosamples/test"])]
     base = {"search": tag}
@@ -606,17 +606,17 @@ def test_search_operators(make: Callable[..., Api], flavour: str) -> None:
         assert api.error("GET", "/search/actors", params={"limit": hostile}).startswith("The limit parameter")
         assert api.error("GET", "/search/actors", params={"skip": hostile}).startswith("The skip parameter")
     assert api.error("GET", "/search/nothing").startswith("Invalid search type")
-    other = make("user2", flavour)
+    other = make("user2", flavor)
     assert other.ok("GET", "/search/actors", params=base)["search"] == []
-    assert make(None, flavour).error("GET", "/search/actors", 404, params={"x-nonce": "DEV_x"}) == "Not authorized."
+    assert make(None, flavor).error("GET", "/search/actors", 404, params={"x-nonce": "DEV_x"}) == "Not authorized."
     executions = api.ok("GET", "/search/executions", params={"limit": 1})
     assert api.k("total_count") in executions["_metadata"]
 
 
-def test_execution_search_by_actor_paging_and_text(make: Callable[..., Api], flavour: str) -> None:
+def test_execution_search_by_actor_paging_and_text(make: Callable[..., Api], flavor: str) -> None:
     """The store reads only the actors an ``actor_id`` filter names and parses only what it filters or returns:
     the answers must be those of a full scan (no record lost, none leaked from another user's actor)."""
-    api, other = make("user", flavour), make("user2", flavour)
+    api, other = make("user", flavor), make("user2", flavor)
     mine = [api.create(image="abacosamples/test")["id"] for _ in range(2)]
     theirs = other.create(image="abacosamples/test")["id"]
     sent = {aid: [api.send(aid, f"m{i}") for i in range(2)] for aid in mine}

@@ -1,7 +1,7 @@
 """Issue 22, item 3: actor configs as Abaco serves them (TACC/abaco prod-v3 actors/controllers.py
 ``ActorConfigsResource``/``ActorConfigResource``/``ActorConfigsPermissionsResource``, auth.py 278-293,
 docker_utils.py ``execute_actor``), the cases of Abaco's own ``tests/test_configs.py`` (v3) and the config tests
-of ``tests/test_abaco_core.py`` (v2) included, and the client's config calls on both flavours."""
+of ``tests/test_abaco_core.py`` (v2) included, and the client's config calls on both flavors."""
 
 from __future__ import annotations
 
@@ -12,18 +12,18 @@ from swan_jupyter.redact import redact
 from tests.sandbox.abaco_tools import AbacoServer, Api
 
 
-def test_abacos_own_config_cases(make: Callable[..., Api], flavour: str) -> None:
-    admin, user = make("admin", flavour), make("user", flavour)
+def test_abacos_own_config_cases(make: Callable[..., Api], flavor: str) -> None:
+    admin, user = make("admin", flavor), make("user", flavor)
     secret_key = admin.k("is_secret")
-    aid = admin.create(image="jstubbs/abaco_test", name=f"cfg-{flavour}", stateless=False)["id"]
-    aid2 = admin.create(image="abacosamples/test", name=f"cfg2-{flavour}")["id"]
-    name = f"the_config_{flavour}"
+    aid = admin.create(image="jstubbs/abaco_test", name=f"cfg-{flavor}", stateless=False)["id"]
+    aid2 = admin.create(image="abacosamples/test", name=f"cfg2-{flavor}")["id"]
+    name = f"the_config_{flavor}"
     made = admin.ok("POST", "/configs", json={"name": name, "value": "my value", "actors": aid, secret_key: False})
     assert made == {"actors": aid, secret_key: False, "name": name, "value": "my value"}
-    secret = admin.ok("POST", "/configs", data={"name": f"another_{flavour}", "value": "my value", "actors": aid,
+    secret = admin.ok("POST", "/configs", data={"name": f"another_{flavor}", "value": "my value", "actors": aid,
                                                 secret_key: "true"})
     assert secret[secret_key] is True and secret["value"] != "my value"
-    multi = admin.ok("POST", "/configs", data={"name": f"multi_{flavour}", "value": "v", secret_key: "true",
+    multi = admin.ok("POST", "/configs", data={"name": f"multi_{flavor}", "value": "v", secret_key: "true",
                                                "actors": f"{aid}, {aid2}"})
     assert multi["actors"] == f"{aid}, {aid2}"
     assert admin.call("POST", "/configs", data={"name": "x", "value": "v", "actors": "henry",
@@ -31,7 +31,7 @@ def test_abacos_own_config_cases(make: Callable[..., Api], flavour: str) -> None
     assert name in {c["name"] for c in admin.ok("GET", "/configs")}
     assert admin.ok("GET", f"/configs/{name}")[secret_key] is False
     # a regular user may attach a config to an actor it cannot update (Abaco's check_permissions only returns False)
-    user.ok("POST", "/configs", data={"name": f"limited_{flavour}", "value": "v", "actors": aid, secret_key: "true"})
+    user.ok("POST", "/configs", data={"name": f"limited_{flavor}", "value": "v", "actors": aid, secret_key: "true"})
     updated = admin.ok("PUT", f"/configs/{name}", data={"name": name, "value": "my value",
                                                         "actors": f"{aid}, {aid2}", secret_key: "true"})
     assert updated[secret_key] is True
@@ -40,8 +40,8 @@ def test_abacos_own_config_cases(make: Callable[..., Api], flavour: str) -> None
         "You do not have sufficient access to this actor config."
 
 
-def test_config_refusals_permissions_and_delete(make: Callable[..., Api], flavour: str) -> None:
-    admin, user, other = make("admin", flavour), make("user", flavour), make("user2", flavour)
+def test_config_refusals_permissions_and_delete(make: Callable[..., Api], flavor: str) -> None:
+    admin, user, other = make("admin", flavor), make("user", flavor), make("user2", flavor)
     key = user.k("is_secret")
     aid = user.create(image="jstubbs/abaco_test")["id"]
     assert user.error("POST", "/configs", json={"name": "n", "value": "v", "actors": aid}) == \
@@ -50,7 +50,7 @@ def test_config_refusals_permissions_and_delete(make: Callable[..., Api], flavou
         "logs is a reserved word.")
     assert user.error("POST", "/configs", json={"name": "a:b", "value": "v", "actors": aid, key: False}).startswith(
         "':' is a forbidden character.")
-    name = f"perm_{flavour}"
+    name = f"perm_{flavor}"
     user.ok("POST", "/configs", json={"name": name, "value": "v", "actors": aid, key: False})
     assert user.error("POST", "/configs", json={"name": name, "value": "v", "actors": aid, key: False}) == \
         f"Config {name} already exists; please choose another name for your config"
@@ -82,11 +82,11 @@ def test_configs_reach_executions_by_id_and_alias(make: Callable[..., Api]) -> N
     assert "_actor_configs={'plain_d': 'p1', 'secret_d': 's3cr3t-v'}" in api.logs(aid, eid)
 
 
-def test_client_config_calls_on_both_flavours(abaco: AbacoServer, flavour: str) -> None:
-    client = Actors(abaco.url, token=abaco.token("user"), flavor=flavour)  # type: ignore[arg-type]
+def test_client_config_calls_on_both_flavors(abaco: AbacoServer, flavor: str) -> None:
+    client = Actors(abaco.url, token=abaco.token("user"), flavor=flavor)  # type: ignore[arg-type]
     try:
         actor = client.add({"image": "jstubbs/abaco_test"})
-        name = f"client_{flavour}"
+        name = f"client_{flavor}"
         made = client.create_config(name, "hunter2-value", actors=[str(actor.id)], is_secret=True)
         assert made.name == name and made.is_secret is True and made.actors == [str(actor.id)]
         assert "hunter2-value" not in repr(made) and "hunter2-value" not in redact("token hunter2-value")

@@ -98,11 +98,11 @@ def message_of(api: Api, actor_id: str, execution_id: str) -> tuple[dict[str, An
     return ast.literal_eval(variables.pop("MSG")), variables
 
 
-def test_link_actor_gets_actor_ready_and_execution_complete(make: Callable[..., Api], flavour: str,
+def test_link_actor_gets_actor_ready_and_execution_complete(make: Callable[..., Api], flavor: str,
                                                             tmp_path: Path) -> None:
-    api = make("user", flavour)
-    target = api.create(image=write_script(tmp_path, "printer.py", PRINTER), name=f"ev-link-{flavour}")["id"]
-    source = api.create(image="abacosamples/wc", name=f"ev-src-{flavour}", link=target)["id"]
+    api = make("user", flavor)
+    target = api.create(image=write_script(tmp_path, "printer.py", PRINTER), name=f"ev-link-{flavor}")["id"]
+    source = api.create(image="abacosamples/wc", name=f"ev-src-{flavor}", link=target)["id"]
     assert api.ok("GET", f"/{source}")["link"] == target
     api.wait_actor(source)
     ready = event_runs(api, target, 1)[0]
@@ -156,8 +156,8 @@ def test_link_by_alias_and_actor_error_event(make: Callable[..., Api], tmp_path:
     assert "is not importable" in event["status_message"] and event["_abaco_link"] == f"DEV_{target}"
 
 
-def test_webhook_gets_the_events_as_json(make: Callable[..., Api], flavour: str, hooks: Hooks) -> None:
-    api = make("user", flavour)
+def test_webhook_gets_the_events_as_json(make: Callable[..., Api], flavor: str, hooks: Hooks) -> None:
+    api = make("user", flavor)
     url = f"{hooks.url}/hook?x=1"
     aid = api.create(image="abacosamples/wc", webhook=url)["id"]
     assert api.ok("GET", f"/{aid}")["webhook"] == url
@@ -202,9 +202,9 @@ BAD_WEBHOOKS = [
 
 
 @pytest.mark.parametrize(("url", "reason"), BAD_WEBHOOKS)
-def test_non_loopback_webhooks_are_refused_on_create_and_update(make: Callable[..., Api], flavour: str,
+def test_non_loopback_webhooks_are_refused_on_create_and_update(make: Callable[..., Api], flavor: str,
                                                                 url: str, reason: str) -> None:
-    api = make("user", flavour)
+    api = make("user", flavor)
     message = api.error("POST", "", json={"image": "abacosamples/wc", "webhook": url})
     assert message.startswith("Invalid webhook parameter: ") and reason in message
     assert "only to this machine" in message
@@ -221,10 +221,10 @@ def test_loopback_webhooks_are_accepted(make: Callable[..., Api], host: str) -> 
     assert updated["webhook"] == f"https://{host}/e"
 
 
-def test_link_cycles_self_links_and_execute_permission(make: Callable[..., Api], flavour: str) -> None:
+def test_link_cycles_self_links_and_execute_permission(make: Callable[..., Api], flavor: str) -> None:
     """Abaco's ``test_cant_create_link_with_cycle`` and ``test_cant_update_link_with_cycle``, and the refusals of
     ``validate_link``."""
-    api, other = make("user", flavour), make("user2", flavour)
+    api, other = make("user", flavor), make("user2", flavor)
     first = api.create(image="abacosamples/wc")["id"]
     chain = [first]
     for _ in range(5):
@@ -285,9 +285,9 @@ def test_slow_or_dead_webhooks_do_not_slow_executions(make: Callable[..., Api], 
     assert len(hooks.posts) == 0  # none answered yet: they were all held
 
 
-def test_client_link_and_webhook_on_add_and_update(abaco: AbacoServer, flavour: str, hooks: Hooks,
+def test_client_link_and_webhook_on_add_and_update(abaco: AbacoServer, flavor: str, hooks: Hooks,
                                                    tmp_path: Path) -> None:
-    client = Actors(abaco.url, token=abaco.token("user"), flavor=flavour)  # type: ignore[arg-type]
+    client = Actors(abaco.url, token=abaco.token("user"), flavor=flavor)  # type: ignore[arg-type]
     try:
         target = client.add(image=write_script(tmp_path, "printer.py", PRINTER))
         source = client.add({"image": "abacosamples/wc"}, link=target.id, webhook=f"{hooks.url}/c")

@@ -120,14 +120,14 @@ def test_every_route_refuses_requests_without_valid_credentials(world: World) ->
     refused = 0
     body = {"image": "abacosamples/test", "level": "UPDATE", "user": "user2", "alias": "x1", "actorId": world.aid,
             "num": 1, "hello": 1}
-    for prefix, flavour in PREFIXES.items():
+    for prefix, flavor in PREFIXES.items():
         for route in ROUTES:
             path = prefix + _fill(route.pattern, world)
             kwargs: dict[str, Any] = {"json": body} if route.method in ("POST", "PUT") else {}
             resp = world.call(route.method, path, None, **kwargs)
             assert resp.status_code == 400, (route.method, path, resp.status_code, resp.text[:200])
             message = resp.json()["message"]
-            expected = {MISSING[flavour]} if flavour != "plain" else set(MISSING.values())
+            expected = {MISSING[flavor]} if flavor != "plain" else set(MISSING.values())
             assert message in expected, (route.method, path, message)
             refused += 1
             for name, token in _forged(world).items():
@@ -135,7 +135,7 @@ def test_every_route_refuses_requests_without_valid_credentials(world: World) ->
                     value = f"Bearer {token}" if header == "Authorization" else token
                     resp = world.call(route.method, path, None, headers={header: value}, **kwargs)
                     assert resp.status_code == 400, (name, header, route.method, path, resp.text[:200])
-                    wanted = {INVALID[flavour]} if flavour != "plain" else set(INVALID.values())
+                    wanted = {INVALID[flavor]} if flavor != "plain" else set(INVALID.values())
                     assert resp.json()["message"] in wanted, (name, route.method, path, resp.json()["message"])
                     refused += 1
     assert refused >= len(ROUTES) * len(PREFIXES) * 11, (
@@ -218,7 +218,7 @@ def _grant(w: World, aid: str, user: str, level: str) -> None:
 
 @pytest.mark.parametrize("prefix", ["/actors/v2", "/v3/actors"])
 def test_a_second_user_gets_exactly_the_level_granted(world: World, prefix: str) -> None:
-    flavour = PREFIXES[prefix]
+    flavor = PREFIXES[prefix]
     assert world.names["privileged"] == "testshareuser"
     aid = _ok(world.call("POST", "/actors/v2", json={"image": "abacosamples/test", "name": "acl-levels"}))["id"]
     try:
@@ -235,7 +235,7 @@ def test_a_second_user_gets_exactly_the_level_granted(world: World, prefix: str)
                     assert resp.status_code == 200, (level, method, sub, resp.status_code, resp.text[:200])
                 else:
                     assert resp.status_code == 400, (level, method, sub, resp.status_code, resp.text[:200])
-                    assert resp.json()["message"] == DENIED[flavour], (level, method, sub, resp.json()["message"])
+                    assert resp.json()["message"] == DENIED[flavor], (level, method, sub, resp.json()["message"])
                 checked += 1
             # the v3 list shows actors with an explicit grant only; v2 lists what the caller can read
             listed = {a["id"] for a in _ok(world.call("GET", prefix, "user2"))}
@@ -248,11 +248,11 @@ def test_a_second_user_gets_exactly_the_level_granted(world: World, prefix: str)
         _grant(world, aid, "user2", "NONE")
         for method, sub in (("GET", ""), ("DELETE", f"/executions/{eid}"), ("DELETE", "")):
             resp = world.call(method, f"{prefix}/{aid}{sub}", "user2")
-            assert resp.status_code == 400 and resp.json()["message"] == DENIED[flavour], (method, sub, resp.text)
+            assert resp.status_code == 400 and resp.json()["message"] == DENIED[flavor], (method, sub, resp.text)
         _grant(world, aid, "user2", "UPDATE")
         assert world.call("DELETE", f"{prefix}/{aid}", "user2").status_code == 200
         aid = ""
-        assert checked == len(LEVELS) * len(OPERATIONS), f"{flavour}: {checked} operation/level pairs checked"
+        assert checked == len(LEVELS) * len(OPERATIONS), f"{flavor}: {checked} operation/level pairs checked"
     finally:
         if aid:
             world.call("DELETE", f"/actors/v2/{aid}")

@@ -129,11 +129,11 @@ def test_message_variables_that_change_how_programs_start_are_refused(v3: Api, n
     assert _executions(v3, actor["id"]) == []
 
 
-@pytest.mark.parametrize("flavour", ["v2", "v3"])
+@pytest.mark.parametrize("flavor", ["v2", "v3"])
 @pytest.mark.parametrize("name", ["PYTHONPATH", "LD_PRELOAD"])
 def test_default_environment_with_loader_variables_is_refused_on_create_and_update(
-        make: Callable[..., Api], flavour: str, name: str) -> None:
-    api = make("user", flavour)
+        make: Callable[..., Api], flavor: str, name: str) -> None:
+    api = make("user", flavor)
     key = api.k("default_environment")
     before = len(api.ok("GET", ""))
     message = _refused_naming(api.call("POST", "", json={"image": "abacosamples/test", key: {name: "/tmp/x"}}), name)

@@ -89,7 +89,7 @@ def test_3_nonce_level_refusal_lists_the_levels_tuple(api: Api) -> None:
     assert api.error("POST", f"/{actor['id']}/nonces", json={"level": "ALL"}) == \
         f"Invalid nonce description. The level attribute must be one of: {levels}"
     assert api.error("POST", f"/{actor['id']}/nonces", json={"level": "read"}).endswith(levels)
-    alias = f"nl-{api.flavour}-{int(time.time() * 1000)}"
+    alias = f"nl-{api.flavor}-{int(time.time() * 1000)}"
     api.ok("POST", "/aliases", json={"alias": alias, api.k("actor_id"): actor["id"]})
     assert api.error("POST", f"/aliases/{alias}/nonces", json={"level": "UPDATE"}) == \
         "Invalid nonce description. The level attribute must be one of: ('NONE', 'READ', 'EXECUTE')"
@@ -174,7 +174,7 @@ def test_6_alias_reserved_words_and_characters(api: Api) -> None:
         "' ' is a forbidden character. The following characters cannot be used for an alias: ['\\', ' ',")
     assert api.error("POST", "/aliases", json={key: aid}) == "Invalid alias description. Missing required " \
         "field: " + str({"alias": "Actual alias for the actor; must be unique within a tenant."})
-    name = "utilization" if api.flavour == "v3" else "search"
+    name = "utilization" if api.flavor == "v3" else "search"
     made = api.ok("POST", "/aliases", json={"alias": name, key: aid})
     assert made["alias"] == name
     api.ok("DELETE", f"/aliases/{name}")
@@ -202,11 +202,11 @@ def test_7_abaco_test2_runs_and_stateful_actors_take_more_workers(make: Callable
 
 # -- 8. cron -------------------------------------------------------------------------------------------------------
 
-def test_8_cron_units_are_checked_and_cron_on_follows_the_body(make: Callable[..., Api], flavour: str) -> None:
+def test_8_cron_units_are_checked_and_cron_on_follows_the_body(make: Callable[..., Api], flavor: str) -> None:
     """models.py master 896-933 (``set_cron``) and controllers.py master 896-912 (POST: an unknown unit is a
     werkzeug ``BadRequest`` outside any handler, which agaveflask's ``handle_error`` answers as a 500
     "Unrecognized exception type"; a schedule turns cron on) and 1040-1061 (PUT: ``cronOn`` from the body)."""
-    api = make("privileged", flavour)
+    api = make("privileged", flavor)
     response = api.call("POST", "", json={"image": "abacosamples/test", api.k("cron_schedule"): "now + 1 flimflams"})
     assert response.status_code == 500
     assert response.json()["message"] == ("Unrecognized exception type: <class 'werkzeug.exceptions.BadRequest'>. "
@@ -224,11 +224,11 @@ def test_8_cron_units_are_checked_and_cron_on_follows_the_body(make: Callable[..
 
 # -- 9. search -----------------------------------------------------------------------------------------------------
 
-def test_9_search_needs_a_permission_entry_and_follows_dotted_keys(make: Callable[..., Api], flavour: str) -> None:
+def test_9_search_needs_a_permission_entry_and_follows_dotted_keys(make: Callable[..., Api], flavor: str) -> None:
     """models.py master 134-163 (``{'permissions.<user>': {'$exists': True}}`` for every caller, admins
     included), 74-80 (only a key's first segment is case-converted: dotted keys are Mongo paths) and 447-489
     (``broad_ISO_to_datetime``: ``2000-05:00`` is a time; anything else its ``ValueError``)."""
-    user, admin = make("user", flavour), make("admin", flavour)
+    user, admin = make("user", flavor), make("admin", flavor)
     aid = user.create(image="abacosamples/test")["id"]
     eid = user.send(aid, "searched")
     user.wait_execution(aid, eid)

@@ -30,7 +30,7 @@ def _camel(name: str) -> str:
 
 
 def _keys(api: Api, names: set[str]) -> set[str]:
-    return {n if api.flavour == "v3" or n.startswith("_") else _camel(n) for n in names}
+    return {n if api.flavor == "v3" or n.startswith("_") else _camel(n) for n in names}
 
 
 def test_worker_cid_is_stable_and_not_empty(api: Api) -> None:
@@ -54,13 +54,13 @@ def test_search_records_have_abacos_field_sets(api: Api) -> None:
     eid = api.send(aid, "x")
     api.wait_execution(aid, eid)
     actor = api.ok("GET", "/search/actors", params={"id": aid})["search"][0]
-    expected = _keys(api, ACTOR_FIELDS | ({"run_as_executor"} if api.flavour == "v3" else set()))
+    expected = _keys(api, ACTOR_FIELDS | ({"run_as_executor"} if api.flavor == "v3" else set()))
     assert set(actor) == expected
     assert actor[api.k("gid")] is None and actor[api.k("uid")] is None and actor[api.k("tasdir")] is None
     worker = api.ok("GET", "/search/workers", params={api.k("actor_id"): aid})["search"][0]
     assert set(worker) == _keys(api, WORKER_FIELDS) and worker[api.k("actor_id")] == aid
     execution = api.ok("GET", "/search/executions", params={"id": eid})["search"][0]
-    extra = {"executor_uid", "executor_gid"} if api.flavour == "v3" else set()
+    extra = {"executor_uid", "executor_gid"} if api.flavor == "v3" else set()
     assert set(execution) == _keys(api, EXECUTION_FIELDS | extra)
     logs = api.ok("GET", "/search/logs", params={"search": "Contents"})["search"]
     assert logs and all(set(item) == {"_links", "logs"} for item in logs)

@@ -3,7 +3,7 @@
 Abaco's search (TACC/abaco actors/models.py, ``Search``) shows only actors with a permission entry for the
 caller: no admin override, no ``ABACO_WORLD``, no role. The client's frames use the search and cross-check it with
 each actor's own executions listing; what search misses is fetched one execution at a time, ``frame.attrs`` says
-how each actor's rows were built, and one warning names the reason. Each case is checked on both flavours against
+how each actor's rows were built, and one warning names the reason. Each case is checked on both flavors against
 the details path (summary + one GET per execution).
 """
 
@@ -23,14 +23,14 @@ from tests.sandbox.abaco_tools import AbacoServer
 IMAGE = "jstubbs/abaco_test"  # a short script: executions end fast
 
 
-def _client(abaco: AbacoServer, user: str, flavour: str) -> Actors:
-    return Actors(abaco.url, token=abaco.token(user), flavor=flavour)  # type: ignore[arg-type]
+def _client(abaco: AbacoServer, user: str, flavor: str) -> Actors:
+    return Actors(abaco.url, token=abaco.token(user), flavor=flavor)  # type: ignore[arg-type]
 
 
-def _role_client(abaco: AbacoServer, flavour: str) -> Actors:
+def _role_client(abaco: AbacoServer, flavor: str) -> Actors:
     """testotheruser holding the v3 admin role ``abaco_admin``: it reads every actor through that role."""
     token = mint_token(abaco.service._secret, "testotheruser", "dev", (V3_ADMIN_ROLE, USER_ROLE), 3600)
-    return Actors(abaco.url, token=token, flavor=flavour)  # type: ignore[arg-type]
+    return Actors(abaco.url, token=token, flavor=flavor)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +68,9 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_metrics_frame_has_the_rows_of_the_details_path(abaco: AbacoServer, shared: dict[str, Any],
-                                                       flavour: str, case: str) -> None:
+                                                       flavor: str, case: str) -> None:
     make, select, reason = CASES[case]
-    client = make(abaco, flavour)
+    client = make(abaco, flavor)
     try:
         selection = select(shared)
         frame, said = _frame_and_warnings(lambda: frames.execution_metrics(client, selection, progress_after=-1))
@@ -90,8 +90,8 @@ def test_metrics_frame_has_the_rows_of_the_details_path(abaco: AbacoServer, shar
         client.close()
 
 
-def test_the_owner_frame_is_built_by_search_alone(abaco: AbacoServer, shared: dict[str, Any], flavour: str) -> None:
-    client = _client(abaco, "user", flavour)
+def test_the_owner_frame_is_built_by_search_alone(abaco: AbacoServer, shared: dict[str, Any], flavor: str) -> None:
+    client = _client(abaco, "user", flavor)
     try:
         frame, said = _frame_and_warnings(lambda: frames.execution_metrics(client, [shared["private"]],
                                                                            progress_after=-1))
@@ -101,7 +101,7 @@ def test_the_owner_frame_is_built_by_search_alone(abaco: AbacoServer, shared: di
         client.close()
 
 
-def test_the_owners_frame_costs_no_request_per_actor(abaco: AbacoServer, shared: dict[str, Any], flavour: str,
+def test_the_owners_frame_costs_no_request_per_actor(abaco: AbacoServer, shared: dict[str, Any], flavor: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The owner of an actor always holds a permission entry on it, so search sees all its executions: no summary
     request per actor for the cross-check (50 actors cost 50 round trips to a remote Abaco)."""
@@ -115,7 +115,7 @@ def test_the_owners_frame_costs_no_request_per_actor(abaco: AbacoServer, shared:
         return original(self, request, *args, **kwargs)
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", counting)
-    client = _client(abaco, "user", flavour)
+    client = _client(abaco, "user", flavor)
     try:
         frame, _said = _frame_and_warnings(lambda: frames.execution_metrics(client, [shared["private"]],
                                                                             progress_after=-1))
@@ -126,10 +126,10 @@ def test_the_owners_frame_costs_no_request_per_actor(abaco: AbacoServer, shared:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_search_frame_adds_what_search_cannot_see(abaco: AbacoServer, shared: dict[str, Any], flavour: str,
+def test_search_frame_adds_what_search_cannot_see(abaco: AbacoServer, shared: dict[str, Any], flavor: str,
                                                  case: str) -> None:
     make, select, reason = CASES[case]
-    client = make(abaco, flavour)
+    client = make(abaco, flavor)
     try:
         actor_id = str(client.get(select(shared)[0]).id)
         filters = {"actor_id": actor_id, "status": "COMPLETE"}

@@ -1,4 +1,4 @@
-"""A nonce never yields another nonce (issue 20, item 3), over real loopback HTTP, on both flavours.
+"""A nonce never yields another nonce (issue 20, item 3), over real loopback HTTP, on both flavors.
 
 Real Abaco runs a nonce-authenticated request as the nonce's owner, so ``GET /actors/{id}/nonces?x-nonce=<READ>``
 lists every nonce of the actor, the owner's UPDATE nonces included; with one of those, ``PUT`` turns the actor into
@@ -31,9 +31,9 @@ def _refused(response: requests.Response) -> None:
 
 
 @pytest.mark.parametrize("level", ["READ", "EXECUTE", "UPDATE"])
-def test_an_actor_nonce_cannot_list_read_or_create_nonces(make: Callable[..., Api], flavour: str,
+def test_an_actor_nonce_cannot_list_read_or_create_nonces(make: Callable[..., Api], flavor: str,
                                                           level: str) -> None:
-    api = make("user", flavour)
+    api = make("user", flavor)
     actor = api.create(image="abacosamples/test")
     aid = actor["id"]
     strong = api.ok("POST", f"/{aid}/nonces", json={"level": "UPDATE"})["id"]
@@ -48,10 +48,10 @@ def test_an_actor_nonce_cannot_list_read_or_create_nonces(make: Callable[..., Ap
     assert api.ok("GET", f"/{aid}")["image"] == "abacosamples/test"
 
 
-def test_an_alias_nonce_cannot_list_or_read_alias_nonces(make: Callable[..., Api], flavour: str) -> None:
-    api = make("user", flavour)
+def test_an_alias_nonce_cannot_list_or_read_alias_nonces(make: Callable[..., Api], flavor: str) -> None:
+    api = make("user", flavor)
     actor = api.create(image="abacosamples/test")
-    alias = f"esc-{flavour}-{actor['id'][:6].lower()}"
+    alias = f"esc-{flavor}-{actor['id'][:6].lower()}"
     api.ok("POST", "/aliases", json={"alias": alias, api.k("actor_id"): actor["id"]})
     try:
         other = api.ok("POST", f"/aliases/{alias}/nonces", json={"level": "EXECUTE"})["id"]
@@ -64,8 +64,8 @@ def test_an_alias_nonce_cannot_list_or_read_alias_nonces(make: Callable[..., Api
         api.call("DELETE", f"/aliases/{alias}")
 
 
-def test_a_token_still_lists_and_reads_nonces(make: Callable[..., Api], flavour: str) -> None:
-    api = make("user", flavour)
+def test_a_token_still_lists_and_reads_nonces(make: Callable[..., Api], flavor: str) -> None:
+    api = make("user", flavor)
     aid = api.create(image="abacosamples/test")["id"]
     nid = api.ok("POST", f"/{aid}/nonces", json={"level": "READ"})["id"]
     assert [n["id"] for n in api.ok("GET", f"/{aid}/nonces")] == [nid]

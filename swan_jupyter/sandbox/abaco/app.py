@@ -3,7 +3,7 @@
 Order of work for every request, Abaco's (TACC/abaco actors/auth.py: authn_and_authz, check_nonce, authorization):
 merge repeated slashes (nginx does it in front of Abaco; tapipy's resources/openapi_v3-actors.yml has ``//messages``
 and ``///messages`` paths) and drop a trailing slash; ``OPTIONS`` answers 200 with CORS headers without
-authentication; the prefix picks the flavour (``/actors/v2`` camel, ``/v3/actors`` snake, ``/actors`` by
+authentication; the prefix picks the flavor (``/actors/v2`` camel, ``/v3/actors`` snake, ``/actors`` by
 configuration); an unknown path or method under ``/actors`` is a 405 before authentication (other unknown paths get
 a JSON 404 envelope); then the caller is identified (token, or ``x-nonce`` redeemed against the path); the body is
 read (bounded) and parsed; the privileged-field check runs on every POST/PUT body; for actor-scoped routes the path
@@ -41,9 +41,9 @@ from .wire import (
     V2,
     V3,
     AbacoError,
-    Flavour,
+    Flavor,
     error_response,
-    internal_flavour,
+    internal_flavor,
     is_hashid,
     json_response,
 )
@@ -71,13 +71,13 @@ class Dispatcher:
     def __init__(self, core: Core, tenant: str) -> None:
         self.core = core
         self.tenant = tenant
-        self.internal = internal_flavour(core.internal_camel)
+        self.internal = internal_flavor(core.internal_camel)
 
-    def split(self, path: str) -> tuple[Flavour | None, str]:
-        """The flavour of a normalised path and the part after the actors prefix."""
-        for prefix, flavour in (("/actors/v2", V2), ("/v3/actors", V3), ("/actors", self.internal)):
+    def split(self, path: str) -> tuple[Flavor | None, str]:
+        """The flavor of a normalised path and the part after the actors prefix."""
+        for prefix, flavor in (("/actors/v2", V2), ("/v3/actors", V3), ("/actors", self.internal)):
             if path == prefix or path.startswith(prefix + "/"):
-                return flavour, path[len(prefix):]
+                return flavor, path[len(prefix):]
         return None, path
 
     def base(self, request: Request) -> str:
@@ -89,16 +89,16 @@ class Dispatcher:
             path = path.rstrip("/")
         if request.method == "OPTIONS":
             return Response(b"", status_code=200, headers={**CORS_HEADERS, "Allow": ", ".join(_METHODS)})
-        flavour, rest = self.split(path)
-        if flavour is None:
+        flavor, rest = self.split(path)
+        if flavor is None:
             return self._outside(request, path)
         try:
-            return await self._dispatch(request, flavour, rest)
+            return await self._dispatch(request, flavor, rest)
         except AbacoError as exc:
-            return error_response(flavour, exc.message, exc.status)
+            return error_response(flavor, exc.message, exc.status)
         except Exception as exc:  # a bug: answer like Abaco, keep the traceback in the log
             log.exception("abaco emulator: unexpected error on %s %s", request.method, path)
-            return error_response(flavour, f"Unrecognized exception type: {type(exc)}. Exception: {exc}", 500)
+            return error_response(flavor, f"Unrecognized exception type: {type(exc)}. Exception: {exc}", 500)
 
     def _outside(self, request: Request, path: str) -> Response:
         base = self.base(request)
@@ -111,7 +111,7 @@ class Dispatcher:
                 "metadata": {}}
         return json_response(body, 404)
 
-    async def _dispatch(self, request: Request, flavour: Flavour, rest: str) -> Response:
+    async def _dispatch(self, request: Request, flavor: Flavor, rest: str) -> Response:
         core = self.core
         segments = rest.split("/")[1:] if rest else []
         route: Route | None = None
@@ -125,11 +125,11 @@ class Dispatcher:
             raise AbacoError(METHOD_NOT_ALLOWED, 405)
         query = list(request.query_params.multi_items())
         level = required_level(request.method, segments)
-        caller = core.auth.identify(request.headers, flavour)
+        caller = core.auth.identify(request.headers, flavor)
         if caller is None:
             nonce_id = request.query_params.get("x-nonce")
             if not nonce_id:
-                raise core.auth.missing(flavour)
+                raise core.auth.missing(flavor)
             if route.scope == "actor":
                 ident = params["aid"]
                 caller = (redeem(core, nonce_id, level, ident, None) if is_hashid(ident)
@@ -139,7 +139,7 @@ class Dispatcher:
             else:
                 raise AbacoError("Not authorized.", route.nonce_refusal)
         content_type = request.headers.get("content-type", "")
-        call = Call(request=request, flavour=flavour, base=self.base(request), path=params, query=query,
+        call = Call(request=request, flavor=flavor, base=self.base(request), path=params, query=query,
                     caller=caller, content_type=content_type)
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             binary = content_type == "application/octet-stream"

@@ -27,7 +27,7 @@ from typing import Any
 
 import jwt
 
-from .wire import AbacoError, Flavour
+from .wire import AbacoError, Flavor
 
 SECRET_FILE = "jwt_secret"
 ROLE_CLAIM = "http://wso2.org/claims/role"
@@ -129,15 +129,15 @@ def _roles(claims: dict[str, Any]) -> tuple[str, ...] | None:
     return tuple(r.strip() for r in str(raw).split(",") if r.strip())
 
 
-def _caller_from_claims(claims: dict[str, Any], tenant: str | None, flavour: Flavour) -> Caller:
+def _caller_from_claims(claims: dict[str, Any], tenant: str | None, flavor: Flavor) -> Caller:
     user = claims.get("tapis/username") or str(claims.get(USER_CLAIM) or "").split("@", 1)[0]
     if not user or not isinstance(user, str):
-        raise AbacoError("Invalid JWT." if not flavour.v3 else "Invalid Tapis token.")
+        raise AbacoError("Invalid JWT." if not flavor.v3 else "Invalid Tapis token.")
     tenant = (tenant or str(claims.get("tapis/tenant_id") or "dev")).upper()
     roles = _roles(claims)
     if roles is None:
         roles = (USER_ROLE,)
-    elif not flavour.v3 and not any(r in ABACO_ROLES for r in roles):
+    elif not flavor.v3 and not any(r in ABACO_ROLES for r in roles):
         raise AbacoError("Not authorized -- missing required role.")
     return Caller(user=user, tenant=tenant, roles=roles)
 
@@ -150,27 +150,27 @@ class Authenticator:
         self.strict = strict
         self.accept_assertions = accept_assertions
 
-    def _verified(self, token: str, flavour: Flavour) -> dict[str, Any]:
+    def _verified(self, token: str, flavor: Flavor) -> dict[str, Any]:
         """The claims of a token signed with the sandbox's secret (HS256, ``exp`` required and not past)."""
         try:
             claims: dict[str, Any] = jwt.decode(token, self._secret, algorithms=["HS256"],
                                                 options={"require": ["exp"]})
         except jwt.PyJWTError:
-            raise self._invalid(flavour) from None
+            raise self._invalid(flavor) from None
         return claims
 
-    def _invalid(self, flavour: Flavour) -> AbacoError:
+    def _invalid(self, flavor: Flavor) -> AbacoError:
         if self.strict:
             return AbacoError("Invalid Credentials", 401)
-        return AbacoError("Invalid Tapis token." if flavour.v3 else "Invalid JWT.")
+        return AbacoError("Invalid Tapis token." if flavor.v3 else "Invalid JWT.")
 
-    def missing(self, flavour: Flavour) -> AbacoError:
+    def missing(self, flavor: Flavor) -> AbacoError:
         """The error for a request with neither a token nor a nonce."""
         if self.strict:
             return AbacoError("Invalid Credentials", 401)
-        return AbacoError("No access token found in the request." if flavour.v3 else "No JWT or nonce provided.")
+        return AbacoError("No access token found in the request." if flavor.v3 else "No JWT or nonce provided.")
 
-    def identify(self, headers: Any, flavour: Flavour) -> Caller | None:
+    def identify(self, headers: Any, flavor: Flavor) -> Caller | None:
         """The caller named by the request's token headers; ``None`` when there is no token at all."""
         token = headers.get("x-tapis-token")
         if not token:
@@ -178,16 +178,16 @@ class Authenticator:
             if auth.lower().startswith("bearer "):
                 token = auth[7:].strip()
         if token:
-            return _caller_from_claims(self._verified(token, flavour), None, flavour)
+            return _caller_from_claims(self._verified(token, flavor), None, flavor)
         for name in headers:
             if name.lower().startswith(ASSERTION_PREFIX):
                 if not self.accept_assertions:
-                    raise self._assertion_off(flavour)
-                claims = self._verified(headers[name], flavour)
-                return _caller_from_claims(claims, name[len(ASSERTION_PREFIX):].upper(), flavour)
+                    raise self._assertion_off(flavor)
+                claims = self._verified(headers[name], flavor)
+                return _caller_from_claims(claims, name[len(ASSERTION_PREFIX):].upper(), flavor)
         return None
 
-    def _assertion_off(self, flavour: Flavour) -> AbacoError:
+    def _assertion_off(self, flavor: Flavor) -> AbacoError:
         if self.strict:
             return AbacoError("Invalid Credentials", 401)
-        return AbacoError(f"{self._invalid(flavour).message} {ASSERTION_OFF}")
+        return AbacoError(f"{self._invalid(flavor).message} {ASSERTION_OFF}")

@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 
 from .store import Store
-from .wire import Flavour, cased
+from .wire import Flavor, cased
 
 Doc = dict[str, Any]
 RESERVED_WORDS = ["executions", "nonces", "logs", "messages", "adapters", "admin", "utilization"]
@@ -34,11 +34,11 @@ def sealed() -> str:
     return "sealed:" + secrets.token_urlsafe(32)
 
 
-def display_config(doc: Doc, flavour: Flavour) -> Doc:
+def display_config(doc: Doc, flavor: Flavor) -> Doc:
     """A config on the wire (``ActorConfig.display``: the tenant dropped, camel on camel servers)."""
     value = doc["shown"] if doc["is_secret"] else doc["value"]
     record: Doc = {"actors": doc["actors"], "is_secret": doc["is_secret"], "name": doc["name"], "value": value}
-    return cased(record, flavour)
+    return cased(record, flavor)
 
 
 def configs_for(store: Store, actor: Doc) -> dict[str, str]:

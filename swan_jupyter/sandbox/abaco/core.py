@@ -1,4 +1,4 @@
-"""What every route handler gets: the request :class:`Call` (flavour, caller, resolved actor, parsed body) and
+"""What every route handler gets: the request :class:`Call` (flavor, caller, resolved actor, parsed body) and
 the shared :class:`Core` (store, runtime, authentication, settings, access checks)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .models import QUEUES
 from .models import field as model_field
 from .runtime import Runtime
 from .store import Store
-from .wire import AbacoError, Flavour, is_hashid
+from .wire import AbacoError, Flavor, is_hashid
 
 Doc = dict[str, Any]
 DEFAULT_MAX_CONTENT = 500 * 1024 * 1024
@@ -70,7 +70,7 @@ class Call:
     """One request, after routing and authentication."""
 
     request: Request
-    flavour: Flavour
+    flavor: Flavor
     base: str
     path: dict[str, str]
     query: list[tuple[str, str]]
@@ -192,7 +192,7 @@ class Core:
                 return actor
             if call.caller.admin:
                 raise AbacoError(f"No actor found with identifier: {ident}.", 404)
-            if call.flavour.v3:
+            if call.flavor.v3:
                 raise AbacoError("Not authorized -- you do not have access to this actor.")
             raise AbacoError(f"Actor {tenant}_{ident} does not exist")
         alias = self.store.alias(tenant, ident)

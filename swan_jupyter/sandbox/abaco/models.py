@@ -1,9 +1,9 @@
 """Abaco's models: parsing actor descriptions (POST/PUT) and displaying every record (TACC/abaco
 actors/models.py, the ``display`` methods).
 
-Stored documents are snake_case with unix-second times; ``display_*`` functions build the wire form for a flavour:
+Stored documents are snake_case with unix-second times; ``display_*`` functions build the wire form for a flavor:
 ``_links``, display times (``display_time``), hidden fields removed, then camel conversion (which drops ``None``
-values) on camel flavours. Request fields are accepted in snake or camel case on every flavour.
+values) on camel flavors. Request fields are accepted in snake or camel case on every flavor.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from .environment import check_variables
 from .wire import (
     AbacoError,
-    Flavour,
+    Flavor,
     cased,
     display_time,
     display_time_or_null,
@@ -83,10 +83,10 @@ BAD_REQUEST_500 = "Unrecognized exception type: <class 'werkzeug.exceptions.BadR
 UNPROCESSABLE = "Invalid actor description: Unable to process the JSON description.: 400 Bad Request: "
 
 
-def _invalid(name: str, flavour: Flavour | None = None) -> AbacoError:
+def _invalid(name: str, flavor: Flavor | None = None) -> AbacoError:
     """flask-restful's refusal of one argument: ``{name: help}``, the name as the parser knows it (camel on
     camel servers: ``models.py`` ``request_parser`` adds each argument as ``under_to_camel(name)``)."""
-    key = under_to_camel(name) if flavour is not None and flavour.camel else name
+    key = under_to_camel(name) if flavor is not None and flavor.camel else name
     return AbacoError(f"Invalid actor description: {({key: ACTOR_HELP.get(name, name)})}")
 
 
@@ -102,7 +102,7 @@ def has_field(body: dict[str, Any], snake: str) -> bool:
     return snake in body or under_to_camel(snake) in body
 
 
-def parse_bool(value: Any, name: str, flavour: Flavour | None = None) -> bool:
+def parse_bool(value: Any, name: str, flavor: Flavor | None = None) -> bool:
     """flask-restful's ``inputs.boolean``: JSON booleans, 0/1 and the usual strings."""
     if isinstance(value, bool):
         return value
@@ -110,13 +110,13 @@ def parse_bool(value: Any, name: str, flavour: Flavour | None = None) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise _invalid(name, flavour)
+    raise _invalid(name, flavor)
 
 
-def parse_int(value: Any, name: str, flavour: Flavour | None = None) -> int:
+def parse_int(value: Any, name: str, flavor: Flavor | None = None) -> int:
     """An integer given as a JSON number or a numeric string."""
     if isinstance(value, bool):
-        raise _invalid(name, flavour)
+        raise _invalid(name, flavor)
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -126,7 +126,7 @@ def parse_int(value: Any, name: str, flavour: Flavour | None = None) -> int:
             return int(value.strip())
         except ValueError:
             pass
-    raise _invalid(name, flavour)
+    raise _invalid(name, flavor)
 
 
 def check_privileged_fields(body: Any, privileged: bool) -> None:
@@ -181,26 +181,26 @@ def next_cron(schedule: str, now: float) -> str:
     return start
 
 
-def _environment(body: dict[str, Any], flavour: Flavour | None) -> Doc:
+def _environment(body: dict[str, Any], flavor: Flavor | None) -> Doc:
     """The body's ``default_environment``: an object, or its JSON text (empty text and null read as ``{}``)."""
     env = field(body, "default_environment")
     if isinstance(env, str):
         try:
             env = json.loads(env) if env.strip() else {}
         except ValueError:
-            raise _invalid("default_environment", flavour) from None
+            raise _invalid("default_environment", flavor) from None
     if env is None:
         env = {}
     if not isinstance(env, dict):
-        raise _invalid("default_environment", flavour)
+        raise _invalid("default_environment", flavor)
     env = {str(k): v for k, v in env.items()}  # kept as given, like Mongo keeps it
-    key = flavour.key("default_environment") if flavour is not None else "default_environment"
+    key = flavor.key("default_environment") if flavor is not None else "default_environment"
     given = ((k, v if isinstance(v, str) else str(v)) for k, v in env.items() if v is not None)
     check_variables(given, "Invalid actor description: ", key)
     return env
 
 
-def _hints(body: dict[str, Any], post: bool, flavour: Flavour | None) -> list[str]:
+def _hints(body: dict[str, Any], post: bool, flavor: Flavor | None) -> list[str]:
     """The body's ``hints``: a list of strings, or one comma-separated string; no quotes, braces or brackets."""
     hints = field(body, "hints")
     if hints is None:
@@ -208,7 +208,7 @@ def _hints(body: dict[str, Any], post: bool, flavour: Flavour | None) -> list[st
     if isinstance(hints, str):
         hints = [h.strip() for h in hints.split(",") if h.strip()]
     if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
-        raise _invalid("hints", flavour)
+        raise _invalid("hints", flavor)
     for hint in hints:
         for char in HINT_FORBIDDEN:
             if char in hint:
@@ -220,36 +220,36 @@ def _hints(body: dict[str, Any], post: bool, flavour: Flavour | None) -> list[st
     return hints
 
 
-def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavour | None = None,
+def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavor: Flavor | None = None,
                      queues: tuple[str, ...] = QUEUES, now: float = 0.0) -> Doc:
     """Validate a POST (``existing`` None) or PUT body into actor fields; PUT is a full replacement.
 
     Raises :class:`AbacoError` with Abaco's ``Invalid actor description: ...`` messages; argument names in
-    them are camel on camel flavours (``request_parser``, models.py 637-658).
+    them are camel on camel flavors (``request_parser``, models.py 637-658).
     """
     image = field(body, "image")
     if image is None or (isinstance(image, str) and not image.strip()):
-        raise _invalid("image", flavour)
+        raise _invalid("image", flavor)
     fields: Doc = dict(ACTOR_DEFAULTS)
     for name in STR_FIELDS:
         if has_field(body, name) and field(body, name) is not None:
             value = field(body, name)
             if isinstance(value, dict | list):
-                raise _invalid(name, flavour)
+                raise _invalid(name, flavor)
             fields[name] = str(value)
     for name in BOOL_FIELDS:
         if has_field(body, name) and field(body, name) is not None:
-            fields[name] = parse_bool(field(body, name), name, flavour)
+            fields[name] = parse_bool(field(body, name), name, flavor)
     for name in INT_FIELDS:
         if has_field(body, name) and field(body, name) not in (None, ""):
-            fields[name] = parse_int(field(body, name), name, flavour)
-    fields["default_environment"] = _environment(body, flavour)
-    fields["hints"] = _hints(body, existing is None, flavour)
+            fields[name] = parse_int(field(body, name), name, flavor)
+    fields["default_environment"] = _environment(body, flavor)
+    fields["hints"] = _hints(body, existing is None, flavor)
     if fields["max_workers"] is not None and fields["max_workers"] < 1:
-        raise _invalid("max_workers", flavour)
+        raise _invalid("max_workers", flavor)
     if not fields["stateless"] and fields["max_workers"] is not None and fields["max_workers"] > 1:
         raise AbacoError("Invalid actor description: stateful actors can only have 1 worker.")
-    if flavour is not None and not flavour.v3:
+    if flavor is not None and not flavor.v3:
         fields["run_as_executor"] = False  # v2 (master) has no such argument: its parser ignores it
     if fields["use_container_uid"] and fields["run_as_executor"]:  # v3 controllers.py 891-895, 1150-1155
         raise AbacoError("Cannot set both use_container_uid and run_as_executor as true")
@@ -260,7 +260,7 @@ def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavou
         raise AbacoError(BAD_REQUEST_500 + "Invalid queue name.", 500)
     if fields["log_ex"] is not None:
         if fields["log_ex"] <= 0:
-            raise _invalid("log_ex", flavour)
+            raise _invalid("log_ex", flavor)
         fields["log_ex"] = min(fields["log_ex"], LOG_EX_LIMIT)
     fields["cron_next_ex"] = None
     if fields["cron_schedule"]:
@@ -277,25 +277,25 @@ def parse_actor_body(body: dict[str, Any], existing: Doc | None, flavour: Flavou
 
 # -- display -------------------------------------------------------------------------------------------------
 
-def display_actor(doc: Doc, flavour: Flavour, base: str) -> Doc:
+def display_actor(doc: Doc, flavor: Flavor, base: str) -> Doc:
     """An actor on the wire (TACC/abaco actors/models.py, Actor.display): camel drops ``None`` values."""
-    return cased(actor_record(doc, flavour, base), flavour)
+    return cased(actor_record(doc, flavor, base), flavor)
 
 
-def search_actor(doc: Doc, flavour: Flavour, base: str) -> Doc:
+def search_actor(doc: Doc, flavor: Flavor, base: str) -> Doc:
     """An actor as a search item (models.py ``Search.post_processing``): the stored fields, ``None`` values kept
     in camel too (``dict_to_camel``); its token a string when it came from the configuration default."""
-    record = actor_record(doc, flavour, base)
+    record = actor_record(doc, flavor, base)
     if doc.get("token_from_config"):
         record["token"] = "true" if doc["token"] else "false"
-    return plain_cased(record, flavour)
+    return plain_cased(record, flavor)
 
 
-def actor_record(doc: Doc, flavour: Flavour, base: str) -> Doc:
+def actor_record(doc: Doc, flavor: Flavor, base: str) -> Doc:
     """An actor's displayed fields, snake_case, before any case conversion."""
-    url = flavour.actors_url(base)
+    url = flavor.actors_url(base)
     record: Doc = {
-        "_links": {"executions": f"{url}/{doc['id']}/executions", "owner": flavour.profile_url(base, doc["owner"]),
+        "_links": {"executions": f"{url}/{doc['id']}/executions", "owner": flavor.profile_url(base, doc["owner"]),
                    "self": f"{url}/{doc['id']}"},
         "create_time": display_time(doc["create_time"]),
         "cron_next_ex": doc.get("cron_next_ex"),
@@ -330,28 +330,28 @@ def actor_record(doc: Doc, flavour: Flavour, base: str) -> Doc:
         "use_container_uid": doc["use_container_uid"],
         "webhook": doc["webhook"],
     }
-    if flavour.v3:
+    if flavor.v3:
         record["run_as_executor"] = doc["run_as_executor"]
     return record
 
 
-def display_execution(doc: Doc, flavour: Flavour, base: str) -> Doc:
+def display_execution(doc: Doc, flavor: Flavor, base: str) -> Doc:
     """An execution on the wire (TACC/abaco actors/models.py, Execution.display)."""
-    return cased(execution_record(doc, flavour, base), flavour)
+    return cased(execution_record(doc, flavor, base), flavor)
 
 
-def search_execution(doc: Doc, flavour: Flavour, base: str) -> Doc:
+def search_execution(doc: Doc, flavor: Flavor, base: str) -> Doc:
     """An execution as a search item: no ``api_server``, ``None`` values kept in camel too."""
-    record = execution_record(doc, flavour, base)
+    record = execution_record(doc, flavor, base)
     record.pop("api_server")
-    return plain_cased(record, flavour)
+    return plain_cased(record, flavor)
 
 
-def execution_record(doc: Doc, flavour: Flavour, base: str) -> Doc:
+def execution_record(doc: Doc, flavor: Flavor, base: str) -> Doc:
     """An execution's displayed fields, snake_case, before any case conversion."""
-    url = f"{flavour.actors_url(base)}/{doc['actor_id']}/executions/{doc['id']}"
+    url = f"{flavor.actors_url(base)}/{doc['actor_id']}/executions/{doc['id']}"
     record: Doc = {
-        "_links": {"logs": f"{url}/logs", "owner": flavour.profile_url(base, doc["executor"]), "self": url},
+        "_links": {"logs": f"{url}/logs", "owner": flavor.profile_url(base, doc["executor"]), "self": url},
         "actor_id": doc["actor_id"],
         "api_server": base,
         "cpu": doc["cpu"],
@@ -367,22 +367,22 @@ def execution_record(doc: Doc, flavour: Flavour, base: str) -> Doc:
         "status": doc["status"],
         "worker_id": doc["worker_id"],
     }
-    if flavour.v3:
+    if flavor.v3:
         record["executor_uid"] = None
         record["executor_gid"] = None
     return record
 
 
-def display_summary(actor: Doc, executions: list[Doc], flavour: Flavour, base: str) -> Doc:
+def display_summary(actor: Doc, executions: list[Doc], flavor: Flavor, base: str) -> Doc:
     """The executions summary of an actor (TACC/abaco actors/models.py, ExecutionsSummary.compute_summary_stats);
     items keep their ``None`` values and raw (RFC 1123) times."""
-    url = flavour.actors_url(base)
+    url = flavor.actors_url(base)
     items = [plain_cased({"id": e["id"], "status": e["status"], "start_time": rfc1123(e["start_time"]),
                           "finish_time": rfc1123(e["finish_time"]),
-                          "message_received_time": rfc1123(e["message_received_time"])}, flavour)
+                          "message_received_time": rfc1123(e["message_received_time"])}, flavor)
              for e in executions]
     record: Doc = {
-        "_links": {"self": f"{url}/{actor['id']}/executions", "owner": flavour.profile_url(base, actor["owner"])},
+        "_links": {"self": f"{url}/{actor['id']}/executions", "owner": flavor.profile_url(base, actor["owner"])},
         "actor_id": actor["id"],
         "api_server": base,
         "owner": actor["owner"],
@@ -392,10 +392,10 @@ def display_summary(actor: Doc, executions: list[Doc], flavour: Flavour, base: s
         "total_io": sum(int(e["io"] or 0) for e in executions),
         "total_runtime": sum(int(e["runtime"] or 0) for e in executions),
     }
-    return cased(record, flavour)
+    return cased(record, flavor)
 
 
-def display_worker(doc: Doc, flavour: Flavour) -> Doc:
+def display_worker(doc: Doc, flavor: Flavor) -> Doc:
     """A worker on the wire (TACC/abaco actors/models.py, Worker.display)."""
     record: Doc = {
         "ch_name": doc["ch_name"], "cid": doc["cid"], "create_time": display_time(doc["create_time"]),
@@ -404,10 +404,10 @@ def display_worker(doc: Doc, flavour: Flavour) -> Doc:
         "last_health_check_time": display_time(doc["last_health_check_time"]),
         "location": "local://subprocess", "status": doc["status"], "tenant": doc["tenant"],
     }
-    return cased(record, flavour)
+    return cased(record, flavor)
 
 
-def search_worker(doc: Doc, flavour: Flavour) -> Doc:
+def search_worker(doc: Doc, flavor: Flavor) -> Doc:
     """A worker as a search item (``Search.post_processing``): ``tenant`` dropped, the actor's id added, unset
     times null, ``None`` values kept in camel too."""
     record: Doc = {
@@ -417,19 +417,19 @@ def search_worker(doc: Doc, flavour: Flavour) -> Doc:
         "last_health_check_time": display_time_or_null(doc["last_health_check_time"]),
         "location": "local://subprocess", "status": doc["status"],
     }
-    return plain_cased(record, flavour)
+    return plain_cased(record, flavor)
 
 
-def display_nonce(doc: Doc, flavour: Flavour, base: str) -> Doc:
+def display_nonce(doc: Doc, flavor: Flavor, base: str) -> Doc:
     """A nonce on the wire (TACC/abaco actors/models.py, Nonce.display); alias nonces carry ``alias`` and a
     null ``actor_id``."""
-    url = flavour.actors_url(base)
+    url = flavor.actors_url(base)
     if doc.get("alias"):
         owner_url = f"{url}/aliases/{doc['alias']}"
-        links = {"actor": owner_url, "owner": flavour.profile_url(base, doc["owner"]),
+        links = {"actor": owner_url, "owner": flavor.profile_url(base, doc["owner"]),
                  "self": f"{owner_url}/nonces/{doc['id']}"}
     else:
-        links = {"actor": f"{url}/{doc['actor_id']}", "owner": flavour.profile_url(base, doc["owner"]),
+        links = {"actor": f"{url}/{doc['actor_id']}", "owner": flavor.profile_url(base, doc["owner"]),
                  "self": f"{url}/{doc['actor_id']}/nonces/{doc['id']}"}
     record: Doc = {
         "_links": links,
@@ -448,15 +448,15 @@ def display_nonce(doc: Doc, flavour: Flavour, base: str) -> Doc:
     }
     if doc.get("alias"):
         record["alias"] = doc["alias"]
-    return cased(record, flavour)
+    return cased(record, flavor)
 
 
-def display_alias(doc: Doc, flavour: Flavour, base: str) -> Doc:
+def display_alias(doc: Doc, flavor: Flavor, base: str) -> Doc:
     """An alias on the wire (TACC/abaco actors/models.py, Alias.display)."""
-    url = flavour.actors_url(base)
+    url = flavor.actors_url(base)
     record: Doc = {
-        "_links": {"actor": f"{url}/{doc['actor_id']}", "owner": flavour.profile_url(base, doc["owner"]),
+        "_links": {"actor": f"{url}/{doc['actor_id']}", "owner": flavor.profile_url(base, doc["owner"]),
                    "self": f"{url}/aliases/{doc['alias']}"},
         "actor_id": doc["actor_id"], "alias": doc["alias"], "owner": doc["owner"],
     }
-    return cased(record, flavour)
+    return cased(record, flavor)

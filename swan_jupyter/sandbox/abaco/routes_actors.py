@@ -9,11 +9,12 @@ from typing import Any
 from starlette.responses import Response
 
 from ...numbers import parse_int
-from .auth import LEVELS, Caller
+from .auth import Caller
 from .core import Call, Core, Route
 from .events import check_webhook
 from .local_code import check_caller
 from .models import display_actor, display_worker, parse_actor_body, search_actor, search_worker
+from .routes_permissions import permission_routes
 from .search import run_search
 from .wire import AbacoError, new_hashid, ok, to_datetime
 
@@ -41,7 +42,7 @@ def raw_record(doc: Doc, time_keys: tuple[str, ...]) -> Doc:
 def actor_records(core: Core, call: Call, actors: list[Doc]) -> list[tuple[Doc, Doc]]:
     """Search records of actors."""
     times = ("create_time", "last_update_time")
-    return [(raw_record(a, times), search_actor(a, call.flavour, call.base)) for a in actors]
+    return [(raw_record(a, times), search_actor(a, call.flavor, call.base)) for a in actors]
 
 
 async def list_actors(call: Call, core: Core) -> Response:
@@ -52,13 +53,13 @@ async def list_actors(call: Call, core: Core) -> Response:
         actors = searchable_actors(core, caller)
     elif not caller.admin:
         visible = core.store.permitted_actor_ids(caller.tenant, caller.user)
-        if not call.flavour.v3:
+        if not call.flavor.v3:
             visible |= {a["id"] for a in actors if core.has_level(caller, "actor", a["id"], "READ")}
         actors = [a for a in actors if a["id"] in visible]
     if call.search_mode:
-        result = run_search(actor_records(core, call, actors), call.query, call.flavour)
-        return ok(call.flavour, result, "Actors search completed successfully.")
-    return ok(call.flavour, [display_actor(a, call.flavour, call.base) for a in actors],
+        result = run_search(actor_records(core, call, actors), call.query, call.flavor)
+        return ok(call.flavor, result, "Actors search completed successfully.")
+    return ok(call.flavor, [display_actor(a, call.flavor, call.base) for a in actors],
               "Actors retrieved successfully.")
 
 
@@ -116,7 +117,7 @@ async def create_actor(call: Call, core: Core) -> Response:
     """POST /actors: register an actor; it is SUBMITTED and becomes READY when its first worker is up."""
     body = _body_dict(call)
     now = core.now()
-    fields = parse_actor_body(body, None, call.flavour, core.queues, now)
+    fields = parse_actor_body(body, None, call.flavor, core.queues, now)
     check_caller(fields["image"], call.caller, core.runtime.local_code_users)
     _check_tas(core, call, fields)
     _check_link(core, call, fields, None)
@@ -129,12 +130,12 @@ async def create_actor(call: Call, core: Core) -> Response:
     }
     core.store.add_actor(doc, call.caller.user)
     core.runtime.spawn_worker(doc)
-    return ok(call.flavour, display_actor(doc, call.flavour, call.base), "Actor created successfully.")
+    return ok(call.flavor, display_actor(doc, call.flavor, call.base), "Actor created successfully.")
 
 
 async def get_actor(call: Call, core: Core) -> Response:
     """GET /actors/{id}."""
-    return ok(call.flavour, display_actor(call.the_actor, call.flavour, call.base), "Actor retrieved successfully.")
+    return ok(call.flavor, display_actor(call.the_actor, call.flavor, call.base), "Actor retrieved successfully.")
 
 
 async def update_actor(call: Call, core: Core) -> Response:
@@ -142,7 +143,7 @@ async def update_actor(call: Call, core: Core) -> Response:
     revision, sets SUBMITTED and restarts the workers. The updater gets UPDATE."""
     actor = call.the_actor
     body = _body_dict(call)
-    fields = parse_actor_body(body, actor, call.flavour, core.queues, core.now())
+    fields = parse_actor_body(body, actor, call.flavor, core.queues, core.now())
     if fields["image"] != actor["image"]:
         check_caller(fields["image"], call.caller, core.runtime.local_code_users)
     _check_tas(core, call, fields)
@@ -159,7 +160,7 @@ async def update_actor(call: Call, core: Core) -> Response:
         core.store.set_permission(actor["tenant"], "actor", actor["id"], call.caller.user, "UPDATE")
     if new_image or force:
         core.runtime.restart_workers(updated)
-    return ok(call.flavour, display_actor(updated, call.flavour, call.base), "Actor updated successfully.")
+    return ok(call.flavor, display_actor(updated, call.flavor, call.base), "Actor updated successfully.")
 
 
 async def delete_actor(call: Call, core: Core) -> Response:
@@ -179,14 +180,14 @@ async def delete_actor(call: Call, core: Core) -> Response:
     core.store.delete_actor(actor["id"])
     message = ("Actor deleted successfully." if clean else
                "Actor deleted successfully, though Abaco is still cleaning up some of the actor's resources.")
-    return ok(call.flavour, None, message)
+    return ok(call.flavor, None, message)
 
 
 # -- state -----------------------------------------------------------------------------------------------------
 
 async def get_state(call: Call, core: Core) -> Response:
     """GET /actors/{id}/state."""
-    return ok(call.flavour, {"state": call.the_actor.get("state", {})}, "Actor state retrieved successfully.")
+    return ok(call.flavor, {"state": call.the_actor.get("state", {})}, "Actor state retrieved successfully.")
 
 
 async def set_state(call: Call, core: Core) -> Response:
@@ -204,40 +205,14 @@ async def set_state(call: Call, core: Core) -> Response:
 
     updated = core.store.update("actors", actor["id"], change)
     assert updated is not None
-    return ok(call.flavour, display_actor(updated, call.flavour, call.base), "State updated successfully.")
+    return ok(call.flavor, display_actor(updated, call.flavor, call.base), "State updated successfully.")
 
 
 # -- permissions -----------------------------------------------------------------------------------------------
 
-def parse_permission(call: Call, alias_levels: bool = False) -> tuple[str, str]:
-    """``user`` and ``level`` of a permissions POST body (both required)."""
-    body = call.body if isinstance(call.body, dict) else {}
-    user, level = body.get("user"), body.get("level")
-    if not user or not isinstance(user, str):
-        raise AbacoError("Invalid permissions description: {'user': 'User owning the permission.'}")
-    if not level or not isinstance(level, str):
-        raise AbacoError("Invalid permissions description: {'level': 'Level of the permission: one of "
-                         f"{list(LEVELS)}.'}}")
-    level = level.upper()
-    if level not in LEVELS:
-        raise AbacoError(f"Invalid permission level: {level}. The valid values are {list(LEVELS)}.")
-    return user, level
-
-
-async def get_permissions(call: Call, core: Core) -> Response:
-    """GET /actors/{id}/permissions."""
-    actor = call.the_actor
-    return ok(call.flavour, core.store.permissions(actor["tenant"], "actor", actor["id"]),
-              "Permissions retrieved successfully.")
-
-
-async def add_permission(call: Call, core: Core) -> Response:
-    """POST /actors/{id}/permissions: set one user's level (NONE revokes)."""
-    actor = call.the_actor
-    user, level = parse_permission(call)
-    core.store.set_permission(actor["tenant"], "actor", actor["id"], user, level)
-    return ok(call.flavour, core.store.permissions(actor["tenant"], "actor", actor["id"]),
-              "Permission added successfully.")
+def _actor_of(call: Call, core: Core, level: str) -> tuple[str, str]:
+    """The actor of the path (its scope already resolved it and checked ``level``)."""
+    return call.the_actor["tenant"], call.the_actor["id"]
 
 
 # -- workers ---------------------------------------------------------------------------------------------------
@@ -245,16 +220,16 @@ async def add_permission(call: Call, core: Core) -> Response:
 def worker_records(workers: list[Doc], call: Call) -> list[tuple[Doc, Doc]]:
     """Search records of workers."""
     keys = ("create_time", "last_execution_time", "last_health_check_time")
-    return [(raw_record(w, keys), search_worker(w, call.flavour)) for w in workers]
+    return [(raw_record(w, keys), search_worker(w, call.flavor)) for w in workers]
 
 
 async def list_workers(call: Call, core: Core) -> Response:
     """GET /actors/{id}/workers (search mode with parameters)."""
     workers = core.store.workers(call.the_actor["id"])
     if call.search_mode:
-        return ok(call.flavour, run_search(worker_records(workers, call), call.query, call.flavour),
+        return ok(call.flavor, run_search(worker_records(workers, call), call.query, call.flavor),
                   "Workers search completed successfully.")
-    return ok(call.flavour, [display_worker(w, call.flavour) for w in workers], "Workers retrieved successfully.")
+    return ok(call.flavor, [display_worker(w, call.flavor) for w in workers], "Workers retrieved successfully.")
 
 
 async def add_workers(call: Call, core: Core) -> Response:
@@ -274,8 +249,8 @@ async def add_workers(call: Call, core: Core) -> Response:
     # no one-worker check for stateful actors here: Abaco has it only at registration (WorkersResource.post)
     scheduled, previous = core.runtime.add_workers(actor, num)
     if scheduled == 0:
-        return ok(call.flavour, None, f"Actor {actor['id']} already had {num} worker(s).")
-    return ok(call.flavour, None,
+        return ok(call.flavor, None, f"Actor {actor['id']} already had {num} worker(s).")
+    return ok(call.flavor, None,
               f"Scheduled {scheduled} new worker(s) to start. Previously, there were {previous} workers.")
 
 
@@ -288,14 +263,14 @@ def _worker(call: Call, core: Core) -> Doc:
 
 async def get_worker(call: Call, core: Core) -> Response:
     """GET /actors/{id}/workers/{wid}."""
-    return ok(call.flavour, display_worker(_worker(call, core), call.flavour), "Worker retrieved successfully.")
+    return ok(call.flavor, display_worker(_worker(call, core), call.flavor), "Worker retrieved successfully.")
 
 
 async def delete_worker(call: Call, core: Core) -> Response:
     """DELETE /actors/{id}/workers/{wid}: the worker stops after its current execution."""
     worker = _worker(call, core)
     core.runtime.stop_worker(worker["id"])
-    return ok(call.flavour, None, "Worker scheduled to be stopped.")
+    return ok(call.flavor, None, "Worker scheduled to be stopped.")
 
 
 ROUTES = [
@@ -306,8 +281,7 @@ ROUTES = [
     Route("DELETE", ("{aid}",), delete_actor),
     Route("GET", ("{aid}", "state"), get_state),
     Route("POST", ("{aid}", "state"), set_state),
-    Route("GET", ("{aid}", "permissions"), get_permissions),
-    Route("POST", ("{aid}", "permissions"), add_permission),
+    *permission_routes("actor", ("{aid}",), _actor_of, scope="actor"),
     Route("GET", ("{aid}", "workers"), list_workers),
     Route("POST", ("{aid}", "workers"), add_workers),
     Route("GET", ("{aid}", "workers", "{wid}"), get_worker),

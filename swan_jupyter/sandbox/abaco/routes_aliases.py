@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from .core import Call, Core, Route
 from .models import display_alias
-from .routes_actors import parse_permission
+from .routes_permissions import permission_routes
 from .wire import AbacoError, is_hashid, ok
 
 Doc = dict[str, Any]
@@ -48,7 +48,7 @@ ALIAS_HELP = {"alias": "Actual alias for the actor; must be unique within a tena
 def _missing(call: Call, name: str) -> AbacoError:
     """flask-restful's refusal of a missing required argument, as AliasesResource reports it
     (controllers.py master 437-448)."""
-    key = call.flavour.key(name)
+    key = call.flavor.key(name)
     return AbacoError(f"Invalid alias description. Missing required field: {({key: ALIAS_HELP[name]})}")
 
 
@@ -85,7 +85,7 @@ def _actor_argument(call: Call) -> str:
 async def list_aliases(call: Call, core: Core) -> Response:
     """GET /actors/aliases."""
     aliases = core.store.aliases(call.caller.tenant)
-    return ok(call.flavour, [display_alias(a, call.flavour, call.base) for a in aliases],
+    return ok(call.flavor, [display_alias(a, call.flavor, call.base) for a in aliases],
               "Aliases retrieved successfully.")
 
 
@@ -104,13 +104,13 @@ async def create_alias(call: Call, core: Core) -> Response:
         raise AbacoError(f"Alias {name} already exists.")
     alias = core.store.alias(call.caller.tenant, name)
     assert alias is not None
-    return ok(call.flavour, display_alias(alias, call.flavour, call.base), "Actor alias created successfully.")
+    return ok(call.flavor, display_alias(alias, call.flavor, call.base), "Actor alias created successfully.")
 
 
 async def get_alias(call: Call, core: Core) -> Response:
     """GET /actors/aliases/{alias}."""
     alias = alias_access(call, core, "READ")
-    return ok(call.flavour, display_alias(alias, call.flavour, call.base), "Alias retrieved successfully.")
+    return ok(call.flavor, display_alias(alias, call.flavor, call.base), "Alias retrieved successfully.")
 
 
 async def update_alias(call: Call, core: Core) -> Response:
@@ -129,30 +129,19 @@ async def update_alias(call: Call, core: Core) -> Response:
     core.store.retarget_alias(call.caller.tenant, alias["alias"], actor["id"])
     updated = core.store.alias(call.caller.tenant, alias["alias"])
     assert updated is not None
-    return ok(call.flavour, display_alias(updated, call.flavour, call.base), "Actor alias updated successfully.")
+    return ok(call.flavor, display_alias(updated, call.flavor, call.base), "Actor alias updated successfully.")
 
 
 async def delete_alias(call: Call, core: Core) -> Response:
     """DELETE /actors/aliases/{alias}."""
     alias = alias_access(call, core, "UPDATE")
     core.store.delete_alias(call.caller.tenant, alias["alias"])
-    return ok(call.flavour, None, f"Alias {alias['alias']} deleted successfully.")
+    return ok(call.flavor, None, f"Alias {alias['alias']} deleted successfully.")
 
 
-async def get_alias_permissions(call: Call, core: Core) -> Response:
-    """GET /actors/aliases/{alias}/permissions."""
-    alias = alias_access(call, core, "READ", actor_too=True)
-    return ok(call.flavour, core.store.permissions(call.caller.tenant, "alias", alias["alias"]),
-              "Permissions retrieved successfully.")
-
-
-async def add_alias_permission(call: Call, core: Core) -> Response:
-    """POST /actors/aliases/{alias}/permissions ``{user, level}``."""
-    alias = alias_access(call, core, "UPDATE", actor_too=True)
-    user, level = parse_permission(call)
-    core.store.set_permission(call.caller.tenant, "alias", alias["alias"], user, level)
-    return ok(call.flavour, core.store.permissions(call.caller.tenant, "alias", alias["alias"]),
-              "Permission added successfully.")
+def _alias_of(call: Call, core: Core, level: str) -> tuple[str, str]:
+    """The alias of the path, once the caller has ``level`` on it and on its actor."""
+    return call.caller.tenant, alias_access(call, core, level, actor_too=True)["alias"]
 
 
 ROUTES = [
@@ -161,6 +150,5 @@ ROUTES = [
     Route("GET", ("aliases", "{alias}"), get_alias, scope="alias"),
     Route("PUT", ("aliases", "{alias}"), update_alias, scope="alias"),
     Route("DELETE", ("aliases", "{alias}"), delete_alias, scope="alias"),
-    Route("GET", ("aliases", "{alias}", "permissions"), get_alias_permissions, scope="alias"),
-    Route("POST", ("aliases", "{alias}", "permissions"), add_alias_permission, scope="alias"),
+    *permission_routes("alias", ("aliases", "{alias}"), _alias_of, scope="alias"),
 ]

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from .configs import FORBIDDEN_CHARS, HELP, RESERVED_WORDS, actor_refs, display_config, sealed
 from .core import Call, Core, Route
 from .models import parse_bool
-from .routes_actors import parse_permission
+from .routes_permissions import permission_routes
 from .wire import AbacoError, ok
 
 Doc = dict[str, Any]
@@ -35,7 +35,7 @@ def _arguments(call: Call, prefix: str) -> Doc:
     body = call.body if isinstance(call.body, dict) else {}
     out: Doc = {}
     for name in ("name", "value", "is_secret", "actors"):
-        key = call.flavour.key(name)
+        key = call.flavor.key(name)
         raw = body.get(key, body.get(name))
         if raw is None or (isinstance(raw, dict | list) and name != "value"):
             raise AbacoError(f"{prefix}{({key: HELP[name]})}")
@@ -90,8 +90,8 @@ def _config(call: Call, core: Core, level: str, missing: str = "No config found:
 
 async def list_configs(call: Call, core: Core) -> Response:
     """GET /actors/configs: every config of the tenant."""
-    items = [display_config(c, call.flavour) for c in core.store.configs(call.caller.tenant)]
-    return ok(call.flavour, items, "Actor Configs retrieved successfully.")
+    items = [display_config(c, call.flavor) for c in core.store.configs(call.caller.tenant)]
+    return ok(call.flavor, items, "Actor Configs retrieved successfully.")
 
 
 async def create_config(call: Call, core: Core) -> Response:
@@ -102,12 +102,12 @@ async def create_config(call: Call, core: Core) -> Response:
     doc: Doc = {**args, "tenant": call.caller.tenant, "shown": sealed() if args["is_secret"] else None}
     if not core.store.add_config(doc, call.caller.user, core.now()):
         raise AbacoError(f"Config {args['name']} already exists; please choose another name for your config")
-    return ok(call.flavour, display_config(doc, call.flavour), "Actor config created successfully.")
+    return ok(call.flavor, display_config(doc, call.flavor), "Actor config created successfully.")
 
 
 async def get_config(call: Call, core: Core) -> Response:
     """GET /actors/configs/{name}."""
-    return ok(call.flavour, display_config(_config(call, core, "READ"), call.flavour), "Config retrieved successfully.")
+    return ok(call.flavor, display_config(_config(call, core, "READ"), call.flavor), "Config retrieved successfully.")
 
 
 async def update_config(call: Call, core: Core) -> Response:
@@ -118,30 +118,20 @@ async def update_config(call: Call, core: Core) -> Response:
     doc: Doc = {**args, "name": old["name"], "tenant": old["tenant"],
                 "shown": sealed() if args["is_secret"] else None}
     core.store.put_config(doc)
-    return ok(call.flavour, display_config(doc, call.flavour), "Actor config updated successfully.")
+    return ok(call.flavor, display_config(doc, call.flavor), "Actor config updated successfully.")
 
 
 async def delete_config(call: Call, core: Core) -> Response:
     """DELETE /actors/configs/{name}: the config and its permissions."""
     doc = _config(call, core, "UPDATE", "No config found with name: {name}.")
     core.store.delete_config(doc["tenant"], doc["name"])
-    return ok(call.flavour, None, f"Actor config {doc['name']} deleted successfully.")
+    return ok(call.flavor, None, f"Actor config {doc['name']} deleted successfully.")
 
 
-async def get_config_permissions(call: Call, core: Core) -> Response:
-    """GET /actors/configs/{name}/permissions."""
-    doc = _config(call, core, "READ", f"Config {call.caller.tenant}_{{name}} does not exist")
-    return ok(call.flavour, core.store.permissions(doc["tenant"], "config", doc["name"]),
-              "Permissions retrieved successfully.")
-
-
-async def add_config_permission(call: Call, core: Core) -> Response:
-    """POST /actors/configs/{name}/permissions: set one user's level (NONE revokes)."""
-    doc = _config(call, core, "UPDATE", f"Config {call.caller.tenant}_{{name}} does not exist")
-    user, level = parse_permission(call)
-    core.store.set_permission(doc["tenant"], "config", doc["name"], user, level)
-    return ok(call.flavour, core.store.permissions(doc["tenant"], "config", doc["name"]),
-              "Permission added successfully.")
+def _config_of(call: Call, core: Core, level: str) -> tuple[str, str]:
+    """The config of the path, once the caller has ``level`` on it."""
+    doc = _config(call, core, level, f"Config {call.caller.tenant}_{{name}} does not exist")
+    return doc["tenant"], doc["name"]
 
 
 ROUTES = [
@@ -150,6 +140,5 @@ ROUTES = [
     Route("GET", ("configs", "{name}"), get_config, scope="none"),
     Route("PUT", ("configs", "{name}"), update_config, scope="none"),
     Route("DELETE", ("configs", "{name}"), delete_config, scope="none"),
-    Route("GET", ("configs", "{name}", "permissions"), get_config_permissions, scope="none"),
-    Route("POST", ("configs", "{name}", "permissions"), add_config_permission, scope="none"),
+    *permission_routes("config", ("configs", "{name}"), _config_of, scope="none"),
 ]

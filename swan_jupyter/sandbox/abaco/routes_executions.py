@@ -38,7 +38,7 @@ class StoredExecution:
 
 
 def _search_item(stored: StoredExecution, call: Call) -> Doc:
-    return search_execution(stored.doc(), call.flavour, call.base)
+    return search_execution(stored.doc(), call.flavor, call.base)
 
 
 def _execution_raw(stored: StoredExecution) -> Doc:
@@ -81,10 +81,10 @@ def log_records(core: Core, executions: list[Doc], call: Call) -> list[tuple[Doc
         text, expires = stored
         if expires is not None and expires < core.now():
             continue
-        url = f"{call.flavour.actors_url(call.base)}/{e['actor_id']}/executions/{e['id']}"
+        url = f"{call.flavor.actors_url(call.base)}/{e['actor_id']}/executions/{e['id']}"
         owner = core.find_actor(e["tenant"], e["actor_id"])
         # Search.post_processing (v3 models.py 380-395): the stored log loses _id, exp, actor_id and tenant
-        links = {"self": f"{url}/logs", "owner": call.flavour.profile_url(call.base, owner["owner"] if owner else ""),
+        links = {"self": f"{url}/logs", "owner": call.flavor.profile_url(call.base, owner["owner"] if owner else ""),
                  "execution": url}
         shown = {"_links": links, "logs": text}
         records.append(({"actor_id": e["actor_id"], "execution_id": e["id"], "logs": text}, shown))
@@ -96,9 +96,9 @@ async def list_executions(call: Call, core: Core) -> Response:
     actor = call.the_actor
     executions = core.store.executions(actor["id"])
     if call.search_mode:
-        return ok(call.flavour, run_search(execution_records(executions, call), call.query, call.flavour),
+        return ok(call.flavor, run_search(execution_records(executions, call), call.query, call.flavor),
                   "Executions search completed successfully.")
-    return ok(call.flavour, display_summary(actor, executions, call.flavour, call.base),
+    return ok(call.flavor, display_summary(actor, executions, call.flavor, call.base),
               "Actor executions retrieved successfully.")
 
 
@@ -122,7 +122,7 @@ async def add_execution(call: Call, core: Core) -> Response:
         "worker_id": None, "exit_code": None, "final_state": None, **values,
     }
     core.store.add_execution(execution)
-    return ok(call.flavour, display_actor(actor, call.flavour, call.base), "Actor execution added successfully.")
+    return ok(call.flavor, display_actor(actor, call.flavor, call.base), "Actor execution added successfully.")
 
 
 def _execution(call: Call, core: Core) -> Doc:
@@ -136,7 +136,7 @@ def _execution(call: Call, core: Core) -> Doc:
 
 async def get_execution(call: Call, core: Core) -> Response:
     """GET /actors/{id}/executions/{eid}."""
-    return ok(call.flavour, display_execution(_execution(call, core), call.flavour, call.base),
+    return ok(call.flavor, display_execution(_execution(call, core), call.flavor, call.base),
               "Actor execution retrieved successfully.")
 
 
@@ -146,21 +146,21 @@ async def force_quit(call: Call, core: Core) -> Response:
     if execution["status"] != "RUNNING" or not core.runtime.force_quit(execution["id"]):
         raise AbacoError("Cannot force quit an execution not in RUNNING status. Execution was found in status: "
                          f"{execution['status']}")
-    return ok(call.flavour, None, f"Issued force quit command for execution {execution['id']}.")
+    return ok(call.flavor, None, f"Issued force quit command for execution {execution['id']}.")
 
 
 async def get_logs(call: Call, core: Core) -> Response:
     """GET /actors/{id}/executions/{eid}/logs (``""`` while running, when missing or expired)."""
     execution = _execution(call, core)
     if call.search_mode:
-        return ok(call.flavour, run_search(log_records(core, [execution], call), call.query, call.flavour),
+        return ok(call.flavor, run_search(log_records(core, [execution], call), call.query, call.flavor),
                   "Logs search completed successfully.")
     stored = core.store.log(execution["id"])
     text = ""
     if stored is not None and (stored[1] is None or stored[1] >= core.now()):
         text = stored[0]
-    url = f"{call.flavour.actors_url(call.base)}/{execution['actor_id']}/executions/{execution['id']}"
-    return ok(call.flavour, {"logs": text, "_links": {"self": f"{url}/logs", "owner": call.flavour.profile_url(
+    url = f"{call.flavor.actors_url(call.base)}/{execution['actor_id']}/executions/{execution['id']}"
+    return ok(call.flavor, {"logs": text, "_links": {"self": f"{url}/logs", "owner": call.flavor.profile_url(
         call.base, call.the_actor["owner"]), "execution": url}}, "Logs retrieved successfully.")
 
 

@@ -36,14 +36,14 @@ SYNC_MAX_WAITING = 3  # controllers.py master 1786-1792: refused only when `box_
 
 
 def _links(call: Call, actor: Doc) -> Doc:
-    url = f"{call.flavour.actors_url(call.base)}/{actor['id']}"
-    return {"self": f"{url}/messages", "owner": call.flavour.profile_url(call.base, actor["owner"])}
+    url = f"{call.flavor.actors_url(call.base)}/{actor['id']}"
+    return {"self": f"{url}/messages", "owner": call.flavor.profile_url(call.base, actor["owner"])}
 
 
 async def get_messages(call: Call, core: Core) -> Response:
     """GET /actors/{id}/messages: how many messages wait in the mailbox."""
     actor = call.the_actor
-    return ok(call.flavour, {"messages": core.store.mailbox_count(actor["id"]), "_links": _links(call, actor)},
+    return ok(call.flavor, {"messages": core.store.mailbox_count(actor["id"]), "_links": _links(call, actor)},
               "The request was successful")
 
 
@@ -51,7 +51,7 @@ async def purge_messages(call: Call, core: Core) -> Response:
     """DELETE /actors/{id}/messages: drop every queued message (their executions stay SUBMITTED, as in Abaco)."""
     actor = call.the_actor
     core.store.purge_mailbox(actor["id"])
-    return ok(call.flavour, {"msg": "Actor mailbox purged.", "_links": _links(call, actor)},
+    return ok(call.flavor, {"msg": "Actor mailbox purged.", "_links": _links(call, actor)},
               "The request was successful")
 
 
@@ -110,12 +110,12 @@ async def send_message(call: Call, core: Core) -> Response:
     execution = queue_message(core.store, core.runtime, actor, data, content_type, env, call.caller.user, core.now())
     if synchronous:
         return await _wait_synchronously(call, core, actor, execution["id"])
-    url = f"{call.flavour.actors_url(call.base)}/{actor['id']}"
+    url = f"{call.flavor.actors_url(call.base)}/{actor['id']}"
     result = plain_cased({"execution_id": execution["id"], "msg": echoed,
                           "_links": {"self": f"{url}/executions/{execution['id']}",
-                                     "owner": call.flavour.profile_url(call.base, actor["owner"]),
-                                     "messages": f"{url}/messages"}}, call.flavour)
-    return ok(call.flavour, result, "The request was successful")
+                                     "owner": call.flavor.profile_url(call.base, actor["owner"]),
+                                     "messages": f"{url}/messages"}}, call.flavor)
+    return ok(call.flavor, result, "The request was successful")
 
 
 async def _wait_synchronously(call: Call, core: Core, actor: Doc, execution_id: str) -> Response:

@@ -26,7 +26,7 @@ async def search(call: Call, core: Core) -> Response:
     if kind not in SEARCH_TYPES:
         raise AbacoError(f"Invalid search type: {kind}. Valid types are: {list(SEARCH_TYPES)}.")
     actors = searchable_actors(core, call.caller)
-    query = read_query(call.query, call.flavour)
+    query = read_query(call.query, call.flavor)
     records: Records
     if kind == "actors":
         records = actor_records(core, call, actors)
@@ -38,7 +38,7 @@ async def search(call: Call, core: Core) -> Response:
                                      for e in core.store.execution_texts(a["id"], received_since=since)], call)
     else:
         records = log_records(core, [e for a in actors for e in core.store.executions(a["id"])], call)
-    return ok(call.flavour, run_query(records, query, call.flavour), "Search completed successfully.")
+    return ok(call.flavor, run_query(records, query, call.flavor), "Search completed successfully.")
 
 
 async def utilization(call: Call, core: Core) -> Response:
@@ -46,7 +46,7 @@ async def utilization(call: Call, core: Core) -> Response:
     actors = core.store.actors()
     result = {"currentActors": len(actors), "totalActors": len(actors), "workers": len(core.store.workers()),
               "commandQueue": sum(core.store.mailbox_count(a["id"]) for a in actors)}
-    return ok(call.flavour, result, "Abaco utilization returned successfully.")
+    return ok(call.flavor, result, "Abaco utilization returned successfully.")
 
 
 def sites(base: str) -> Response:

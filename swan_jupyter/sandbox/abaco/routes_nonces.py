@@ -66,7 +66,7 @@ def _parse_nonce_body(call: Call, levels: tuple[str, ...]) -> tuple[str, int, st
                 raise ValueError
             max_uses = parse_int(raw_uses, "max_uses", minimum=None) if isinstance(raw_uses, str) else int(raw_uses)
         except (TypeError, ValueError):
-            key = call.flavour.key("max_uses")  # flask-restful names the argument as the parser knows it
+            key = call.flavor.key("max_uses")  # flask-restful names the argument as the parser knows it
             raise AbacoError(f"Invalid nonce description: {({key: MAX_USES_HELP})}") from None
     if max_uses == 0 or max_uses < -1:
         raise AbacoError(MAX_USES_MESSAGE)
@@ -111,7 +111,7 @@ async def list_nonces(call: Call, core: Core) -> Response:
     """GET /actors/{id}/nonces."""
     _no_nonce(call)
     nonces = core.store.nonces(actor_id=call.the_actor["id"])
-    return ok(call.flavour, [display_nonce(n, call.flavour, call.base) for n in nonces],
+    return ok(call.flavor, [display_nonce(n, call.flavor, call.base) for n in nonces],
               "Actor nonces retrieved successfully.")
 
 
@@ -119,21 +119,21 @@ async def create_nonce(call: Call, core: Core) -> Response:
     """POST /actors/{id}/nonces ``{level, max_uses|maxUses, description}``."""
     _no_nonce(call)
     doc = _new_nonce(call, core, LEVELS, call.the_actor["id"], None)
-    return ok(call.flavour, display_nonce(doc, call.flavour, call.base), "Actor nonce created successfully.")
+    return ok(call.flavor, display_nonce(doc, call.flavor, call.base), "Actor nonce created successfully.")
 
 
 async def get_nonce(call: Call, core: Core) -> Response:
     """GET /actors/{id}/nonces/{nid}."""
     _no_nonce(call)
     nonce = _find(core, call.path["nid"], call.the_actor["id"], None)
-    return ok(call.flavour, display_nonce(nonce, call.flavour, call.base), "Actor nonce retrieved successfully.")
+    return ok(call.flavor, display_nonce(nonce, call.flavor, call.base), "Actor nonce retrieved successfully.")
 
 
 async def delete_nonce(call: Call, core: Core) -> Response:
     """DELETE /actors/{id}/nonces/{nid}."""
     nonce = _find(core, call.path["nid"], call.the_actor["id"], None)
     core.store.delete_nonce(nonce["id"])
-    return ok(call.flavour, None, "Actor nonce deleted successfully.")
+    return ok(call.flavor, None, "Actor nonce deleted successfully.")
 
 
 # -- alias nonces ----------------------------------------------------------------------------------------------
@@ -143,7 +143,7 @@ async def list_alias_nonces(call: Call, core: Core) -> Response:
     _no_nonce(call)
     alias = alias_access(call, core, "READ", actor_too=True)
     nonces = core.store.nonces(alias=alias["alias"], tenant=call.caller.tenant)
-    return ok(call.flavour, [display_nonce(n, call.flavour, call.base) for n in nonces],
+    return ok(call.flavor, [display_nonce(n, call.flavor, call.base) for n in nonces],
               "Alias nonces retrieved successfully.")
 
 
@@ -152,7 +152,7 @@ async def create_alias_nonce(call: Call, core: Core) -> Response:
     _no_nonce(call)
     alias = alias_access(call, core, "UPDATE", actor_too=True)
     doc = _new_nonce(call, core, ALIAS_LEVELS, None, alias["alias"])
-    return ok(call.flavour, display_nonce(doc, call.flavour, call.base), "Alias nonce created successfully.")
+    return ok(call.flavor, display_nonce(doc, call.flavor, call.base), "Alias nonce created successfully.")
 
 
 async def get_alias_nonce(call: Call, core: Core) -> Response:
@@ -160,7 +160,7 @@ async def get_alias_nonce(call: Call, core: Core) -> Response:
     _no_nonce(call)
     alias = alias_access(call, core, "READ", actor_too=True)
     nonce = _find(core, call.path["nid"], None, alias["alias"])
-    return ok(call.flavour, display_nonce(nonce, call.flavour, call.base), "Alias nonce retrieved successfully.")
+    return ok(call.flavor, display_nonce(nonce, call.flavor, call.base), "Alias nonce retrieved successfully.")
 
 
 async def delete_alias_nonce(call: Call, core: Core) -> Response:
@@ -168,7 +168,7 @@ async def delete_alias_nonce(call: Call, core: Core) -> Response:
     alias = alias_access(call, core, "UPDATE", actor_too=True)
     nonce = _find(core, call.path["nid"], None, alias["alias"])
     core.store.delete_nonce(nonce["id"])
-    return ok(call.flavour, None, "Alias nonce deleted successfully.")
+    return ok(call.flavor, None, "Alias nonce deleted successfully.")
 
 
 ALIAS_ROUTES = [

@@ -3,7 +3,7 @@
 
 Each searchable record is a pair: the raw snake_case fields (times as naive UTC datetimes, numbers as
 numbers) that filters compare, and the display form that is returned. Keys are snake_case; on camel
-flavours camelCase keys are converted first. Operators are key suffixes: ``.eq .neq .lt .lte .gt .gte .in
+flavors camelCase keys are converted first. Operators are key suffixes: ``.eq .neq .lt .lte .gt .gte .in
 .nin .between .like .nlike``; a plain ``key=value`` is equality. Special keys: ``search`` (words OR-ed),
 ``exactsearch`` (a phrase), ``skip``, ``limit`` (defaults 0 and 100) and ``x-nonce`` (ignored).
 """
@@ -18,14 +18,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ...numbers import parse_int
-from .wire import AbacoError, Flavour, camel_to_under
+from ...search_filters import MISSING, compare, split_key
+from .wire import AbacoError, Flavor, camel_to_under
 
 Doc = dict[str, Any]
-OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "nin", "between", "like", "nlike")
 TIME_KEYS = ("start_time", "message_received_time", "last_execution_time", "last_update_time", "StartedAt",
              "FinishedAt", "create_time", "last_health_check_time", "finish_time", "last_use_time")
-SPECIAL = ("search", "exactsearch", "skip", "limit", "x-nonce")
-_MISSING = object()
 
 
 _BROAD_ISO = re.compile(r"(\d{4})(?:-(\d\d)(?:-(\d\d)(?:T(?:(\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?)?)?)?)?)?"
@@ -60,7 +58,7 @@ def lookup(record: Doc, name: str) -> Any:
     value: Any = record
     for part in name.split("."):
         if not isinstance(value, dict) or part not in value:
-            return _MISSING
+            return MISSING
         value = value[part]
     return value
 
@@ -86,36 +84,6 @@ def _coerce(key: str, value: str) -> Any:
         except ValueError:
             pass
     return value
-
-
-def _compare(op: str, have: Any, want: Any) -> bool:
-    try:
-        if op == "eq":
-            return bool(have == want)
-        if op == "neq":
-            return bool(have != want)
-        if have is _MISSING or have is None:
-            return op == "nin" or op == "nlike"
-        if op == "lt":
-            return bool(have < want)
-        if op == "lte":
-            return bool(have <= want)
-        if op == "gt":
-            return bool(have > want)
-        if op == "gte":
-            return bool(have >= want)
-        if op in ("in", "nin"):
-            if not isinstance(want, list):
-                raise AbacoError(f"The value of a .{op} search must be a JSON list.")
-            return (have in want) == (op == "in")
-        if op == "between":
-            low, high = want
-            return bool(low <= have <= high)
-        if op in ("like", "nlike"):
-            return (re.search(str(want), str(have)) is not None) == (op == "like")
-    except TypeError:
-        return False
-    return False
 
 
 def _texts(value: Any) -> Iterable[str]:
@@ -195,7 +163,7 @@ def _filter_value(key: str, name: str, op: str, value: str) -> Any:
     return _coerce(name, value)
 
 
-def read_query(params: list[tuple[str, str]], flavour: Flavour) -> Query:
+def read_query(params: list[tuple[str, str]], flavor: Flavor) -> Query:
     """The query parameters of a search, read and checked (a bad value raises :class:`AbacoError`)."""
     query = Query()
     for key, value in params:
@@ -208,10 +176,8 @@ def read_query(params: list[tuple[str, str]], flavour: Flavour) -> Query:
         elif key == "exactsearch":
             query.phrase = value.lower()
         elif key != "x-nonce":
-            name, _, op = key.rpartition(".")
-            if not name or op not in OPERATORS:
-                name, op = key, "eq"
-            if flavour.camel:  # only the first segment of a dotted key (models.py master 74-80, dict_to_under)
+            name, op = split_key(key)
+            if flavor.camel:  # only the first segment of a dotted key (models.py master 74-80, dict_to_under)
                 head, dot, tail = name.partition(".")
                 name = camel_to_under(head) + dot + tail
             query.filters.append((name, op, _filter_value(key, name, op, value)))
@@ -221,12 +187,12 @@ def read_query(params: list[tuple[str, str]], flavour: Flavour) -> Query:
 Records = Sequence[tuple[Doc | Callable[[], Doc], Doc | Callable[[], Doc]]]
 
 
-def run_search(records: Records, params: list[tuple[str, str]], flavour: Flavour) -> Doc:
+def run_search(records: Records, params: list[tuple[str, str]], flavor: Flavor) -> Doc:
     """:func:`run_query` of the request's query parameters."""
-    return run_query(records, read_query(params, flavour), flavour)
+    return run_query(records, read_query(params, flavor), flavor)
 
 
-def run_query(records: Records, query: Query, flavour: Flavour) -> Doc:
+def run_query(records: Records, query: Query, flavor: Flavor) -> Doc:
     """Filter, rank and page ``(raw, display)`` records; returns the search envelope's ``result``.
 
     Either form may be a function that builds it: ``raw`` is then built only when the search filters or
@@ -238,7 +204,7 @@ def run_query(records: Records, query: Query, flavour: Flavour) -> Doc:
     matched: list[tuple[int, Doc | Callable[[], Doc]]] = [(0, shown) for _, shown in records] if everything else []
     for stored, shown in () if everything else records:
         raw = stored() if callable(stored) else stored
-        if not all(_compare(op, lookup(raw, name), want) for name, op, want in filters):
+        if not all(compare(op, lookup(raw, name), want) for name, op, want in filters):
             continue
         score = 0
         if words or phrase is not None:
@@ -254,7 +220,7 @@ def run_query(records: Records, query: Query, flavour: Flavour) -> Doc:
     page = [shown() if callable(shown) else shown for _, shown in matched[skip:skip + limit]]
     meta = {"total_count": len(matched), "records_skipped": skip, "record_limit": limit,
             "count_returned": len(page)}
-    if flavour.camel:
+    if flavor.camel:
         meta = {"totalCount": len(matched), "recordsSkipped": skip, "recordLimit": limit,
                 "countReturned": len(page)}
     return {"_metadata": meta, "search": page}

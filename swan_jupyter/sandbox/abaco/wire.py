@@ -1,4 +1,4 @@
-"""Wire conventions of the Abaco emulator: flavours, envelopes, errors, ids, time display and field case.
+"""Wire conventions of the Abaco emulator: flavors, envelopes, errors, ids, time display and field case.
 
 Everything here follows Abaco's server: every JSON answer is the envelope of its ``ok`` and ``error`` helpers,
 ``{"message", "result", "status", "version"}`` (TACC/abaco actors/request_utils.py; v3's, from
@@ -45,7 +45,7 @@ class AbacoError(Exception):
 
 
 @dataclass(frozen=True)
-class Flavour:
+class Flavor:
     """One public face of the emulator: where it is mounted, its field case and its links.
 
     ``v2`` (``/actors/v2``, camel), ``v3`` (``/v3/actors``, snake) and ``internal`` (``/actors``, the case set
@@ -70,17 +70,17 @@ class Flavour:
         return f"{base}/v3/oauth2/profiles/{user}" if self.v3 else f"{base}/profiles/v2/{user}"
 
     def key(self, snake: str) -> str:
-        """A field name in this flavour's case."""
+        """A field name in this flavor's case."""
         return under_to_camel(snake) if self.camel else snake
 
 
-V2 = Flavour("v2", camel=True, version=":dev")
-V3 = Flavour("v3", camel=False, version="dev")
+V2 = Flavor("v2", camel=True, version=":dev")
+V3 = Flavor("v3", camel=False, version="dev")
 
 
-def internal_flavour(camel: bool) -> Flavour:
-    """The flavour of the internal ``/actors`` prefix (case by configuration)."""
-    return Flavour("internal", camel=camel, version=":dev")
+def internal_flavor(camel: bool) -> Flavor:
+    """The flavor of the internal ``/actors`` prefix (case by configuration)."""
+    return Flavor("internal", camel=camel, version=":dev")
 
 
 # -- ids -----------------------------------------------------------------------------------------------------
@@ -145,16 +145,16 @@ def camel_to_under(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), name)
 
 
-def cased(record: dict[str, Any], flavour: Flavour) -> dict[str, Any]:
-    """A model record in the flavour's case: camel converts top-level keys and drops ``None`` values."""
-    if not flavour.camel:
+def cased(record: dict[str, Any], flavor: Flavor) -> dict[str, Any]:
+    """A model record in the flavor's case: camel converts top-level keys and drops ``None`` values."""
+    if not flavor.camel:
         return record
     return {under_to_camel(k): v for k, v in record.items() if v is not None}
 
 
-def plain_cased(record: dict[str, Any], flavour: Flavour) -> dict[str, Any]:
+def plain_cased(record: dict[str, Any], flavor: Flavor) -> dict[str, Any]:
     """Camel conversion of a non-model dict (summary items, message answers): ``None`` values are kept."""
-    if not flavour.camel:
+    if not flavor.camel:
         return record
     return {under_to_camel(k): v for k, v in record.items()}
 
@@ -167,22 +167,22 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(data, status_code=status, media_type=None, headers={"Content-Type": JSON_TYPE, **CORS_HEADERS})
 
 
-def envelope(flavour: Flavour, result: Any, message: str, status: str = "success") -> dict[str, Any]:
+def envelope(flavor: Flavor, result: Any, message: str, status: str = "success") -> dict[str, Any]:
     """The Abaco envelope for ``result``."""
-    body: dict[str, Any] = {"message": message, "result": result, "status": status, "version": flavour.version}
-    if flavour.v3:
+    body: dict[str, Any] = {"message": message, "result": result, "status": status, "version": flavor.version}
+    if flavor.v3:
         body["metadata"] = {}
     return body
 
 
-def ok(flavour: Flavour, result: Any, message: str) -> Response:
+def ok(flavor: Flavor, result: Any, message: str) -> Response:
     """A 200 success envelope."""
-    return json_response(envelope(flavour, result, message))
+    return json_response(envelope(flavor, result, message))
 
 
-def error_response(flavour: Flavour, message: str, status: int = 400) -> Response:
+def error_response(flavor: Flavor, message: str, status: int = 400) -> Response:
     """An error envelope (``result: null``)."""
-    return json_response(envelope(flavour, None, message, "error"), status)
+    return json_response(envelope(flavor, None, message, "error"), status)
 
 
 def raw_response(data: bytes, media_type: str) -> Response:

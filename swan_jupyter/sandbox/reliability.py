@@ -1,4 +1,9 @@
-"""Shared by the fast reliability tests and benchmarks/reliability.py: payment crash trials and fault control."""
+"""Reliability trials against a running sandbox: payment crash trials, cancel trials, the spending-cap race, load
+with a restart, and the fault-injection controls (``/_sandbox/faults``).
+
+A testing tool of the sandbox, shared by the test suite (``tests/``) and ``benchmarks/reliability.py``, so that
+neither the benchmarks nor anything else depends on the test tree. The client never imports it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,33 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.helpers import Crash, new_task
+
+class Crash(BaseException):
+    """Stands for the paying process dying at a checkpoint (a BaseException: no ``except Exception`` stops it)."""
+
+
+def crash_at(point: str) -> Callable[[str], None]:
+    """A checkpoint hook that "kills" the payer (raises :class:`Crash`) when it reaches step ``point``."""
+
+    def hook(step: str) -> None:
+        if step == point:
+            raise Crash(step)
+
+    return hook
+
+
+def new_task(orch: Any, *, pay: bool = False, max_spend: str | None = None, private_key: Any = None,
+             **task: Any) -> Any:
+    """Plan and create a task the client's one way, ``orch.create(orch.plan(TaskDescription(**task)), pay=...,
+    max_spend=..., private_key=...)``; the :class:`~swan_jupyter.orchestrator.models.TaskResult`."""
+    from swan_jupyter.orchestrator import TaskDescription
+
+    return orch.create(orch.plan(TaskDescription(**task)), pay=pay, max_spend=max_spend, private_key=private_key)
+
 
 CRASH_POINTS = ("before_sign", "after_sign", "after_send", "after_receipt", "before_validate", "after_validate",
                 "lost_validate_response", "signed_then_other_payment", None)
