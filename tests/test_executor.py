@@ -125,6 +125,26 @@ def test_as_completed_wait_and_run_in_executor(ex: AbacoExecutor) -> None:
     assert asyncio.run(main()) == [0, 1, 4, 9]
 
 
+def test_cancelling_an_asyncio_task_force_quits_its_call(client: Actors) -> None:
+    """``run_in_executor`` chains the asyncio future to the executor's: cancelling the task cancels the call,
+    which force-quits its execution at Abaco."""
+    actor = client.add({"image": "abacosamples/py3_func", "name": "swan-fn-executor-asyncio"})
+    assert actor.id
+
+    async def main(ex: AbacoExecutor) -> bool:
+        call = asyncio.get_running_loop().run_in_executor(ex, nap, 30.0)
+        while _statuses(client, ex.actor_id) != ["RUNNING"]:
+            await asyncio.sleep(0.05)
+        call.cancel()
+        await asyncio.sleep(0)
+        return call.cancelled()
+
+    with client.executor(max_workers=1, actor=actor.id, timeout=60) as one:
+        assert asyncio.run(asyncio.wait_for(main(one), timeout=20))
+        assert wait_until(lambda: _statuses(client, one.actor_id) == ["COMPLETE"], timeout=10)
+    assert _exit_codes(client, str(actor.id)) == {"137"}
+
+
 def test_cancel_of_a_queued_call_and_of_a_running_one(client: Actors) -> None:
     """``cancel()`` on a call running at Abaco returns True and force-quits its execution: the future stays
     pending while the call is remote (it can still be cancelled), so the standard contract holds."""
