@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -46,6 +48,15 @@ def fails_on_five(x: int) -> float:
 def nap(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
+
+
+def _statuses(client: Actors, actor_id: str) -> list[str]:
+    return [str(e.status) for e in client.list_executions(actor_id).executions]
+
+
+def _exit_codes(client: Actors, actor_id: str) -> set[str]:
+    executions = client.list_executions(actor_id).executions
+    return {str(client.get_execution(actor_id, str(e.id)).exit_code) for e in executions}
 
 
 def _running(client: Actors, actor_id: str) -> list[str]:
@@ -114,35 +125,62 @@ def test_as_completed_wait_and_run_in_executor(ex: AbacoExecutor) -> None:
     assert asyncio.run(main()) == [0, 1, 4, 9]
 
 
+def test_cancelling_an_asyncio_task_force_quits_its_call(client: Actors) -> None:
+    """``run_in_executor`` chains the asyncio future to the executor's: cancelling the task cancels the call,
+    which force-quits its execution at Abaco."""
+    actor = client.add({"image": "abacosamples/py3_func", "name": "swan-fn-executor-asyncio"})
+    assert actor.id
+
+    async def main(ex: AbacoExecutor) -> bool:
+        call = asyncio.get_running_loop().run_in_executor(ex, nap, 30.0)
+        while _statuses(client, ex.actor_id) != ["RUNNING"]:
+            await asyncio.sleep(0.05)
+        call.cancel()
+        await asyncio.sleep(0)
+        return call.cancelled()
+
+    with client.executor(max_workers=1, actor=actor.id, timeout=60) as one:
+        assert asyncio.run(asyncio.wait_for(main(one), timeout=20))
+        assert wait_until(lambda: _statuses(client, one.actor_id) == ["COMPLETE"], timeout=10)
+    assert _exit_codes(client, str(actor.id)) == {"137"}
+
+
 def test_cancel_of_a_queued_call_and_of_a_running_one(client: Actors) -> None:
-    with client.executor(max_workers=1, timeout=60) as one:
+    """``cancel()`` on a call running at Abaco returns True and force-quits its execution: the future stays
+    pending while the call is remote (it can still be cancelled), so the standard contract holds."""
+    actor = client.add({"image": "abacosamples/py3_func", "name": "swan-fn-executor-cancel"})
+    assert actor.id
+    with client.executor(max_workers=1, actor=actor.id, timeout=60) as one:
         running = one.submit(nap, 30.0)
         queued = one.submit(square, 4)
-        assert wait_until(running.running, timeout=10)
+        assert wait_until(lambda: _statuses(client, one.actor_id) == ["RUNNING"], timeout=10)
+        assert not running.running() and not running.done()  # pending while remote: it can be cancelled
         assert queued.cancel() and queued.cancelled()  # never sent
-        assert not running.cancel()  # the standard contract: a running future is not cancelled ...
-        assert one.force_quit(running)  # ... force_quit stops its execution
-        with pytest.raises(RemoteFunctionError, match="interrupted"):
-            running.result(timeout=20)
-        assert wait_until(lambda: _running(client, one.actor_id) == [], timeout=20)
+        assert running.cancel() and running.cancelled()
+        assert cf.wait([running, queued], timeout=1).not_done == set()  # waiters see the cancel at once
+        with pytest.raises(cf.CancelledError):
+            running.result(timeout=1)
+        assert wait_until(lambda: _statuses(client, one.actor_id) == ["COMPLETE"], timeout=20)
+        [execution] = client.list_executions(one.actor_id).executions
+        assert str(client.get_execution(one.actor_id, str(execution.id)).exit_code) == "137"  # force-quit
+        assert not one.force_quit(running)  # already cancelled: nothing left to stop
+    time.sleep(1.0)
+    assert _statuses(client, str(actor.id)) == ["COMPLETE"]  # nothing ran later
 
 
 def test_shutdown_with_cancel_futures_force_quits_the_sent_calls(client: Actors) -> None:
     ex = client.executor(max_workers=2, workers=2, timeout=60)
-    before = len(client.list_executions(ex.actor_id).executions)
+    before = {str(e.id) for e in client.list_executions(ex.actor_id).executions}
     futures = [ex.submit(nap, 30.0) for _ in range(5)]
-    assert wait_until(lambda: sum(f.running() for f in futures) == 2, timeout=10)
     assert wait_until(lambda: len(_running(client, ex.actor_id)) == 2, timeout=10)
     t0 = time.monotonic()
     ex.shutdown(wait=True, cancel_futures=True)
     assert time.monotonic() - t0 < 15
-    assert sum(f.cancelled() for f in futures) == 3
-    sent = [f for f in futures if not f.cancelled()]
-    assert all(isinstance(f.exception(), RemoteFunctionError) for f in sent)
-    assert len(client.list_executions(ex.actor_id).executions) == before + 2  # the cancelled ones never went
+    assert all(f.cancelled() for f in futures)  # sent or not, every call still pending was cancelled
+    sent = [e for e in client.list_executions(ex.actor_id).executions if str(e.id) not in before]
+    assert len(sent) == 2  # the ones queued here never went
     assert wait_until(lambda: _running(client, ex.actor_id) == [], timeout=20)
-    killed = [client.get_execution(ex.actor_id, str(f.exception().execution_id)) for f in sent]  # type: ignore[union-attr]
-    assert all(str(k.exit_code) == "137" for k in killed)
+    assert all(str(client.get_execution(ex.actor_id, str(e.id)).exit_code) == "137" for e in sent)
     with pytest.raises(RuntimeError):
         ex.submit(square, 2)
 
@@ -178,16 +216,66 @@ def iter_lock() -> Any:
 
 
 def test_a_call_stopped_while_queued_at_abaco_does_not_run_later(client: Actors) -> None:
-    """A sent call whose execution still waits in the mailbox (SUBMITTED) cannot be force-quit yet: stopping it
+    """A sent call whose execution still waits in the mailbox (SUBMITTED) cannot be force-quit yet: cancelling it
     waits for the execution to start and stops it then, instead of letting it run later."""
     actor = client.add({"image": "abacosamples/py3_func", "name": "swan-fn-executor-one-worker"})
     assert actor.id
     with client.executor(max_workers=2, actor=actor.id, timeout=60) as two:
         first, second = two.submit(nap, 30.0), two.submit(nap, 30.0)
-        assert wait_until(lambda: len(client.list_executions(two.actor_id).executions) == 2, timeout=10)
-        assert two.force_quit(second)  # SUBMITTED behind the first on the one worker
-        assert two.force_quit(first)
-        for future in (first, second):
-            with pytest.raises(RemoteFunctionError, match="interrupted"):
-                future.result(timeout=30)
-        assert wait_until(lambda: _running(client, two.actor_id) == [], timeout=15)
+        assert wait_until(lambda: sorted(_statuses(client, two.actor_id)) == ["RUNNING", "SUBMITTED"], timeout=10)
+        assert second.cancel()  # SUBMITTED behind the first on the one worker
+        assert two.force_quit(first)  # the same as cancel()
+        assert first.cancelled() and second.cancelled()
+    # the block waited for both force-quits (Abaco marks a force-quit execution COMPLETE a moment later)
+    assert wait_until(lambda: _statuses(client, str(actor.id)) == ["COMPLETE", "COMPLETE"], timeout=10)
+    assert _exit_codes(client, str(actor.id)) == {"137"}  # both force-quit
+
+
+def _interrupt_main_in(seconds: float) -> threading.Timer:
+    """A real SIGINT to this (the main) thread after ``seconds``, as a kernel interrupt delivers it."""
+    main = threading.get_ident()
+    timer = threading.Timer(seconds, lambda: signal.pthread_kill(main, signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_an_interrupt_during_a_bare_result_stops_the_executors_calls(client: Actors) -> None:
+    """Ctrl-C while ``future.result()`` waits cancels the calls still queued at the executor, force-quits the
+    ones sent (running or waiting in the mailbox), and re-raises."""
+    actor = client.add({"image": "abacosamples/py3_func", "name": "swan-fn-executor-interrupt"})
+    assert actor.id
+    with client.executor(max_workers=2, actor=actor.id, timeout=60) as two:
+        futures = [two.submit(nap, 30.0) for _ in range(4)]  # two sent (one runs, one waits), two queued here
+        assert wait_until(lambda: sorted(_statuses(client, two.actor_id)) == ["RUNNING", "SUBMITTED"], timeout=10)
+        timer = _interrupt_main_in(0.5)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                futures[0].result()
+        finally:
+            timer.cancel()
+        assert all(f.cancelled() for f in futures)
+        t0 = time.monotonic()
+    assert time.monotonic() - t0 < 15
+    # the two queued here never went
+    assert wait_until(lambda: _statuses(client, str(actor.id)) == ["COMPLETE", "COMPLETE"], timeout=10)
+    assert _exit_codes(client, str(actor.id)) == {"137"}
+
+
+def test_an_interrupt_anywhere_in_the_with_block_stops_the_calls(client: Actors) -> None:
+    """``cf.wait`` and ``cf.as_completed`` are the standard library's: an interrupt there reaches the executor
+    through its ``with`` block, whose exit then cancels and force-quits instead of waiting for the calls."""
+    actor = client.add({"image": "abacosamples/py3_func", "name": "swan-fn-executor-interrupt-wait"})
+    assert actor.id
+    for waiting in (lambda fs: cf.wait(fs), lambda fs: list(cf.as_completed(fs))):
+        timer = _interrupt_main_in(1.0)
+        t0 = time.monotonic()
+        try:
+            with pytest.raises(KeyboardInterrupt), client.executor(max_workers=2, actor=actor.id, timeout=60) as ex:
+                futures = [ex.submit(nap, 30.0) for _ in range(3)]
+                waiting(futures)
+        finally:
+            timer.cancel()
+        assert time.monotonic() - t0 < 20
+        assert all(f.cancelled() for f in futures)
+        assert wait_until(lambda: _running(client, str(actor.id)) == [], timeout=10)
+    assert _exit_codes(client, str(actor.id)) == {"137"}

@@ -15,6 +15,14 @@ EXPECTED = ["01-quickstart.ipynb", "02-deploy-and-pay.ipynb", "03-actors.ipynb",
             "05-functions.ipynb"]
 
 
+#: What a notebook's outputs must show, beyond running without errors.
+SHOWS: dict[str, list[str]] = {
+    # the grid search's fits: execution durations per parameter set, joined from the executions' records
+    "05-functions.ipynb": ["duration", "queue_wait"] + [f"C={c}, kernel={k}" for c in ("0.1", "1.0", "10.0")
+                                                        for k in ("linear", "rbf")],
+}
+
+
 def test_every_expected_notebook_exists() -> None:
     present = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     assert present == EXPECTED
@@ -41,6 +49,10 @@ def test_notebook_runs_in_a_fresh_kernel(name: str, sandbox: dict[str, Any], tmp
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
+    texts = [str(o.get("data", {}).get("text/plain", "")) for c in nb.cells if c.cell_type == "code"
+             for o in c.outputs]
+    wanted = SHOWS.get(name, [])
+    assert not wanted or any(all(m in text for m in wanted) for text in texts), f"{name}: no output shows {wanted}"
     # Secrets: the sandbox's real API key, private key, user tokens and admin token are the markers.
     from tests.test_secrets import scan, secrets_of
 

@@ -442,7 +442,8 @@ class Actors(ActorManagement, AliasCalls, ConfigCalls, SearchCalls):
                  **options: Any) -> AbacoExecutor:
         """A :class:`concurrent.futures.Executor` running each call on an Abaco function actor.
 
-        ``submit(fn, *args, **kwargs)`` returns a standard ``Future``; ``map`` yields in order (``timeout``
+        ``submit(fn, *args, **kwargs)`` returns a ``Future`` (pending until the answer is back, so ``cancel()``
+        force-quits a call running remotely); ``map`` yields in order (``timeout``
         as in the standard library); it works with ``as_completed``, ``wait`` and ``loop.run_in_executor``.
         See :mod:`swan_jupyter.actors.executor` for what ``cancel()``, ``shutdown(cancel_futures=True)`` and
         timeouts stop.

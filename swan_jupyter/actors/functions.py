@@ -50,13 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._views import views
 from ..auth import TokenAuth
-from ..errors import (
-    RemoteError,
-    SwanDeprecationWarning,
-    SwanJupyterError,
-    TransportError,
-    ValidationError,
-)
+from ..errors import RemoteError, SwanDeprecationWarning, SwanJupyterError, TransportError, ValidationError
 from ..numbers import MAX_WORKERS, parse_float, parse_int
 from ._function_calls import (
     ACTOR_PREFIX,
@@ -158,13 +152,10 @@ class FunctionHandle:
         """Start one call in the background: a :class:`concurrent.futures.Future` of its value (``result()``
         raises what a direct call would). Pickling and size are checked here, before anything is sent."""
         payload = self.encode(*args, **kwargs)
-        cancel = threading.Event()
-
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=max(4, 2 * self.workers),
-                                                thread_name_prefix="swan-function")
-            return self._pool.submit(self.run_payload, payload, None, cancel)
+                self._pool = ThreadPoolExecutor(max(4, 2 * self.workers), thread_name_prefix="swan-function")
+            return self._pool.submit(self.run_payload, payload)
 
     # -- many calls --------------------------------------------------------------------------------------------
 
@@ -354,6 +345,14 @@ class FunctionHandle:
                              else "the actor answered something that is not a function result")
         with contextlib.suppress(SwanJupyterError):
             outcome.log_tail = log_tail(self.client.get_logs(self.actor_id, execution_id))
+
+    def stop_execution(self, execution_id: str, wait: float = 0.0) -> str | None:
+        """Internal API (the executor's): force-quit one execution if it runs; one still queued (SUBMITTED) is
+        force-quit when it starts, waited for ``wait`` s at most (polls paced). None: nothing left; else its status."""
+        delays, deadline = self._pace.delays(), time.monotonic() + wait
+        while (left := self._stop_one(execution_id)) == "SUBMITTED" and (rest := deadline - time.monotonic()) > 0:
+            time.sleep(min(next(delays), rest))
+        return left
 
     def _stop_one(self, execution_id: str) -> str | None:
         """Stop one execution if it runs; its status when it may still run or wait, None when nothing is left."""
