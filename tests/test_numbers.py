@@ -325,12 +325,15 @@ def test_a_task_frame_with_hostile_numbers_builds_at_once() -> None:
 def test_a_hostile_time_scale_is_refused(value: str, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     from swan_jupyter import cli
+    from swan_jupyter.sandbox import commands
+    from swan_jupyter.sandbox_contract import DEFAULT_TIME_SCALE
 
-    with pytest.raises(SystemExit) as info:
-        cli._parser().parse_args(["sandbox", "start", "--time-scale", value])
-    assert info.value.code == 2 and "--time-scale" in capsys.readouterr().err
+    for parse in (cli._parser().parse_args, commands.main):  # swan-jupyter sandbox, python -m swan_jupyter.sandbox
+        with pytest.raises(SystemExit) as info:
+            parse([*(["sandbox"] if parse is not commands.main else []), "start", "--time-scale", value])
+        assert info.value.code == 2 and "--time-scale" in capsys.readouterr().err
     monkeypatch.setenv("SWAN_TIME_SCALE", value)
-    assert cli.default_time_scale() == cli.DEFAULT_TIME_SCALE  # a bad environment value falls back, as before
+    assert commands.default_time_scale() == DEFAULT_TIME_SCALE  # a bad environment value falls back, as before
 
 
 @pytest.mark.parametrize("hardware_id", ["²", "--5", pytest.param(10**5000, id="10**5000"), True])

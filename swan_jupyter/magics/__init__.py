@@ -47,13 +47,21 @@ def help_with_empty_body(lines: list[str]) -> list[str]:
     return lines
 
 
+def _displaylimit(ip: Any) -> int | None:
+    """``SwanMagics.displaylimit`` of shell ``ip``; None while the magics are not loaded there."""
+    from .core import swan_magics
+
+    cfg = swan_magics(ip)
+    return None if cfg is None else int(cfg.displaylimit)
+
+
 def load(ip: Any) -> None:
     """Register the magics on shell ``ip`` (replacing any earlier registration) and mask secrets in tracebacks."""
     unload(ip)
     for cls in _classes():
         ip.register_magics(cls)
     install(ip)
-    _listing.install(ip)
+    _listing.install(ip, lambda: _displaylimit(ip))
     cleanup = getattr(ip, "input_transformers_cleanup", None)
     if isinstance(cleanup, list):
         cleanup.append(help_with_empty_body)

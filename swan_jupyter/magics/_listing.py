@@ -12,6 +12,7 @@ frame, or with ``displaylimit = 0``, it answers nothing and pandas displays the 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ..display import esc
@@ -50,19 +51,18 @@ def limited_bundle(frame: Any, limit: int) -> dict[str, str] | None:
             "text/html": f"{head._repr_html_()}<p class='swan-jupyter swan-displaylimit'>{esc(line)}</p>"}
 
 
-def install(shell: Any) -> None:
-    """Display the listing frames of ``shell`` within its ``SwanMagics.displaylimit`` (idempotent)."""
+def install(shell: Any, limit: Callable[[], int | None]) -> None:
+    """Display the listing frames of ``shell`` within ``limit()`` rows (``SwanMagics.displaylimit``; None while
+    the magics are not loaded) (idempotent)."""
     formatter = getattr(getattr(shell, "display_formatter", None), "mimebundle_formatter", None)
     if formatter is None:
         return
 
     def printer(frame: Any, include: Any = None, exclude: Any = None) -> dict[str, str] | None:
-        from .core import swan_magics
-
-        cfg = swan_magics(shell)
-        if cfg is None or not is_listing(frame):
+        rows = limit()
+        if rows is None or not is_listing(frame):
             return None
-        return limited_bundle(frame, int(cfg.displaylimit))
+        return limited_bundle(frame, rows)
 
     printer._swan_displaylimit = True  # type: ignore[attr-defined]
     for module, name in _NAMES:
