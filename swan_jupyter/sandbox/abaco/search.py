@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ...numbers import parse_int
-from .wire import AbacoError, Flavour, camel_to_under
+from .wire import AbacoError, Encoded, Flavour, camel_to_under
 
 Doc = dict[str, Any]
 OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "nin", "between", "like", "nlike")
@@ -218,7 +218,9 @@ def read_query(params: list[tuple[str, str]], flavour: Flavour) -> Query:
     return query
 
 
-Records = Sequence[tuple[Doc | Callable[[], Doc], Doc | Callable[[], Doc]]]
+#: A record's display form: a document, or JSON already encoded (:class:`~.wire.Encoded`), or a function making one.
+Shown = Doc | Encoded | Callable[[], Doc | Encoded]
+Records = Sequence[tuple[Doc | Callable[[], Doc], Shown]]
 
 
 def run_search(records: Records, params: list[tuple[str, str]], flavour: Flavour) -> Doc:
@@ -235,7 +237,7 @@ def run_query(records: Records, query: Query, flavour: Flavour) -> Doc:
     """
     skip, limit, words, phrase, filters = query.skip, query.limit, query.words, query.phrase, query.filters
     everything = not (filters or words or phrase is not None)  # nothing to read: every record matches, in order
-    matched: list[tuple[int, Doc | Callable[[], Doc]]] = [(0, shown) for _, shown in records] if everything else []
+    matched: list[tuple[int, Shown]] = [(0, shown) for _, shown in records] if everything else []
     for stored, shown in () if everything else records:
         raw = stored() if callable(stored) else stored
         if not all(_compare(op, lookup(raw, name), want) for name, op, want in filters):

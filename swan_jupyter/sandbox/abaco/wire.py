@@ -161,10 +161,26 @@ def plain_cased(record: dict[str, Any], flavour: Flavour) -> dict[str, Any]:
 
 # -- responses -----------------------------------------------------------------------------------------------
 
+class Encoded(str):
+    """A value already encoded as JSON (with :func:`encode`): a search page of records encoded once each is
+    joined as it is instead of being encoded again (see :func:`ok`)."""
+
+
+def encode(value: Any) -> str:
+    """``value`` as JSON text, exactly as it appears inside every answer of the emulator."""
+    return json.dumps(value, separators=(", ", ": "), default=str)
+
+
 def json_response(body: Any, status: int = 200) -> Response:
     """A JSON response with the exact content type ``application/json`` and CORS headers."""
-    data = json.dumps(body, separators=(", ", ": "), default=str).encode()
+    return _response(encode(body).encode(), status)
+
+
+def _response(data: bytes, status: int) -> Response:
     return Response(data, status_code=status, media_type=None, headers={"Content-Type": JSON_TYPE, **CORS_HEADERS})
+
+
+_PAGE = "\x00swan-jupyter-search-page\x00"  # never in a message or metadata: they are the emulator's own text
 
 
 def envelope(flavour: Flavour, result: Any, message: str, status: str = "success") -> dict[str, Any]:
@@ -176,8 +192,14 @@ def envelope(flavour: Flavour, result: Any, message: str, status: str = "success
 
 
 def ok(flavour: Flavour, result: Any, message: str) -> Response:
-    """A 200 success envelope."""
-    return json_response(envelope(flavour, result, message))
+    """A 200 success envelope. A search result whose page holds :class:`Encoded` records is answered with those
+    texts joined in place: the same bytes as encoding the decoded records."""
+    page = result.get("search") if isinstance(result, dict) else None
+    if not isinstance(page, list) or not any(isinstance(item, Encoded) for item in page):
+        return json_response(envelope(flavour, result, message))
+    items = ", ".join(item if isinstance(item, Encoded) else encode(item) for item in page)
+    text = encode(envelope(flavour, {**result, "search": _PAGE}, message))
+    return _response(text.replace(encode(_PAGE), f"[{items}]", 1).encode(), 200)
 
 
 def error_response(flavour: Flavour, message: str, status: int = 400) -> Response:
