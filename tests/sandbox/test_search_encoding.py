@@ -46,3 +46,14 @@ def test_a_changed_record_is_encoded_again() -> None:
     assert again == running
     camel = json.loads(str(encoded_search_item(_stored("COMPLETE", 1_700_000_001.0), V2, base)))
     assert camel["actorId"] == "A1" and "actor_id" not in camel  # the flavour is part of what is cached
+
+
+def test_the_encoded_records_are_bounded(monkeypatch: Any) -> None:
+    from swan_jupyter.sandbox.abaco import routes_executions
+
+    monkeypatch.setattr(routes_executions, "ENCODED_LIMIT", 3)
+    monkeypatch.setattr(routes_executions, "_ENCODED", {})
+    for i in range(7):
+        item = encoded_search_item(_stored("COMPLETE", 1_700_000_000.0 + i), V3, "http://127.0.0.1:9")
+        assert json.loads(str(item))["finish_time"] == display_time(1_700_000_000.0 + i)
+        assert len(routes_executions._ENCODED) <= 3

@@ -41,7 +41,7 @@ class StoredExecution:
 #: and a search of thousands of them spent most of its time parsing, formatting and encoding each one again.
 #: A changed execution has a new text, hence a new entry; the cache is emptied when it reaches its bound.
 _ENCODED: dict[tuple[str, str, str], Encoded] = {}
-ENCODED_LIMIT = 100_000
+ENCODED_LIMIT = 50_000  # about 1.5 kB each (key text and encoded item): at most ~75 MB
 
 
 def encoded_search_item(text: str, flavour: Flavour, base: str) -> Encoded:
