@@ -39,14 +39,16 @@ def running_sandbox(prefix: str, state: Path | None = None, *,
 
 
 def set_latency(description: dict[str, Any], latency_ms: float) -> None:
-    """Add ``latency_ms`` to every request on every sandbox port (the fault layer's admin route; 0 removes it):
-    what a notebook far from Abaco or a chain RPC feels on each round trip."""
+    """Add ``latency_ms`` to every request a client sends to any sandbox port (the fault layer's admin route; 0
+    removes it): what a notebook far from Abaco or a chain RPC feels on each round trip. The emulators' own
+    reads of the chain (the Orchestrator checking a payment) are spared, as for a service next to its node."""
     import requests
 
     url = description["abaco"]["url"] + "/_sandbox/faults"
     headers = {"X-Sandbox-Admin": description["host"]["admin_token"]}
     if latency_ms > 0:
-        answer = requests.put(url, json={"rules": [{"target": "*", "latency_ms": latency_ms}]}, headers=headers,
+        answer = requests.put(url, json={"rules": [{"target": "*", "latency_ms": latency_ms,
+                                                                "emulators": False}]}, headers=headers,
                               timeout=10)
     else:
         answer = requests.delete(url, headers=headers, timeout=10)

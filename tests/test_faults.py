@@ -117,3 +117,9 @@ def test_latency_is_added(served: tuple[str, FaultState, App]) -> None:
     started = time.monotonic()
     Transport(url, envelope="abaco").get("/items/1")
     assert time.monotonic() - started >= 0.14
+
+
+def test_the_emulators_flag_must_be_a_boolean(served: tuple[str, FaultState, App]) -> None:
+    url, _, _ = served
+    answer = admin(url, "PUT", {"rules": [{"latency_ms": 5, "emulators": "no"}]})
+    assert answer.status_code == 400 and "emulators must be true or false" in answer.json()["message"]

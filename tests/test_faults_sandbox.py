@@ -199,3 +199,26 @@ def test_an_unreachable_chain_is_a_transport_error_that_names_the_fix(sandbox: d
     with pytest.raises(TransportError) as info:
         dead.balances()
     assert f"127.0.0.1:{port}" in str(info.value) and "sandbox status" in str(info.value)
+
+
+def test_a_latency_rule_for_the_notebook_spares_the_orchestrators_own_chain_reads(sandbox: dict[str, Any],
+                                                                                  faults: Any) -> None:
+    """``"emulators": false`` models a notebook far from services that sit next to their chain node: the client's
+    JSON-RPC calls are delayed, the Orchestrator's own reads of the chain while it validates are not (the default
+    rule delays both)."""
+    reset_default_session()
+    orch: Orchestrator = Session(notify=lambda _m: None).orchestrator()
+    orch.payer().balances()  # the session's constants are learnt before the rules count
+
+    def chain_delays_of_a_validation(rule: dict[str, Any]) -> tuple[int, int]:
+        uuid = orch.create_task(instance_type="C1ae.small", duration=3600, app_repo_image="hello-world")["task_uuid"]
+        faults("chain", {"rules": [rule]})  # switching rules resets the counts
+        receipt = orch.payments.submit(uuid)  # paid on chain, not validated yet
+        by_client = injected(sandbox, "chain").get("chain:latency", 0)
+        orch.payments.validate(receipt.tx_hash, uuid)  # the Orchestrator reads the chain to check the payment
+        return by_client, injected(sandbox, "chain").get("chain:latency", 0) - by_client
+
+    by_client, by_server = chain_delays_of_a_validation({"target": "chain", "latency_ms": 1, "emulators": False})
+    assert by_client >= 2 and by_server == 0  # the client's reads and broadcast were delayed, the server's not
+    by_client, by_server = chain_delays_of_a_validation({"target": "chain", "latency_ms": 1})
+    assert by_client >= 2 and by_server >= 1

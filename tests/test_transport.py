@@ -320,3 +320,23 @@ def test_an_auth_header_refused_by_http_client_does_not_show_the_token(server: S
         t.get("/x")
     assert "Invalid header value" in str(info.value)
     assert secret not in str(info.value) and secret not in repr(info.value.args)
+
+
+def test_a_plain_http_loopback_service_is_reached_directly_whatever_the_environment(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    """Proxies and CA bundles of the environment never apply to http://127.0.0.1 (the sandbox): the transport
+    does not read them at each request (a netrc lookup, a proxy check and a stat of the CA bundle per request
+    were a third of the client's CPU under a functions map), and a proxy variable cannot divert its traffic."""
+    dead = free_port()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{dead}")
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{dead}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    server.queue = [Scripted(200, SWAN_OK)] * 3
+    t = swan(server, retries=0)
+    for _ in range(3):
+        assert t.get("/thing") == {"x": 1}
+    assert len(server.requests) == 3
+    remote = Transport("https://orchestrator.example.org", envelope="swan")
+    assert remote.session.trust_env  # a remote service still honours the environment (proxies, CA bundles)

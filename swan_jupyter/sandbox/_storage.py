@@ -33,6 +33,14 @@ def write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def emulator_journal(db: sqlite3.Connection) -> None:
+    """WAL with ``synchronous=NORMAL`` for an emulator's database: a commit reaches the operating system (a killed
+    host loses nothing it accepted; the database is never corrupted) without an fsync per commit, which the
+    event loop waited for (most of the host's time under a functions map). The payment ledger keeps ``FULL``."""
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+
+
 @contextmanager
 def immediate(db: sqlite3.Connection, lock: threading.RLock | threading.Lock) -> Iterator[sqlite3.Connection]:
     """One ``BEGIN IMMEDIATE`` transaction on ``db`` (an autocommit connection) under ``lock``: committed when
@@ -41,4 +49,4 @@ def immediate(db: sqlite3.Connection, lock: threading.RLock | threading.Lock) ->
         yield db
 
 
-__all__ = ["immediate", "private_database", "write_private"]
+__all__ = ["emulator_journal", "immediate", "private_database", "write_private"]

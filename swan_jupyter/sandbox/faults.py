@@ -14,7 +14,9 @@ Faults are rules, applied in order to each request that matches their ``target``
 
 ``methods`` lists HTTP methods for the emulators and JSON-RPC methods (``eth_sendRawTransaction``) for the
 chain; ``paths`` lists regular expressions matched against the path. ``limit`` caps how many times a rule fires;
-``seed`` makes a rule's coin flips reproducible.
+``seed`` makes a rule's coin flips reproducible. ``emulators: false`` spares the emulators' own requests to the chain
+(the Orchestrator reading a payment while it validates, marked by the ``X-Sandbox-Caller: emulator`` header): a
+notebook far from services that sit next to their chain node, which is what the benchmarks' ``--latency`` models.
 
 Switch faults with the admin route on any sandbox port (loopback only, and the ``X-Sandbox-Admin`` header must
 carry ``host.admin_token`` from ``sandbox.json``)::
@@ -46,6 +48,8 @@ from .guard import error_body
 from .guard import send_json as _json
 
 ADMIN_PATH = "/_sandbox/faults"
+CALLER_HEADER = "X-Sandbox-Caller"  # "emulator" on the emulators' own chain requests
+_CALLER_KEY = CALLER_HEADER.lower().encode()
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -72,6 +76,7 @@ class FaultRule:
     lose_rate: float = 0.0
     limit: int | None = None
     seed: int | None = None
+    emulators: bool = True
     fired: int = 0
 
     def __post_init__(self) -> None:
@@ -84,6 +89,8 @@ class FaultRule:
             raise FaultConfigError("error_rate + reset_rate + lose_rate must not exceed 1")
         if self.latency_ms < 0 or self.jitter_ms < 0:
             raise FaultConfigError("latency_ms and jitter_ms must be >= 0")
+        if not isinstance(self.emulators, bool):
+            raise FaultConfigError("emulators must be true or false")
         if not 500 <= int(self.error_status) <= 599 and int(self.error_status) != 429:
             raise FaultConfigError("error_status must be 429 or a 5xx code")
         try:
@@ -93,8 +100,8 @@ class FaultRule:
         self._rng = random.Random(self.seed)
         self.methods = [m if m.startswith("eth_") or m.startswith("anvil_") else m.upper() for m in self.methods]
 
-    def matches(self, target: str, method: str, path: str) -> bool:
-        if self.target not in ("*", target):
+    def matches(self, target: str, method: str, path: str, from_emulator: bool = False) -> bool:
+        if self.target not in ("*", target) or (from_emulator and not self.emulators):
             return False
         if self.limit is not None and self.fired >= self.limit:
             return False
@@ -147,12 +154,14 @@ class FaultState:
         if path.exists():
             self.configure(json.loads(path.read_text()))
 
-    def decide(self, target: str, method: str, path: str) -> tuple[float, str | None, int]:
-        """(delay seconds, fault kind or None, error status) for one request."""
+    def decide(self, target: str, method: str, path: str,
+               from_emulator: bool = False) -> tuple[float, str | None, int]:
+        """(delay seconds, fault kind or None, error status) for one request (``from_emulator``: an emulator's own
+        request to the chain)."""
         delay = 0.0
         with self._lock:
             for rule in self.rules:
-                if not rule.matches(target, method, path):
+                if not rule.matches(target, method, path, from_emulator):
                     continue
                 delay += (rule.latency_ms + rule._rng.random() * rule.jitter_ms) / 1000.0
                 kind = rule.draw()
@@ -217,7 +226,8 @@ class FaultMiddleware:
             body = await _read_body(receive)
             method = _rpc_method(body) or method
             receive = _replay(body)
-        delay, kind, status = self.state.decide(self.target, method, path)
+        from_emulator = any(k == _CALLER_KEY and v == b"emulator" for k, v in scope.get("headers", []))
+        delay, kind, status = self.state.decide(self.target, method, path, from_emulator)
         if delay:
             await asyncio.sleep(delay)
         if kind == "error":

@@ -61,6 +61,11 @@ ROUTES: list[Route] = [
     *routes_nonces.ROUTES,
 ]
 UNSERVED = ("admin",)  # Abaco routes the emulator does not serve: 405 like unknown paths
+#: The routes by (method, number of segments), each list in the order of ROUTES (the first that fits wins, as
+#: when scanning ROUTES): a request looks at a handful of routes instead of every one.
+_BY_SHAPE: dict[tuple[str, int], list[Route]] = {}
+for _route in ROUTES:
+    _BY_SHAPE.setdefault((_route.method, len(_route.pattern)), []).append(_route)
 _SLASHES = re.compile(r"/{2,}")
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 
@@ -116,9 +121,10 @@ class Dispatcher:
         segments = rest.split("/")[1:] if rest else []
         route: Route | None = None
         params: dict[str, str] = {}
-        for candidate in ROUTES if not (segments and segments[0] in UNSERVED) else ():
+        shape = (request.method, len(segments))
+        for candidate in _BY_SHAPE.get(shape, ()) if not (segments and segments[0] in UNSERVED) else ():
             found = candidate.match(segments)
-            if found is not None and candidate.method == request.method:
+            if found is not None:
                 route, params = candidate, found
                 break
         if route is None:

@@ -142,6 +142,10 @@ def _caller_from_claims(claims: dict[str, Any], tenant: str | None, flavor: Flav
     return Caller(user=user, tenant=tenant, roles=roles)
 
 
+#: Verified tokens remembered per authenticator (the cache is emptied when full).
+VERIFIED_TOKENS = 1024
+
+
 class Authenticator:
     """Turns request headers into a :class:`Caller` (or ``None`` when no token is present)."""
 
@@ -149,14 +153,27 @@ class Authenticator:
         self._secret = secret
         self.strict = strict
         self.accept_assertions = accept_assertions
+        self._seen: dict[str, dict[str, Any]] = {}  # token -> its claims, once its signature was verified
 
     def _verified(self, token: str, flavor: Flavor) -> dict[str, Any]:
-        """The claims of a token signed with the sandbox's secret (HS256, ``exp`` required and not past)."""
+        """The claims of a token signed with the sandbox's secret (HS256, ``exp`` required and not past).
+
+        The signature is verified once per token (a map sends three requests per call with the same one); its
+        expiry is checked at every use, as PyJWT checks it (expired from ``exp`` on)."""
+        claims = self._seen.get(token)
+        if claims is not None:
+            if float(claims["exp"]) <= time.time():
+                self._seen.pop(token, None)
+                raise self._invalid(flavor)
+            return dict(claims)
         try:
-            claims: dict[str, Any] = jwt.decode(token, self._secret, algorithms=["HS256"],
-                                                options={"require": ["exp"]})
+            claims = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp"]})
         except jwt.PyJWTError:
             raise self._invalid(flavor) from None
+        assert claims is not None
+        if len(self._seen) >= VERIFIED_TOKENS:
+            self._seen.clear()
+        self._seen[token] = dict(claims)
         return claims
 
     def _invalid(self, flavor: Flavor) -> AbacoError:

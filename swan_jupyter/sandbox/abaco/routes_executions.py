@@ -16,7 +16,7 @@ from .core import Call, Core, Route
 from .models import display_actor, display_execution, display_summary, parse_int, search_execution
 from .routes_actors import raw_record
 from .search import run_search
-from .wire import AbacoError, new_hashid, ok, raw_response
+from .wire import AbacoError, Encoded, Flavor, encode, new_hashid, ok, raw_response
 
 Doc = dict[str, Any]
 EXECUTION_TIMES = ("message_received_time", "start_time", "finish_time")
@@ -37,7 +37,27 @@ class StoredExecution:
         return self._doc
 
 
-def _search_item(stored: StoredExecution, call: Call) -> Doc:
+#: Search items already encoded, by (stored text, flavor, base): an ended execution's stored text never changes,
+#: and a search of thousands of them spent most of its time parsing, formatting and encoding each one again.
+#: A changed execution has a new text, hence a new entry; the cache is emptied when it reaches its bound.
+_ENCODED: dict[tuple[str, str, str], Encoded] = {}
+ENCODED_LIMIT = 50_000  # about 1.5 kB each (key text and encoded item): at most ~75 MB
+
+
+def encoded_search_item(text: str, flavor: Flavor, base: str) -> Encoded:
+    """The search item of the execution stored as ``text``, as JSON text (encoded once per stored text)."""
+    key = (text, flavor.name, base)
+    item = _ENCODED.get(key)
+    if item is None:
+        if len(_ENCODED) >= ENCODED_LIMIT:
+            _ENCODED.clear()
+        item = _ENCODED[key] = Encoded(encode(search_execution(json.loads(text), flavor, base)))
+    return item
+
+
+def _search_item(stored: StoredExecution, call: Call) -> Doc | Encoded:
+    if stored._text:  # stored JSON text (the search route): encoded once
+        return encoded_search_item(stored._text, call.flavor, call.base)
     return search_execution(stored.doc(), call.flavor, call.base)
 
 
@@ -50,10 +70,10 @@ def _execution_raw(stored: StoredExecution) -> Doc:
 
 
 def execution_records(executions: Sequence[Doc | str],
-                      call: Call) -> list[tuple[Callable[[], Doc], Callable[[], Doc]]]:
+                      call: Call) -> list[tuple[Callable[[], Doc], Callable[[], Doc | Encoded]]]:
     """Search records of executions (documents or their stored JSON texts), built on demand: the raw form
     (times as datetimes) only when the search filters, the display form only for the page returned."""
-    records: list[tuple[Callable[[], Doc], Callable[[], Doc]]] = []
+    records: list[tuple[Callable[[], Doc], Callable[[], Doc | Encoded]]] = []
     for execution in executions:
         stored = StoredExecution(execution)
         records.append((functools.partial(_execution_raw, stored), functools.partial(_search_item, stored, call)))

@@ -19,7 +19,7 @@ from typing import Any
 
 from ...numbers import parse_int
 from ...search_filters import MISSING, compare, split_key
-from .wire import AbacoError, Flavor, camel_to_under
+from .wire import AbacoError, Encoded, Flavor, camel_to_under
 
 Doc = dict[str, Any]
 TIME_KEYS = ("start_time", "message_received_time", "last_execution_time", "last_update_time", "StartedAt",
@@ -184,7 +184,9 @@ def read_query(params: list[tuple[str, str]], flavor: Flavor) -> Query:
     return query
 
 
-Records = Sequence[tuple[Doc | Callable[[], Doc], Doc | Callable[[], Doc]]]
+#: A record's display form: a document, or JSON already encoded (:class:`~.wire.Encoded`), or a function making one.
+Shown = Doc | Encoded | Callable[[], Doc | Encoded]
+Records = Sequence[tuple[Doc | Callable[[], Doc], Shown]]
 
 
 def run_search(records: Records, params: list[tuple[str, str]], flavor: Flavor) -> Doc:
@@ -201,7 +203,7 @@ def run_query(records: Records, query: Query, flavor: Flavor) -> Doc:
     """
     skip, limit, words, phrase, filters = query.skip, query.limit, query.words, query.phrase, query.filters
     everything = not (filters or words or phrase is not None)  # nothing to read: every record matches, in order
-    matched: list[tuple[int, Doc | Callable[[], Doc]]] = [(0, shown) for _, shown in records] if everything else []
+    matched: list[tuple[int, Shown]] = [(0, shown) for _, shown in records] if everything else []
     for stored, shown in () if everything else records:
         raw = stored() if callable(stored) else stored
         if not all(compare(op, lookup(raw, name), want) for name, op, want in filters):

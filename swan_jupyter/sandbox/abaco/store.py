@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._storage import immediate, private_database
+from .._storage import emulator_journal, immediate, private_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS actors (
@@ -90,8 +90,7 @@ class Store:
         self.path = path
         self._lock = threading.RLock()
         self._db = sqlite3.connect(private_database(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        emulator_journal(self._db)
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
 

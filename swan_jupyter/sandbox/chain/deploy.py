@@ -130,9 +130,15 @@ def account_lock(address: str) -> Iterator[None]:
         yield
 
 
-def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
-    """A web3 (7 or 8) client for a local JSON-RPC URL."""
-    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+def connect(rpc_url: str, timeout: float = 10.0, *, emulator: bool = False) -> Web3:
+    """A web3 (7 or 8) client for a local JSON-RPC URL (``emulator``: an emulator's own client, whose requests the
+    fault layer tells apart; see :mod:`swan_jupyter.sandbox.faults`)."""
+    kwargs: dict[str, Any] = {"timeout": timeout}
+    if emulator:
+        from ..faults import CALLER_HEADER
+
+        kwargs["headers"] = {**Web3.HTTPProvider.get_request_headers(), CALLER_HEADER: "emulator"}
+    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs=kwargs))
 
 
 def _fee_fields(w3: Web3) -> dict[str, int]:

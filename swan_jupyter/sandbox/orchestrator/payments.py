@@ -82,7 +82,7 @@ class ChainPayments:
 
     def __init__(self, chain: ChainInfo) -> None:
         self.chain = chain
-        self.w3 = connect(chain.rpc_url)
+        self.w3 = connect(chain.rpc_url, emulator=True)
         self.contract = payment_contract(self.w3, chain.client_payment)
         self.address = chain.client_payment.lower()
 

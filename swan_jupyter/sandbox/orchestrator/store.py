@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._storage import immediate, private_database
+from .._storage import emulator_journal, immediate, private_database
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +122,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = self._open(path)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        emulator_journal(self._db)
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
