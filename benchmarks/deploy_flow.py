@@ -80,12 +80,14 @@ def ensure_sdk_venv() -> bool:
 
 def ours(client: Any, runs: int, counter: dict[str, Any]) -> tuple[list[float], list[int]]:
     """``runs`` flows of this client: their times and the requests each sent."""
+    from swan_jupyter.orchestrator import TaskDescription
+
     times, sent = [], []
     for _ in range(runs):
         before = counter["SENT"][0]
         t0 = time.perf_counter()
-        result = client.create_task(instance_type="C1ae.small", duration=3600, app_repo_image="hello_world",
-                                    auto_pay=True)
+        plan = client.plan(TaskDescription(hardware="C1ae.small", duration=3600, app_image="hello_world"))
+        result = client.create(plan, pay=True)
         times.append(time.perf_counter() - t0)
         sent.append(counter["SENT"][0] - before)
         assert result["receipt"].validated or result["tx_hash"]
