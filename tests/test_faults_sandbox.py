@@ -211,7 +211,7 @@ def test_a_latency_rule_for_the_notebook_spares_the_orchestrators_own_chain_read
     orch.payer().balances()  # the session's constants are learnt before the rules count
 
     def chain_delays_of_a_validation(rule: dict[str, Any]) -> tuple[int, int]:
-        uuid = orch.create_task(instance_type="C1ae.small", duration=3600, app_repo_image="hello-world")["task_uuid"]
+        uuid = new_task(orch, hardware="C1ae.small", duration=3600, app_image="hello-world")["task_uuid"]
         faults("chain", {"rules": [rule]})  # switching rules resets the counts
         receipt = orch.payments.submit(uuid)  # paid on chain, not validated yet
         by_client = injected(sandbox, "chain").get("chain:latency", 0)
