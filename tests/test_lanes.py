@@ -34,3 +34,31 @@ def test_the_fast_lane_runs_on_workers_with_its_scenarios_in_order() -> None:
     assert "--dist loadscope" in script and "-n " in script, script
     spread = _pytest("-n", "2", "--dist", "loadscope", "-rs", "tests/lane_probe.py", "-k", "OrderedSteps")
     assert spread.returncode == 0 and "6 passed" in spread.stdout and "skipped" not in spread.stdout, spread.stdout
+
+
+def test_a_folder_the_lane_deselects_whole_is_not_imported() -> None:
+    """``tests/browser`` (marked ``browser`` whole) is not even imported by a run that deselects ``browser``: its
+    imports cost every worker of the fast lane 3 s. A run that may select any of its tests still collects it."""
+    from tests.conftest import _deselects_all
+
+    marks = {"browser", "chain", "sandbox"}
+    assert _deselects_all("not chain and not browser", marks) and _deselects_all("not browser", marks)
+    assert not _deselects_all("browser", marks) and not _deselects_all("not slow", marks)
+    assert not _deselects_all("not chain or slow", marks)  # a browser test marked slow would be selected
+    fast = _pytest("--collect-only", "-m", "not chain and not browser", "-W", "error::pytest.PytestWarning", "tests")
+    assert fast.returncode == 0 and "tests/browser/" not in fast.stdout and "collected" in fast.stdout, fast.stdout
+    full = _pytest("--collect-only", "-m", "browser", "tests/browser")
+    assert "deselected" not in full.stdout and "tests/browser/test_lab_smoke.py" in full.stdout, full.stdout
+
+
+def test_the_fast_lane_keeps_bytecode_caches_even_where_the_shell_says_not_to() -> None:
+    """``scripts/test-fast`` writes ``__pycache__`` (and pytest's rewritten test modules) even under
+    ``PYTHONDONTWRITEBYTECODE=1``: otherwise each worker compiles every module again, 10 s of CPU apiece."""
+    for stale in (ROOT / "tests" / "__pycache__").glob("lane_probe.*.pyc"):
+        stale.unlink()
+    environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    run = subprocess.run([str(ROOT / "scripts" / "test-fast"), "-n", "0", "-q", "-p", "no:cacheprovider",
+                          "--collect-only", "tests/lane_probe.py"], cwd=ROOT, env=environ, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert list((ROOT / "tests" / "__pycache__").glob("lane_probe.*.pyc")), "no bytecode cache was written"
