@@ -74,7 +74,7 @@ def _deselects_all(markexpr: str, marks: set[str]) -> bool:
         return False  # too many to try: collect, and let the marks deselect
     for values in itertools.product((False, True), repeat=len(others)):
         carried = marks | {name for name, on in zip(others, values, strict=True) if on}
-        if expression.evaluate(lambda name, /, **kwargs: name in carried):
+        if expression.evaluate(lambda name, /, carried=carried, **_: name in carried):
             return False
     return True
 

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-
 README = Path(__file__).resolve().parent.parent / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
