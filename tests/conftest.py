@@ -12,7 +12,9 @@ A test that starts a chain in its own body (not through a fixture) carries ``@py
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,30 @@ def pytest_configure(config: pytest.Config) -> None:
         # A lane without the chain must not reach one by accident: a test that starts anvil without carrying the
         # ``chain`` mark (through a fixture of FIXTURE_MARKS or its own decorator) fails here, not silently later.
         os.environ["SWAN_ANVIL"] = NO_CHAIN_IN_THIS_LANE
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A folder of FOLDER_MARKS that the mark expression deselects whatever else its tests carry is not even
+    imported (``tests/browser`` imports nbformat and playwright: 3 s of CPU in every worker of the fast lane)."""
+    marks = FOLDER_MARKS.get(collection_path.name)
+    if marks is None or collection_path.parent != Path(__file__).resolve().parent or not config.option.markexpr:
+        return None
+    return True if _deselects_all(config.option.markexpr, set(marks)) else None
+
+
+def _deselects_all(markexpr: str, marks: set[str]) -> bool:
+    """Whether ``markexpr`` is false for every test carrying ``marks``, whichever other marks it carries."""
+    from _pytest.mark.expression import Expression
+
+    expression = Expression.compile(markexpr)
+    others = sorted(set(re.findall(r"[A-Za-z_][\w.-]*", markexpr)) - marks - {"and", "or", "not"})
+    if len(others) > 8:
+        return False  # too many to try: collect, and let the marks deselect
+    for values in itertools.product((False, True), repeat=len(others)):
+        carried = marks | {name for name, on in zip(others, values, strict=True) if on}
+        if expression.evaluate(lambda name, /, carried=carried, **_: name in carried):
+            return False
+    return True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

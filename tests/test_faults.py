@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from swan_jupyter.errors import TransportError, UnknownOutcomeError
+from swan_jupyter.sandbox.connections import protocol_class
 from swan_jupyter.sandbox.faults import FaultMiddleware, FaultState
 from swan_jupyter.transport import Transport
 
@@ -48,7 +49,7 @@ def served() -> Iterator[tuple[str, FaultState, App]]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     server = uvicorn.Server(uvicorn.Config(FaultMiddleware(app.asgi, "abaco", state), log_level="error",
-                                           lifespan="off"))
+                                           lifespan="off", http=protocol_class()))  # as the sandbox host serves
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:

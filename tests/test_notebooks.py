@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -30,6 +29,8 @@ def test_every_expected_notebook_exists() -> None:
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_notebook_is_stored_without_outputs(name: str) -> None:
+    import nbformat  # here, not at the top: 3 s of import that only these tests need (tests/conftest.py)
+
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
@@ -40,6 +41,7 @@ def test_notebook_is_stored_without_outputs(name: str) -> None:
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_notebook_runs_in_a_fresh_kernel(name: str, sandbox: dict[str, Any], tmp_path: Path) -> None:
+    import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)

@@ -12,8 +12,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 README = Path(__file__).resolve().parent.parent / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
@@ -42,6 +40,7 @@ def test_setup_has_exactly_the_two_commands_a_new_user_copies() -> None:
 
 
 def test_every_readme_cell_runs_in_order_against_the_sandbox(sandbox: dict[str, Any], tmp_path: Path) -> None:
+    import nbformat  # here, not at the top: 3 s of import that only this test needs
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook()

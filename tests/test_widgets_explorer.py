@@ -62,6 +62,20 @@ def test_filters_update_summary_plots_and_frame() -> None:
     assert explorer.logs_button.disabled  # no client: nothing to fetch logs from
 
 
+def test_set_filters_redraws_once_whatever_it_sets() -> None:
+    """Setting actors, statuses and a window in one call redraws the plots once (each redraw is two figures
+    rendered to PNG), not once per filter and again at the end; a filter set by hand redraws once."""
+    explorer = ExecutionExplorer(metrics())
+    drawn: list[int] = []
+    render = explorer._render
+    explorer._render = lambda: (drawn.append(len(explorer.filtered)), render())[1]  # type: ignore[method-assign]
+    frame = explorer.set_filters(actors=["A"], statuses=["ERROR"], since=dt.datetime(2026, 11, 1, 10, 0, tzinfo=dt.UTC),
+                                 until=dt.datetime(2026, 11, 1, 11, 0, tzinfo=dt.UTC))
+    assert drawn == [len(frame)] == [4]
+    explorer.status_filter.value = ()
+    assert drawn == [4, 20]
+
+
 def test_throughput_bins_suit_the_span_and_empty_bins_are_zero() -> None:
     assert throughput_bin(pd.Timedelta(seconds=50)) == "1s"
     assert throughput_bin(pd.Timedelta(minutes=60)) == "30s"

@@ -207,14 +207,14 @@ class ExecutionExplorer(WidgetView):
         keep_actors = tuple(a for a in self.actor_filter.value if a in pairs)
         statuses = sorted(str(s) for s in frame["status"].dropna().unique()) if len(frame) else []
         keep_statuses = tuple(s for s in self.status_filter.value if s in statuses)
-        self._loading = True
+        self._quiet = True  # code sets the filters: their observers do not redraw
         try:
             self.actor_filter.options = options
             self.actor_filter.value = keep_actors
             self.status_filter.options = statuses
             self.status_filter.value = keep_statuses
         finally:
-            self._loading = False
+            self._quiet = False
         failures = frame.attrs.get("failures") if hasattr(frame, "attrs") else None
         fallback = frame.attrs.get("fallback") if hasattr(frame, "attrs") else None
         notes = [] if not failures else [
@@ -249,25 +249,29 @@ class ExecutionExplorer(WidgetView):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
     ) -> pd.DataFrame:
-        """Set filters programmatically (``actors`` by id or name); returns the filtered frame."""
-        if actors is not None:
-            by_label = {label: value for label, value in self.actor_filter.options}
-            values = {value for _label, value in self.actor_filter.options}
-            chosen = [a if a in values else by_label.get(a) for a in actors]
-            names = dict(zip(self.frame["actor_id"].astype(str), actor_labels(self.frame), strict=True)) \
-                if len(self.frame) else {}
-            chosen += [aid for aid, name in names.items() if name in actors]
-            self.actor_filter.value = tuple(dict.fromkeys(c for c in chosen if c in values))
-        if statuses is not None:
-            self.status_filter.value = tuple(s for s in statuses if s in self.status_filter.options)
-        if since is not None:
-            self.since.value = since
-        if until is not None:
-            self.until.value = until
+        """Set filters programmatically (``actors`` by id or name); returns the filtered frame (one redraw)."""
+        self._quiet = True  # one redraw at the end, not one per filter set
+        try:
+            if actors is not None:
+                by_label = {label: value for label, value in self.actor_filter.options}
+                values = {value for _label, value in self.actor_filter.options}
+                chosen = [a if a in values else by_label.get(a) for a in actors]
+                names = dict(zip(self.frame["actor_id"].astype(str), actor_labels(self.frame), strict=True)) \
+                    if len(self.frame) else {}
+                chosen += [aid for aid, name in names.items() if name in actors]
+                self.actor_filter.value = tuple(dict.fromkeys(c for c in chosen if c in values))
+            if statuses is not None:
+                self.status_filter.value = tuple(s for s in statuses if s in self.status_filter.options)
+            if since is not None:
+                self.since.value = since
+            if until is not None:
+                self.until.value = until
+        finally:
+            self._quiet = False
         return self.apply()
 
     def _on_filter(self, _change: Any) -> None:
-        if not getattr(self, "_loading", False):
+        if not getattr(self, "_quiet", False):
             self.apply()
 
     def apply(self) -> pd.DataFrame:

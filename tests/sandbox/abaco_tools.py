@@ -28,16 +28,21 @@ from swan_jupyter.sandbox.service import SandboxContext
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 10
+# Sandbox seconds per real second of the test emulators: the built-in samples' fixed sleeps (abacosamples/test
+# sleeps 2 sandbox seconds) last 1/20 as long. A test about the real 2 s starts an emulator at scale 1.
+FAST_TIME_SCALE = 20.0
 
 
 class AbacoServer:
-    """The Abaco service under uvicorn in a background thread (its own event loop)."""
+    """The Abaco service under uvicorn in a background thread (its own event loop), at ``time_scale``."""
 
-    def __init__(self, state_dir: Path, settings: dict[str, Any] | None = None) -> None:
+    def __init__(self, state_dir: Path, settings: dict[str, Any] | None = None,
+                 time_scale: float = FAST_TIME_SCALE) -> None:
         import uvicorn
 
         self.state_dir = state_dir
-        self.service = create_service(SandboxContext(state_dir=state_dir, settings=settings or {}))
+        self.service = create_service(SandboxContext(state_dir=state_dir, settings=settings or {},
+                                                     time_scale=time_scale))
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"

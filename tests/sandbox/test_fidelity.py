@@ -134,19 +134,25 @@ def test_5_wc_sends_its_word_count_as_one_bytes_result(api: Api) -> None:
     assert result_items(api, aid, eid) == []  # popped
 
 
-def test_5_test_sample_prints_msg_first_then_sleeps_two_seconds(make: Callable[..., Api]) -> None:
+def test_5_test_sample_prints_msg_first_then_sleeps_two_seconds(tmp_path: Path) -> None:
     """samples/abaco_test/test.sh (master 1-34): ``echo "Contents of MSG: "$MSG`` (unquoted: blanks collapse),
     ``sleep 2``, ``Environment:``, ``env``, then the root folder and mount checks; images/abaco_test/test.sh
-    (``jstubbs/abaco_test``) stops after ``env``."""
-    api = make("user", "v3")
-    for image, full in (("abacosamples/test", True), ("jstubbs/abaco_test", False)):
-        aid = api.create(image=image)["id"]
-        eid = api.send(aid, "two   words")
-        done = api.wait_execution(aid, eid)
-        assert done["runtime"] >= 2 and done["exit_code"] == 0
-        logs = api.logs(aid, eid)
-        assert logs.startswith("Contents of MSG: two words\nEnvironment:\n")
-        assert ("Contents of root file system: " in logs) is full and ("Mount does not exist" in logs) is full
+    (``jstubbs/abaco_test``) stops after ``env``. The real 2 s: an emulator at time scale 1 (the module's runs
+    faster)."""
+    server = AbacoServer(tmp_path, time_scale=1)
+    api = Api(server.url, server.token("user"), "v3")
+    try:
+        for image, full in (("abacosamples/test", True), ("jstubbs/abaco_test", False)):
+            aid = api.create(image=image)["id"]
+            eid = api.send(aid, "two   words")
+            done = api.wait_execution(aid, eid)
+            assert done["runtime"] >= 2 and done["exit_code"] == 0
+            logs = api.logs(aid, eid)
+            assert logs.startswith("Contents of MSG: two words\nEnvironment:\n")
+            assert ("Contents of root file system: " in logs) is full and ("Mount does not exist" in logs) is full
+    finally:
+        api.session.close()
+        server.stop()
 
 
 def test_5_sleep_loop_and_py3_func_print_what_their_sources_print(make: Callable[..., Api]) -> None:
