@@ -246,18 +246,19 @@ try:
     print("paid", uuid, flush=True)
 except Exception as exc:
     print("refused", type(exc).__name__, getattr(exc, "message", exc), flush=True)
-# Two notebooks open at once: this one stays open until the other has paid or been refused too (a session whose
-# process has ended no longer counts, as a kernel restart starts a new session).
+# Notebooks open at once (argv[4] of them, default 1): this one stays open until the others have paid or been
+# refused too (a session whose process has ended no longer counts, as a kernel restart starts a new session).
 Path(sys.argv[3] + ".done").write_text("done")
+payers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 deadline = time.monotonic() + 120
-while len(list(Path(sys.argv[3]).parent.glob("*.done"))) < 2 and time.monotonic() < deadline:
+while len(list(Path(sys.argv[3]).parent.glob("*.done"))) < payers and time.monotonic() < deadline:
     time.sleep(0.01)
 """
 
 
 def test_the_session_cap_holds_across_processes(tmp_path: Path) -> None:
     ledger, go = tmp_path / "shared.sqlite", tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _CAPPED_PAYER, str(ledger), str(go), str(tmp_path / f"u{i}")],
+    procs = [subprocess.Popen([sys.executable, "-c", _CAPPED_PAYER, str(ledger), str(go), str(tmp_path / f"u{i}"), "2"],
                               cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(2)]
     try:
@@ -349,11 +350,12 @@ try:
     print("paid", uuid, flush=True)
 except Exception as exc:
     print("refused", type(exc).__name__, getattr(exc, "message", exc), flush=True)
-# Two notebooks open at once: this one stays open until the other has paid or been refused too (a session whose
-# process has ended no longer counts, as a kernel restart starts a new session).
+# Notebooks open at once (argv[4] of them, default 1): this one stays open until the others have paid or been
+# refused too (a session whose process has ended no longer counts, as a kernel restart starts a new session).
 Path(sys.argv[3] + ".done").write_text("done")
+payers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 deadline = time.monotonic() + 120
-while len(list(Path(sys.argv[3]).parent.glob("*.done"))) < 2 and time.monotonic() < deadline:
+while len(list(Path(sys.argv[3]).parent.glob("*.done"))) < payers and time.monotonic() < deadline:
     time.sleep(0.01)
 """
 
