@@ -3,13 +3,14 @@
 
 One module for both sides that apply them: the sandbox's search emulation (``sandbox/abaco/search.py``) and
 the client's cross-check (``actors/crosscheck.py``), which applies the filters the server applied to the records
-it had to fetch one by one. Each side reads the filter's text into values its own way (the emulator refuses what
-Abaco refuses; the client reads leniently, in the type of the record's value); the comparison is this one. It
-imports nothing of either side, so the client never imports the sandbox.
+it had to fetch one by one. Both read a filter's text with :func:`read_literal` (times are each side's own: the
+emulator by key, as Abaco does; the client in the type of the record's value), and compare with :func:`compare`.
+It imports nothing of either side, so the client never imports the sandbox.
 """
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 from collections.abc import Callable
@@ -30,6 +31,26 @@ def split_key(key: str) -> tuple[str, str]:
     """``"runtime.gt"`` -> ``("runtime", "gt")``; a key without a known operator suffix is ``(key, "eq")``."""
     name, _, op = key.rpartition(".")
     return (name, op) if name and op in OPERATORS else (key, "eq")
+
+
+def read_literal(text: str) -> Any:
+    """A filter's text as Abaco reads it: ``true``/``false``/``none`` (any case), a number (a float), a JSON list or
+    object, else the text itself."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if text.strip()[:1] in ("[", "{"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return text
 
 
 def compare(op: str, have: Any, want: Any) -> bool:
@@ -58,4 +79,4 @@ def compare(op: str, have: Any, want: Any) -> bool:
         return False
 
 
-__all__ = ["MISSING", "OPERATORS", "SPECIAL", "compare", "split_key"]
+__all__ = ["MISSING", "OPERATORS", "SPECIAL", "compare", "read_literal", "split_key"]

@@ -370,3 +370,9 @@ def test_the_client_and_the_emulator_compare_search_filters_one_way() -> None:
                                  "status.like": "^COMP", "message_received_time.gte": "2025-12-31T00:00:00Z"})
     assert passes(row) and not crosscheck.matcher({"runtime.between": "4,5"})(row)
     assert not crosscheck.matcher({"status.like": "("})(row) and crosscheck.matcher({"gone.nlike": "("})(row)
+    # and one reading of a filter's text, outside times (each side's own: by key, and by the record's value)
+    texts = {"TRUE": True, " false": False, "None": None, "2.5": 2.5, "7": 7.0, "[1, 2]": [1, 2],
+             '{"a": 1}': {"a": 1}, "[oops": "[oops", "word": "word"}
+    for text, read in texts.items():
+        assert sf.read_literal(text) == read and search._coerce("status", text) == read, text
+        assert crosscheck._coerce(text, None) == read, text

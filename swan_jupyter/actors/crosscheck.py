@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..search_filters import SPECIAL, compare, split_key
+from ..search_filters import SPECIAL, compare, read_literal, split_key
 from ..transport import TokenAuth
 from .models import parse_time
 
@@ -139,25 +139,12 @@ def cross_check(client: AbacoCalls, actor_ids: Iterable[str], seen: set[str], po
 
 
 def _coerce(value: Any, like: Any) -> Any:
-    """A filter value (text, as sent) in the type of the record's value it is compared with."""
-    if isinstance(value, str):
-        low = value.strip().lower()
-        if low in ("true", "false"):
-            return low == "true"
-        if low == "none":
-            return None
-        when = parse_time(value) if isinstance(like, datetime) else None
-        if when is not None:
-            return when
-        try:
-            return float(value)
-        except ValueError:
-            if value.strip()[:1] in ("[", "{"):
-                try:
-                    return json.loads(value)
-                except ValueError:
-                    pass
-    return value
+    """A filter value (text, as sent) in the type of the record's value it is compared with: a time where the
+    record holds one, else as Abaco reads it (:func:`~swan_jupyter.search_filters.read_literal`)."""
+    if not isinstance(value, str):
+        return value
+    when = parse_time(value) if isinstance(like, datetime) else None
+    return when if when is not None else read_literal(value)
 
 
 def _value(row: Mapping[str, Any], key: str) -> Any:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ...numbers import parse_int
-from ...search_filters import MISSING, compare, split_key
+from ...search_filters import MISSING, compare, read_literal, split_key
 from .wire import AbacoError, Encoded, Flavor, camel_to_under
 
 Doc = dict[str, Any]
@@ -64,26 +64,10 @@ def lookup(record: Doc, name: str) -> Any:
 
 
 def _coerce(key: str, value: str) -> Any:
-    """Abaco's value coercion: booleans and none, numbers, JSON lists/objects, ISO times for time keys."""
+    """Abaco's value coercion: ISO times for time keys, else :func:`~swan_jupyter.search_filters.read_literal`."""
     if any(t in key for t in TIME_KEYS):
         return _parse_time(value)
-    low = value.strip().lower()
-    if low == "true":
-        return True
-    if low == "false":
-        return False
-    if low == "none":
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    if value.strip()[:1] in ("[", "{"):
-        try:
-            return json.loads(value)
-        except ValueError:
-            pass
-    return value
+    return read_literal(value)
 
 
 def _texts(value: Any) -> Iterable[str]:
