@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..search_filters import SPECIAL, compare, read_literal, split_key
 from ..transport import TokenAuth
+from ._details import read_details
 from .models import parse_time
 
 if TYPE_CHECKING:
@@ -97,36 +98,12 @@ def cross_check(client: AbacoCalls, actor_ids: Iterable[str], seen: set[str], po
     :param failures: ``{id: error}`` gets the actors and executions that could not be read.
     """
     check = Crosscheck()
-    margin = since - timedelta(seconds=1) if since is not None else None
-    missing: list[tuple[str, str]] = []
-    summaries = {pool.submit(client.list_executions, a): a for a in dict.fromkeys(actor_ids)}
-    for done in as_completed(summaries):
-        actor_id = summaries[done]
-        try:
-            summary = done.result()
-        except Exception as exc:
-            failures[actor_id] = str(exc)
-            continue
-        check.built[actor_id] = "search"
-        missing += [(actor_id, str(e.id)) for e in summary.executions if e.id and str(e.id) not in seen and (
-            margin is None or e.message_received_time is None or e.message_received_time >= margin)]
-    if on_total is not None:
-        on_total(len(missing))
-    futures = {pool.submit(client.get_execution_record, a, e): (a, e) for a, e in missing}
-    for future in as_completed(futures):
-        actor_id, execution_id = futures[future]
-        try:
-            row = future.result()
-        except Exception as exc:
-            failures[execution_id] = str(exc)
-        else:
-            row.setdefault("actor_id", actor_id)
-            received = parse_time(row.get("message_received_time"))
-            if (since is None or received is None or received >= since) and (keep is None or keep(row)):
-                check.rows.append(row)
-                check.fetched[actor_id] = check.fetched.get(actor_id, 0) + 1
-        if on_done is not None:
-            on_done(1)
+    listed, rows = read_details(client, actor_ids, pool, failures, since=since, skip=seen, keep=keep,
+                                on_total=on_total, on_done=on_done)
+    check.built.update(dict.fromkeys(listed, "search"))
+    check.rows += rows
+    for row in rows:
+        check.fetched[row["actor_id"]] = check.fetched.get(row["actor_id"], 0) + 1
     user = username(client) if check.fetched else None
     for actor_id in check.fetched:
         check.built[actor_id] = "search + details"

@@ -31,10 +31,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Interrupted, NotFoundError, RemoteError, SwanJupyterError, ValidationError
+from ._details import read_details
 from .crosscheck import cross_check, matcher, owned_by_caller
 from .models import Actor, parse_time
 
@@ -271,33 +272,10 @@ def _by_details(
     """Every execution through the summary of each actor, then one GET per execution, concurrently."""
     records.method = "details"
     actor_ids = records.actor_ids if records.actor_ids is not None else list(records.actors)
-    # Summary times are whole seconds (RFC 1123): keep a one-second margin so nothing at ``since`` is missed.
-    margin = since - timedelta(seconds=1) if since is not None else None
-    pairs: list[tuple[str, str]] = []
-    summaries = {pool.submit(client.list_executions, a): a for a in actor_ids}
-    for done in as_completed(summaries):
-        actor_id = summaries[done]
-        try:
-            summary = done.result()
-        except Exception as exc:  # recorded, never dropped silently
-            records.failures[actor_id] = str(exc)
-            continue
-        records.built[actor_id] = "details"
-        pairs += [(actor_id, str(e.id)) for e in summary.executions if e.id and (
-            margin is None or e.message_received_time is None or e.message_received_time >= margin)]
-    progress.add_total(len(pairs))
-    futures = {pool.submit(client.get_execution_record, a, e): (a, e) for a, e in pairs}
-    for future in as_completed(futures):
-        actor_id, execution_id = futures[future]
-        try:
-            row = future.result()
-        except Exception as exc:
-            records.failures[execution_id] = str(exc)
-        else:
-            row.setdefault("actor_id", actor_id)
-            if since is None or _received_at_or_after(row, since):
-                records.rows.append(row)
-        progress.update(1)
+    listed, rows = read_details(client, actor_ids, pool, records.failures, since=since,
+                                on_total=progress.add_total, on_done=progress.update)
+    records.built.update(dict.fromkeys(listed, "details"))
+    records.rows += rows
 
 
 def _named_actors(filters: Mapping[str, Any] | None) -> list[str] | None:
@@ -333,11 +311,6 @@ def complete_search_page(
             seen.update(str(item.get("id")) for item in page)
         check = cross_check(client, ids, seen, pool, failures, keep=matcher(filters))
     return check.rows, {**dict.fromkeys(owned, "search"), **check.built}, check.fallback, check.note()
-
-
-def _received_at_or_after(row: Mapping[str, Any], since: datetime) -> bool:
-    received = parse_time(row.get("message_received_time"))
-    return received is None or received >= since
 
 
 __all__ = [
